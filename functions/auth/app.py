@@ -1,0 +1,382 @@
+"""Auth group: accounts, sessions, password flows, roles and invites, settings, modules.
+
+Handlers are thin: parse the request, call `openevent.services`, serialize.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openevent import web
+from openevent.errors import BadRequest, Forbidden, NotFound, Unprocessable
+from openevent.jsonapi.document import meta_document, single_document
+from openevent.jsonapi.query import ListSource, collection_document, parse_params
+from openevent.jsonapi.request import parse_document
+from openevent.permissions import (
+    has_event_role,
+    is_self_or_staff,
+    require_event_role,
+    require_login,
+    require_staff,
+)
+from openevent.schemas import users as schemas
+from openevent.services import roles, system
+from openevent.services import users as accounts
+from openevent.services.lookup import get_event
+
+app = web.create_app("openevent-auth")
+route = web.route
+
+
+def _doc(resource: Any) -> Any:
+    params = parse_params(web.query(app))
+    return single_document(resource, params.include, params.fieldsets)
+
+
+# --- users -----------------------------------------------------------------------------
+
+@route(app, "/v1/users", methods=["POST"])
+def create_user() -> Any:
+    caller = web.current_user(app)
+    is_admin = bool(caller and caller.is_staff)
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.USER,
+                             create=True, is_admin=is_admin)
+    if payload.attributes.get("is_super_admin") and not (caller and caller.is_super_admin):
+        raise Unprocessable("'is-super-admin' can only be set by a super admin",
+                            "/data/attributes/is-super-admin")
+    user = accounts.create_user(dict(payload.attributes))
+    return web.created(_doc(schemas.user_resource(user)), f"/v1/users/{user.id}")
+
+
+@route(app, "/v1/users")
+def list_users() -> Any:
+    require_staff(web.current_user(app))
+    from openevent.models.users import User
+
+    class Source:
+        def page(self, limit: int, start: Any) -> tuple[list[Any], Any]:
+            items = list(User.kind_index.query("user", limit=limit or None,
+                                               last_evaluated_key=start))
+            return items, None
+
+        def count(self) -> int:
+            return User.kind_index.count("user")
+
+    return web.jsonapi(collection_document(Source(), schemas.user_resource, schemas.USER,
+                                           "/v1/users", web.query(app)))
+
+
+def _target_user(user_id: str) -> Any:
+    caller = require_login(web.current_user(app))
+    uid = web.parse_int_id(user_id, "User")
+    if not is_self_or_staff(caller, uid):
+        raise Forbidden("You can only access your own account")
+    return caller, accounts.get_user(uid, include_deleted=caller.is_staff)
+
+
+@route(app, "/v1/users/{user_id}")
+def get_user(user_id: str) -> Any:
+    _, user = _target_user(user_id)
+    return web.jsonapi(_doc(schemas.user_resource(user)))
+
+
+@route(app, "/v1/users/{user_id}", methods=["PATCH"])
+def update_user(user_id: str) -> Any:
+    caller, user = _target_user(user_id)
+    current = {name: getattr(user, name, None) for name in schemas.USER.fields
+               if name != "password"}
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.USER,
+                             url_ids=(str(user.id),), is_admin=caller.is_staff, current=current)
+    values = dict(payload.attributes)
+    if "is_super_admin" in values and values["is_super_admin"] != user.is_super_admin \
+            and not caller.is_super_admin:
+        raise Unprocessable("'is-super-admin' can only be set by a super admin",
+                            "/data/attributes/is-super-admin")
+    if "password" in values:
+        if not caller.is_staff:
+            raise Unprocessable("Use /v1/auth/change-password to change your password",
+                                "/data/attributes/password")
+        password = values.pop("password")
+        accounts.check_password_length(password, "/data/attributes/password")
+        accounts.set_password(user, password, revoke_sessions=True)
+    if "email" in values:
+        accounts.change_email(user, values.pop("email"))
+    for key, value in values.items():
+        setattr(user, key, value)
+    if values:
+        user.save()
+    return web.jsonapi(_doc(schemas.user_resource(user)))
+
+
+@route(app, "/v1/users/{user_id}", methods=["DELETE"])
+def delete_user(user_id: str) -> Any:
+    _, user = _target_user(user_id)
+    accounts.soft_delete(user)
+    return web.jsonapi(meta_document("Object successfully deleted"))
+
+
+@route(app, "/v1/users/user-details/get-user-id")
+def get_user_id() -> Any:
+    user = require_login(web.current_user(app))
+    return web.plain({"user_id": user.id})
+
+
+@route(app, "/v1/users/check_email", methods=["POST"])
+def check_email() -> Any:
+    body = web.json_body(app)
+    email = body.get("email")
+    if not isinstance(email, str) or not email.strip() or len(email) > 320:
+        raise Unprocessable("'email' is required", "/email")
+    return web.plain({"exists": accounts.find_by_email(email) is not None})
+
+
+# --- sessions and password flows -------------------------------------------------------
+
+def _login() -> Any:
+    body = web.json_body(app)
+    email = body.get("email", body.get("username"))
+    user = accounts.authenticate(email, body.get("password"))
+    remember = body.get("remember-me", body.get("remember_me")) is True
+    include = body.get("include-in-response", body.get("include_in_response")) is True
+    return web.plain(accounts.tokens_for(user, with_refresh=remember and include))
+
+
+@route(app, "/v1/auth/login", methods=["POST"])
+def login() -> Any:
+    return _login()
+
+
+@route(app, "/auth/session", methods=["POST"])
+def session() -> Any:
+    return _login()
+
+
+@route(app, "/v1/auth/logout", methods=["POST"])
+def logout() -> Any:
+    # Tokens are stateless; the client drops its copy. Kept for frontend compatibility.
+    return web.plain({"success": True})
+
+
+@route(app, "/v1/auth/token/refresh", methods=["POST"])
+def refresh() -> Any:
+    from openevent.security import bearer_token, decode_token, issue_token
+
+    req = web.request_of(app)
+    token = bearer_token(req.headers.get("authorization"))
+    if token is None and req.raw_body:
+        body = web.json_body(app)
+        token = body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None
+    if token is None:
+        raise BadRequest("A refresh token is required", parameter="Authorization")
+    claims = decode_token(token, expected_type="refresh")
+    user = accounts.get_user(claims.identity)
+    if claims.password_version != user.password_version:
+        from openevent.errors import Unauthorized
+
+        raise Unauthorized("Token is no longer valid", parameter="Authorization")
+    return web.plain({"access_token": issue_token(user.id, user.password_version)})
+
+
+def _data(body: dict[str, Any]) -> dict[str, Any]:
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise Unprocessable("'data' must be an object", "/data")
+    return data
+
+
+@route(app, "/v1/auth/verify-email", methods=["POST"])
+def verify_email() -> Any:
+    accounts.verify_email(_data(web.json_body(app)).get("token"))
+    return web.plain({"message": "Email Verified"})
+
+
+@route(app, "/v1/auth/resend-verification-email", methods=["POST"])
+def resend_verification() -> Any:
+    user = require_login(web.current_user(app))
+    if not user.is_verified:
+        accounts.send_verification_mail(user)
+    return web.plain({"message": "Verification email resent"})
+
+
+@route(app, "/v1/auth/reset-password", methods=["POST"])
+def request_reset() -> Any:
+    accounts.request_password_reset(_data(web.json_body(app)).get("email"))
+    return web.plain({"message": "If the account exists, a reset link has been mailed"})
+
+
+@route(app, "/v1/auth/reset-password", methods=["PATCH"])
+def reset_password() -> Any:
+    data = _data(web.json_body(app))
+    user = accounts.reset_password(data.get("token"), data.get("password"))
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.public_name
+    return web.plain({"id": user.id, "email": user.email, "name": name})
+
+
+@route(app, "/v1/auth/change-password", methods=["POST"])
+def change_password() -> Any:
+    user = require_login(web.current_user(app))
+    data = _data(web.json_body(app))
+    accounts.change_password(user, data.get("old-password", data.get("old_password")),
+                             data.get("new-password", data.get("new_password")))
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.public_name
+    return web.plain({"id": user.id, "email": user.email, "name": name,
+                      "password-changed": True})
+
+
+# --- settings and modules --------------------------------------------------------------
+
+@route(app, "/v1/settings")
+def get_settings() -> Any:
+    return web.jsonapi(_doc(schemas.setting_resource(system.get_system_settings())))
+
+
+@route(app, "/v1/settings", methods=["PATCH"])
+def update_settings() -> Any:
+    require_staff(web.current_user(app))
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.SETTING,
+                             url_ids=("1",), is_admin=True)
+    updated = system.update_system_settings(payload.attributes)
+    return web.jsonapi(_doc(schemas.setting_resource(updated)))
+
+
+@route(app, "/v1/modules")
+def get_modules() -> Any:
+    return web.jsonapi(_doc(schemas.module_resource(system.get_modules())))
+
+
+@route(app, "/v1/modules", methods=["PATCH"])
+def update_modules() -> Any:
+    require_staff(web.current_user(app))
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.MODULE,
+                             url_ids=("1",), is_admin=True)
+    return web.jsonapi(_doc(schemas.module_resource(system.update_modules(payload.attributes))))
+
+
+# --- role invites and event roles ------------------------------------------------------
+
+@route(app, "/v1/role-invites", methods=["POST"])
+def create_role_invite() -> Any:
+    user = require_login(web.current_user(app))
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ROLE_INVITE,
+                             create=True)
+    event_ref = payload.relationships.get("event")
+    if event_ref is None:
+        raise Unprocessable("'event' is required", "/data/relationships/event")
+    event = get_event(event_ref, user)
+    invite = roles.create_invite(user, event, payload.attributes["email"],
+                                 payload.attributes["role_name"])
+    return web.created(_doc(schemas.role_invite_resource(invite)),
+                       f"/v1/role-invites/{invite.id}")
+
+
+def _invite_for(invite_id: str, needed: str) -> Any:
+    from openevent.models.events import RoleInvite
+
+    user = require_login(web.current_user(app))
+    try:
+        invite = RoleInvite.get(web.parse_int_id(invite_id, "Role invite"))
+    except RoleInvite.DoesNotExist:
+        raise NotFound("Role invite not found") from None
+    event = get_event(str(invite.event_id), user)
+    if invite.email != user.email.lower():
+        require_event_role(user, event, needed)
+    return invite
+
+
+@route(app, "/v1/role-invites/{invite_id}")
+def get_role_invite(invite_id: str) -> Any:
+    return web.jsonapi(_doc(schemas.role_invite_resource(_invite_for(invite_id,
+                                                                     "coorganizer"))))
+
+
+@route(app, "/v1/role-invites/{invite_id}", methods=["DELETE"])
+def delete_role_invite(invite_id: str) -> Any:
+    invite = _invite_for(invite_id, "organizer")
+    invite.delete()
+    return web.jsonapi(meta_document("Object successfully deleted"))
+
+
+@route(app, "/v1/events/{event_ref}/role-invites")
+def list_role_invites(event_ref: str) -> Any:
+    from openevent.models.events import RoleInvite
+
+    user = web.current_user(app)
+    event = get_event(event_ref, user)
+    require_event_role(user, event, "coorganizer")
+    items = list(RoleInvite.event_index.query(event.id))
+    return web.jsonapi(collection_document(ListSource(items), schemas.role_invite_resource,
+                                           schemas.ROLE_INVITE,
+                                           f"/v1/events/{event_ref}/role-invites",
+                                           web.query(app)))
+
+
+def _accept_invite() -> Any:
+    user = require_login(web.current_user(app))
+    invite, event = roles.accept_invite(user, _data(web.json_body(app)).get("token"))
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.email
+    return web.plain({"email": user.email, "event": event.id, "event_identifier":
+                      event.identifier, "name": name, "role": invite.role})
+
+
+@route(app, "/v1/role_invites/accept-invite", methods=["POST"])
+def accept_invite() -> Any:
+    return _accept_invite()
+
+
+@route(app, "/v1/role-invites/accept-invite", methods=["POST"])
+def accept_invite_dashed() -> Any:
+    return _accept_invite()
+
+
+@route(app, "/v1/events/{event_ref}/users-events-roles")
+def list_event_roles(event_ref: str) -> Any:
+    user = web.current_user(app)
+    event = get_event(event_ref, user)
+    require_event_role(user, event, "coorganizer")
+    return web.jsonapi(collection_document(
+        ListSource(roles.event_roles(event.id)), schemas.users_events_role_resource,
+        schemas.USERS_EVENTS_ROLE, f"/v1/events/{event_ref}/users-events-roles",
+        web.query(app)))
+
+
+def _role_by_wire_id(role_id: str) -> Any:
+    from openevent.models.events import EventRole
+
+    event_part, _, user_part = role_id.partition(".")
+    if not (event_part.isdigit() and user_part.isdigit()):
+        raise NotFound("Role not found")
+    try:
+        return EventRole.get(int(event_part), int(user_part))
+    except EventRole.DoesNotExist:
+        raise NotFound("Role not found") from None
+
+
+@route(app, "/v1/users-events-roles/{role_id}")
+def get_event_role(role_id: str) -> Any:
+    user = require_login(web.current_user(app))
+    record = _role_by_wire_id(role_id)
+    if record.user_id != user.id:
+        require_event_role(user, get_event(str(record.event_id), user), "coorganizer")
+    return web.jsonapi(_doc(schemas.users_events_role_resource(record)))
+
+
+@route(app, "/v1/users-events-roles/{role_id}", methods=["DELETE"])
+def delete_event_role(role_id: str) -> Any:
+    user = require_login(web.current_user(app))
+    record = _role_by_wire_id(role_id)
+    event = get_event(str(record.event_id), user)
+    if record.role == "owner":
+        raise Forbidden("The owner's role cannot be removed")
+    if record.user_id != user.id and not has_event_role(user, event.id, "organizer"):
+        require_event_role(user, event, "organizer")
+    record.delete()
+    return web.jsonapi(meta_document("Object successfully deleted"))
+
+
+# --- API description -------------------------------------------------------------------
+
+@route(app, "/v1/openapi.json")
+def openapi() -> Any:
+    from openevent.openapi import load_spec
+
+    return web.plain(load_spec())

@@ -1,0 +1,166 @@
+"""Resource objects and JSON:API documents.
+
+A `Schema` declares a resource type's attributes (`Field`s) and relationships; a `Resource`
+is one object ready to serialize. Output names are dasherized, every relationship carries
+`links.related` and `links.self` as relative `/v1/...` URLs, and top-level documents carry
+`"jsonapi": {"version": "1.0"}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from openevent.jsonapi.fields import Field
+from openevent.jsonapi.naming import dasherize
+
+JSONAPI = {"version": "1.0"}
+MEDIA_TYPE = "application/vnd.api+json"
+
+
+@dataclass(frozen=True)
+class RelSpec:
+    """A relationship a client may send: its resource type, and whether it is a list."""
+
+    type: str
+    many: bool = False
+    id_is_number: bool = False
+
+
+@dataclass
+class Schema:
+    """A resource type: wire `type`, collection `path` under /v1, attributes, relationships."""
+
+    type: str
+    path: str
+    fields: dict[str, Field]
+    relationships: dict[str, RelSpec] = field(default_factory=dict)
+    numeric_id: bool = False
+
+    def dump(self, values: dict[str, Any], only: set[str] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, spec in self.fields.items():
+            if spec.write_only:
+                continue
+            wire = dasherize(name)
+            if only is not None and wire not in only and name not in only:
+                continue
+            out[wire] = spec.dump(values.get(name))
+        return out
+
+
+@dataclass
+class Rel:
+    """One relationship of a serialized resource."""
+
+    type: str
+    ids: Any  # a single id, a list of ids, or None
+    related: str
+    self_link: str | None = None
+    loader: Callable[[], list[Resource]] | None = None
+    include_data: bool = True
+    many: bool = False
+
+    def linkage(self, numeric: bool) -> Any:
+        def one(value: Any) -> dict[str, Any]:
+            return {"type": self.type, "id": value if numeric else str(value)}
+
+        if self.many:
+            return [one(v) for v in (self.ids or [])]
+        return None if self.ids is None else one(self.ids)
+
+
+@dataclass
+class Resource:
+    schema: Schema
+    id: Any
+    values: dict[str, Any]
+    relationships: dict[str, Rel] = field(default_factory=dict)
+
+    @property
+    def self_link(self) -> str:
+        return f"/v1/{self.schema.path}/{self.id}"
+
+    def key(self) -> tuple[str, str]:
+        return (self.schema.type, str(self.id))
+
+    def to_json(self, fieldsets: dict[str, set[str]] | None = None) -> dict[str, Any]:
+        only = (fieldsets or {}).get(self.schema.type)
+        rels: dict[str, Any] = {}
+        for name, rel in self.relationships.items():
+            wire = dasherize(name)
+            if only is not None and wire not in only:
+                continue
+            entry: dict[str, Any] = {
+                "links": {
+                    "self": rel.self_link or f"{self.self_link}/relationships/{wire}",
+                    "related": rel.related,
+                }
+            }
+            if rel.include_data:
+                entry["data"] = rel.linkage(numeric=_numeric_type(rel.type))
+            rels[wire] = entry
+        doc: dict[str, Any] = {
+            "type": self.schema.type,
+            "id": self.id if self.schema.numeric_id else str(self.id),
+            "attributes": self.schema.dump(self.values, only),
+            "links": {"self": self.self_link},
+        }
+        if rels:
+            doc["relationships"] = rels
+        return doc
+
+
+# discount-code and access-code ids are JSON numbers on the wire (API.md §1).
+_NUMERIC_ID_TYPES = {"discount-code", "access-code"}
+
+
+def _numeric_type(type_name: str) -> bool:
+    return type_name in _NUMERIC_ID_TYPES
+
+
+def collect_included(
+    resources: Iterable[Resource], include: list[str], limit: int = 1000
+) -> list[Resource]:
+    """Resolve `include=a,b.c` paths by calling each relationship's loader, de-duplicated."""
+    seen: dict[tuple[str, str], Resource] = {}
+    primary = {r.key() for r in resources}
+
+    def walk(items: list[Resource], path: list[str]) -> None:
+        if not path or len(seen) >= limit:
+            return
+        head, rest = path[0], path[1:]
+        for item in items:
+            rel = item.relationships.get(head.replace("-", "_")) or item.relationships.get(head)
+            if rel is None or rel.loader is None:
+                continue
+            loaded = rel.loader()
+            for res in loaded:
+                if res.key() not in primary:
+                    seen.setdefault(res.key(), res)
+            walk(loaded, rest)
+
+    items = list(resources)
+    for path in include:
+        walk(items, [p for p in path.split(".") if p])
+    return list(seen.values())
+
+
+def single_document(
+    resource: Resource,
+    include: list[str] | None = None,
+    fieldsets: dict[str, set[str]] | None = None,
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "data": resource.to_json(fieldsets),
+        "links": {"self": resource.self_link},
+        "jsonapi": JSONAPI,
+    }
+    if include:
+        doc["included"] = [r.to_json(fieldsets) for r in collect_included([resource], include)]
+    return doc
+
+
+def meta_document(message: str) -> dict[str, Any]:
+    return {"meta": {"message": message}, "jsonapi": JSONAPI}

@@ -1,0 +1,336 @@
+"""Collection queries: paging, sorting, sparse fieldsets, includes and the `filter=` syntax.
+
+Two paging forms:
+- `page[size]`/`page[number]` (default size 20, `0` = everything) with `meta.count`;
+- `page[cursor]` (an addition for large collections): the collection source pages through
+  DynamoDB with `ExclusiveStartKey`, so a page costs O(page size) reads.
+
+Filters and sorts are evaluated on the resources' attribute values, after the source has
+narrowed the collection by key (an event's tickets, a user's orders ...). A collection that
+is filtered or sorted on a non-key attribute is therefore read whole — bounded by its
+partition, never by the table.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from openevent.errors import BadRequest
+from openevent.jsonapi.document import JSONAPI, Resource, Schema, collect_included
+from openevent.jsonapi.fields import parse_datetime
+from openevent.jsonapi.naming import dasherize, snake
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 1000
+_PAGE_PARAM = re.compile(r"^\d{1,7}$")
+
+
+@dataclass
+class CollectionParams:
+    size: int = DEFAULT_PAGE_SIZE
+    number: int = 1
+    cursor: str | None = None
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (snake name, descending)
+    include: list[str] = field(default_factory=list)
+    fieldsets: dict[str, set[str]] = field(default_factory=dict)
+    filter: Any = None
+
+
+def _int_param(params: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not _PAGE_PARAM.match(raw) or int(raw) < minimum:
+        raise BadRequest(f"'{name}' must be an integer ≥ {minimum}", parameter=name)
+    return int(raw)
+
+
+def parse_params(params: Mapping[str, str] | None) -> CollectionParams:
+    """Read collection parameters; unknown parameters are ignored (clients send extras)."""
+    params = params or {}
+    out = CollectionParams()
+    out.size = min(_int_param(params, "page[size]", DEFAULT_PAGE_SIZE, 0), MAX_PAGE_SIZE)
+    out.number = _int_param(params, "page[number]", 1, 1)
+    cursor = params.get("page[cursor]")
+    if cursor is not None:
+        if len(cursor) > 2048:
+            raise BadRequest("'page[cursor]' is invalid", parameter="page[cursor]")
+        out.cursor = cursor
+    sort = params.get("sort")
+    if sort:
+        for part in sort.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            desc = part.startswith("-")
+            out.sort.append((snake(part.lstrip("-")), desc))
+    include = params.get("include")
+    if include:
+        out.include = [p.strip() for p in include.split(",") if p.strip()][:20]
+    for key, value in params.items():
+        if key.startswith("fields[") and key.endswith("]"):
+            out.fieldsets[key[7:-1]] = {dasherize(v.strip()) for v in value.split(",") if v}
+    raw_filter = params.get("filter")
+    if raw_filter:
+        if len(raw_filter) > 4096:
+            raise BadRequest("'filter' is too long", parameter="filter")
+        try:
+            out.filter = json.loads(raw_filter)
+        except (json.JSONDecodeError, RecursionError):
+            raise BadRequest("'filter' must be JSON", parameter="filter") from None
+        if not isinstance(out.filter, list | dict):
+            raise BadRequest("'filter' must be a list or an object", parameter="filter")
+    return out
+
+
+# --- filters ---------------------------------------------------------------------------
+
+def _comparable(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime":
+        if isinstance(value, datetime):
+            return value
+        return parse_datetime(value)
+    if kind in {"number", "integer"}:
+        try:
+            return Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            return None
+    return value
+
+
+def _like(value: Any, pattern: Any, insensitive: bool) -> bool:
+    if not isinstance(value, str) or not isinstance(pattern, str):
+        return False
+    regex = "^" + re.escape(pattern).replace("%", ".*").replace("_", ".") + "$"
+    flags = re.IGNORECASE | re.DOTALL if insensitive else re.DOTALL
+    return re.match(regex, value, flags) is not None
+
+
+def _safe_cmp(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    try:
+        return op(a, b)
+    except TypeError:
+        return False
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "lt": lambda a, b: _safe_cmp(lambda x, y: x < y, a, b),
+    "le": lambda a, b: _safe_cmp(lambda x, y: x <= y, a, b),
+    "gt": lambda a, b: _safe_cmp(lambda x, y: x > y, a, b),
+    "ge": lambda a, b: _safe_cmp(lambda x, y: x >= y, a, b),
+}
+
+
+def compile_filter(spec: Any, schema: Schema, depth: int = 0) -> Callable[[Resource], bool]:
+    """Compile Flask-REST-JSONAPI-style filter JSON into a predicate (400 on bad input)."""
+    if depth > 8:
+        raise BadRequest("'filter' is nested too deeply", parameter="filter")
+    if isinstance(spec, list):
+        parts = [compile_filter(s, schema, depth + 1) for s in spec]
+        return lambda r: all(p(r) for p in parts)
+    if not isinstance(spec, dict):
+        raise BadRequest("Each filter must be an object", parameter="filter")
+    for combinator in ("and", "or"):
+        if combinator in spec:
+            subs = spec[combinator]
+            if not isinstance(subs, list):
+                raise BadRequest(f"'{combinator}' takes a list", parameter="filter")
+            parts = [compile_filter(s, schema, depth + 1) for s in subs]
+            if combinator == "and":
+                return lambda r: all(p(r) for p in parts)
+            return lambda r: any(p(r) for p in parts)
+    if "not" in spec:
+        inner = compile_filter(spec["not"], schema, depth + 1)
+        return lambda r: not inner(r)
+    name, op, val = spec.get("name"), spec.get("op"), spec.get("val")
+    if not isinstance(name, str) or not isinstance(op, str):
+        raise BadRequest("A filter needs 'name' and 'op'", parameter="filter")
+    attr = snake(name)
+    if attr == "id":
+        kind = "integer" if schema.numeric_id else "string"
+    elif attr in schema.fields and not schema.fields[attr].write_only:
+        kind = schema.fields[attr].kind
+    else:
+        raise BadRequest(f"Cannot filter on '{name}'", parameter="filter")
+
+    def get(r: Resource) -> Any:
+        raw = r.id if attr == "id" else r.values.get(attr)
+        return _comparable(str(raw) if attr == "id" and kind == "string" else raw, kind)
+
+    op = op.lower()
+    if op in _OPS:
+        target = _comparable(val, kind)
+        fn = _OPS[op]
+        return lambda r: fn(get(r), target)
+    if op in {"in_", "notin_"}:
+        if not isinstance(val, list):
+            raise BadRequest(f"'{op}' takes a list", parameter="filter")
+        targets = [_comparable(v, kind) for v in val]
+        if op == "in_":
+            return lambda r: get(r) in targets
+        return lambda r: get(r) not in targets
+    if op in {"like", "ilike", "notlike", "notilike"}:
+        insensitive = "ilike" in op
+        negate = op.startswith("not")
+        return lambda r: _like(get(r), val, insensitive) != negate
+    if op in {"is_", "isnot"}:
+        return lambda r: (get(r) is None) == (op == "is_") if val is None else get(r) == val
+    raise BadRequest(f"Unknown filter operator '{op}'", parameter="filter")
+
+
+def sort_resources(items: list[Resource], sort: list[tuple[str, bool]], schema: Schema) -> None:
+    for name, desc in reversed(sort):
+        if name != "id" and name not in schema.fields:
+            raise BadRequest(f"Cannot sort on '{dasherize(name)}'", parameter="sort")
+        kind = schema.fields[name].kind if name in schema.fields else "integer"
+
+        def key(r: Resource, name: str = name, kind: str = kind) -> tuple[int, Any]:
+            raw = r.id if name == "id" else r.values.get(name)
+            value = _comparable(raw, kind)
+            # None sorts last ascending; tuples keep mixed None/values comparable.
+            return (1, "") if value is None else (0, value)
+
+        items.sort(key=key, reverse=desc)
+
+
+# --- sources and documents ------------------------------------------------------------
+
+class Source(Protocol):
+    """Where a collection's items come from, already narrowed by key."""
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[Any], dict | None]:
+        """Up to `limit` items in key order after `start`, and the key to continue from."""
+        ...
+
+    def count(self) -> int: ...
+
+
+class ListSource:
+    """A source over an already-loaded (partition-bounded) list."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = list(items)
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[Any], dict | None]:
+        offset = int((start or {}).get("offset", 0))
+        chunk = self.items[offset : offset + limit] if limit else self.items[offset:]
+        more = bool(limit) and offset + limit < len(self.items)
+        nxt = {"offset": offset + len(chunk)} if more else None
+        return chunk, nxt
+
+    def count(self) -> int:
+        return len(self.items)
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if key is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, json.JSONDecodeError):
+        raise BadRequest("'page[cursor]' is invalid", parameter="page[cursor]") from None
+    if not isinstance(value, dict):
+        raise BadRequest("'page[cursor]' is invalid", parameter="page[cursor]")
+    return value
+
+
+def _link(base: str, query: Mapping[str, str], **page: Any) -> str:
+    params = {k: v for k, v in query.items() if not k.startswith("page[")}
+    for key, value in page.items():
+        params[f"page[{key}]"] = str(value)
+    qs = urlencode(params)
+    return f"{base}?{qs}" if qs else base
+
+
+def collection_document(
+    source: Source,
+    to_resource: Callable[[Any], Resource],
+    schema: Schema,
+    base_path: str,
+    query: Mapping[str, str] | None,
+    params: CollectionParams | None = None,
+    visible: Callable[[Any], bool] | None = None,
+) -> dict[str, Any]:
+    """Build a collection document from `source` following the request's parameters."""
+    query = dict(query or {})
+    params = params or parse_params(query)
+    predicate = compile_filter(params.filter, schema) if params.filter else None
+    links: dict[str, Any] = {"self": _link(base_path, query, **_current_page(query))}
+    meta: dict[str, Any] = {}
+
+    needs_all = predicate is not None or bool(params.sort) or visible is not None
+    if params.cursor is not None and not needs_all:
+        start = decode_cursor(params.cursor) if params.cursor else None
+        size = params.size or DEFAULT_PAGE_SIZE
+        items, nxt = source.page(size, start)
+        resources = [to_resource(i) for i in items]
+        links["next"] = _link(base_path, query, cursor=encode_cursor(nxt)) if nxt else None
+        meta["count"] = source.count()
+    else:
+        if needs_all:
+            items, _ = source.page(0, None)
+            if visible is not None:
+                items = [i for i in items if visible(i)]
+            resources = [to_resource(i) for i in items]
+            if predicate is not None:
+                resources = [r for r in resources if predicate(r)]
+            if params.sort:
+                sort_resources(resources, params.sort, schema)
+            total = len(resources)
+            if params.size:
+                start_at = (params.number - 1) * params.size
+                resources = resources[start_at : start_at + params.size]
+        else:
+            limit = params.number * params.size if params.size else 0
+            items, _ = source.page(limit, None)
+            if params.size:
+                items = items[(params.number - 1) * params.size :]
+            resources = [to_resource(i) for i in items]
+            total = source.count()
+        meta["count"] = total
+        if params.size:
+            last = max(1, -(-total // params.size))
+            links["first"] = _link(base_path, query, size=params.size, number=1)
+            links["last"] = _link(base_path, query, size=params.size, number=last)
+            links["prev"] = (
+                _link(base_path, query, size=params.size, number=params.number - 1)
+                if params.number > 1 else None
+            )
+            links["next"] = (
+                _link(base_path, query, size=params.size, number=params.number + 1)
+                if params.number < last else None
+            )
+    doc: dict[str, Any] = {
+        "data": [r.to_json(params.fieldsets) for r in resources],
+        "links": links,
+        "meta": meta,
+        "jsonapi": JSONAPI,
+    }
+    if params.include:
+        doc["included"] = [
+            r.to_json(params.fieldsets) for r in collect_included(resources, params.include)
+        ]
+    return doc
+
+
+def _current_page(query: Mapping[str, str]) -> dict[str, str]:
+    return {k[5:-1]: v for k, v in query.items() if k.startswith("page[") and k.endswith("]")}

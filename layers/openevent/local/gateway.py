@@ -1,0 +1,157 @@
+"""Serve every function group's Chalice app behind one origin, as API Gateway would.
+
+Each group's `functions/<group>/app.py` is loaded into a small pool of instances; a request
+checks one out, so concurrent requests run in parallel like concurrent Lambda containers
+(a Chalice app object holds the current request and is not shared between threads).
+The route table (`openevent.routing`) picks the group.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import logging
+import queue
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import ForbiddenError, LocalGateway
+
+from openevent.routing import GROUPS, group_for
+from openevent.web import dumps
+
+log = logging.getLogger("openevent.gateway")
+ROOT = Path(__file__).resolve().parents[3]
+FUNCTIONS_DIR = ROOT / "functions"
+_load_lock = threading.Lock()
+_load_count = 0
+
+
+def load_app(group: str) -> Chalice:
+    """Import `functions/<group>/app.py` as a fresh module and return its `app`."""
+    global _load_count
+    path = FUNCTIONS_DIR / group / "app.py"
+    with _load_lock:
+        _load_count += 1
+        name = f"openevent_fn_{group}_{_load_count}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return module.app  # type: ignore[no-any-return]
+
+
+@dataclass
+class GatewayResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body.decode()) if self.body else None
+
+
+def _not_found(path: str) -> GatewayResponse:
+    body = dumps({"errors": [{"status": 404, "title": "Not Found",
+                              "detail": f"No route for {path.split('?')[0]}",
+                              "source": {"parameter": "path"}}],
+                  "jsonapi": {"version": "1.0"}})
+    return GatewayResponse(404, {"Content-Type": "application/vnd.api+json",
+                                 "Access-Control-Allow-Origin": "*"}, body.encode())
+
+
+@dataclass
+class _Pool:
+    group: str
+    size: int
+    idle: queue.Queue[tuple[Chalice, LocalGateway]] = field(default_factory=queue.Queue)
+
+    def __post_init__(self) -> None:
+        for _ in range(self.size):
+            app = load_app(self.group)
+            self.idle.put((app, LocalGateway(app, Config(chalice_stage="local"))))
+
+
+class Gateway:
+    """All groups behind one `request()` method; `serve()` puts it on a TCP port."""
+
+    def __init__(self, pool_size: int = 4, groups: tuple[str, ...] = GROUPS) -> None:
+        self.pools = {g: _Pool(g, pool_size) for g in groups}
+
+    def apps(self, group: str) -> Chalice:
+        app, gw = self.pools[group].idle.get()
+        self.pools[group].idle.put((app, gw))
+        return app
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                body: bytes | None = None) -> GatewayResponse:
+        headers = dict(headers or {})
+        group = group_for(path)
+        if group is None or group not in self.pools:
+            return _not_found(path)
+        pool = self.pools[group]
+        app, gw = pool.idle.get()
+        try:
+            raw = gw.handle_request(method=method.upper(), path=path, headers=headers,
+                                    body=body or b"")
+        except ForbiddenError:
+            return _not_found(path)
+        finally:
+            pool.idle.put((app, gw))
+        out_headers = {k: str(v) for k, v in (raw.get("headers") or {}).items()}
+        for key, values in (raw.get("multiValueHeaders") or {}).items():
+            out_headers[key] = ", ".join(str(v) for v in values)
+        data = raw.get("body")
+        if data is None:
+            payload = b""
+        elif raw.get("isBase64Encoded"):
+            payload = base64.b64decode(data)
+        else:
+            payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        return GatewayResponse(int(raw["statusCode"]), out_headers, payload)
+
+    def serve(self, host: str, port: int) -> ThreadingHTTPServer:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > 10 * 1024 * 1024:  # API Gateway's own payload limit
+                    self.send_error(413)
+                    return
+                body = self.rfile.read(length) if length else b""
+                headers = {k: v for k, v in self.headers.items()}
+                try:
+                    resp = gateway.request(self.command, self.path, headers, body)
+                except Exception:  # noqa: BLE001 - keep serving; the error is logged
+                    log.exception("gateway failure on %s %s", self.command, self.path)
+                    resp = GatewayResponse(502, {"Content-Type": "application/json"},
+                                           b'{"message": "Bad Gateway"}')
+                self.send_response(resp.status)
+                for key, value in resp.headers.items():
+                    if key.lower() not in {"content-length", "connection"}:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(resp.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(resp.body)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_OPTIONS = do_HEAD = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                log.info("%s %s", self.address_string(), format % args)
+
+        server = ThreadingHTTPServer((host, port), Handler)
+        server.daemon_threads = True
+        return server

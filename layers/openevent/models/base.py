@@ -1,0 +1,88 @@
+"""Shared model plumbing: table naming, money attributes, numeric id counters, uniqueness.
+
+Table names are `<OPENEVENT_TABLE_PREFIX><name>`; every table is on-demand. boto3 and
+PynamoDB honour `AWS_ENDPOINT_URL`, so the same models talk to moto locally and to DynamoDB
+in AWS without a code path of their own.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.attributes import Attribute, NumberAttribute, UnicodeAttribute
+from pynamodb.constants import NUMBER, PAY_PER_REQUEST_BILLING_MODE
+from pynamodb.models import Model
+
+TABLE_PREFIX = os.environ.get("OPENEVENT_TABLE_PREFIX", "openevent-")
+REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def table_meta(name: str) -> type:
+    """A PynamoDB `Meta` class for table `name`."""
+
+    class Meta:
+        table_name = TABLE_PREFIX + name
+        region = REGION
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+        # Lambda-friendly: fail fast instead of hanging a request on a stuck connection.
+        connect_timeout_seconds = 5
+        read_timeout_seconds = 10
+        max_retry_attempts = 3
+
+    return Meta
+
+
+def index_meta(name: str) -> type:
+    from pynamodb.indexes import AllProjection
+
+    class Meta:
+        index_name = name
+        projection = AllProjection()
+
+    return Meta
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DecimalAttribute(Attribute[Decimal]):
+    """An exact decimal stored as a DynamoDB number (never through float)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Decimal) -> str:
+        return str(Decimal(value))
+
+    def deserialize(self, value: str) -> Decimal:
+        return Decimal(value)
+
+
+class Counter(Model):
+    """Monotonic numeric ids: `next_id("event")` does one atomic ADD."""
+
+    Meta = table_meta("counters")
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
+def next_id(kind: str) -> int:
+    counter = Counter(kind)
+    counter.update(actions=[Counter.value.add(1)])
+    return int(counter.value)
+
+
+class Unique(Model):
+    """Uniqueness claims (`user-email#a@b`, `ticket-name#12#VIP`) written in the same
+    transaction as the item they guard, so two concurrent creates cannot both win."""
+
+    Meta = table_meta("uniques")
+    key = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute(null=True)
+
+
+def unique_key(*parts: Any) -> str:
+    return "#".join(str(p).lower() if isinstance(p, str) else str(p) for p in parts)

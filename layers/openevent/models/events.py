@@ -1,0 +1,187 @@
+"""Events, event roles and role invites, tickets and discount codes.
+
+Inventory lives on the items themselves and only changes by conditional writes:
+`Ticket.seats_taken` (seats held by pending orders plus seats sold) never exceeds
+`Ticket.quantity`, and `DiscountCode.used_count` never exceeds `tickets_number`
+(see openevent/services/inventory.py, docs/concurrency.md).
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from openevent.models.base import DecimalAttribute, index_meta, now, table_meta
+
+
+class IdentifierIndex(GlobalSecondaryIndex["Event"]):
+    Meta = index_meta("identifier-index")
+    identifier = UnicodeAttribute(hash_key=True)
+
+
+class EventStateIndex(GlobalSecondaryIndex["Event"]):
+    """Events by state in id order: the public list queries `state = published`."""
+
+    Meta = index_meta("state-index")
+    state = UnicodeAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class EventKindIndex(GlobalSecondaryIndex["Event"]):
+    """Every event in id order, for staff lists."""
+
+    Meta = index_meta("kind-index")
+    kind = UnicodeAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class Event(Model):
+    Meta = table_meta("events")
+    id = NumberAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="event")
+    identifier = UnicodeAttribute()
+    owner_id = NumberAttribute()
+    name = UnicodeAttribute()
+    starts_at = UTCDateTimeAttribute()
+    ends_at = UTCDateTimeAttribute()
+    timezone = UnicodeAttribute(default="UTC")
+    state = UnicodeAttribute(default="draft")
+    privacy = UnicodeAttribute(default="public")
+    description = UnicodeAttribute(null=True)
+    location_name = UnicodeAttribute(null=True)
+    logo_url = UnicodeAttribute(null=True)
+    original_image_url = UnicodeAttribute(null=True)
+    payment_currency = UnicodeAttribute(default="USD")
+    payment_country = UnicodeAttribute(null=True)
+    paypal_email = UnicodeAttribute(null=True)
+    can_pay_by_stripe = BooleanAttribute(default=False)
+    can_pay_by_paypal = BooleanAttribute(default=False)
+    can_pay_onsite = BooleanAttribute(default=False)
+    can_pay_by_bank = BooleanAttribute(default=False)
+    can_pay_by_cheque = BooleanAttribute(default=False)
+    is_donation_enabled = BooleanAttribute(default=False)
+    is_ticketing_enabled = BooleanAttribute(default=True)
+    discount_code_id = NumberAttribute(null=True)  # the event-level (admin) code
+    created_at = UTCDateTimeAttribute(default=now)
+    deleted_at = UTCDateTimeAttribute(null=True)
+
+    identifier_index = IdentifierIndex()
+    state_index = EventStateIndex()
+    kind_index = EventKindIndex()
+
+
+class UserRolesIndex(GlobalSecondaryIndex["EventRole"]):
+    """The events a user holds a role in."""
+
+    Meta = index_meta("user-index")
+    user_id = NumberAttribute(hash_key=True)
+    event_id = NumberAttribute(range_key=True)
+
+
+class EventRole(Model):
+    """One user's role in one event (one item per pair; the highest role wins)."""
+
+    Meta = table_meta("event-roles")
+    event_id = NumberAttribute(hash_key=True)
+    user_id = NumberAttribute(range_key=True)
+    id = NumberAttribute()
+    role = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute(default=now)
+
+    user_index = UserRolesIndex()
+
+
+class InviteTokenIndex(GlobalSecondaryIndex["RoleInvite"]):
+    Meta = index_meta("token-index")
+    token_hash = UnicodeAttribute(hash_key=True)
+
+
+class InviteEventIndex(GlobalSecondaryIndex["RoleInvite"]):
+    Meta = index_meta("event-index")
+    event_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class RoleInvite(Model):
+    Meta = table_meta("role-invites")
+    id = NumberAttribute(hash_key=True)
+    event_id = NumberAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")  # pending | accepted | declined
+    token_hash = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute(default=now)
+
+    token_index = InviteTokenIndex()
+    event_index = InviteEventIndex()
+
+
+class TicketEventIndex(GlobalSecondaryIndex["Ticket"]):
+    Meta = index_meta("event-index")
+    event_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class Ticket(Model):
+    Meta = table_meta("tickets")
+    id = NumberAttribute(hash_key=True)
+    event_id = NumberAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    type = UnicodeAttribute(default="free")  # free | paid | donation
+    price = DecimalAttribute(null=True)
+    min_price = DecimalAttribute(null=True)
+    max_price = DecimalAttribute(null=True)
+    quantity = NumberAttribute(default=100)
+    min_order = NumberAttribute(default=1)
+    max_order = NumberAttribute(default=10)
+    sales_starts_at = UTCDateTimeAttribute(null=True)
+    sales_ends_at = UTCDateTimeAttribute(null=True)
+    is_hidden = BooleanAttribute(default=False)
+    position = NumberAttribute(default=0)
+    # Seats held by unexpired pending orders plus seats sold. Conditional writes keep
+    # seats_taken <= quantity.
+    seats_taken = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute(default=now)
+    deleted_at = UTCDateTimeAttribute(null=True)
+
+    event_index = TicketEventIndex()
+
+
+class CodeEventIndex(GlobalSecondaryIndex["DiscountCode"]):
+    Meta = index_meta("event-index")
+    event_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class DiscountCode(Model):
+    Meta = table_meta("discount-codes")
+    id = NumberAttribute(hash_key=True)
+    event_id = NumberAttribute()
+    code = UnicodeAttribute()
+    discount_url = UnicodeAttribute(null=True)
+    value = DecimalAttribute(default=0)
+    type = UnicodeAttribute(default="amount")  # amount | percent
+    is_active = BooleanAttribute(default=True)
+    tickets_number = NumberAttribute(null=True)  # total seats the code may be applied to
+    min_quantity = NumberAttribute(null=True)
+    max_quantity = NumberAttribute(null=True)
+    valid_from = UTCDateTimeAttribute(null=True)
+    valid_till = UTCDateTimeAttribute(null=True)
+    used_for = UnicodeAttribute(default="ticket")  # ticket | event
+    ticket_ids = ListAttribute(of=NumberAttribute, default=list)
+    marketer_id = NumberAttribute(null=True)
+    created_by = NumberAttribute(null=True)
+    # Seats the code has been applied to; conditional writes keep it <= tickets_number.
+    used_count = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute(default=now)
+    deleted_at = UTCDateTimeAttribute(null=True)
+
+    event_index = CodeEventIndex()

@@ -1,0 +1,51 @@
+"""Every PynamoDB model of the system, for table creation and local snapshots."""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+from pynamodb.models import Model
+
+# Each area keeps its models in its own module; a module that does not exist yet is skipped.
+MODEL_MODULES = (
+    "openevent.models.base",
+    "openevent.models.users",
+    "openevent.models.system",
+    "openevent.models.events",
+    "openevent.models.event_content",
+    "openevent.models.orders",
+    "openevent.lab.store",
+)
+
+
+@lru_cache(maxsize=1)
+def all_models() -> tuple[type[Model], ...]:
+    found: dict[str, type[Model]] = {}
+    for name in MODEL_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Model)
+                and value is not Model
+                and value.__module__ == name
+                and hasattr(value.Meta, "table_name")
+            ):
+                found[value.Meta.table_name] = value
+    return tuple(found.values())
+
+
+def create_tables() -> list[str]:
+    """Create every missing table (idempotent); returns the names created."""
+    created = []
+    for model in all_models():
+        if not model.exists():
+            model.create_table(wait=True)
+            created.append(model.Meta.table_name)
+    return created

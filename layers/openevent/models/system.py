@@ -1,0 +1,34 @@
+"""Singletons: system settings and modules (id "1" each)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from openevent.models.base import table_meta
+
+
+class SystemSettings(Model):
+    Meta = table_meta("settings")
+    id = UnicodeAttribute(hash_key=True, default="1")
+    app_name = UnicodeAttribute(default="Open Event")
+    frontend_url = UnicodeAttribute(null=True)
+    order_expiry_time = NumberAttribute(default=15)
+    is_stripe_activated = BooleanAttribute(default=False)
+    is_paypal_activated = BooleanAttribute(default=False)
+    stripe_client_id = UnicodeAttribute(null=True)
+    stripe_publishable_key = UnicodeAttribute(null=True)
+    stripe_secret_key = UnicodeAttribute(null=True)  # write-only on the wire
+    stripe_webhook_secret = UnicodeAttribute(null=True)  # write-only on the wire
+    paypal_mode = UnicodeAttribute(default="sandbox")
+    paypal_client = UnicodeAttribute(null=True)
+    paypal_secret = UnicodeAttribute(null=True)  # write-only on the wire
+    paypal_webhook_id = UnicodeAttribute(null=True)
+
+
+class Modules(Model):
+    Meta = table_meta("modules")
+    id = UnicodeAttribute(hash_key=True, default="1")
+    ticket_include = BooleanAttribute(default=False)
+    payment_include = BooleanAttribute(default=False)
+    donation_include = BooleanAttribute(default=False)

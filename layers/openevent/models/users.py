@@ -1,0 +1,75 @@
+"""Users, mailed tokens and rate limits."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from openevent.models.base import index_meta, now, table_meta
+
+
+class EmailIndex(GlobalSecondaryIndex["User"]):
+    Meta = index_meta("email-index")
+    email = UnicodeAttribute(hash_key=True)
+
+
+class KindIndex(GlobalSecondaryIndex["User"]):
+    """All users in id order, for the admin list (a Query, not a Scan)."""
+
+    Meta = index_meta("kind-index")
+    kind = UnicodeAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class User(Model):
+    Meta = table_meta("users")
+    id = NumberAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="user")
+    email = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    password_version = NumberAttribute(default=0)
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    public_name = UnicodeAttribute(null=True)
+    avatar_url = UnicodeAttribute(null=True)
+    is_verified = BooleanAttribute(default=False)
+    is_admin = BooleanAttribute(default=False)
+    is_super_admin = BooleanAttribute(default=False)
+    was_registered_with_order = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute(default=now)
+    deleted_at = UTCDateTimeAttribute(null=True)
+
+    email_index = EmailIndex()
+    kind_index = KindIndex()
+
+    @property
+    def is_staff(self) -> bool:
+        """Admins and super admins pass every event-role check."""
+        return bool(self.is_admin or self.is_super_admin)
+
+
+class MailToken(Model):
+    """A mailed single-use token, stored by its SHA-256 only."""
+
+    Meta = table_meta("mail-tokens")
+    token_hash = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()  # verify-email | reset-password
+    user_id = NumberAttribute()
+    email = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    used_at = UTCDateTimeAttribute(null=True)
+
+
+class RateLimit(Model):
+    """A fixed-window counter (`reset-password#<email>#<hour>`), incremented conditionally."""
+
+    Meta = table_meta("rate-limits")
+    key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires = NumberAttribute(null=True)  # epoch seconds, for DynamoDB TTL clean-up only

@@ -1,0 +1,89 @@
+"""The permission model, in one place (API.md §2).
+
+System roles are flags on the user: super admin and admin ("staff") pass every event check.
+Event roles form a hierarchy: owner > organizer > coorganizer > {track_organizer, moderator,
+registrar}. Holding a higher role implies every lower one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from openevent.errors import Forbidden, NotFound, Unauthorized
+from openevent.models.events import Event, EventRole
+from openevent.models.users import User
+
+EVENT_ROLES = ("owner", "organizer", "coorganizer", "track_organizer", "moderator", "registrar")
+_RANK = {"owner": 4, "organizer": 3, "coorganizer": 2, "track_organizer": 1, "moderator": 1,
+         "registrar": 1}
+INVITABLE_ROLES = ("organizer", "coorganizer", "track_organizer", "moderator", "registrar")
+
+
+def role_satisfies(held: str | None, needed: str) -> bool:
+    """Does holding `held` grant `needed`? (same-rank leaf roles grant only themselves)."""
+    if held is None:
+        return False
+    if held == needed:
+        return True
+    return _RANK.get(held, 0) > _RANK.get(needed, 99)
+
+
+def event_role(user: User | None, event_id: int) -> str | None:
+    if user is None:
+        return None
+    try:
+        return str(EventRole.get(event_id, user.id).role)
+    except EventRole.DoesNotExist:
+        return None
+
+
+def has_event_role(user: User | None, event_id: int, needed: str) -> bool:
+    """True for staff, and for users holding `needed` or a higher role in the event."""
+    if user is None:
+        return False
+    if user.is_staff:
+        return True
+    return role_satisfies(event_role(user, event_id), needed)
+
+
+def require_login(user: User | None) -> User:
+    if user is None:
+        raise Unauthorized("Authentication is required", parameter="Authorization")
+    return user
+
+
+def require_staff(user: User | None) -> User:
+    user = require_login(user)
+    if not user.is_staff:
+        raise Forbidden("Admin access is required")
+    return user
+
+
+def require_event_role(user: User | None, event: Event, needed: str = "coorganizer") -> User:
+    """401 for guests; 404 for a draft the caller cannot see; 403 otherwise."""
+    user = require_login(user)
+    if has_event_role(user, event.id, needed):
+        return user
+    if event.state != "published" and not has_event_role(user, event.id, "coorganizer"):
+        raise NotFound("Event not found")
+    raise Forbidden(f"You need the {needed} role in this event")
+
+
+def can_see_event(user: User | None, event: Event) -> bool:
+    """Published events are public; drafts are visible from co-organizer up (API.md §1)."""
+    if event.deleted_at is not None:
+        return bool(user and user.is_staff)
+    if event.state == "published":
+        return True
+    return has_event_role(user, event.id, "coorganizer")
+
+
+def is_self_or_staff(user: User | None, user_id: int) -> bool:
+    return user is not None and (user.is_staff or user.id == user_id)
+
+
+def event_ids_with_role(user: User, needed: str = "track_organizer") -> Iterable[int]:
+    """Ids of the events in which `user` holds any role granting `needed`."""
+    for role in EventRole.user_index.query(user.id):
+        if role_satisfies(role.role, needed) or needed == "any":
+            yield int(role.event_id)

@@ -1,0 +1,1 @@
+"""Resource schemas (wire types and their fields) and model → resource builders."""

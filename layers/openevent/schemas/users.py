@@ -1,0 +1,129 @@
+"""Wire resources of the auth group: user, setting, module, role-invite, users-events-roles."""
+
+from __future__ import annotations
+
+from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
+from openevent.jsonapi.fields import Boolean, Choice, DateTime, Email, Integer, String, Url
+from openevent.models.events import EventRole, RoleInvite
+from openevent.models.system import Modules, SystemSettings
+from openevent.models.users import User
+from openevent.permissions import EVENT_ROLES
+
+USER = Schema(
+    type="user",
+    path="users",
+    fields={
+        "email": Email(required=True, nullable=False),
+        "password": String(required=True, write_only=True, nullable=False, max_length=1024),
+        "first_name": String(max_length=255),
+        "last_name": String(max_length=255),
+        "public_name": String(max_length=255),
+        "avatar_url": Url(),
+        "is_verified": Boolean(admin_only=True, default=False, nullable=False),
+        "is_admin": Boolean(admin_only=True, default=False, nullable=False),
+        "is_super_admin": Boolean(admin_only=True, default=False, nullable=False),
+        "was_registered_with_order": Boolean(read_only=True),
+        "created_at": DateTime(read_only=True),
+        "deleted_at": DateTime(read_only=True),
+    },
+)
+
+
+def user_resource(user: User) -> Resource:
+    values = {name: getattr(user, name, None) for name in USER.fields if name != "password"}
+    base = f"/v1/users/{user.id}"
+    return Resource(
+        USER,
+        user.id,
+        values,
+        {
+            "orders": Rel("order", None, f"{base}/orders", include_data=False, many=True),
+            "events": Rel("event", None, f"{base}/events", include_data=False, many=True),
+        },
+    )
+
+
+SETTING = Schema(
+    type="setting",
+    path="settings",
+    fields={
+        "app_name": String(max_length=255, nullable=False),
+        "frontend_url": Url(),
+        "order_expiry_time": Integer(minimum=1, maximum=60, nullable=False),
+        "is_stripe_activated": Boolean(nullable=False),
+        "is_paypal_activated": Boolean(nullable=False),
+        "stripe_client_id": String(max_length=255),
+        "stripe_publishable_key": String(max_length=255),
+        "stripe_secret_key": String(max_length=255, write_only=True),
+        "stripe_webhook_secret": String(max_length=255, write_only=True),
+        "paypal_mode": Choice(["sandbox", "live"], nullable=False),
+        "paypal_client": String(max_length=255),
+        "paypal_secret": String(max_length=255, write_only=True),
+        "paypal_webhook_id": String(max_length=255, write_only=True),
+    },
+)
+
+
+def setting_resource(settings: SystemSettings) -> Resource:
+    values = {name: getattr(settings, name, None) for name in SETTING.fields}
+    res = Resource(SETTING, "1", values)
+    return res
+
+
+MODULE = Schema(
+    type="module",
+    path="modules",
+    fields={
+        "ticket_include": Boolean(nullable=False),
+        "payment_include": Boolean(nullable=False),
+        "donation_include": Boolean(nullable=False),
+    },
+)
+
+
+def module_resource(modules: Modules) -> Resource:
+    return Resource(MODULE, "1", {n: bool(getattr(modules, n)) for n in MODULE.fields})
+
+
+ROLE_INVITE = Schema(
+    type="role-invite",
+    path="role-invites",
+    fields={
+        "email": Email(required=True, nullable=False),
+        "role_name": Choice(EVENT_ROLES[1:], required=True, nullable=False),
+        "status": String(read_only=True),
+        "created_at": DateTime(read_only=True),
+    },
+    relationships={"event": RelSpec("event")},
+)
+
+
+def role_invite_resource(invite: RoleInvite) -> Resource:
+    values = {"email": invite.email, "role_name": invite.role, "status": invite.status,
+              "created_at": invite.created_at}
+    return Resource(ROLE_INVITE, invite.id, values, {
+        "event": Rel("event", invite.event_id, f"/v1/events/{invite.event_id}"),
+    })
+
+
+USERS_EVENTS_ROLE = Schema(
+    type="users-events-role",
+    path="users-events-roles",
+    fields={
+        "role_name": String(read_only=True),
+        "created_at": DateTime(read_only=True),
+    },
+)
+
+
+def role_wire_id(role: EventRole) -> str:
+    """Role records are keyed by (event, user); the wire id keeps both so reads stay GetItems."""
+    return f"{role.event_id}.{role.user_id}"
+
+
+def users_events_role_resource(role: EventRole) -> Resource:
+    return Resource(USERS_EVENTS_ROLE, role_wire_id(role),
+                    {"role_name": role.role, "created_at": role.created_at}, {
+        "user": Rel("user", role.user_id, f"/v1/users/{role.user_id}"),
+        "event": Rel("event", role.event_id, f"/v1/events/{role.event_id}"),
+    })

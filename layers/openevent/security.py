@@ -1,0 +1,132 @@
+"""Credentials: JWT access/refresh tokens, password hashing, single-use mailed tokens.
+
+- JWTs are HS256 with the algorithm pinned on decode (no `alg: none`, no key confusion) and
+  carry `identity` (the user id), `exp`, `iat`, a `type` (access/refresh) and the user's
+  `pwv` (password version): changing or resetting the password bumps it, so tokens minted
+  before the change stop working.
+- Passwords use argon2id.
+- Mailed tokens (verify email, reset password, role invites) are URL-safe random strings;
+  only their SHA-256 is stored, so a database leak does not leak usable links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import jwt
+
+from openevent.errors import Unauthorized
+from openevent.settings import get_settings
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    identity: int
+    token_type: str
+    password_version: int
+
+
+def _secret() -> str:
+    secret = str(get_settings().jwt_secret)
+    if not secret:
+        # Refusing to sign with an empty key is safer than minting forgeable tokens.
+        raise RuntimeError("OPENEVENT_JWT_SECRET is not set")
+    return secret
+
+
+def issue_token(user_id: int, password_version: int, token_type: str = "access") -> str:
+    """Sign a JWT for `user_id` (`access` or `refresh`)."""
+    settings = get_settings()
+    now = int(time.time())
+    lifetime = (
+        settings.jwt_access_minutes * 60
+        if token_type == "access"
+        else settings.jwt_refresh_days * 86400
+    )
+    payload: dict[str, Any] = {
+        "identity": user_id,
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "type": token_type,
+        "pwv": password_version,
+    }
+    return jwt.encode(payload, _secret(), algorithm=settings.jwt_algorithm)
+
+
+def decode_token(token: str, expected_type: str = "access") -> TokenClaims:
+    """Verify signature, expiry and type; raise 401 `Unauthorized` on any problem."""
+    try:
+        payload = jwt.decode(
+            token,
+            _secret(),
+            algorithms=[get_settings().jwt_algorithm],
+            options={"require": ["exp", "identity", "type"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("Token has expired", parameter="Authorization") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("Invalid token", parameter="Authorization") from None
+    if payload.get("type") != expected_type:
+        raise Unauthorized("Wrong token type", parameter="Authorization")
+    identity = payload.get("identity")
+    if isinstance(identity, bool) or not isinstance(identity, int | str):
+        raise Unauthorized("Invalid token", parameter="Authorization")
+    try:
+        user_id = int(identity)
+    except ValueError:
+        raise Unauthorized("Invalid token", parameter="Authorization") from None
+    pwv = payload.get("pwv", 0)
+    return TokenClaims(user_id, expected_type, pwv if isinstance(pwv, int) else -1)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: JWT <t>` or `Bearer <t>` header, or None if absent."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() not in {"jwt", "bearer"} or not token.strip():
+        raise Unauthorized("Authorization header must be 'JWT <token>'", parameter="Authorization")
+    return token.strip()
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    # Modest cost: login must stay fast on a small Lambda while still being memory-hard.
+    return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+def hash_password(password: str) -> str:
+    return str(_hasher().hash(password))
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    try:
+        return bool(_hasher().verify(password_hash, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# A real hash to verify against when the user does not exist, so that login takes the
+# same time whether or not the email is registered.
+@lru_cache(maxsize=1)
+def dummy_password_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def new_url_token() -> str:
+    """A mailed-link token: URL-safe alphabet only (letters, digits, '-', '_'), no padding."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -1,0 +1,57 @@
+"""System settings and modules: singletons (id "1"), created with defaults on first read.
+
+Modules gate whole features (API.md §3): other groups call `require_module()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openevent.errors import Forbidden
+from openevent.models.system import Modules, SystemSettings
+
+MODULE_MESSAGES = {
+    "ticket_include": "Ticketing is not enabled in the system",
+    "payment_include": "Payment is not enabled in the system",
+    "donation_include": "Donation is not enabled in the system",
+}
+
+
+def get_modules() -> Modules:
+    try:
+        return Modules.get("1")
+    except Modules.DoesNotExist:
+        return Modules("1")
+
+
+def module_enabled(name: str) -> bool:
+    return bool(getattr(get_modules(), name))
+
+
+def require_module(name: str, pointer: str | None = None) -> None:
+    """403 with the contract's message when module `name` (e.g. `ticket_include`) is off."""
+    if not module_enabled(name):
+        raise Forbidden(MODULE_MESSAGES[name], pointer)
+
+
+def update_modules(values: dict[str, Any]) -> Modules:
+    modules = get_modules()
+    for key, value in values.items():
+        setattr(modules, key, value)
+    modules.save()
+    return modules
+
+
+def get_system_settings() -> SystemSettings:
+    try:
+        return SystemSettings.get("1")
+    except SystemSettings.DoesNotExist:
+        return SystemSettings("1")
+
+
+def update_system_settings(values: dict[str, Any]) -> SystemSettings:
+    current = get_system_settings()
+    for key, value in values.items():
+        setattr(current, key, value)
+    current.save()
+    return current

@@ -1,0 +1,276 @@
+"""Accounts: signup, login, email verification, password reset and change, profile edits.
+
+Rules (API.md §2 and the deliberate differences):
+- an email belongs to one account: a `Unique` claim is written in the same transaction as
+  the user, so concurrent signups with one email cannot both succeed (409);
+- mailed tokens are stored hashed, expire, and work once (a conditional update marks them
+  used); password-reset requests are rate limited per email and always answer the same;
+- resetting a password bumps `password_version`, which revokes every JWT issued before.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from openevent.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    attribute_pointer,
+)
+from openevent.mail import send_mail
+from openevent.models.base import Unique, next_id, now, unique_key
+from openevent.models.users import MailToken, RateLimit, User
+from openevent.security import (
+    dummy_password_hash,
+    hash_password,
+    issue_token,
+    new_url_token,
+    token_digest,
+    verify_password,
+)
+from openevent.settings import get_settings
+
+log = logging.getLogger("openevent.users")
+MIN_PASSWORD = 8
+
+
+def _connection() -> Connection:
+    return Connection(region=get_settings().region)
+
+
+def email_key(email: str) -> str:
+    return unique_key("user-email", email.strip().lower())
+
+
+def find_by_email(email: str) -> User | None:
+    for user in User.email_index.query(email.strip().lower(), limit=1):
+        return user
+    return None
+
+
+def get_user(user_id: int, include_deleted: bool = False) -> User:
+    try:
+        user = User.get(user_id)
+    except User.DoesNotExist:
+        raise NotFound("User not found") from None
+    if user.deleted_at is not None and not include_deleted:
+        raise NotFound("User not found")
+    return user
+
+
+def check_password_length(password: str, pointer: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Unprocessable(f"Password must be at least {MIN_PASSWORD} characters", pointer)
+
+
+def create_user(values: dict[str, Any], *, send_verification: bool = True) -> User:
+    """Create an account; 409 on a taken email (also under concurrency)."""
+    email = values["email"]
+    password = values.pop("password")
+    check_password_length(password, attribute_pointer("password"))
+    user = User(next_id("user"), email=email, password_hash=hash_password(password))
+    for key, value in values.items():
+        if key != "email":
+            setattr(user, key, value)
+    claim = Unique(email_key(email), owner=str(user.id))
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(claim, condition=Unique.key.does_not_exist())
+            tx.save(user, condition=User.id.does_not_exist())
+    except TransactWriteError:
+        raise Conflict("Email already exists", attribute_pointer("email")) from None
+    if send_verification and not user.is_verified:
+        send_verification_mail(user)
+    return user
+
+
+def _mail_token(user: User, purpose: str, minutes: int) -> str:
+    token = new_url_token()
+    MailToken(
+        token_digest(token), purpose=purpose, user_id=user.id, email=user.email,
+        expires_at=now() + timedelta(minutes=minutes),
+    ).save()
+    return token
+
+
+def send_verification_mail(user: User) -> None:
+    token = _mail_token(user, "verify-email", 60 * 24 * 7)
+    link = f"{get_settings().frontend_url}/verify?token={quote(token)}"
+    send_mail(
+        user.email,
+        "Please verify your email",
+        f"Welcome to Open Event!\n\nConfirm your email address by opening:\n{link}\n",
+        f'<p>Welcome to Open Event!</p><p><a href="{link}">Confirm your email address</a></p>',
+    )
+
+
+def _consume_token(token: Any, purpose: str) -> MailToken | None:
+    """Mark a mailed token used, exactly once; None if unknown, expired, used or wrong kind."""
+    if not isinstance(token, str) or not token or len(token) > 512:
+        return None
+    try:
+        record = MailToken.get(token_digest(token))
+    except MailToken.DoesNotExist:
+        return None
+    if record.purpose != purpose or record.used_at is not None or record.expires_at < now():
+        return None
+    try:
+        record.update(
+            actions=[MailToken.used_at.set(now())],
+            condition=MailToken.used_at.does_not_exist(),
+        )
+    except UpdateError:
+        return None  # a concurrent request used it first
+    return record
+
+
+def verify_email(token: Any) -> User:
+    record = _consume_token(token, "verify-email")
+    if record is None:
+        raise BadRequest("Invalid or expired token", "/data/token")
+    user = get_user(record.user_id)
+    user.update(actions=[User.is_verified.set(True)])
+    return user
+
+
+def authenticate(email: Any, password: Any) -> User:
+    """The user for these credentials, or 401 `{"error": "Invalid Credentials"}`."""
+    invalid = Unauthorized("Invalid Credentials", body={"error": "Invalid Credentials"})
+    if not isinstance(email, str) or not isinstance(password, str) or len(password) > 1024:
+        raise invalid
+    user = find_by_email(email) if len(email) <= 320 else None
+    if user is None or user.deleted_at is not None:
+        verify_password(dummy_password_hash(), password)  # same timing as a real check
+        raise invalid
+    if not verify_password(user.password_hash, password):
+        raise invalid
+    return user
+
+
+def tokens_for(user: User, with_refresh: bool) -> dict[str, str]:
+    out = {"access_token": issue_token(user.id, user.password_version)}
+    if with_refresh:
+        out["refresh_token"] = issue_token(user.id, user.password_version, "refresh")
+    return out
+
+
+def _hit_rate_limit(email: str) -> None:
+    settings = get_settings()
+    hour = int(now().timestamp() // 3600)
+    key = unique_key("reset-password", email.strip().lower(), hour)
+    item = RateLimit(key)
+    try:
+        item.update(
+            actions=[RateLimit.count.add(1), RateLimit.expires.set((hour + 2) * 3600)],
+            condition=(
+                RateLimit.count.does_not_exist()
+                | (RateLimit.count < settings.reset_rate_per_hour)
+            ),
+        )
+    except UpdateError:
+        raise TooManyRequests(
+            "Too many password reset requests; try again later", "/data/email"
+        ) from None
+
+
+def request_password_reset(email: Any) -> None:
+    """Mail a reset link if the account exists; callers always answer 200 either way."""
+    if not isinstance(email, str) or not email.strip() or len(email) > 320:
+        raise Unprocessable("'email' is required", "/data/email")
+    _hit_rate_limit(email)
+    user = find_by_email(email)
+    if user is None or user.deleted_at is not None:
+        return
+    token = _mail_token(user, "reset-password", get_settings().reset_token_minutes)
+    link = f"{get_settings().frontend_url}/reset-password?token={quote(token)}"
+    send_mail(
+        user.email,
+        "Reset your password",
+        f"Someone asked to reset the password of your Open Event account.\n\n"
+        f"Choose a new password here (valid for {get_settings().reset_token_minutes} minutes):"
+        f"\n{link}\n\nIf it was not you, ignore this mail.\n",
+        f'<p>Someone asked to reset the password of your Open Event account.</p>'
+        f'<p><a href="{link}">Choose a new password</a></p>'
+        f"<p>If it was not you, ignore this mail.</p>",
+    )
+
+
+def reset_password(token: Any, password: Any) -> User:
+    if not isinstance(password, str):
+        raise Unprocessable("'password' is required", "/data/password")
+    check_password_length(password, "/data/password")
+    record = _consume_token(token, "reset-password")
+    if record is None:
+        raise NotFound("Invalid, used or expired token", "/data/token")
+    user = get_user(record.user_id)
+    set_password(user, password, revoke_sessions=True)
+    return user
+
+
+def set_password(user: User, password: str, *, revoke_sessions: bool) -> None:
+    actions = [User.password_hash.set(hash_password(password))]
+    if revoke_sessions:
+        actions.append(User.password_version.add(1))
+    user.update(actions=actions)
+
+
+def change_password(user: User, old: Any, new: Any) -> None:
+    if not isinstance(old, str) or not verify_password(user.password_hash, old):
+        raise BadRequest("Wrong password", "/data/old-password")
+    if not isinstance(new, str):
+        raise Unprocessable("'new-password' is required", "/data/new-password")
+    check_password_length(new, "/data/new-password")
+    # Sessions stay valid: the Open Event frontend keeps using its token after a change.
+    set_password(user, new, revoke_sessions=False)
+
+
+def change_email(user: User, new_email: str) -> None:
+    """Move the email claim in one transaction with the user update (409 when taken)."""
+    old_key, new_key = email_key(user.email), email_key(new_email)
+    if old_key == new_key:
+        return
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(Unique(new_key, owner=str(user.id)), condition=Unique.key.does_not_exist())
+            tx.delete(Unique(old_key))
+            tx.update(user, actions=[User.email.set(new_email), User.is_verified.set(False)])
+    except TransactWriteError:
+        raise Conflict("Email already exists", attribute_pointer("email")) from None
+    user.email = new_email
+    user.is_verified = False
+
+
+def soft_delete(user: User) -> None:
+    user.update(actions=[User.deleted_at.set(now()), User.password_version.add(1)])
+
+
+def ensure_super_admin(email: str, password: str) -> User:
+    """Create (or promote) the configured super admin at start; idempotent."""
+    existing = find_by_email(email)
+    if existing is not None:
+        if not (existing.is_super_admin and existing.is_admin and existing.is_verified):
+            existing.update(actions=[User.is_super_admin.set(True), User.is_admin.set(True),
+                                     User.is_verified.set(True)])
+        return existing
+    try:
+        return create_user(
+            {"email": email.lower(), "password": password, "is_super_admin": True,
+             "is_admin": True, "is_verified": True, "first_name": "Super",
+             "last_name": "Admin"},
+            send_verification=False,
+        )
+    except (Conflict, PutError):
+        found = find_by_email(email)
+        assert found is not None
+        return found

@@ -1,0 +1,179 @@
+"""The thin HTTP layer every function group shares.
+
+`create_app()` returns a Chalice app with CORS on every route and one middleware that turns
+`ApiError`s, Chalice's own errors and unexpected exceptions into the JSON:API error format,
+so no route can answer a 5xx for bad input or leak a stack trace. Views read the request
+through the helpers below and return `jsonapi()` / `plain()` responses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from chalice.app import Chalice, CORSConfig, Request, Response
+
+from openevent.errors import TITLES, ApiError, NotFound, Unauthorized
+from openevent.jsonapi.document import JSONAPI, MEDIA_TYPE
+from openevent.jsonapi.request import read_json_object
+from openevent.settings import get_settings
+
+log = logging.getLogger("openevent")
+
+# Routes accept both media types; each view enforces the one its contract requires (415).
+CONTENT_TYPES = [MEDIA_TYPE, "application/json"]
+CORS_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token"]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, separators=(",", ":"))
+
+
+def jsonapi(doc: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+            ) -> Response:
+    """A JSON:API response (`application/vnd.api+json`)."""
+    return Response(body=dumps(doc), status_code=status,
+                    headers={"Content-Type": MEDIA_TYPE, **(headers or {})})
+
+
+def plain(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A plain `application/json` response (auth and action endpoints)."""
+    return Response(body=dumps(body), status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def created(doc: dict[str, Any], location: str) -> Response:
+    return jsonapi(doc, 201, {"Location": location})
+
+
+def error_response(status: int, detail: str, *, pointer: str | None = None,
+                   parameter: str | None = None, headers: dict[str, str] | None = None,
+                   content_type: str = MEDIA_TYPE) -> Response:
+    error: dict[str, Any] = {"status": status, "title": TITLES.get(status, "Error"),
+                             "detail": detail}
+    if pointer is not None:
+        error["source"] = {"pointer": pointer}
+    elif parameter is not None:
+        error["source"] = {"parameter": parameter}
+    return Response(body=dumps({"errors": [error], "jsonapi": JSONAPI}), status_code=status,
+                    headers={"Content-Type": content_type, **(headers or {})})
+
+
+def _api_error_response(exc: ApiError) -> Response:
+    return Response(body=dumps(exc.to_document()), status_code=exc.status,
+                    headers={"Content-Type": MEDIA_TYPE, **exc.headers})
+
+
+def _normalize_chalice_error(response: Response) -> Response:
+    """Chalice answers 405/415/500 with {"Code","Message"}; rewrite those in our format."""
+    body = response.body
+    if isinstance(body, dict) and "Code" in body and response.status_code >= 400:
+        status = response.status_code
+        detail = "An internal error occurred" if status >= 500 else str(body.get("Message", ""))
+        parameter = "Content-Type" if status == 415 else None
+        return error_response(status, detail, parameter=parameter,
+                              headers={k: v for k, v in response.headers.items()
+                                       if k.lower() != "content-type"})
+    return response
+
+
+def error_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    try:
+        response = get_response(event)
+    except ApiError as exc:
+        return _api_error_response(exc)
+    except Exception:  # noqa: BLE001 - the last line of defence: log, answer a clean 500
+        log.exception("unhandled error on %s", getattr(event, "path", "?"))
+        return error_response(500, "An internal error occurred")
+    return _normalize_chalice_error(response)
+
+
+def create_app(name: str) -> Chalice:
+    """A Chalice app for one function group, with CORS and the error middleware."""
+    app = Chalice(app_name=name)
+    app.api.cors = CORSConfig(
+        allow_origin=get_settings().cors_origin,
+        allow_headers=CORS_HEADERS,
+        expose_headers=["Location"],
+        max_age=600,
+    )
+    app.api.binary_types = list(app.api.binary_types) + ["application/pdf"]
+    app.register_middleware(error_middleware, "http")
+    app.log.setLevel(logging.INFO)
+    return app
+
+
+def route(app: Chalice, path: str, methods: list[str] | None = None) -> Callable[..., Any]:
+    """`app.route` with our content types (views enforce the exact one they need)."""
+    return app.route(path, methods=methods or ["GET"], content_types=CONTENT_TYPES)
+
+
+# --- request helpers ------------------------------------------------------------------
+
+def request_of(app: Chalice) -> Request:
+    req = app.current_request
+    if req is None:  # pragma: no cover - Chalice always sets it inside a view
+        raise RuntimeError("no current request")
+    return req
+
+
+def query(app: Chalice) -> dict[str, str]:
+    return dict(request_of(app).query_params or {})
+
+
+def content_type(app: Chalice) -> str | None:
+    return request_of(app).headers.get("content-type")
+
+
+def raw_body(app: Chalice) -> bytes:
+    body = request_of(app).raw_body
+    return body or b""
+
+
+def json_body(app: Chalice) -> dict[str, Any]:
+    """A plain-JSON action body, validated as an object."""
+    return read_json_object(raw_body(app), content_type(app))
+
+
+def current_user(app: Chalice) -> Any:
+    """The authenticated `User`, or None for anonymous requests; 401 for a bad token."""
+    from openevent.models.users import User
+    from openevent.security import bearer_token, decode_token
+
+    req = request_of(app)
+    cache = req.context.setdefault("openevent", {})
+    if "user" in cache:
+        return cache["user"]
+    token = bearer_token(req.headers.get("authorization"))
+    user = None
+    if token is not None:
+        claims = decode_token(token)
+        try:
+            user = User.get(claims.identity)
+        except User.DoesNotExist:
+            raise Unauthorized("User not found", parameter="Authorization") from None
+        if user.deleted_at is not None or claims.password_version != user.password_version:
+            raise Unauthorized("Token is no longer valid", parameter="Authorization")
+    cache["user"] = user
+    return user
+
+
+def parse_int_id(raw: str, what: str = "Object") -> int:
+    """Path ids are numbers; anything else names no object (404, not 500)."""
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"{what} not found", parameter="id")
+    return int(raw)
