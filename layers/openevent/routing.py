@@ -26,6 +26,8 @@ ROUTE_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/tickets/*/attendees", "orders"),
     ("/v1/users/*/orders", "orders"),
     ("/v1/users/*/attendees", "orders"),
+    # events listed under a user (the user document's `events` relationship)
+    ("/v1/users/*/events", "events"),
     # lab
     ("/v1/lab/**", "lab"),
     # auth: accounts, sessions, roles, system settings and modules
