@@ -77,10 +77,11 @@ class Resource:
     id: Any
     values: dict[str, Any]
     relationships: dict[str, Rel] = field(default_factory=dict)
+    link: str | None = None  # singletons (settings, modules) live at the collection path
 
     @property
     def self_link(self) -> str:
-        return f"/v1/{self.schema.path}/{self.id}"
+        return self.link or f"/v1/{self.schema.path}/{self.id}"
 
     def key(self) -> tuple[str, str]:
         return (self.schema.type, str(self.id))

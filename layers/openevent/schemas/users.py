@@ -66,8 +66,7 @@ SETTING = Schema(
 
 def setting_resource(settings: SystemSettings) -> Resource:
     values = {name: getattr(settings, name, None) for name in SETTING.fields}
-    res = Resource(SETTING, "1", values)
-    return res
+    return Resource(SETTING, "1", values, link="/v1/settings")
 
 
 MODULE = Schema(
@@ -82,7 +81,8 @@ MODULE = Schema(
 
 
 def module_resource(modules: Modules) -> Resource:
-    return Resource(MODULE, "1", {n: bool(getattr(modules, n)) for n in MODULE.fields})
+    return Resource(MODULE, "1", {n: bool(getattr(modules, n)) for n in MODULE.fields},
+                    link="/v1/modules")
 
 
 ROLE_INVITE = Schema(
