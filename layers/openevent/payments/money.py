@@ -1,0 +1,72 @@
+"""Decimal amounts <-> the providers' wire formats (Stripe minor units, PayPal decimal strings).
+
+Money is never rounded silently here: an amount the currency cannot represent (1000.50 JPY)
+is a ValueError, so a pricing bug surfaces instead of charging a different sum.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+# Stripe's zero-decimal currencies (https://docs.stripe.com/currencies#zero-decimal).
+_STRIPE_ZERO_DECIMAL = frozenset(
+    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()
+)
+# Three-decimal currencies; Stripe takes them in thousandths.
+_THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
+# PayPal accepts no decimals for these (https://developer.paypal.com/api/rest/reference/currency-codes/).
+_PAYPAL_ZERO_DECIMAL = frozenset("HUF JPY TWD".split())
+
+
+def currency_exponent(currency: str, provider: str = "stripe") -> int:
+    """Digits after the decimal point the provider uses for `currency` (0, 2 or 3)."""
+    code = currency.upper()
+    zero = _PAYPAL_ZERO_DECIMAL if provider == "paypal" else _STRIPE_ZERO_DECIMAL
+    if code in zero:
+        return 0
+    if code in _THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def _exact(amount: Decimal, exponent: int, currency: str) -> Decimal:
+    if not isinstance(amount, Decimal):
+        raise TypeError("amount must be a Decimal")
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"invalid amount {amount} {currency.upper()}")
+    quantum = Decimal(1).scaleb(-exponent)
+    try:
+        exact = amount.quantize(quantum)
+    except InvalidOperation as exc:
+        raise ValueError(f"invalid amount {amount} {currency.upper()}") from exc
+    if exact != amount:
+        raise ValueError(
+            f"{amount} {currency.upper()} has more decimals than the currency allows ({exponent})"
+        )
+    return exact
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """Decimal amount -> Stripe's integer minor units (10.50 USD -> 1050, 1000 JPY -> 1000)."""
+    exponent = currency_exponent(currency)
+    return int(_exact(amount, exponent, currency).scaleb(exponent))
+
+
+def from_minor_units(units: int, currency: str) -> Decimal:
+    """Stripe's integer minor units -> Decimal with the currency's decimals (1050 USD -> 10.50)."""
+    exponent = currency_exponent(currency)
+    return Decimal(units).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+def to_paypal_value(amount: Decimal, currency: str) -> str:
+    """Decimal amount -> PayPal's `value` string ("10.50", "1000" for JPY)."""
+    exponent = currency_exponent(currency, "paypal")
+    return f"{_exact(amount, exponent, currency):f}"
+
+
+def from_paypal_value(value: str) -> Decimal:
+    """PayPal's `value` string -> Decimal, exactly as sent."""
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise ValueError(f"invalid PayPal amount {value!r}") from exc

@@ -1,0 +1,1 @@
+"""Local fakes of external services (Stripe, PayPal) speaking their real wire formats."""

@@ -1,0 +1,524 @@
+"""A local Stripe: the endpoints StripeGateway uses, with Stripe's JSON shapes, errors,
+Bearer-key auth, `Stripe-Account` scoping, idempotency keys, and real `Stripe-Signature`
+webhooks. State is in memory.
+
+    with StripeFake() as fake:
+        fake.base_url, fake.secret_key, fake.webhook_secret
+        code = fake.create_connect_code()            # what Stripe's OAuth redirect would carry
+        fake.complete_checkout(session_id)           # the buyer pays on the Checkout page
+        fake.send_webhook(url, "checkout.session.completed", session, account=acct)
+
+Standalone: `python -m tests.fakes.stripe_fake --port 12111 [--webhook-url URL]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import html
+import json
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import requests
+
+from tests.fakes.http_fake import FakeHTTPServer, FakeRequest, FakeResponse, random_id
+
+API_VERSION = "2025-10-29.clover"
+
+# Stripe's test tokens (https://docs.stripe.com/testing#cards): brand, last4, or a decline.
+_TOKENS: dict[str, dict[str, str]] = {
+    "tok_visa": {"brand": "Visa", "last4": "4242"},
+    "tok_mastercard": {"brand": "MasterCard", "last4": "4444"},
+    "tok_amex": {"brand": "American Express", "last4": "8431"},
+    "tok_chargeDeclined": {"brand": "Visa", "last4": "0002", "decline_code": "generic_decline",
+                           "code": "card_declined", "message": "Your card was declined."},
+    "tok_chargeDeclinedInsufficientFunds": {
+        "brand": "Visa", "last4": "9995", "decline_code": "insufficient_funds",
+        "code": "card_declined", "message": "Your card has insufficient funds."},
+    "tok_chargeDeclinedExpiredCard": {
+        "brand": "Visa", "last4": "0069", "decline_code": "expired_card",
+        "code": "expired_card", "message": "Your card has expired."},
+}
+
+
+def decode_form(body: bytes) -> dict[str, Any]:
+    """Stripe's form encoding (`a[b][0][c]=v`) -> nested dicts and lists."""
+    root: dict[str, Any] = {}
+    for key, value in parse_qsl(body.decode(), keep_blank_values=True):
+        head = key.split("[", 1)[0]
+        parts = [head, *re.findall(r"\[([^\]]*)\]", key)]
+        node = root
+        for i, part in enumerate(parts):
+            if i == len(parts) - 1:
+                if part == "":
+                    node.setdefault("", []).append(value)
+                else:
+                    node[part] = value
+            else:
+                node = node.setdefault(part, {})
+    return _listify(root)
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {""}:
+        return list(node[""])
+    if node and all(k.isdigit() for k in node):
+        return [_listify(node[k]) for k in sorted(node, key=int)]
+    return {k: _listify(v) for k, v in node.items()}
+
+
+def _error(status: int, type_: str, message: str, code: str | None = None,
+           param: str | None = None, **extra: Any) -> FakeResponse:
+    err: dict[str, Any] = {"type": type_, "message": message}
+    if code:
+        err["code"] = code
+        err["doc_url"] = f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
+    if param is not None:
+        err["param"] = param
+    err.update(extra)
+    return FakeResponse.json(status, {"error": err}, {"Request-Id": random_id("req_", 14)})
+
+
+def _missing(param: str) -> FakeResponse:
+    return _error(400, "invalid_request_error", f"Missing required param: {param}.",
+                  "parameter_missing", param)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class StripeFake(FakeHTTPServer):
+    """In-memory Stripe API + Connect OAuth + hosted Checkout page on one local port."""
+
+    PLATFORM = "platform"  # the account a request without Stripe-Account acts on
+
+    def __init__(self, port: int = 0, *, secret_key: str | None = None,
+                 webhook_secret: str | None = None, webhook_url: str | None = None) -> None:
+        super().__init__(port)
+        self.secret_key = secret_key or random_id("sk_test_", 32)
+        self.publishable_key = random_id("pk_test_", 32)
+        self.client_id = random_id("ca_", 32)
+        self.webhook_secret = webhook_secret or random_id("whsec_", 32)
+        # When set, completing/expiring a checkout or refunding sends the matching event here.
+        self.webhook_url = webhook_url
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self._codes: dict[str, dict[str, Any]] = {}
+        self._objects: dict[str, tuple[str, dict[str, Any]]] = {}  # id -> (account, object)
+        self._idempotent: dict[tuple[str, str], tuple[str, dict[str, Any], FakeResponse]] = {}
+        self._outbox: list[tuple[str, dict[str, Any], str]] = []
+
+    # --- test controls -------------------------------------------------------------------
+
+    def create_connect_code(self, livemode: bool = False) -> str:
+        """A fresh connected account and the one-time `ac_...` code Stripe's redirect carries."""
+        with self.lock:
+            account: dict[str, Any] = {
+                "stripe_user_id": random_id("acct_", 16),
+                "stripe_publishable_key": random_id("pk_test_", 32),
+                "access_token": random_id("sk_test_", 32),
+                "refresh_token": random_id("rt_", 32),
+                "livemode": livemode,
+            }
+            self.accounts[account["stripe_user_id"]] = account
+            code = random_id("ac_", 32)
+            self._codes[code] = {"account": account["stripe_user_id"], "used": False}
+            return code
+
+    def get_object(self, object_id: str) -> dict[str, Any]:
+        """A copy of any stored object (session, payment intent, charge, refund)."""
+        with self.lock:
+            return json.loads(json.dumps(self._objects[object_id][1]))
+
+    def account_of(self, object_id: str) -> str:
+        with self.lock:
+            return self._objects[object_id][0]
+
+    def complete_checkout(self, session_id: str, *, send_webhook: bool | None = None
+                          ) -> dict[str, Any]:
+        """The buyer pays: a succeeded PaymentIntent and Charge, session `complete`/`paid`.
+
+        Sends `checkout.session.completed` to `webhook_url` when one is set (or when
+        `send_webhook` says so). Returns the session.
+        """
+        with self.lock:
+            account, session = self._objects[session_id]
+            if session["status"] != "open":
+                raise ValueError(f"session {session_id} is {session['status']}")
+            pi_data = session.pop("_payment_intent_data", {})
+            pi = self._new_payment_intent(account, session["amount_total"], session["currency"],
+                                          pi_data.get("metadata") or {},
+                                          pi_data.get("description"))
+            session.update(status="complete", payment_status="paid", payment_intent=pi["id"])
+            result = json.loads(json.dumps(session))
+        if send_webhook if send_webhook is not None else bool(self.webhook_url):
+            self._deliver("checkout.session.completed", result, account)
+        return result
+
+    def expire_checkout(self, session_id: str) -> dict[str, Any]:
+        """The session times out unpaid (sends `checkout.session.expired` to `webhook_url`)."""
+        with self.lock:
+            account, session = self._objects[session_id]
+            session.update(status="expired", url=None)
+            result = json.loads(json.dumps(session))
+        if self.webhook_url:
+            self._deliver("checkout.session.expired", result, account)
+        return result
+
+    def event(self, event_type: str, obj: dict[str, Any], account: str | None = None
+              ) -> dict[str, Any]:
+        """A Stripe event envelope around `obj` (as a Connect endpoint receives it)."""
+        event: dict[str, Any] = {
+            "id": random_id("evt_", 24), "object": "event", "api_version": API_VERSION,
+            "created": int(time.time()), "data": {"object": obj}, "livemode": False,
+            "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
+            "type": event_type,
+        }
+        if account and account != self.PLATFORM:
+            event["account"] = account
+        return event
+
+    def sign(self, payload: bytes, timestamp: int | None = None, secret: str | None = None
+             ) -> str:
+        """The `Stripe-Signature` header for `payload`: t=<ts>,v1=HMAC-SHA256(secret, t.body)."""
+        ts = int(time.time()) if timestamp is None else timestamp
+        key = (secret or self.webhook_secret).encode()
+        mac = hmac.new(key, f"{ts}.".encode() + payload, hashlib.sha256).hexdigest()
+        return f"t={ts},v1={mac}"
+
+    def send_webhook(self, url: str, event_type: str, obj: dict[str, Any],
+                     account: str | None = None) -> requests.Response:
+        """POST a signed event to `url` the way Stripe delivers it; returns the response."""
+        payload = json.dumps(self.event(event_type, obj, account), indent=2).encode()
+        return requests.post(url, data=payload, timeout=10, headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            "Stripe-Signature": self.sign(payload),
+        })
+
+    def _deliver(self, event_type: str, obj: dict[str, Any], account: str) -> None:
+        if not self.webhook_url:
+            return
+        try:
+            self.send_webhook(self.webhook_url, event_type, obj, account)
+        except requests.RequestException as exc:  # like Stripe: a failed delivery is not fatal
+            print(f"stripe fake: webhook to {self.webhook_url} failed: {exc}")
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    def handle(self, request: FakeRequest) -> FakeResponse:
+        path, method = request.path, request.method
+        if path.startswith("/c/pay/"):
+            return self._checkout_page(request, path.removeprefix("/c/pay/"))
+        if path == "/oauth/authorize" and method == "GET":
+            return self._oauth_authorize(request)
+        auth = request.headers.get("authorization", "")
+        if auth != f"Bearer {self.secret_key}":
+            masked = auth.removeprefix("Bearer ")[-4:]
+            return _error(401, "invalid_request_error",
+                          f"Invalid API Key provided: sk_test_****{masked}")
+        params = decode_form(request.body) if method == "POST" else {
+            k: v[-1] for k, v in request.query.items()}
+        if path == "/oauth/token" and method == "POST":
+            return self._oauth_token(params)
+        account = request.headers.get("stripe-account") or self.PLATFORM
+        if account != self.PLATFORM and account not in self.accounts:
+            return _error(403, "invalid_request_error",
+                          f"The provided key does not have access to account '{account}' "
+                          "(or that account does not exist). Application access may have been "
+                          "revoked.", "account_invalid")
+        key = request.headers.get("idempotency-key")
+        if method == "POST" and key:
+            with self.lock:
+                seen = self._idempotent.get((account, key))
+            if seen:
+                seen_path, seen_params, response = seen
+                if seen_path != path or seen_params != params:
+                    return _error(400, "idempotency_error",
+                                  "Keys for idempotent requests can only be used with the same "
+                                  "parameters they were first used with.")
+                return FakeResponse(response.status, response.body,
+                                    {**response.headers, "Idempotent-Replayed": "true"})
+        response = self._route(method, path, params, account)
+        with self.lock:
+            outbox, self._outbox = self._outbox, []
+        for event_type, obj, event_account in outbox:
+            self._deliver(event_type, obj, event_account)
+        if method == "POST" and key and response.status < 500:
+            with self.lock:
+                self._idempotent[(account, key)] = (path, params, response)
+        return response
+
+    def _route(self, method: str, path: str, params: dict[str, Any], account: str
+               ) -> FakeResponse:
+        routes = {
+            ("POST", "/v1/checkout/sessions"): self._create_session,
+            ("POST", "/v1/charges"): self._create_charge,
+            ("POST", "/v1/refunds"): self._create_refund,
+        }
+        if (method, path) in routes:
+            with self.lock:
+                return routes[(method, path)](params, account)
+        retrieve = re.fullmatch(r"/v1/(checkout/sessions|payment_intents|charges|refunds)/([^/]+)",
+                                path)
+        if method == "GET" and retrieve:
+            kind = {"checkout/sessions": "checkout.session", "payment_intents": "payment_intent",
+                    "charges": "charge", "refunds": "refund"}[retrieve.group(1)]
+            return self._retrieve(kind, retrieve.group(2), account)
+        return _error(404, "invalid_request_error",
+                      f"Unrecognized request URL ({method}: {path}). Please see "
+                      "https://stripe.com/docs or we can help at https://support.stripe.com/.")
+
+    def _retrieve(self, kind: str, object_id: str, account: str) -> FakeResponse:
+        with self.lock:
+            found = self._objects.get(object_id)
+            if found is None or found[0] != account or found[1]["object"] != kind:
+                param = {"checkout.session": "session", "payment_intent": "intent",
+                         "charge": "charge", "refund": "refund"}[kind]
+                return _error(404, "invalid_request_error", f"No such {kind}: '{object_id}'",
+                              "resource_missing", param)
+            return FakeResponse.json(200, self._public(found[1]))
+
+    @staticmethod
+    def _public(obj: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+    def _store(self, account: str, obj: dict[str, Any]) -> dict[str, Any]:
+        self._objects[obj["id"]] = (account, obj)
+        return obj
+
+    # Connect OAuth
+
+    def _oauth_authorize(self, request: FakeRequest) -> FakeResponse:
+        """Stands in for the organizer clicking "Connect": straight back with a fresh code."""
+        code = self.create_connect_code()
+        query = {"code": code, "scope": "read_write"}
+        state = request.query.get("state", [""])[-1]
+        if state:
+            query["state"] = state
+        redirect_uri = request.query.get("redirect_uri", [""])[-1]
+        if redirect_uri:
+            return FakeResponse.redirect(f"{redirect_uri}?{urlencode(query)}")
+        return FakeResponse.html(200, f"<p>Stripe Connect code: <code>{code}</code></p>")
+
+    def _oauth_token(self, params: dict[str, Any]) -> FakeResponse:
+        if params.get("grant_type") != "authorization_code":
+            return FakeResponse.json(400, {
+                "error": "unsupported_grant_type",
+                "error_description": f"Unsupported grant type: {params.get('grant_type')}"})
+        code = str(params.get("code", ""))
+        with self.lock:
+            entry = self._codes.get(code)
+            if entry is None:
+                return FakeResponse.json(400, {
+                    "error": "invalid_grant",
+                    "error_description": f"Authorization code does not exist: {code}"})
+            if entry["used"]:
+                return FakeResponse.json(400, {
+                    "error": "invalid_grant",
+                    "error_description": f"Authorization code already used: {code}"})
+            entry["used"] = True
+            account = self.accounts[entry["account"]]
+        return FakeResponse.json(200, {**account, "token_type": "bearer", "scope": "read_write"})
+
+    # Checkout Sessions
+
+    def _create_session(self, params: dict[str, Any], account: str) -> FakeResponse:
+        if params.get("mode") != "payment":
+            return _missing("mode") if "mode" not in params else _error(
+                400, "invalid_request_error", "The fake only supports mode=payment.",
+                "parameter_invalid_string", "mode")
+        items = params.get("line_items")
+        if not isinstance(items, list) or not items:
+            return _missing("line_items")
+        if not params.get("success_url"):
+            return _missing("success_url")
+        total, currency = 0, None
+        for i, item in enumerate(items):
+            price = item.get("price_data") or {}
+            unit, qty = _int(price.get("unit_amount")), _int(item.get("quantity"))
+            if unit is None or unit < 0:
+                return _missing(f"line_items[{i}][price_data][unit_amount]")
+            if qty is None or qty < 1:
+                return _missing(f"line_items[{i}][quantity]")
+            if not price.get("currency"):
+                return _missing(f"line_items[{i}][price_data][currency]")
+            if not (price.get("product_data") or {}).get("name"):
+                return _missing(f"line_items[{i}][price_data][product_data][name]")
+            currency = price["currency"].lower()
+            total += unit * qty
+        now = int(time.time())
+        session_id = random_id("cs_test_a1", 56)
+        session = self._store(account, {
+            "id": session_id, "object": "checkout.session", "mode": "payment",
+            "amount_subtotal": total, "amount_total": total, "currency": currency,
+            "cancel_url": params.get("cancel_url"), "success_url": params["success_url"],
+            "client_reference_id": params.get("client_reference_id"),
+            "customer_email": params.get("customer_email"),
+            "created": now, "expires_at": _int(params.get("expires_at")) or now + 86400,
+            "livemode": False, "metadata": params.get("metadata") or {},
+            "payment_intent": None, "payment_method_types": ["card"],
+            "payment_status": "unpaid", "status": "open",
+            "url": f"{self.base_url}/c/pay/{session_id}",
+            "_payment_intent_data": params.get("payment_intent_data") or {},
+        })
+        return FakeResponse.json(200, self._public(session))
+
+    def _checkout_page(self, request: FakeRequest, session_id: str) -> FakeResponse:
+        """The hosted Checkout page, reduced to a Pay button (for the local run)."""
+        with self.lock:
+            found = self._objects.get(session_id)
+        if not found or found[1]["object"] != "checkout.session":
+            return FakeResponse.html(404, "<p>No such checkout session.</p>")
+        session = found[1]
+        if request.method == "POST":
+            if session["status"] == "open":
+                self.complete_checkout(session_id)
+            success = str(session["success_url"]).replace("{CHECKOUT_SESSION_ID}", session_id)
+            return FakeResponse.redirect(success)
+        amount = f"{session['amount_total']} {str(session['currency']).upper()} (minor units)"
+        cancel = html.escape(str(session.get("cancel_url") or ""))
+        return FakeResponse.html(200, (
+            f"<h1>Stripe fake checkout</h1><p>Pay {html.escape(amount)}, "
+            f"status {html.escape(session['status'])}</p>"
+            f'<form method="post"><button type="submit">Pay</button></form>'
+            f'<p><a href="{cancel}">Cancel</a></p>'))
+
+    # PaymentIntents, Charges, Refunds
+
+    def _new_charge(self, account: str, amount: int, currency: str, metadata: dict[str, Any],
+                    description: str | None, card: dict[str, str],
+                    payment_intent: str | None) -> dict[str, Any]:
+        declined = "decline_code" in card
+        return self._store(account, {
+            "id": random_id("ch_", 24), "object": "charge", "amount": amount,
+            "amount_captured": 0 if declined else amount, "amount_refunded": 0,
+            "balance_transaction": None if declined else random_id("txn_", 24),
+            "captured": not declined, "created": int(time.time()), "currency": currency,
+            "description": description, "failure_code": card.get("code"),
+            "failure_message": card.get("message"), "livemode": False, "metadata": metadata,
+            "outcome": {
+                "network_status": "declined_by_network" if declined else "approved_by_network",
+                "reason": card.get("decline_code"), "risk_level": "normal",
+                "seller_message": ("The bank did not return any further details with this "
+                                   "decline.") if declined else "Payment complete.",
+                "type": "issuer_declined" if declined else "authorized"},
+            "paid": not declined, "payment_intent": payment_intent, "refunded": False,
+            "source": {"id": random_id("card_", 24), "object": "card", "brand": card["brand"],
+                       "last4": card["last4"], "exp_month": 12, "exp_year": 2034},
+            "status": "failed" if declined else "succeeded",
+        })
+
+    def _new_payment_intent(self, account: str, amount: int, currency: str,
+                            metadata: dict[str, Any], description: str | None
+                            ) -> dict[str, Any]:
+        pi_id = random_id("pi_", 24)
+        charge = self._new_charge(account, amount, currency, metadata, description,
+                                  _TOKENS["tok_visa"], pi_id)
+        return self._store(account, {
+            "id": pi_id, "object": "payment_intent", "amount": amount,
+            "amount_received": amount, "capture_method": "automatic",
+            "client_secret": f"{pi_id}_secret_{random_id('', 24)}",
+            "created": int(time.time()), "currency": currency, "description": description,
+            "latest_charge": charge["id"], "livemode": False, "metadata": metadata,
+            "payment_method_types": ["card"], "status": "succeeded",
+        })
+
+    def _create_charge(self, params: dict[str, Any], account: str) -> FakeResponse:
+        amount = _int(params.get("amount"))
+        if amount is None:
+            return _missing("amount")
+        if not params.get("currency"):
+            return _missing("currency")
+        if amount < 50:
+            return _error(400, "invalid_request_error",
+                          "Amount must be at least $0.50 usd", "amount_too_small", "amount")
+        token = str(params.get("source") or "")
+        card = _TOKENS.get(token)
+        if card is None:
+            return _error(400, "invalid_request_error", f"No such token: '{token}'",
+                          "resource_missing", "source")
+        charge = self._new_charge(account, amount, str(params["currency"]).lower(),
+                                  params.get("metadata") or {}, params.get("description"),
+                                  card, None)
+        if "decline_code" in card:
+            return _error(402, "card_error", card["message"], card["code"], "",
+                          decline_code=card["decline_code"], charge=charge["id"])
+        return FakeResponse.json(200, self._public(charge))
+
+    def _create_refund(self, params: dict[str, Any], account: str) -> FakeResponse:
+        charge_id, pi_id = params.get("charge"), params.get("payment_intent")
+        if pi_id:
+            found = self._objects.get(str(pi_id))
+            if not found or found[0] != account or found[1]["object"] != "payment_intent":
+                return _error(404, "invalid_request_error", f"No such payment_intent: '{pi_id}'",
+                              "resource_missing", "payment_intent")
+            charge_id = found[1].get("latest_charge")
+            if found[1]["status"] != "succeeded" or not charge_id:
+                return _error(400, "invalid_request_error",
+                              "This PaymentIntent does not have a successful charge to refund.",
+                              "charge_not_refundable", "payment_intent")
+        if not charge_id:
+            return _missing("charge")
+        found = self._objects.get(str(charge_id))
+        if not found or found[0] != account or found[1]["object"] != "charge":
+            return _error(404, "invalid_request_error", f"No such charge: '{charge_id}'",
+                          "resource_missing", "charge")
+        charge = found[1]
+        remaining = charge["amount_captured"] - charge["amount_refunded"]
+        if charge["status"] != "succeeded":
+            return _error(400, "invalid_request_error", f"Charge {charge_id} has failed.",
+                          "charge_not_refundable", "charge")
+        if remaining <= 0:
+            return _error(400, "invalid_request_error",
+                          f"Charge {charge_id} has already been refunded.",
+                          "charge_already_refunded")
+        amount = _int(params.get("amount")) if "amount" in params else remaining
+        if amount is None or amount <= 0:
+            return _error(400, "invalid_request_error", "Invalid positive integer",
+                          "parameter_invalid_integer", "amount")
+        if amount > remaining:
+            return _error(400, "invalid_request_error",
+                          f"Refund amount ({amount}) is greater than unrefunded amount on "
+                          f"charge ({remaining})", "amount_too_large", "amount")
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
+        refund = self._store(account, {
+            "id": random_id("re_", 24), "object": "refund", "amount": amount,
+            "charge": charge["id"], "created": int(time.time()), "currency": charge["currency"],
+            "metadata": {}, "payment_intent": charge.get("payment_intent"),
+            "reason": params.get("reason"), "status": "succeeded",
+        })
+        if self.webhook_url:
+            # Queued, sent by handle() once the lock is released: the receiver may call back.
+            self._outbox.append(("charge.refunded", self._public(charge), account))
+        return FakeResponse.json(200, self._public(refund))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the local Stripe fake.")
+    parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument("--secret-key", help="platform secret key to accept (default: random)")
+    parser.add_argument("--webhook-secret", help="endpoint secret to sign with (default: random)")
+    parser.add_argument("--webhook-url", help="where to deliver events as they happen")
+    args = parser.parse_args(argv)
+    fake = StripeFake(args.port, secret_key=args.secret_key, webhook_secret=args.webhook_secret,
+                      webhook_url=args.webhook_url)
+    print(json.dumps({"base_url": fake.base_url, "secret_key": fake.secret_key,
+                      "publishable_key": fake.publishable_key, "client_id": fake.client_id,
+                      "webhook_secret": fake.webhook_secret,
+                      "webhook_url": fake.webhook_url}, indent=2), flush=True)
+    fake.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
