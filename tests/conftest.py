@@ -6,6 +6,7 @@ serves (`openevent.local.gateway.Gateway`), in-process, against moto's DynamoDB/
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -49,14 +50,53 @@ def outbox() -> Iterator[Path]:
     yield path
 
 
-@pytest.fixture
-def aws(outbox: Path) -> Iterator[None]:
+@pytest.fixture(scope="session")
+def _moto_session() -> Iterator[None]:
+    """One embedded AWS per test process; tables and buckets are created once."""
     get_settings.cache_clear()
     with mock_aws():
         from openevent.local.provision import provision
 
         provision()
         yield
+
+
+@functools.lru_cache(maxsize=1)
+def _clients() -> tuple[Any, Any]:
+    import boto3
+
+    return boto3.client("dynamodb", region_name="us-east-1"), boto3.client(
+        "s3", region_name="us-east-1")
+
+
+@functools.cache
+def _key_names(table: str) -> tuple[str, ...]:
+    desc = _clients()[0].describe_table(TableName=table)["Table"]
+    return tuple(k["AttributeName"] for k in desc["KeySchema"])
+
+
+def _reset_state() -> None:
+    """Empty every table and bucket (cheaper than re-creating ~30 tables per test)."""
+    ddb, s3 = _clients()
+    for table in ddb.list_tables()["TableNames"]:
+        keys = _key_names(table)
+        for page in ddb.get_paginator("scan").paginate(TableName=table):
+            items = page.get("Items", [])
+            for start in range(0, len(items), 25):
+                batch = [{"DeleteRequest": {"Key": {k: item[k] for k in keys}}}
+                         for item in items[start:start + 25]]
+                ddb.batch_write_item(RequestItems={table: batch})
+    for bucket in s3.list_buckets().get("Buckets", []):
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket["Name"], Key=obj["Key"])
+
+
+@pytest.fixture
+def aws(_moto_session: None, outbox: Path) -> Iterator[None]:
+    get_settings.cache_clear()
+    _reset_state()
+    yield
 
 
 @dataclass

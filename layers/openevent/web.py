@@ -86,7 +86,7 @@ def _normalize_chalice_error(response: Response) -> Response:
         detail = "An internal error occurred" if status >= 500 else str(body.get("Message", ""))
         parameter = "Content-Type" if status == 415 else None
         return error_response(status, detail, parameter=parameter,
-                              headers={k: v for k, v in response.headers.items()
+                              headers={k: str(v) for k, v in response.headers.items()
                                        if k.lower() != "content-type"})
     return response
 
@@ -141,6 +141,8 @@ def content_type(app: Chalice) -> str | None:
 
 def raw_body(app: Chalice) -> bytes:
     body = request_of(app).raw_body
+    if isinstance(body, str):
+        return body.encode("utf-8")
     return body or b""
 
 

@@ -54,7 +54,7 @@ class EventPump:
         self.schedules: list[tuple[str, Any, int]] = []
 
     def _sources(self) -> list[tuple[str, Any]]:
-        out = []
+        out: list[tuple[str, Any]] = []
         for group in self.gateway.pools:
             app = self.gateway.apps(group)
             out.extend((group, src) for src in app.event_sources)

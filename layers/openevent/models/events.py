@@ -8,17 +8,18 @@ Inventory lives on the items themselves and only changes by conditional writes:
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
-    NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from openevent.models.base import DecimalAttribute, index_meta, now, table_meta
+from openevent.models.base import DecimalAttribute, IntAttribute, index_meta, now, table_meta
 
 
 class IdentifierIndex(GlobalSecondaryIndex["Event"]):
@@ -31,7 +32,7 @@ class EventStateIndex(GlobalSecondaryIndex["Event"]):
 
     Meta = index_meta("state-index")
     state = UnicodeAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class EventKindIndex(GlobalSecondaryIndex["Event"]):
@@ -39,15 +40,15 @@ class EventKindIndex(GlobalSecondaryIndex["Event"]):
 
     Meta = index_meta("kind-index")
     kind = UnicodeAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class Event(Model):
     Meta = table_meta("events")
-    id = NumberAttribute(hash_key=True)
+    id = IntAttribute(hash_key=True)
     kind = UnicodeAttribute(default="event")
     identifier = UnicodeAttribute()
-    owner_id = NumberAttribute()
+    owner_id = IntAttribute()
     name = UnicodeAttribute()
     starts_at = UTCDateTimeAttribute()
     ends_at = UTCDateTimeAttribute()
@@ -68,7 +69,7 @@ class Event(Model):
     can_pay_by_cheque = BooleanAttribute(default=False)
     is_donation_enabled = BooleanAttribute(default=False)
     is_ticketing_enabled = BooleanAttribute(default=True)
-    discount_code_id = NumberAttribute(null=True)  # the event-level (admin) code
+    discount_code_id = IntAttribute(null=True)  # the event-level (admin) code
     created_at = UTCDateTimeAttribute(default=now)
     deleted_at = UTCDateTimeAttribute(null=True)
 
@@ -81,17 +82,17 @@ class UserRolesIndex(GlobalSecondaryIndex["EventRole"]):
     """The events a user holds a role in."""
 
     Meta = index_meta("user-index")
-    user_id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute(range_key=True)
+    user_id = IntAttribute(hash_key=True)
+    event_id = IntAttribute(range_key=True)
 
 
 class EventRole(Model):
     """One user's role in one event (one item per pair; the highest role wins)."""
 
     Meta = table_meta("event-roles")
-    event_id = NumberAttribute(hash_key=True)
-    user_id = NumberAttribute(range_key=True)
-    id = NumberAttribute()
+    event_id = IntAttribute(hash_key=True)
+    user_id = IntAttribute(range_key=True)
+    id = IntAttribute()
     role = UnicodeAttribute()
     created_at = UTCDateTimeAttribute(default=now)
 
@@ -105,14 +106,14 @@ class InviteTokenIndex(GlobalSecondaryIndex["RoleInvite"]):
 
 class InviteEventIndex(GlobalSecondaryIndex["RoleInvite"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class RoleInvite(Model):
     Meta = table_meta("role-invites")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     email = UnicodeAttribute()
     role = UnicodeAttribute()
     status = UnicodeAttribute(default="pending")  # pending | accepted | declined
@@ -125,30 +126,30 @@ class RoleInvite(Model):
 
 class TicketEventIndex(GlobalSecondaryIndex["Ticket"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class Ticket(Model):
     Meta = table_meta("tickets")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     name = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
     type = UnicodeAttribute(default="free")  # free | paid | donation
     price = DecimalAttribute(null=True)
     min_price = DecimalAttribute(null=True)
     max_price = DecimalAttribute(null=True)
-    quantity = NumberAttribute(default=100)
-    min_order = NumberAttribute(default=1)
-    max_order = NumberAttribute(default=10)
+    quantity = IntAttribute(default=100)
+    min_order = IntAttribute(default=1)
+    max_order = IntAttribute(default=10)
     sales_starts_at = UTCDateTimeAttribute(null=True)
     sales_ends_at = UTCDateTimeAttribute(null=True)
     is_hidden = BooleanAttribute(default=False)
-    position = NumberAttribute(default=0)
+    position = IntAttribute(default=0)
     # Seats held by unexpired pending orders plus seats sold. Conditional writes keep
     # seats_taken <= quantity.
-    seats_taken = NumberAttribute(default=0)
+    seats_taken = IntAttribute(default=0)
     created_at = UTCDateTimeAttribute(default=now)
     deleted_at = UTCDateTimeAttribute(null=True)
 
@@ -157,30 +158,30 @@ class Ticket(Model):
 
 class CodeEventIndex(GlobalSecondaryIndex["DiscountCode"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class DiscountCode(Model):
     Meta = table_meta("discount-codes")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     code = UnicodeAttribute()
     discount_url = UnicodeAttribute(null=True)
-    value = DecimalAttribute(default=0)
+    value = DecimalAttribute(default=lambda: Decimal("0"))
     type = UnicodeAttribute(default="amount")  # amount | percent
     is_active = BooleanAttribute(default=True)
-    tickets_number = NumberAttribute(null=True)  # total seats the code may be applied to
-    min_quantity = NumberAttribute(null=True)
-    max_quantity = NumberAttribute(null=True)
+    tickets_number = IntAttribute(null=True)  # total seats the code may be applied to
+    min_quantity = IntAttribute(null=True)
+    max_quantity = IntAttribute(null=True)
     valid_from = UTCDateTimeAttribute(null=True)
     valid_till = UTCDateTimeAttribute(null=True)
     used_for = UnicodeAttribute(default="ticket")  # ticket | event
-    ticket_ids = ListAttribute(of=NumberAttribute, default=list)
-    marketer_id = NumberAttribute(null=True)
-    created_by = NumberAttribute(null=True)
+    ticket_ids = ListAttribute(of=IntAttribute, default=list)
+    marketer_id = IntAttribute(null=True)
+    created_by = IntAttribute(null=True)
     # Seats the code has been applied to; conditional writes keep it <= tickets_number.
-    used_count = NumberAttribute(default=0)
+    used_count = IntAttribute(default=0)
     created_at = UTCDateTimeAttribute(default=now)
     deleted_at = UTCDateTimeAttribute(null=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import time
 from functools import lru_cache
 
 from pynamodb.models import Model
@@ -42,10 +43,19 @@ def all_models() -> tuple[type[Model], ...]:
 
 
 def create_tables() -> list[str]:
-    """Create every missing table (idempotent); returns the names created."""
+    """Create every missing table (idempotent); returns the names created.
+
+    Tables are created without PynamoDB's 2-second polling, then awaited together with a
+    short poll (moto makes them active at once; DynamoDB within seconds)."""
     created = []
     for model in all_models():
         if not model.exists():
-            model.create_table(wait=True)
-            created.append(model.Meta.table_name)
-    return created
+            model.create_table(wait=False)
+            created.append(model)
+    for model in created:
+        for _ in range(600):
+            status = model.describe_table().get("TableStatus")
+            if status == "ACTIVE":
+                break
+            time.sleep(0.05)
+    return [model.Meta.table_name for model in created]

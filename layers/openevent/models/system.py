@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from openevent.models.base import table_meta
+from openevent.models.base import IntAttribute, table_meta
 
 
 class SystemSettings(Model):
@@ -13,7 +13,7 @@ class SystemSettings(Model):
     id = UnicodeAttribute(hash_key=True, default="1")
     app_name = UnicodeAttribute(default="Open Event")
     frontend_url = UnicodeAttribute(null=True)
-    order_expiry_time = NumberAttribute(default=15)
+    order_expiry_time = IntAttribute(default=15)
     is_stripe_activated = BooleanAttribute(default=False)
     is_paypal_activated = BooleanAttribute(default=False)
     stripe_client_id = UnicodeAttribute(null=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from openevent.models.base import index_meta, now, table_meta
+from openevent.models.base import IntAttribute, index_meta, now, table_meta
 
 
 class EmailIndex(GlobalSecondaryIndex["User"]):
@@ -24,16 +23,16 @@ class KindIndex(GlobalSecondaryIndex["User"]):
 
     Meta = index_meta("kind-index")
     kind = UnicodeAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class User(Model):
     Meta = table_meta("users")
-    id = NumberAttribute(hash_key=True)
+    id = IntAttribute(hash_key=True)
     kind = UnicodeAttribute(default="user")
     email = UnicodeAttribute()
     password_hash = UnicodeAttribute()
-    password_version = NumberAttribute(default=0)
+    password_version = IntAttribute(default=0)
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
     public_name = UnicodeAttribute(null=True)
@@ -60,7 +59,7 @@ class MailToken(Model):
     Meta = table_meta("mail-tokens")
     token_hash = UnicodeAttribute(hash_key=True)
     purpose = UnicodeAttribute()  # verify-email | reset-password
-    user_id = NumberAttribute()
+    user_id = IntAttribute()
     email = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute()
     used_at = UTCDateTimeAttribute(null=True)
@@ -71,5 +70,5 @@ class RateLimit(Model):
 
     Meta = table_meta("rate-limits")
     key = UnicodeAttribute(hash_key=True)
-    count = NumberAttribute(default=0)
-    expires = NumberAttribute(null=True)  # epoch seconds, for DynamoDB TTL clean-up only
+    hits = IntAttribute(default=0)
+    expires = IntAttribute(null=True)  # epoch seconds, for DynamoDB TTL clean-up only

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from openevent.errors import (
@@ -172,10 +173,10 @@ def _hit_rate_limit(email: str) -> None:
     item = RateLimit(key)
     try:
         item.update(
-            actions=[RateLimit.count.add(1), RateLimit.expires.set((hour + 2) * 3600)],
+            actions=[RateLimit.hits.add(1), RateLimit.expires.set((hour + 2) * 3600)],
             condition=(
-                RateLimit.count.does_not_exist()
-                | (RateLimit.count < settings.reset_rate_per_hour)
+                RateLimit.hits.does_not_exist()
+                | (RateLimit.hits < settings.reset_rate_per_hour)
             ),
         )
     except UpdateError:
@@ -219,7 +220,7 @@ def reset_password(token: Any, password: Any) -> User:
 
 
 def set_password(user: User, password: str, *, revoke_sessions: bool) -> None:
-    actions = [User.password_hash.set(hash_password(password))]
+    actions: list[Action] = [User.password_hash.set(hash_password(password))]
     if revoke_sessions:
         actions.append(User.password_version.add(1))
     user.update(actions=actions)

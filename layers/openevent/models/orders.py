@@ -1,0 +1,234 @@
+"""Orders, attendees and payment records.
+
+An order holds seats (`Ticket.seats_taken`) from the moment it is created until it is paid,
+cancelled or expires; which orders currently hold *releasable* seats is visible through the
+sparse `hold-index` (`hold_bucket`, `expires_at`): the attribute is set only while an order is
+`initializing`/`pending` (or an attendee holds a seat without an order), so the expiry sweeper
+Queries exactly the due holds — never a Scan. See docs/concurrency.md.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from openevent.models.base import DecimalAttribute, index_meta, now, table_meta
+
+# The value of `hold_bucket` while a hold can expire. One partition is plenty for the number of
+# simultaneously open checkouts; shard it (`hold#0..n`) if that ever becomes hot.
+HOLD_BUCKET = "hold"
+
+ORDER_STATUSES = ("initializing", "pending", "placed", "completed", "cancelled", "expired")
+# Statuses whose seats are held until payment and which expire.
+HOLDING_STATUSES = ("initializing", "pending")
+# Statuses whose seats count as taken (held or sold).
+SEAT_STATUSES = ("initializing", "pending", "placed", "completed")
+PAYMENT_MODES = ("free", "stripe", "paypal", "onsite", "bank", "cheque")
+
+
+class OrderIdentifierIndex(GlobalSecondaryIndex["Order"]):
+    Meta = index_meta("identifier-index")
+    identifier = UnicodeAttribute(hash_key=True)
+
+
+class OrderEventIndex(GlobalSecondaryIndex["Order"]):
+    Meta = index_meta("event-index")
+    event_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class OrderUserIndex(GlobalSecondaryIndex["Order"]):
+    Meta = index_meta("user-index")
+    user_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class OrderKindIndex(GlobalSecondaryIndex["Order"]):
+    """Every order in id order: the admin list Queries it (no Scan)."""
+
+    Meta = index_meta("kind-index")
+    kind = UnicodeAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class OrderHoldIndex(GlobalSecondaryIndex["Order"]):
+    """Sparse: only orders whose seats are held until `expires_at`."""
+
+    Meta = index_meta("hold-index")
+    hold_bucket = UnicodeAttribute(hash_key=True)
+    expires_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OrderLine(MapAttribute):  # type: ignore[type-arg]
+    """Seats of one ticket in an order, priced when the order was made."""
+
+    ticket_id = NumberAttribute()
+    quantity = NumberAttribute()
+    price = DecimalAttribute()  # unit price before discount
+    discount = DecimalAttribute(default=0)  # per seat
+    discounted = BooleanAttribute(default=False)  # the order's code applies to this ticket
+
+
+class Order(Model):
+    Meta = table_meta("orders")
+    id = NumberAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="order")
+    identifier = UnicodeAttribute()
+    event_id = NumberAttribute()
+    user_id = NumberAttribute()
+    status = UnicodeAttribute(default="pending")
+    amount = DecimalAttribute(default=0)
+    currency = UnicodeAttribute(default="USD")
+    payment_mode = UnicodeAttribute(default="free")
+    payment_url = UnicodeAttribute(null=True)
+    paid_via = UnicodeAttribute(null=True)
+    transaction_id = UnicodeAttribute(null=True)
+    cancel_note = UnicodeAttribute(null=True)
+    order_notes = UnicodeAttribute(null=True)
+    # billing
+    is_billing_enabled = BooleanAttribute(default=False)
+    company = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    city = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    zipcode = UnicodeAttribute(null=True)
+    tax_business_info = UnicodeAttribute(null=True)
+    # seats and discount
+    lines = ListAttribute(of=OrderLine, default=list)
+    attendee_ids = ListAttribute(of=NumberAttribute, default=list)
+    discount_code_id = NumberAttribute(null=True)
+    # Seats of the order the code was applied to (and consumed for); 0 when only recorded.
+    discount_uses = NumberAttribute(default=0)
+    # the hold: set while initializing/pending, removed by the transition that ends it
+    hold_bucket = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)
+    # provider ids
+    stripe_session_id = UnicodeAttribute(null=True)
+    stripe_payment_intent = UnicodeAttribute(null=True)
+    stripe_charge_id = UnicodeAttribute(null=True)
+    stripe_account = UnicodeAttribute(null=True)
+    paypal_order_id = UnicodeAttribute(null=True)
+    paypal_capture_id = UnicodeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)
+    refunded_at = UTCDateTimeAttribute(null=True)
+    tickets_pdf_url = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(default=now)
+    completed_at = UTCDateTimeAttribute(null=True)
+    cancelled_at = UTCDateTimeAttribute(null=True)
+    expired_at = UTCDateTimeAttribute(null=True)
+
+    identifier_index = OrderIdentifierIndex()
+    event_index = OrderEventIndex()
+    user_index = OrderUserIndex()
+    kind_index = OrderKindIndex()
+    hold_index = OrderHoldIndex()
+
+    def seat_counts(self) -> dict[int, int]:
+        """Seats per ticket id."""
+        counts: dict[int, int] = {}
+        for line in self.lines or []:
+            counts[int(line.ticket_id)] = counts.get(int(line.ticket_id), 0) + int(line.quantity)
+        return counts
+
+    @property
+    def seats(self) -> int:
+        return sum(self.seat_counts().values())
+
+
+class AttendeeOrderIndex(GlobalSecondaryIndex["Attendee"]):
+    Meta = index_meta("order-index")
+    order_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class AttendeeEventIndex(GlobalSecondaryIndex["Attendee"]):
+    Meta = index_meta("event-index")
+    event_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class AttendeeTicketIndex(GlobalSecondaryIndex["Attendee"]):
+    Meta = index_meta("ticket-index")
+    ticket_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class AttendeeUserIndex(GlobalSecondaryIndex["Attendee"]):
+    Meta = index_meta("user-index")
+    user_id = NumberAttribute(hash_key=True)
+    id = NumberAttribute(range_key=True)
+
+
+class AttendeeHoldIndex(GlobalSecondaryIndex["Attendee"]):
+    """Sparse: attendees holding a seat without an order, until `expires_at`."""
+
+    Meta = index_meta("hold-index")
+    hold_bucket = UnicodeAttribute(hash_key=True)
+    expires_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Attendee(Model):
+    """A ticket holder: one seat of one ticket."""
+
+    Meta = table_meta("attendees")
+    id = NumberAttribute(hash_key=True)
+    event_id = NumberAttribute()
+    ticket_id = NumberAttribute()
+    user_id = NumberAttribute()  # who created it (the buyer in both checkout flows)
+    order_id = NumberAttribute(null=True)
+    firstname = UnicodeAttribute(null=True)
+    lastname = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    city = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    job_title = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    company = UnicodeAttribute(null=True)
+    pdf_url = UnicodeAttribute(null=True)
+    # True while this attendee's seat is counted in Ticket.seats_taken.
+    holds_seat = BooleanAttribute(default=False)
+    hold_bucket = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(default=now)
+    deleted_at = UTCDateTimeAttribute(null=True)
+
+    order_index = AttendeeOrderIndex()
+    event_index = AttendeeEventIndex()
+    ticket_index = AttendeeTicketIndex()
+    user_index = AttendeeUserIndex()
+    hold_index = AttendeeHoldIndex()
+
+
+class PaymentRecord(Model):
+    """One provider payment applied to an order, keyed `<provider>#<payment id>`.
+
+    Written with `attribute_not_exists` in the same transaction as the order's status change,
+    so a replayed or concurrent confirmation of the same payment is applied once.
+    """
+
+    Meta = table_meta("payment-records")
+    key = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    payment_id = UnicodeAttribute()
+    order_id = NumberAttribute()
+    order_identifier = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # completed | refunded | ignored
+    amount = DecimalAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)  # charge | verify | webhook:<event id>
+    created_at = UTCDateTimeAttribute(default=now)
+
+
+def payment_key(provider: str, payment_id: str) -> str:
+    return f"{provider}#{payment_id}"

@@ -1,0 +1,252 @@
+"""Events: create (with owner role and default attendee form), update, soft-delete, list.
+
+Rules (API.md §4):
+- only verified users (and staff) create events; the creator becomes the owner;
+- `identifier` is 8 hex characters made by the server, unique through a `Unique` claim written
+  in the same transaction as the event, its owner role and its default form fields;
+- `ends-at` after `starts-at` (422); enabling a `can-pay-by-*` flag needs the payment module,
+  `is-donation-enabled` the donation module (403);
+- anonymous callers list published events, users also the events they may see through a role,
+  staff every event; a draft is 404 below co-organizer; deleted events are never listed.
+
+Every list is a Query on a GSI (state-index, kind-index, the roles' user-index) plus GetItems
+by key, paged by DynamoDB, so a page costs the same with 10 or 10 million events.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from openevent.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+    attribute_pointer,
+)
+from openevent.models.base import Counter, Unique, next_id, now, unique_key
+from openevent.models.event_content import CustomForm
+from openevent.models.events import Event, EventRole
+from openevent.models.users import User
+from openevent.permissions import event_ids_with_role, require_event_role, require_login
+from openevent.services.system import require_module
+from openevent.settings import get_settings
+
+PAYMENT_FLAGS = ("can_pay_by_stripe", "can_pay_by_paypal", "can_pay_onsite", "can_pay_by_bank",
+                 "can_pay_by_cheque")
+IDENTIFIER_ATTEMPTS = 5
+# The attendee fields every checkout form needs (Open Event's defaults).
+DEFAULT_ATTENDEE_FIELDS = (
+    ("firstname", "First Name", "text"),
+    ("lastname", "Last Name", "text"),
+    ("email", "Email", "email"),
+)
+
+
+@lru_cache(maxsize=1)
+def connection() -> Connection:
+    """The low-level connection `TransactWrite` uses; made once per process, since building
+    a botocore client costs ~100 ms (models cache theirs the same way)."""
+    return Connection(region=get_settings().region)
+
+
+def reserve_ids(kind: str, count: int) -> list[int]:
+    """`count` fresh ids of `kind` with one atomic counter ADD."""
+    if count <= 0:
+        return []
+    counter = Counter(kind)
+    counter.update(actions=[Counter.value.add(count)])
+    top = int(counter.value)
+    return list(range(top - count + 1, top + 1))
+
+
+def failed_positions(exc: TransactWriteError) -> list[int]:
+    """Positions of the transaction items whose condition failed."""
+    return [i for i, reason in enumerate(exc.cancellation_reasons or [])
+            if reason is not None and reason.code == "ConditionalCheckFailed"]
+
+
+def identifier_claim(identifier: str, event_id: int) -> Unique:
+    return Unique(unique_key("event-identifier", identifier), owner=str(event_id))
+
+
+def new_identifier() -> str:
+    return secrets.token_hex(4)
+
+
+def default_form_fields(event_id: int) -> list[CustomForm]:
+    ids = reserve_ids("custom-form", len(DEFAULT_ATTENDEE_FIELDS))
+    return [
+        CustomForm(ids[pos - 1], event_id=event_id, field_identifier=ident,
+                   form="attendee", type=kind, name=name, is_required=True, is_included=True,
+                   is_fixed=True, position=pos)
+        for pos, (ident, name, kind) in enumerate(DEFAULT_ATTENDEE_FIELDS, start=1)
+    ]
+
+
+# --- validation ------------------------------------------------------------------------
+
+def check_event_values(values: dict[str, Any], current: Event | None = None) -> None:
+    """Cross-field rules and module gates for a create (current None) or a PATCH."""
+    starts: datetime | None = values.get("starts_at", current.starts_at if current else None)
+    ends: datetime | None = values.get("ends_at", current.ends_at if current else None)
+    if starts is not None and ends is not None and ends <= starts:
+        raise Unprocessable("'ends-at' must be after 'starts-at'", attribute_pointer("ends_at"))
+    for flag in PAYMENT_FLAGS:
+        if values.get(flag) and not (current is not None and getattr(current, flag)):
+            require_module("payment_include", attribute_pointer(flag))
+    if values.get("is_donation_enabled") and not (current and current.is_donation_enabled):
+        require_module("donation_include", attribute_pointer("is_donation_enabled"))
+
+
+# --- create / update / delete ----------------------------------------------------------
+
+def create_event(user: User | None, values: dict[str, Any]) -> Event:
+    """Create an event owned by `user`, with its owner role and default attendee form."""
+    user = require_login(user)
+    if not (user.is_verified or user.is_staff):
+        raise Forbidden("Please verify your email before creating events")
+    check_event_values(values)
+    event_id = next_id("event")
+    forms = default_form_fields(event_id)
+    role = EventRole(event_id, user.id, id=next_id("event-role"), role="owner")
+    for _ in range(IDENTIFIER_ATTEMPTS):
+        event = Event(event_id, identifier=new_identifier(), owner_id=user.id, **values)
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                tx.save(identifier_claim(event.identifier, event_id),
+                        condition=Unique.key.does_not_exist())
+                tx.save(event, condition=Event.id.does_not_exist())
+                tx.save(role)
+                for form in forms:
+                    tx.save(form)
+        except TransactWriteError as exc:
+            if failed_positions(exc) == [0]:
+                continue  # identifier collision (1 in 4 billion): draw another
+            raise
+        return event
+    raise ServiceUnavailable("Could not allocate an event identifier; try again")
+
+
+def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Event:
+    """PATCH semantics: change only what was sent (organizer or higher)."""
+    require_event_role(user, event, "organizer")
+    check_event_values(values, event)
+    if not values:
+        return event
+    actions = []
+    for name, value in values.items():
+        attr = getattr(Event, name)
+        if value is None:
+            actions.append(attr.remove())
+        else:
+            actions.append(attr.set(value))
+    # Update, not save: a concurrent admin write (discount_code_id) must not be overwritten.
+    event.update(actions=actions, condition=Event.id.exists())
+    return event
+
+
+def delete_event(user: User | None, event: Event) -> None:
+    """Soft-delete (owner or staff): the event disappears from every read and list."""
+    require_event_role(user, event, "owner")
+    event.update(actions=[Event.deleted_at.set(now())])
+
+
+# --- reads -----------------------------------------------------------------------------
+
+def get_events(ids: Iterable[int]) -> list[Event]:
+    """Events by id (BatchGet), in id order, skipping missing and deleted ones."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    found = [e for e in Event.batch_get(wanted) if e.deleted_at is None]
+    return sorted(found, key=lambda e: e.id)
+
+
+_NOT_DELETED = Event.deleted_at.does_not_exist()
+
+
+class EventSource:
+    """A collection source: `prefix` events first (a user's drafts, already loaded), then an
+    index partition (`state = published` or `kind = event`) paged by DynamoDB."""
+
+    def __init__(self, index: Any, hash_key: str, range_name: str,
+                 prefix: list[Event] | None = None) -> None:
+        self.index = index
+        self.hash_key = hash_key
+        self.range_name = range_name
+        self.prefix = prefix or []
+
+    def _lek(self, start: dict[str, Any]) -> dict[str, Any] | None:
+        """A client-sent DynamoDB start key, checked so it can never reach DynamoDB malformed."""
+        key = start.get("k")
+        if key is None:
+            return None
+        try:
+            ok = (isinstance(key, dict) and set(key) == {"id", self.range_name}
+                  and key[self.range_name] == {"S": self.hash_key}
+                  and set(key["id"]) == {"N"} and str(key["id"]["N"]).isdigit()
+                  and len(str(key["id"]["N"])) <= 18)
+        except (TypeError, KeyError):
+            ok = False
+        if not ok:
+            raise BadRequest("'page[cursor]' is invalid", parameter="page[cursor]")
+        return {"id": {"N": str(key["id"]["N"])}, self.range_name: {"S": self.hash_key}}
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[Any], Any]:
+        start = start or {}
+        offset = start.get("p", 0)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise BadRequest("'page[cursor]' is invalid", parameter="page[cursor]")
+        lek = self._lek(start)
+        out: list[Event] = []
+        if lek is None and offset < len(self.prefix):
+            take = self.prefix[offset:offset + limit] if limit else self.prefix[offset:]
+            out.extend(take)
+            offset += len(take)
+            if limit and len(out) >= limit:
+                return out, {"p": offset}
+        rest = (limit - len(out)) if limit else None
+        result = self.index.query(self.hash_key, filter_condition=_NOT_DELETED, limit=rest,
+                                  last_evaluated_key=lek)
+        out.extend(result)
+        nxt = result.last_evaluated_key
+        return out, ({"p": offset, "k": nxt} if nxt else None)
+
+    def count(self) -> int:
+        return len(self.prefix) + int(self.index.count(self.hash_key,
+                                                       filter_condition=_NOT_DELETED))
+
+
+def event_list_source(user: User | None) -> EventSource:
+    """What `GET /v1/events` lists for this caller."""
+    if user is not None and user.is_staff:
+        return EventSource(Event.kind_index, "event", "kind")
+    prefix: list[Event] = []
+    if user is not None:
+        # Unpublished events the user may see (co-organizer and up), bounded by their roles.
+        ids = list(event_ids_with_role(user, "coorganizer"))
+        prefix = [e for e in get_events(ids) if e.state != "published"]
+    return EventSource(Event.state_index, "published", "state", prefix)
+
+
+def events_of_user(caller: User | None, user_id: int) -> list[Event]:
+    """`GET /v1/users/<id>/events`: the events the user holds any role in (self or staff)."""
+    caller = require_login(caller)
+    if not (caller.is_staff or caller.id == user_id):
+        raise Forbidden("You can only list your own events")
+    try:
+        User.get(user_id)
+    except User.DoesNotExist:
+        raise NotFound("User not found") from None
+    ids = [int(r.event_id) for r in EventRole.user_index.query(user_id)]
+    return get_events(ids)

@@ -1,0 +1,173 @@
+"""Stripe Connect authorization of an event (API.md §6 "Stripe authorization").
+
+The organizer sends the one-time `code` from Stripe's Connect redirect; the server exchanges it
+at `{connect_base}/oauth/token` (grant_type=authorization_code, authenticated with the
+admin-set platform secret key from SystemSettings) through `StripeGateway`, imported lazily so
+the events group never loads the Stripe SDK at import time.
+
+Secrets: the organizer's access and refresh tokens are encrypted with Fernet (AES-128-CBC +
+HMAC-SHA256) before they are stored, and are never serialized or logged. The key is
+`OPENEVENT_DATA_KEY` (a urlsafe-base64 32-byte Fernet key; in AWS from Secrets Manager/SSM,
+or replace `_fernet()` with AWS KMS envelope encryption). Without it — local runs and tests —
+a key is derived from the JWT secret with HKDF, so a deployment must set its own.
+
+One authorization per event: a `Unique` claim `stripe-authorization#<event>` written in the
+same transaction as the item makes a second one 409, also under concurrency.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from functools import lru_cache
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from openevent.errors import (
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+    attribute_pointer,
+)
+from openevent.models.base import Unique, next_id, unique_key
+from openevent.models.event_content import StripeAuthorization
+from openevent.models.events import Event
+from openevent.models.users import User
+from openevent.permissions import require_event_role
+from openevent.services.events import connection
+from openevent.services.lookup import get_event
+from openevent.services.system import get_system_settings
+from openevent.settings import get_settings
+
+log = logging.getLogger("openevent.stripe_connect")
+DATA_KEY_ENV = "OPENEVENT_DATA_KEY"
+
+
+# --- encryption at rest ----------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _fernet() -> Any:
+    from cryptography.fernet import Fernet
+
+    key = os.environ.get(DATA_KEY_ENV, "").strip()
+    if not key:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        secret = str(get_settings().jwt_secret).encode()
+        raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"openevent-data-key").derive(secret)
+        key = base64.urlsafe_b64encode(raw).decode()
+    return Fernet(key.encode())
+
+
+def encrypt(text: str) -> str:
+    return str(_fernet().encrypt(text.encode()).decode())
+
+
+def decrypt(token: str) -> str:
+    return str(_fernet().decrypt(token.encode()).decode())
+
+
+# --- reads -----------------------------------------------------------------------------
+
+def claim_key(event_id: int) -> str:
+    return unique_key("stripe-authorization", event_id)
+
+
+def authorization_of(event_id: int) -> StripeAuthorization | None:
+    for auth in StripeAuthorization.event_index.query(event_id, limit=1):
+        return auth
+    return None
+
+
+def connected_account_for(event_id: int) -> tuple[str, str] | None:
+    """`(stripe_user_id, access_token)` of the event's connected account, or None."""
+    auth = authorization_of(event_id)
+    if auth is None:
+        return None
+    return auth.stripe_user_id, decrypt(auth.access_token_enc)
+
+
+def get_authorization(auth_id: int, user: User | None) -> tuple[StripeAuthorization, Event]:
+    """The authorization, for the event's organizers (and staff) only."""
+    try:
+        auth = StripeAuthorization.get(auth_id)
+    except StripeAuthorization.DoesNotExist:
+        raise NotFound("Stripe authorization not found") from None
+    try:
+        event = get_event(str(auth.event_id), user)
+    except NotFound:
+        raise NotFound("Stripe authorization not found") from None
+    require_event_role(user, event, "organizer")
+    return auth, event
+
+
+def authorization_for_event(event: Event, user: User | None) -> StripeAuthorization | None:
+    """The event's authorization (None if not connected yet), for organizers and staff."""
+    require_event_role(user, event, "organizer")
+    return authorization_of(event.id)
+
+
+# --- writes ----------------------------------------------------------------------------
+
+def _exchange(code: str) -> Any:
+    """Trade the Connect code for the organizer's account (lazy Stripe SDK import)."""
+    pointer = attribute_pointer("stripe_auth_code")
+    secret = get_system_settings().stripe_secret_key
+    if not secret:
+        raise Unprocessable("Stripe is not configured by the administrator", pointer)
+    from openevent.payments import errors as perr
+    from openevent.payments.stripe_gateway import (
+        DEFAULT_CONNECT_BASE,
+        StripeGateway,
+        StripeSettings,
+    )
+
+    gateway = StripeGateway(StripeSettings(
+        secret_key=secret, connect_base=get_settings().stripe_connect_base or DEFAULT_CONNECT_BASE,
+        max_network_retries=0))
+    try:
+        return gateway.exchange_connect_code(code)
+    except perr.InvalidRequest:
+        raise Unprocessable("Stripe rejected the authorization code", pointer) from None
+    except perr.PaymentError as exc:
+        # Our message only: provider errors never reach the client or the log verbatim.
+        log.warning("stripe connect exchange failed: %s", type(exc).__name__)
+        raise ServiceUnavailable("Stripe could not be reached; try again later") from None
+
+
+def authorize(user: User | None, event: Event, code: str) -> StripeAuthorization:
+    """Connect the event to the organizer's Stripe account (organizer+; one per event)."""
+    user = require_event_role(user, event, "organizer")
+    if authorization_of(event.id) is not None:
+        raise Conflict("This event already has a Stripe authorization",
+                       "/data/relationships/event")
+    account = _exchange(code)
+    auth = StripeAuthorization(
+        next_id("stripe-authorization"), event_id=event.id,
+        stripe_user_id=account.stripe_user_id,
+        stripe_publishable_key=account.publishable_key,
+        access_token_enc=encrypt(account.access_token),
+        refresh_token_enc=encrypt(account.refresh_token) if account.refresh_token else None,
+        livemode=account.livemode, scope=account.scope, created_by=user.id)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(Unique(claim_key(event.id), owner=str(auth.id)),
+                    condition=Unique.key.does_not_exist())
+            tx.save(auth)
+    except TransactWriteError:
+        raise Conflict("This event already has a Stripe authorization",
+                       "/data/relationships/event") from None
+    return auth
+
+
+def delete_authorization(user: User | None, auth: StripeAuthorization, event: Event) -> None:
+    require_event_role(user, event, "organizer")
+    with TransactWrite(connection=connection()) as tx:
+        tx.delete(auth)
+        tx.delete(Unique(claim_key(event.id)))

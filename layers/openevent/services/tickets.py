@@ -1,0 +1,206 @@
+"""Tickets (API.md §4).
+
+Rules, all checked here:
+- name unique per event: a `Unique` claim `ticket-name#<event>#<name>` is written in the same
+  transaction as the ticket (and moved in one transaction on rename), 409;
+- `paid` needs price > 0, `free` no price, `donation` a min-price ≤ max-price range;
+- min-order ≤ max-order; sales-starts-at < sales-ends-at ≤ the event's ends-at (422);
+- paid and donation tickets need a payment method on the event (422);
+- modules: ticket-include off → creating tickets 403; donation-include off → donation 403;
+- hidden tickets are visible to co-organizers and up only (404 for others);
+- quantity may not drop below `seats_taken` (a conditional update, so a concurrent hold cannot
+  slip between the check and the write: 422);
+- DELETE of a ticket with seats taken is 409; otherwise the ticket is soft-deleted (orders keep
+  resolving it) and its name claim released so the name can be reused.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from openevent.errors import Conflict, NotFound, Unprocessable, attribute_pointer
+from openevent.models.base import Unique, next_id, now, unique_key
+from openevent.models.events import Event, Ticket
+from openevent.models.users import User
+from openevent.permissions import has_event_role, require_event_role
+from openevent.services.events import PAYMENT_FLAGS, connection, failed_positions
+from openevent.services.lookup import get_event
+from openevent.services.system import require_module
+
+
+def name_claim_key(event_id: int, name: str) -> str:
+    return unique_key("ticket-name", event_id, name.strip())
+
+
+# --- reads -----------------------------------------------------------------------------
+
+def tickets_of_event(event_id: int) -> list[Ticket]:
+    """Every live ticket of the event, hidden ones included (one Query)."""
+    return [t for t in Ticket.event_index.query(event_id) if t.deleted_at is None]
+
+
+def visible_tickets(event: Event, user: User | None) -> list[Ticket]:
+    """The event's tickets `user` may see: hidden ones only for co-organizers and up."""
+    tickets = tickets_of_event(event.id)
+    if any(t.is_hidden for t in tickets) and not has_event_role(user, event.id, "coorganizer"):
+        tickets = [t for t in tickets if not t.is_hidden]
+    return tickets
+
+
+def find_ticket(ticket_id: int) -> Ticket | None:
+    """A live ticket by id, no permission check (for other services)."""
+    try:
+        ticket = Ticket.get(ticket_id)
+    except Ticket.DoesNotExist:
+        return None
+    return None if ticket.deleted_at is not None else ticket
+
+
+def get_tickets(ids: list[int]) -> list[Ticket]:
+    """Live tickets by id (BatchGet), in the order asked."""
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    if not wanted:
+        return []
+    found = {t.id: t for t in Ticket.batch_get(wanted) if t.deleted_at is None}
+    return [found[i] for i in wanted if i in found]
+
+
+def get_ticket(ticket_id: int, user: User | None) -> tuple[Ticket, Event]:
+    """The ticket and its event if `user` may see both (404 otherwise)."""
+    ticket = find_ticket(ticket_id)
+    if ticket is None:
+        raise NotFound("Ticket not found")
+    try:
+        event = get_event(str(ticket.event_id), user)
+    except NotFound:
+        raise NotFound("Ticket not found") from None
+    if ticket.is_hidden and not has_event_role(user, event.id, "coorganizer"):
+        raise NotFound("Ticket not found")
+    return ticket, event
+
+
+def availability(event: Event, user: User | None) -> list[dict[str, Any]]:
+    """`[{"id","name","quantity","available"}]`; available never negative."""
+    return [
+        {"id": t.id, "name": t.name, "quantity": int(t.quantity),
+         "available": max(0, int(t.quantity) - int(t.seats_taken or 0))}
+        for t in visible_tickets(event, user)
+    ]
+
+
+# --- validation ------------------------------------------------------------------------
+
+def _merged(values: dict[str, Any], ticket: Ticket | None) -> dict[str, Any]:
+    names = ("type", "price", "min_price", "max_price", "quantity", "min_order", "max_order",
+             "sales_starts_at", "sales_ends_at")
+    out = {n: getattr(ticket, n) for n in names} if ticket is not None else {
+        "type": "free", "price": None, "min_price": None, "max_price": None, "quantity": 100,
+        "min_order": 1, "max_order": 10, "sales_starts_at": None, "sales_ends_at": None}
+    out.update({k: v for k, v in values.items() if k in names})
+    return out
+
+
+def check_ticket(event: Event, values: dict[str, Any], ticket: Ticket | None = None) -> None:
+    """Every §4 rule on the ticket as it will be after this write."""
+    t = _merged(values, ticket)
+    kind = t["type"]
+    price: Decimal | None = t["price"]
+    if kind == "paid" and (price is None or price <= 0):
+        raise Unprocessable("A paid ticket needs a price greater than 0",
+                            attribute_pointer("price"))
+    if kind == "free" and price is not None and price > 0:
+        raise Unprocessable("A free ticket cannot have a price", attribute_pointer("price"))
+    if kind == "donation":
+        if "type" in values or ticket is None:
+            require_module("donation_include", attribute_pointer("type"))
+        low, high = t["min_price"], t["max_price"]
+        if low is not None and high is not None and low > high:
+            raise Unprocessable("'min-price' must not exceed 'max-price'",
+                                attribute_pointer("max_price"))
+    if t["min_order"] > t["max_order"]:
+        raise Unprocessable("'min-order' must not exceed 'max-order'",
+                            attribute_pointer("min_order"))
+    starts: datetime | None = t["sales_starts_at"]
+    ends: datetime | None = t["sales_ends_at"]
+    if starts is not None and ends is not None and starts >= ends:
+        raise Unprocessable("'sales-starts-at' must be before 'sales-ends-at'",
+                            attribute_pointer("sales_starts_at"))
+    if ends is not None and ends > event.ends_at:
+        raise Unprocessable("'sales-ends-at' must not be after the event ends",
+                            attribute_pointer("sales_ends_at"))
+    if kind in ("paid", "donation") and not any(getattr(event, f) for f in PAYMENT_FLAGS):
+        raise Unprocessable("Paid and donation tickets need a payment method on the event",
+                            attribute_pointer("type"))
+
+
+# --- writes ----------------------------------------------------------------------------
+
+def create_ticket(user: User | None, event: Event, values: dict[str, Any]) -> Ticket:
+    require_event_role(user, event, "coorganizer")
+    require_module("ticket_include")
+    check_ticket(event, values)
+    ticket = Ticket(next_id("ticket"), event_id=event.id, **values)
+    if ticket.type == "free":
+        ticket.price = Decimal("0.00")
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(Unique(name_claim_key(event.id, ticket.name), owner=str(ticket.id)),
+                    condition=Unique.key.does_not_exist())
+            tx.save(ticket, condition=Ticket.id.does_not_exist())
+    except TransactWriteError:
+        raise Conflict("A ticket with this name already exists in the event",
+                       attribute_pointer("name")) from None
+    return ticket
+
+
+def update_ticket(user: User | None, ticket: Ticket, event: Event,
+                  values: dict[str, Any]) -> Ticket:
+    require_event_role(user, event, "coorganizer")
+    check_ticket(event, values, ticket)
+    if not values:
+        return ticket
+    actions = [getattr(Ticket, n).remove() if v is None else getattr(Ticket, n).set(v)
+               for n, v in values.items()]
+    # Never below the seats already held or sold; the condition makes this race-free against
+    # the inventory service's conditional increments.
+    condition = Ticket.deleted_at.does_not_exist()
+    if "quantity" in values:
+        condition &= Ticket.seats_taken <= values["quantity"]
+    renamed = "name" in values and name_claim_key(event.id, values["name"]) != name_claim_key(
+        event.id, ticket.name)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            if renamed:
+                tx.save(Unique(name_claim_key(event.id, values["name"]), owner=str(ticket.id)),
+                        condition=Unique.key.does_not_exist())
+                tx.delete(Unique(name_claim_key(event.id, ticket.name)))
+            tx.update(ticket, actions=actions, condition=condition)
+    except TransactWriteError as exc:
+        failed = failed_positions(exc)
+        if renamed and 0 in failed:
+            raise Conflict("A ticket with this name already exists in the event",
+                           attribute_pointer("name")) from None
+        if "quantity" in values:
+            raise Unprocessable("'quantity' cannot be lower than the seats already taken",
+                                attribute_pointer("quantity")) from None
+        raise Conflict("The ticket changed concurrently; try again") from None
+    for name, value in values.items():
+        setattr(ticket, name, value)
+    return Ticket.get(ticket.id)
+
+
+def delete_ticket(user: User | None, ticket: Ticket, event: Event) -> None:
+    """409 while seats are held or sold; otherwise soft-delete and free the name."""
+    require_event_role(user, event, "coorganizer")
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(ticket, actions=[Ticket.deleted_at.set(now())],
+                      condition=(Ticket.seats_taken == 0) & Ticket.deleted_at.does_not_exist())
+            tx.delete(Unique(name_claim_key(event.id, ticket.name)))
+    except (TransactWriteError, UpdateError):
+        raise Conflict("The ticket has seats held or sold and cannot be deleted") from None

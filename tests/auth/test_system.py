@@ -1,0 +1,83 @@
+"""Settings and modules (API.md §2 settings, §3 modules)."""
+
+import pytest
+
+from tests.conftest import error_of
+
+
+def modules_doc(**attrs):
+    return {"data": {"type": "module", "id": "1", "attributes": attrs}}
+
+
+def test_modules_default_to_false_and_are_public(api):
+    resp = api.get("/v1/modules")
+    assert resp.status == 200
+    data = resp.json()["data"]
+    assert data["id"] == "1" and data["type"] == "module"
+    assert data["attributes"] == {"ticket-include": False, "payment-include": False,
+                                  "donation-include": False}
+
+
+@pytest.mark.parametrize("who,status", [("anonymous", 401), ("user", 403), ("admin", 200)])
+def test_patch_modules_is_admin_only(api, make_user, who, status):
+    token = {"anonymous": lambda: None, "user": lambda: make_user().token,
+             "admin": lambda: make_user(admin=True).token}[who]()
+    resp = api.patch("/v1/modules", modules_doc(**{"ticket-include": True}), token=token)
+    assert resp.status == status
+    expected = status == 200
+    assert api.get("/v1/modules").json()["data"]["attributes"]["ticket-include"] is expected
+
+
+def test_modules_gate_function(aws):
+    from openevent.errors import Forbidden
+    from openevent.services.system import require_module, update_modules
+
+    with pytest.raises(Forbidden) as err:
+        require_module("ticket_include")
+    assert err.value.detail == "Ticketing is not enabled in the system"
+    update_modules({"ticket_include": True})
+    require_module("ticket_include")
+
+
+def test_modules_reject_non_boolean(api, make_user):
+    admin = make_user(admin=True)
+    resp = api.patch("/v1/modules", modules_doc(**{"ticket-include": "yes"}), token=admin.token)
+    assert resp.status == 422
+    assert error_of(resp)["source"]["pointer"] == "/data/attributes/ticket-include"
+
+
+def settings_doc(**attrs):
+    return {"data": {"type": "setting", "id": "1", "attributes": attrs}}
+
+
+def test_settings_are_public_with_defaults(api):
+    attrs = api.get("/v1/settings").json()["data"]["attributes"]
+    assert attrs["order-expiry-time"] == 15
+    assert attrs["app-name"] == "Open Event"
+    assert "stripe-secret-key" not in attrs and "paypal-secret" not in attrs
+
+
+def test_settings_secrets_are_write_only(api, make_user):
+    admin = make_user(admin=True)
+    resp = api.patch("/v1/settings", settings_doc(**{"stripe-secret-key": "sk_live_SECRET",
+                                                     "paypal-secret": "pp-SECRET"}),
+                     token=admin.token)
+    assert resp.status == 200
+    assert b"SECRET" not in resp.body
+    assert b"SECRET" not in api.get("/v1/settings", token=admin.token).body
+
+
+@pytest.mark.parametrize("who,status", [("anonymous", 401), ("user", 403), ("admin", 200)])
+def test_patch_settings_is_admin_only(api, make_user, who, status):
+    token = {"anonymous": lambda: None, "user": lambda: make_user().token,
+             "admin": lambda: make_user(admin=True).token}[who]()
+    resp = api.patch("/v1/settings", settings_doc(**{"app-name": "Mine"}), token=token)
+    assert resp.status == status
+
+
+@pytest.mark.parametrize("value", [0, 61, "10", None])
+def test_order_expiry_time_range(api, make_user, value):
+    admin = make_user(admin=True)
+    resp = api.patch("/v1/settings", settings_doc(**{"order-expiry-time": value}),
+                     token=admin.token)
+    assert resp.status == 422 if value != "10" else resp.status == 200
