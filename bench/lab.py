@@ -1,0 +1,98 @@
+"""Lab round-trip benchmark: function calls through the MQTT broker to a simulated agent.
+
+    .venv/bin/python bench/lab.py                 # own mosquitto + in-process simulated agent
+    .venv/bin/python bench/lab.py --broker 127.0.0.1:1883 --device-id lab-1   # running agent
+
+Each call is published as a ``call`` command with the same relay/protocol code the API uses
+(:func:`openevent.lab.relay.publish_command` through :class:`~openevent.lab.relay.MqttPublisher`)
+and timed until its result arrives on ``lab/v1/<device>/res``. Targets: p50 ≤ 100 ms,
+p99 ≤ 300 ms. ``--via`` is the hook for routing through the HTTP API later; only ``broker``
+exists now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import statistics
+import sys
+import time
+from typing import Any
+
+from openevent.lab import protocol, relay
+from openevent.lab.grammar import parse_call
+from openevent.lab.localbroker import LocalBroker
+from openevent.lab.mqtt5 import Mqtt5Session
+
+FUNCTIONS = ["get_voltage('CH1')", "get_pv1()", "set_pv1(1.5)", "get_resistance()",
+             "capture1('CH1', 200, 2)"]
+
+
+def percentile(sorted_ms: list[float], p: float) -> float:
+    return sorted_ms[min(len(sorted_ms) - 1, int(round(p / 100 * (len(sorted_ms) - 1))))]
+
+
+def via_broker(host: str, port: int, device_id: str, n: int) -> list[float]:
+    results: queue.Queue[Any] = queue.Queue()
+    # Separate connections for sending and receiving, as in the local runtime.
+    sub = Mqtt5Session(host, port, subscriptions=[protocol.res_topic(device_id)],
+                       on_message=results.put)
+    sub.start()
+    publisher = relay.MqttPublisher(host, port)
+    times: list[float] = []
+    try:
+        for i in range(n):
+            text = parse_call(FUNCTIONS[i % len(FUNCTIONS)]).to_text()
+            cid = f"bench-{i}-{time.time_ns()}"
+            start = time.perf_counter()
+            relay.publish_command(publisher, device_id, protocol.make_call_command(cid, text))
+            while True:
+                msg = json.loads(results.get(timeout=10).payload)
+                if msg.get("id") == cid:
+                    break
+            if msg.get("status") != "done":
+                raise RuntimeError(f"call {text} failed: {msg.get('error')}")
+            times.append((time.perf_counter() - start) * 1000)
+    finally:
+        publisher.close()
+        sub.stop()
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--broker", help="host:port of a broker with a running agent")
+    p.add_argument("--device-id", default="lab-1")
+    p.add_argument("-n", type=int, default=200, help="number of calls")
+    p.add_argument("--via", choices=["broker"], default="broker")
+    args = p.parse_args(argv)
+
+    broker = agent = None
+    if args.broker:
+        host, _, port_s = args.broker.rpartition(":")
+        port = int(port_s)
+    else:
+        from edge_agent.runner import start_agent
+
+        broker = LocalBroker().start()
+        host, port = broker.host, broker.port
+        agent = start_agent(args.device_id, host, port)
+    try:
+        times = sorted(via_broker(host, port, args.device_id, args.n))
+    finally:
+        if agent is not None:
+            agent.stop()
+        if broker is not None:
+            broker.stop()
+    p50, p99 = percentile(times, 50), percentile(times, 99)
+    print(f"lab round trip via {args.via}: n={len(times)} p50={p50:.2f} ms p99={p99:.2f} ms "
+          f"mean={statistics.fmean(times):.2f} ms max={times[-1]:.2f} ms")
+    ok = p50 <= 100 and p99 <= 300
+    print("targets (p50 <= 100 ms, p99 <= 300 ms):", "met" if ok else "MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
