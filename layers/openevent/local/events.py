@@ -42,6 +42,17 @@ def rate_seconds(expression: str) -> int | None:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
 
 
+def scheduled_event(region: str) -> dict[str, Any]:
+    """The EventBridge event a scheduled Lambda receives."""
+    import uuid
+    from datetime import UTC, datetime
+
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "000000000000",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+            "resources": [], "detail": {}}
+
+
 class EventPump:
     def __init__(self, gateway: Any, stopping: threading.Event) -> None:
         self.gateway = gateway
@@ -145,7 +156,6 @@ class EventPump:
                 next_run[src.name] = time.monotonic() + seconds
                 try:
                     app = self.gateway.apps(group)
-                    app.handler_map[src.name]({"detail-type": "Scheduled Event",
-                                               "source": "aws.events"}, _Context())
+                    app.handler_map[src.name](scheduled_event(self.region), _Context())
                 except Exception:  # noqa: BLE001 - a failing job must not stop the others
                     log.exception("scheduled job %s failed", src.name)

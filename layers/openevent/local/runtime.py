@@ -86,6 +86,7 @@ class Runtime:
         self.threads: list[threading.Thread] = []
         self.server: Any = None
         self.lab_status = "off"
+        self.on_stop: list[Any] = []  # callbacks of the parts started in-process
 
     # -- setup ------------------------------------------------------------------------
     def configure_environment(self) -> None:
@@ -156,7 +157,11 @@ class Runtime:
     def start_lab(self) -> None:
         from openevent.local.lab import start_lab
 
-        self.lab_status = start_lab(self)
+        try:
+            self.lab_status = start_lab(self)
+        except Exception as exc:  # noqa: BLE001 - the API stays useful without the lab
+            log.exception("lab did not start")
+            self.lab_status = f"off ({type(exc).__name__}: {exc})"
 
     def start_snapshots(self) -> None:
         def loop() -> None:
@@ -216,6 +221,11 @@ class Runtime:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+        for callback in self.on_stop:
+            try:
+                callback()
+            except Exception as exc:  # noqa: BLE001 - keep stopping the rest
+                log.warning("stopping %s failed: %s", callback, exc)
         snapshots = getattr(self, "snapshot_thread", None)
         if snapshots is not None:
             snapshots.join(timeout=30)
