@@ -117,8 +117,9 @@ class Runtime:
         log_file = open(self.data_dir / "moto.log", "ab")  # noqa: SIM115 - lives with the child
         # A session of its own: Ctrl-C in the terminal must not kill moto before the final
         # snapshot; stop() ends it.
-        self.children.append(subprocess.Popen(cmd, stdout=log_file, stderr=log_file,
-                                              start_new_session=True))
+        self.children.append(subprocess.Popen(  # noqa: S603 - fixed argv, our own binary
+            cmd, stdout=log_file, stderr=log_file,
+            start_new_session=True))
         _wait_http(f"http://127.0.0.1:{self.moto_port}/moto-api/")
 
     def provision(self) -> int:
