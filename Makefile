@@ -9,7 +9,7 @@ SYSTEM_PACKAGES := mosquitto bubblewrap poppler-utils zbar-tools fonts-dejavu-co
                    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint typecheck bench openapi system-deps clean
+.PHONY: run test test-fast lint typecheck bench openapi layer system-deps clean
 
 # Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font.
 system-deps:
@@ -48,6 +48,11 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/orders.py
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/lab.py
+
+# The core package and its runtime dependencies, laid out as a Lambda layer (infra/).
+layer: $(STAMP)
+	rm -rf build/layer && mkdir -p build/layer/python
+	$(BIN)/pip install -q --target build/layer/python ".[pdf,payments]"
 
 openapi: $(STAMP)
 	$(BIN)/python -m openevent.openapi

@@ -32,7 +32,9 @@ class TokenClaims:
 
 
 def _secret() -> str:
-    secret = str(get_settings().jwt_secret)
+    from openevent.secrets import secret as deployment_secret
+
+    secret = str(deployment_secret("jwt_secret", str(get_settings().jwt_secret)))
     if not secret:
         # Refusing to sign with an empty key is safer than minting forgeable tokens.
         raise RuntimeError("OPENEVENT_JWT_SECRET is not set")

@@ -1,0 +1,61 @@
+"""DynamoDB table specs derived from the PynamoDB models: one source of truth for keys and
+indexes, shared by the local runtime (which creates tables from the models) and the CDK stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Which tables each function group may touch (least privilege); names without the prefix.
+GROUP_TABLES: dict[str, dict[str, str]] = {
+    "auth": {"users": "rw", "mail-tokens": "rw", "rate-limits": "rw", "settings": "rw",
+             "modules": "rw", "uniques": "rw", "counters": "rw", "events": "r",
+             "event-roles": "rw", "role-invites": "rw"},
+    "events": {"events": "rw", "event-roles": "rw", "tickets": "rw", "discount-codes": "rw",
+               "taxes": "rw", "tracks": "rw", "sponsors": "rw", "microlocations": "rw",
+               "social-links": "rw", "custom-forms": "rw", "stripe-authorizations": "rw",
+               "uniques": "rw", "counters": "rw", "users": "r", "settings": "r",
+               "modules": "r", "orders": "r"},
+    "orders": {"orders": "rw", "attendees": "rw", "payment-records": "rw", "tickets": "rw",
+               "discount-codes": "rw", "events": "r", "event-roles": "r", "users": "rw",
+               "settings": "r", "modules": "r", "taxes": "r", "custom-forms": "r",
+               "stripe-authorizations": "r", "uniques": "rw", "counters": "rw"},
+    "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
+            "lab-run-output": "rw", "users": "r"},
+}
+
+
+@dataclass
+class TableSpec:
+    name: str  # without prefix
+    hash_key: tuple[str, str]  # (attribute, S|N)
+    range_key: tuple[str, str] | None
+    indexes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def table_specs(prefix: str) -> list[TableSpec]:
+    from openevent.models.registry import all_models
+
+    specs = []
+    for model in all_models():
+        schema = model._get_schema()
+        types = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+        keys = {k["KeyType"]: k["AttributeName"] for k in schema["key_schema"]}
+        indexes = []
+        for gsi in schema.get("global_secondary_indexes", []):
+            gkeys = {k["KeyType"]: k["AttributeName"] for k in gsi["key_schema"]}
+            indexes.append({
+                "name": gsi["index_name"],
+                "hash_key": (gkeys["HASH"], types[gkeys["HASH"]]),
+                "range_key": (gkeys["RANGE"], types[gkeys["RANGE"]]) if "RANGE" in gkeys
+                else None,
+            })
+        table_name = model.Meta.table_name
+        specs.append(TableSpec(
+            name=table_name[len(prefix):] if table_name.startswith(prefix) else table_name,
+            hash_key=(keys["HASH"], types[keys["HASH"]]),
+            range_key=(keys["RANGE"], types[keys["RANGE"]]) if "RANGE" in keys else None,
+            indexes=indexes,
+        ))
+    return specs
