@@ -146,10 +146,12 @@ class OpenEventStack(cdk.Stack):
 
     def _iot_rules(self) -> None:
         function_arn = self.apps["lab"].get_function("IotResults").attr_arn
-        for name, topic in (("LabResults", "lab/v1/+/res"), ("LabStatus", "lab/v1/+/status")):
+        rules = (("LabResults", "SELECT *, topic() AS topic FROM 'lab/v1/+/res'"),
+                 ("LabStatus", "SELECT *, topic() AS topic FROM 'lab/v1/+/status'"))
+        for name, sql in rules:
             rule = iot.CfnTopicRule(self, name, topic_rule_payload=iot.CfnTopicRule.
                                     TopicRulePayloadProperty(
-                sql=f"SELECT *, topic() AS topic FROM '{topic}'",
+                sql=sql,
                 aws_iot_sql_version="2016-03-23",
                 actions=[iot.CfnTopicRule.ActionProperty(
                     lambda_=iot.CfnTopicRule.LambdaActionProperty(function_arn=function_arn))]))
