@@ -1,7 +1,568 @@
-"""Events group (routes arrive with its issue)."""
+"""Events group: events, tickets, discount codes, event content (tax, tracks, sponsors,
+microlocations, social links, custom forms), Stripe authorization and event copy.
+
+Handlers are thin: parse the request, call `openevent.services`, serialize with
+`openevent.schemas.events`. Every rule lives in the services.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from openevent import web
+from openevent.errors import Unprocessable, relationship_pointer
+from openevent.jsonapi.document import JSONAPI, Resource, Schema, meta_document, single_document
+from openevent.jsonapi.query import ListSource, collection_document, parse_params
+from openevent.jsonapi.request import Payload, parse_document
+from openevent.models.events import Event
+from openevent.permissions import require_event_role, require_login
+from openevent.schemas import events as schemas
+from openevent.services import discount_codes as codes
+from openevent.services import event_content as content
+from openevent.services import events, tickets
+from openevent.services.lookup import event_ids, get_event
 
 app = web.create_app("openevent-events")
+route = web.route
+DELETED = "Object successfully deleted"
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+def _params() -> Any:
+    return parse_params(web.query(app))
+
+
+def _doc(resource: Resource) -> dict[str, Any]:
+    params = _params()
+    return single_document(resource, params.include, params.fieldsets)
+
+
+def _ok(resource: Resource) -> Any:
+    return web.jsonapi(_doc(resource))
+
+
+def _empty_single() -> Any:
+    return web.jsonapi({"data": None, "jsonapi": JSONAPI})
+
+
+def _list(items: list[Any], to_resource: Callable[[Any], Resource], schema: Schema,
+          path: str) -> Any:
+    return web.jsonapi(collection_document(ListSource(items), to_resource, schema, path,
+                                           web.query(app)))
+
+
+def _parse(schema: Schema, *, create: bool = False, url_ids: tuple[str, ...] | None = None,
+           is_admin: bool = False, current: dict[str, Any] | None = None) -> Payload:
+    return parse_document(web.raw_body(app), web.content_type(app), schema, create=create,
+                          url_ids=url_ids, is_admin=is_admin, current=current)
+
+
+def _event_of(payload: Payload, user: Any) -> Event:
+    """The event a POST names in `relationships.event` (422 when missing)."""
+    ref = payload.relationships.get("event")
+    if not ref:
+        raise Unprocessable("'event' is required", relationship_pointer("event"))
+    return get_event(ref, user)
+
+
+def _int_ids(raw: list[str] | None, name: str) -> list[int] | None:
+    if raw is None:
+        return None
+    if not all(r.isdigit() and len(r) <= 18 for r in raw):
+        raise Unprocessable(f"'{name}' ids must be numbers", relationship_pointer(name))
+    return [int(r) for r in raw]
+
+
+# --- events ----------------------------------------------------------------------------
+
+@route(app, "/v1/events", methods=["POST"])
+def create_event() -> Any:
+    user = require_login(web.current_user(app))
+    payload = _parse(schemas.EVENT, create=True)
+    event = events.create_event(user, dict(payload.attributes))
+    return web.created(_doc(schemas.event_resource(event, user)), f"/v1/events/{event.id}")
+
+
+@route(app, "/v1/events")
+def list_events() -> Any:
+    user = web.current_user(app)
+    return web.jsonapi(collection_document(
+        events.event_list_source(user), lambda e: schemas.event_resource(e, user),
+        schemas.EVENT, "/v1/events", web.query(app)))
+
+
+@route(app, "/v1/events/{ref}")
+def get_event_view(ref: str) -> Any:
+    user = web.current_user(app)
+    return _ok(schemas.event_resource(get_event(ref, user), user))
+
+
+@route(app, "/v1/events/{ref}", methods=["PATCH"])
+def update_event(ref: str) -> Any:
+    user = require_login(web.current_user(app))
+    event = get_event(ref, user)
+    require_event_role(user, event, "organizer")
+    payload = _parse(schemas.EVENT, url_ids=event_ids(event))
+    event = events.update_event(user, event, dict(payload.attributes))
+    return _ok(schemas.event_resource(Event.get(event.id), user))
+
+
+@route(app, "/v1/events/{ref}", methods=["DELETE"])
+def delete_event(ref: str) -> Any:
+    user = require_login(web.current_user(app))
+    events.delete_event(user, get_event(ref, user))
+    return web.jsonapi(meta_document(DELETED))
+
+
+@route(app, "/v1/users/{user_id}/events")
+def list_user_events(user_id: str) -> Any:
+    user = web.current_user(app)
+    uid = web.parse_int_id(user_id, "User")
+    return _list(events.events_of_user(user, uid), lambda e: schemas.event_resource(e, user),
+                 schemas.EVENT, f"/v1/users/{uid}/events")
+
+
+@route(app, "/v1/events/{ref}/owner")
+def event_owner(ref: str) -> Any:
+    from openevent.models.users import User
+    from openevent.schemas.users import user_resource
+
+    user = web.current_user(app)
+    event = get_event(ref, user)
+    require_event_role(user, event, "coorganizer")
+    try:
+        return _ok(user_resource(User.get(event.owner_id)))
+    except User.DoesNotExist:
+        return _empty_single()
+
+
+@route(app, "/v1/events/{ref}/copy", methods=["POST"])
+def copy_event(ref: str) -> Any:
+    from openevent.services.event_copy import copy_event as copy
+
+    user = require_login(web.current_user(app))
+    new = copy(user, get_event(ref, user))
+    return web.plain({"id": new.id, "identifier": new.identifier, "copied": True})
+
+
+# --- tickets ---------------------------------------------------------------------------
+
+@route(app, "/v1/tickets", methods=["POST"])
+def create_ticket() -> Any:
+    user = require_login(web.current_user(app))
+    payload = _parse(schemas.TICKET, create=True)
+    event = _event_of(payload, user)
+    ticket = tickets.create_ticket(user, event, dict(payload.attributes))
+    return web.created(_doc(schemas.ticket_resource(ticket, user)), f"/v1/tickets/{ticket.id}")
+
+
+def _ticket(item_id: str) -> Any:
+    user = web.current_user(app)
+    ticket, event = tickets.get_ticket(web.parse_int_id(item_id, "Ticket"), user)
+    return user, ticket, event
+
+
+@route(app, "/v1/tickets/{item_id}")
+def get_ticket(item_id: str) -> Any:
+    user, ticket, _ = _ticket(item_id)
+    return _ok(schemas.ticket_resource(ticket, user))
+
+
+@route(app, "/v1/tickets/{item_id}", methods=["PATCH"])
+def update_ticket(item_id: str) -> Any:
+    user, ticket, event = _ticket(item_id)
+    require_event_role(user, event, "coorganizer")
+    payload = _parse(schemas.TICKET, url_ids=(str(ticket.id),))
+    if "event" in payload.relationships and payload.relationships["event"] not in event_ids(event):
+        raise Unprocessable("A ticket cannot move to another event", relationship_pointer("event"))
+    ticket = tickets.update_ticket(user, ticket, event, dict(payload.attributes))
+    return _ok(schemas.ticket_resource(ticket, user))
+
+
+@route(app, "/v1/tickets/{item_id}", methods=["DELETE"])
+def delete_ticket(item_id: str) -> Any:
+    user, ticket, event = _ticket(item_id)
+    tickets.delete_ticket(user, ticket, event)
+    return web.jsonapi(meta_document(DELETED))
+
+
+@route(app, "/v1/tickets/{item_id}/event")
+def ticket_event(item_id: str) -> Any:
+    user, _, event = _ticket(item_id)
+    return _ok(schemas.event_resource(event, user))
+
+
+@route(app, "/v1/tickets/{item_id}/discount-codes")
+def ticket_discount_codes(item_id: str) -> Any:
+    user, ticket, event = _ticket(item_id)
+    require_event_role(user, event, "coorganizer")
+    found = [c for c in codes.codes_of_event(event.id)
+             if ticket.id in codes.ticket_ids_of(c)]
+    return _list(found, schemas.discount_code_resource, schemas.DISCOUNT_CODE,
+                 f"/v1/tickets/{ticket.id}/discount-codes")
+
+
+@route(app, "/v1/events/{ref}/tickets")
+def event_tickets(ref: str) -> Any:
+    user = web.current_user(app)
+    event = get_event(ref, user)
+    return _list(tickets.visible_tickets(event, user),
+                 lambda t: schemas.ticket_resource(t, user), schemas.TICKET,
+                 f"/v1/events/{ref}/tickets")
+
+
+@route(app, "/v1/events/{ref}/tickets/availability")
+def ticket_availability(ref: str) -> Any:
+    user = web.current_user(app)
+    return web.plain(tickets.availability(get_event(ref, user), user))
+
+
+# --- discount codes --------------------------------------------------------------------
+
+def _marketer(payload: Payload) -> tuple[bool, int | None]:
+    """(sent, user id) of the `marketer` relationship; 422 for an unknown user."""
+    if "marketer" not in payload.relationships:
+        return False, None
+    raw = payload.relationships["marketer"]
+    if raw is None:
+        return True, None
+    from openevent.models.users import User
+
+    pointer = relationship_pointer("marketer")
+    if not raw.isdigit() or len(raw) > 18:
+        raise Unprocessable("Unknown user", pointer)
+    try:
+        User.get(int(raw))
+    except User.DoesNotExist:
+        raise Unprocessable("Unknown user", pointer) from None
+    return True, int(raw)
+
+
+@route(app, "/v1/discount-codes", methods=["POST"])
+def create_discount_code() -> Any:
+    user = require_login(web.current_user(app))
+    payload = _parse(schemas.DISCOUNT_CODE, create=True, is_admin=user.is_staff)
+    event = _event_of(payload, user)
+    code = codes.create_code(user, event, dict(payload.attributes),
+                             _int_ids(payload.relationships.get("tickets"), "tickets"),
+                             _marketer(payload)[1])
+    return web.created(_doc(schemas.discount_code_resource(code, user)),
+                       f"/v1/discount-codes/{code.id}")
+
+
+def _code(item_id: str) -> Any:
+    user = web.current_user(app)
+    code, event = codes.get_code(web.parse_int_id(item_id, "Discount code"), user)
+    return user, code, event
+
+
+@route(app, "/v1/discount-codes/{item_id}")
+def get_discount_code(item_id: str) -> Any:
+    user, code, _ = _code(item_id)
+    return _ok(schemas.discount_code_resource(code, user))
+
+
+@route(app, "/v1/discount-codes/{item_id}", methods=["PATCH"])
+def update_discount_code(item_id: str) -> Any:
+    user, code, event = _code(item_id)
+    payload = _parse(schemas.DISCOUNT_CODE, url_ids=(str(code.id),), is_admin=user.is_staff)
+    if "event" in payload.relationships and payload.relationships["event"] not in event_ids(event):
+        raise Unprocessable("A code cannot move to another event", relationship_pointer("event"))
+    code = codes.update_code(user, code, event, dict(payload.attributes),
+                             _int_ids(payload.relationships["tickets"], "tickets")
+                             if "tickets" in payload.relationships else None,
+                             _marketer(payload))
+    return _ok(schemas.discount_code_resource(code, user))
+
+
+@route(app, "/v1/discount-codes/{item_id}", methods=["DELETE"])
+def delete_discount_code(item_id: str) -> Any:
+    user, code, event = _code(item_id)
+    codes.delete_code(user, code, event)
+    return web.jsonapi(meta_document(DELETED))
+
+
+@route(app, "/v1/discount-codes/{item_id}/event")
+def discount_code_event(item_id: str) -> Any:
+    user, _, event = _code(item_id)
+    return _ok(schemas.event_resource(event, user))
+
+
+@route(app, "/v1/discount-codes/{item_id}/tickets")
+def discount_code_tickets(item_id: str) -> Any:
+    user, code, _ = _code(item_id)
+    found = tickets.get_tickets(codes.ticket_ids_of(code))
+    return _list(found, lambda t: schemas.ticket_resource(t, user), schemas.TICKET,
+                 f"/v1/discount-codes/{code.id}/tickets")
+
+
+@route(app, "/v1/discount-codes/{item_id}/marketer")
+def discount_code_marketer(item_id: str) -> Any:
+    from openevent.models.users import User
+    from openevent.schemas.users import user_resource
+
+    _, code, _ = _code(item_id)
+    if code.marketer_id is None:
+        return _empty_single()
+    try:
+        return _ok(user_resource(User.get(code.marketer_id)))
+    except User.DoesNotExist:
+        return _empty_single()
+
+
+@route(app, "/v1/events/{ref}/discount-codes")
+def event_discount_codes(ref: str) -> Any:
+    user = require_login(web.current_user(app))
+    event = get_event(ref, user)
+    require_event_role(user, event, "coorganizer")
+    return _list(codes.codes_of_event(event.id),
+                 lambda c: schemas.discount_code_resource(c, user), schemas.DISCOUNT_CODE,
+                 f"/v1/events/{ref}/discount-codes")
+
+
+@route(app, "/v1/events/{ref}/discount-code")
+def event_discount_code(ref: str) -> Any:
+    user = codes.require_admin_event_code(web.current_user(app))
+    code = codes.event_level_code(get_event(ref, user))
+    if code is None:
+        return _empty_single()
+    return _ok(schemas.discount_code_resource(code, user))
+
+
+@route(app, "/v1/events/{ref}/discount-codes/{code}")
+def check_discount_code(ref: str, code: str) -> Any:
+    from urllib.parse import unquote
+
+    user = web.current_user(app)
+    found = codes.check_public_code(get_event(ref, user), unquote(code))
+    return _ok(schemas.discount_code_resource(found, user))
+
+
+# --- tax -------------------------------------------------------------------------------
+
+def _tax(item_id: str) -> Any:
+    user = web.current_user(app)
+    item, event = content.get_child(content.TAX_KIND, web.parse_int_id(item_id, "Tax"), user)
+    return user, item, event
+
+
+@route(app, "/v1/taxes", methods=["POST"])
+def create_tax() -> Any:
+    user = require_login(web.current_user(app))
+    payload = _parse(schemas.TAX, create=True)
+    tax = content.create_tax(user, _event_of(payload, user), dict(payload.attributes))
+    return web.created(_doc(schemas.tax_resource(tax)), f"/v1/taxes/{tax.id}")
+
+
+@route(app, "/v1/taxes/{item_id}")
+def get_tax(item_id: str) -> Any:
+    return _ok(schemas.tax_resource(_tax(item_id)[1]))
+
+
+@route(app, "/v1/taxes/{item_id}", methods=["PATCH"])
+def update_tax(item_id: str) -> Any:
+    user, item, event = _tax(item_id)
+    require_event_role(user, event, "coorganizer")
+    payload = _parse(schemas.TAX, url_ids=(str(item.id),))
+    content.update_child(content.TAX_KIND, user, item, event, dict(payload.attributes))
+    return _ok(schemas.tax_resource(content.TAX_KIND.model.get(item.id)))
+
+
+@route(app, "/v1/taxes/{item_id}", methods=["DELETE"])
+def delete_tax(item_id: str) -> Any:
+    user, item, event = _tax(item_id)
+    content.delete_child(content.TAX_KIND, user, item, event)
+    return web.jsonapi(meta_document(DELETED))
+
+
+@route(app, "/v1/taxes/{item_id}/event")
+def tax_event(item_id: str) -> Any:
+    user, _, event = _tax(item_id)
+    return _ok(schemas.event_resource(event, user))
+
+
+@route(app, "/v1/events/{ref}/tax")
+def event_tax(ref: str) -> Any:
+    event = get_event(ref, web.current_user(app))
+    tax = content.tax_of(event.id)
+    return _empty_single() if tax is None else _ok(schemas.tax_resource(tax))
+
+
+# --- tracks, sponsors, microlocations, social links, custom forms ----------------------
+
+def _register_content(kind: content.ContentKind) -> None:
+    """The five routes of one child resource type."""
+    plural, schema, slug = kind.plural, kind.schema, kind.plural.replace("-", "_")
+
+    def child(item_id: str) -> Any:
+        user = web.current_user(app)
+        item, event = content.get_child(kind, web.parse_int_id(item_id, kind.label), user)
+        return user, item, event
+
+    def create() -> Any:
+        user = require_login(web.current_user(app))
+        payload = _parse(schema, create=True)
+        item = content.create_child(kind, user, _event_of(payload, user),
+                                    dict(payload.attributes))
+        return web.created(_doc(schemas.content_resource(schema, item)),
+                           f"/v1/{plural}/{item.id}")
+
+    def read(item_id: str) -> Any:
+        return _ok(schemas.content_resource(schema, child(item_id)[1]))
+
+    def update(item_id: str) -> Any:
+        user, item, event = child(item_id)
+        require_event_role(user, event, "coorganizer")
+        payload = _parse(schema, url_ids=(str(item.id),))
+        content.update_child(kind, user, item, event, dict(payload.attributes))
+        return _ok(schemas.content_resource(schema, kind.model.get(item.id)))
+
+    def delete(item_id: str) -> Any:
+        user, item, event = child(item_id)
+        content.delete_child(kind, user, item, event)
+        return web.jsonapi(meta_document(DELETED))
+
+    def parent(item_id: str) -> Any:
+        user, _, event = child(item_id)
+        return _ok(schemas.event_resource(event, user))
+
+    def of_event(ref: str) -> Any:
+        event = get_event(ref, web.current_user(app))
+        return _list(content.children(kind, event.id),
+                     lambda i: schemas.content_resource(schema, i), schema,
+                     f"/v1/events/{ref}/{plural}")
+
+    for view, path, method in (
+        (create, f"/v1/{plural}", "POST"),
+        (read, f"/v1/{plural}/{{item_id}}", "GET"),
+        (update, f"/v1/{plural}/{{item_id}}", "PATCH"),
+        (delete, f"/v1/{plural}/{{item_id}}", "DELETE"),
+        (parent, f"/v1/{plural}/{{item_id}}/event", "GET"),
+        (of_event, f"/v1/events/{{ref}}/{plural}", "GET"),
+    ):
+        view.__name__ = f"{view.__name__}_{slug}"
+        route(app, path, methods=[method])(view)
+
+
+for _kind in content.KINDS.values():
+    _register_content(_kind)
+
+
+# --- stripe authorization --------------------------------------------------------------
+
+def _create_stripe_authorization() -> Any:
+    from openevent.services import stripe_connect
+
+    user = require_login(web.current_user(app))
+    payload = _parse(schemas.STRIPE_AUTHORIZATION, create=True)
+    event = _event_of(payload, user)
+    auth = stripe_connect.authorize(user, event, payload.attributes["stripe_auth_code"])
+    return web.created(_doc(schemas.stripe_authorization_resource(auth)),
+                       f"/v1/stripe-authorization/{auth.id}")
+
+
+def _stripe_auth(item_id: str) -> Any:
+    from openevent.services import stripe_connect
+
+    user = require_login(web.current_user(app))
+    auth, event = stripe_connect.get_authorization(
+        web.parse_int_id(item_id, "Stripe authorization"), user)
+    return user, auth, event
+
+
+@route(app, "/v1/stripe-authorization", methods=["POST"])
+def create_stripe_authorization() -> Any:
+    return _create_stripe_authorization()
+
+
+@route(app, "/v1/stripe-authorizations", methods=["POST"])
+def create_stripe_authorization_plural() -> Any:
+    return _create_stripe_authorization()
+
+
+@route(app, "/v1/stripe-authorization/{item_id}")
+def get_stripe_authorization(item_id: str) -> Any:
+    return _ok(schemas.stripe_authorization_resource(_stripe_auth(item_id)[1]))
+
+
+@route(app, "/v1/stripe-authorization/{item_id}", methods=["DELETE"])
+def delete_stripe_authorization(item_id: str) -> Any:
+    from openevent.services import stripe_connect
+
+    user, auth, event = _stripe_auth(item_id)
+    stripe_connect.delete_authorization(user, auth, event)
+    return web.jsonapi(meta_document(DELETED))
+
+
+@route(app, "/v1/stripe-authorization/{item_id}/event")
+def stripe_authorization_event(item_id: str) -> Any:
+    user, _, event = _stripe_auth(item_id)
+    return _ok(schemas.event_resource(event, user))
+
+
+@route(app, "/v1/events/{ref}/stripe-authorization")
+def event_stripe_authorization(ref: str) -> Any:
+    from openevent.services import stripe_connect
+
+    user = require_login(web.current_user(app))
+    auth = stripe_connect.authorization_for_event(get_event(ref, user), user)
+    if auth is None:
+        return _empty_single()
+    return _ok(schemas.stripe_authorization_resource(auth))
+
+
+# --- out-of-scope resources clients still ask for: empty, never 404 --------------------
+
+EMPTY_COLLECTIONS = ("event-types", "event-topics", "event-sub-topics", "event-locations",
+                     "pages", "groups", "speakers", "sessions", "exhibitors", "faqs",
+                     "session-types", "speaker-invites", "user-favourite-events")
+EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors", "speakers-call",
+                           "event-invoices", "faqs", "faq-types", "session-types", "feedbacks",
+                           "video-streams", "stations", "badge-forms", "speaker-invites",
+                           "access-codes", "event-statistics-general")
+EMPTY_EVENT_SINGLES = ("event-type", "event-topic", "event-sub-topic", "event-copyright",
+                       "general-statistics")
+
+
+def _empty_collection(path: str) -> dict[str, Any]:
+    return {"data": [], "links": {"self": path}, "meta": {"count": 0}, "jsonapi": JSONAPI}
+
+
+def _register_empty() -> None:
+    def collection(path: str) -> Callable[..., Any]:
+        def view(**_: str) -> Any:
+            web.current_user(app)  # a bad token is 401 here too
+            return web.jsonapi(_empty_collection(web.request_of(app).path))
+
+        view.__name__ = "empty_" + path.strip("/").replace("/", "_").replace("-", "_") \
+            .replace("{", "").replace("}", "")
+        return view
+
+    for plural in EMPTY_COLLECTIONS:
+        route(app, f"/v1/{plural}")(collection(f"/v1/{plural}"))
+    route(app, "/v1/events/upcoming")(collection("/v1/events/upcoming"))
+    for plural in EMPTY_EVENT_COLLECTIONS:
+        path = f"/v1/events/{{ref}}/{plural}"
+        route(app, path)(collection(path))
+
+    def single(ref: str) -> Any:
+        get_event(ref, web.current_user(app))
+        return _empty_single()
+
+    for name in EMPTY_EVENT_SINGLES:
+        view = _copy_func(single, f"empty_event_{name.replace('-', '_')}")
+        route(app, f"/v1/events/{{ref}}/{name}")(view)
+
+
+def _copy_func(func: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def view(ref: str) -> Any:
+        return func(ref)
+
+    view.__name__ = name
+    return view
+
+
+_register_empty()
+

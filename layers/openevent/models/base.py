@@ -11,10 +11,12 @@ import os
 import threading
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import botocore.session
 from pynamodb.attributes import Attribute, UnicodeAttribute
+from pynamodb.connection import Connection
 from pynamodb.connection import base as _pynamodb_connection
 from pynamodb.constants import NUMBER, PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.models import Model
@@ -38,6 +40,13 @@ _pynamodb_connection.get_session = _get_shared_session
 
 TABLE_PREFIX = os.environ.get("OPENEVENT_TABLE_PREFIX", "openevent-")
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@lru_cache(maxsize=1)
+def db_connection() -> Connection:
+    """The low-level connection `TransactWrite` uses, made once per process (its botocore
+    client is thread-safe; building one per transaction would cost a client each time)."""
+    return Connection(region=REGION)
 
 
 def table_meta(name: str) -> Any:

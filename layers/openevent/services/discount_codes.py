@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -40,6 +40,11 @@ from openevent.services.lookup import get_event
 from openevent.services.tickets import get_tickets
 
 MAX_TICKETS_PER_CODE = 500
+
+
+def ticket_ids_of(code: DiscountCode) -> list[int]:
+    """The code's ticket ids as ints (the model stores a list of numbers)."""
+    return [int(t) for t in cast(list[Any], code.ticket_ids or [])]
 
 
 def code_claim_key(event_id: int, code: str) -> str:
@@ -137,8 +142,7 @@ def check_code(event: Event, values: dict[str, Any], ticket_ids: list[int] | Non
     if start is not None and end is not None and start >= end:
         raise Unprocessable("'valid-from' must be before 'valid-till'",
                             attribute_pointer("valid_till"))
-    ids = [int(t) for t in (code.ticket_ids if code is not None else [])] \
-        if ticket_ids is None else ticket_ids
+    ids = ticket_ids_of(code) if ticket_ids is None and code is not None else (ticket_ids or [])
     if c["used_for"] == "event":
         if ids:
             raise Unprocessable("An event discount code applies to no tickets",
@@ -201,7 +205,7 @@ def update_code(user: User | None, code: DiscountCode, event: Event, values: dic
     actions = [getattr(DiscountCode, n).remove() if v is None else getattr(DiscountCode, n).set(v)
                for n, v in values.items()]
     if ticket_ids is not None:
-        actions.append(DiscountCode.ticket_ids.set(ids))
+        actions.append(DiscountCode.ticket_ids.set(ids))  # type: ignore[arg-type]
     if marketer[0]:
         actions.append(DiscountCode.marketer_id.remove() if marketer[1] is None
                        else DiscountCode.marketer_id.set(marketer[1]))
@@ -233,12 +237,16 @@ def update_code(user: User | None, code: DiscountCode, event: Event, values: dic
 def delete_code(user: User | None, code: DiscountCode, event: Event) -> None:
     """Soft-delete (orders keep resolving it), free the code text, unlink an event code."""
     require_code_access(user, code, event)
-    with TransactWrite(connection=connection()) as tx:
-        tx.update(code, actions=[DiscountCode.deleted_at.set(now())])
-        tx.delete(Unique(code_claim_key(event.id, code.code)))
-        if code.used_for == "event" and event.discount_code_id == code.id:
-            tx.update(event, actions=[Event.discount_code_id.remove()],
-                      condition=Event.discount_code_id == code.id)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(code, actions=[DiscountCode.deleted_at.set(now())],
+                      condition=DiscountCode.deleted_at.does_not_exist())
+            tx.delete(Unique(code_claim_key(event.id, code.code)))
+            if code.used_for == "event" and event.discount_code_id == code.id:
+                tx.update(event, actions=[Event.discount_code_id.remove()],
+                          condition=Event.discount_code_id == code.id)
+    except TransactWriteError:
+        raise Conflict("The discount code changed concurrently; try again") from None
 
 
 def require_admin_event_code(user: User | None) -> User:

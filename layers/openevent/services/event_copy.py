@@ -41,7 +41,7 @@ from openevent.models.events import Event, EventRole
 from openevent.models.users import User
 from openevent.permissions import require_event_role
 from openevent.services import event_content, events, tickets
-from openevent.services.discount_codes import code_claim_key, codes_of_event
+from openevent.services.discount_codes import code_claim_key, codes_of_event, ticket_ids_of
 from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.event_copy")
@@ -190,7 +190,8 @@ def copy_event(user: User | None, event: Event,
     old_tickets = tickets.tickets_of_event(event.id)
     old_codes = [c for c in codes_of_event(event.id) if c.used_for == "ticket"]
     old_tax = event_content.tax_of(event.id)
-    old_content = {k: event_content.children(k, event.id) for k in event_content.KINDS.values()}
+    old_content = {k.plural: event_content.children(k, event.id)
+                   for k in event_content.KINDS.values()}
     old_roles = list(EventRole.query(event.id))
 
     # 2. ids
@@ -200,8 +201,9 @@ def copy_event(user: User | None, event: Event,
     code_ids = events.reserve_ids("discount-code", len(old_codes))
     role_ids = events.reserve_ids("event-role", len(old_roles))
     tax_ids = events.reserve_ids("tax", 1 if old_tax else 0)
-    content_ids = {k.plural: events.reserve_ids(k.schema.type, len(items))
-                   for k, items in old_content.items()}
+    content_ids = {plural: events.reserve_ids(event_content.KINDS[plural].schema.type,
+                                              len(items))
+                   for plural, items in old_content.items()}
 
     media = MediaCopier(event.id, new_id)
     written: list[Write] = []
@@ -215,15 +217,15 @@ def copy_event(user: User | None, event: Event,
             plan.append(Write(_clone(t, id=nid, event_id=new_id, seats_taken=0,
                                      created_at=stamp)))
         for c, nid in zip(old_codes, code_ids, strict=True):
-            remapped = [ticket_ids[int(t)] for t in (c.ticket_ids or []) if int(t) in ticket_ids]
+            remapped = [ticket_ids[t] for t in ticket_ids_of(c) if t in ticket_ids]
             plan.append(_claim(code_claim_key(new_id, c.code), nid))
             plan.append(Write(_clone(c, id=nid, event_id=new_id, used_count=0,
                                      ticket_ids=remapped, created_at=stamp)))
         if old_tax is not None:
             plan.append(_claim(event_content.tax_claim_key(new_id), tax_ids[0]))
             plan.append(Write(_clone(old_tax, id=tax_ids[0], event_id=new_id, created_at=stamp)))
-        for kind, items in old_content.items():
-            for item, nid in zip(items, content_ids[kind.plural], strict=True):
+        for plural, items in old_content.items():
+            for item, nid in zip(items, content_ids[plural], strict=True):
                 extra: dict[str, Any] = {}
                 if isinstance(item, Sponsor):
                     extra["logo_url"] = media.copy_url(item.logo_url)

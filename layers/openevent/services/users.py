@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -30,7 +29,7 @@ from openevent.errors import (
     attribute_pointer,
 )
 from openevent.mail import send_mail
-from openevent.models.base import Unique, next_id, now, unique_key
+from openevent.models.base import Unique, db_connection, next_id, now, unique_key
 from openevent.models.users import MailToken, RateLimit, User
 from openevent.security import (
     dummy_password_hash,
@@ -44,10 +43,6 @@ from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.users")
 MIN_PASSWORD = 8
-
-
-def _connection() -> Connection:
-    return Connection(region=get_settings().region)
 
 
 def email_key(email: str) -> str:
@@ -86,7 +81,7 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
             setattr(user, key, value)
     claim = Unique(email_key(email), owner=str(user.id))
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.save(claim, condition=Unique.key.does_not_exist())
             tx.save(user, condition=User.id.does_not_exist())
     except TransactWriteError:
@@ -242,7 +237,7 @@ def change_email(user: User, new_email: str) -> None:
     if old_key == new_key:
         return
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.save(Unique(new_key, owner=str(user.id)), condition=Unique.key.does_not_exist())
             tx.delete(Unique(old_key))
             tx.update(user, actions=[User.email.set(new_email), User.is_verified.set(False)])
