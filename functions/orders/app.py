@@ -1,7 +1,519 @@
-"""Orders group (routes arrive with its issue)."""
+"""Orders group: attendees, orders, checkout, charge, webhooks, statistics, order expiry.
+
+Handlers are thin: parse the request, call `openevent.services.orders` / `.payments`,
+serialize. The Stripe SDK and PayPal client load only on the payment routes.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from openevent import web
+from openevent.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    relationship_pointer,
+)
+from openevent.jsonapi.document import JSONAPI, meta_document, single_document
+from openevent.jsonapi.query import ListSource, collection_document, parse_params
+from openevent.jsonapi.request import parse_document, read_body
+from openevent.permissions import is_self_or_staff, require_event_role, require_login
+from openevent.schemas import orders as schemas
+from openevent.services import orders as service
+from openevent.services.lookup import get_event
+from openevent.settings import get_settings
 
 app = web.create_app("openevent-orders")
+route = web.route
+
+
+def _doc(resource: Any) -> Any:
+    params = parse_params(web.query(app))
+    return single_document(resource, params.include, params.fieldsets)
+
+
+def _collection(items: list[Any], to_resource: Any, schema: Any, path: str) -> Any:
+    return web.jsonapi(collection_document(ListSource(items), to_resource, schema, path,
+                                           web.query(app)))
+
+
+def _user_id(raw: str) -> int:
+    return web.parse_int_id(raw, "User")
+
+
+# --- attendees -----------------------------------------------------------------------------
+
+@route(app, "/v1/attendees", methods=["POST"])
+def create_attendee() -> Any:
+    user = require_login(web.current_user(app))
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ATTENDEE,
+                             create=True)
+    event_ref = payload.relationships.get("event")
+    if event_ref is None:
+        raise Unprocessable("'event' is required", relationship_pointer("event"))
+    event = get_event(event_ref, user)
+    attendee = service.create_attendee(user, event, payload.relationships.get("ticket"),
+                                       payload.attributes)
+    return web.created(_doc(schemas.attendee_resource(attendee, user)),
+                       f"/v1/attendees/{attendee.id}")
+
+
+def _attendee_for(attendee_id: str) -> tuple[Any, Any]:
+    user = require_login(web.current_user(app))
+    attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"))
+    if not service.can_manage_attendee(user, attendee):
+        raise Forbidden("You can't access this attendee")
+    return user, attendee
+
+
+@route(app, "/v1/attendees/{attendee_id}")
+def get_attendee(attendee_id: str) -> Any:
+    user, attendee = _attendee_for(attendee_id)
+    return web.jsonapi(_doc(schemas.attendee_resource(attendee, user)))
+
+
+@route(app, "/v1/attendees/{attendee_id}", methods=["PATCH"])
+def update_attendee(attendee_id: str) -> Any:
+    user, attendee = _attendee_for(attendee_id)
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ATTENDEE,
+                             url_ids=(str(attendee.id),))
+    current = {"ticket": attendee.ticket_id, "event": attendee.event_id,
+               "order": attendee.order_id}
+    for name, value in payload.relationships.items():
+        if str(value) != str(current.get(name)):
+            raise Unprocessable(f"'{name}' of an attendee can't be changed",
+                                relationship_pointer(name))
+    updated = service.update_attendee(user, attendee, payload.attributes)
+    return web.jsonapi(_doc(schemas.attendee_resource(updated, user)))
+
+
+@route(app, "/v1/attendees/{attendee_id}", methods=["DELETE"])
+def delete_attendee(attendee_id: str) -> Any:
+    user, attendee = _attendee_for(attendee_id)
+    service.delete_attendee(user, attendee)
+    return web.jsonapi(meta_document("Object successfully deleted"))
+
+
+@route(app, "/v1/attendees/{attendee_id}/order")
+def attendee_order(attendee_id: str) -> Any:
+    user, attendee = _attendee_for(attendee_id)
+    if attendee.order_id is None:
+        return web.jsonapi({"data": None, "jsonapi": JSONAPI})
+    order = service.get_order(str(attendee.order_id))
+    service.require_order_view(user, order)
+    return web.jsonapi(_doc(schemas.order_resource(order, user)))
+
+
+@route(app, "/v1/attendees/{attendee_id}/relationships/{name}")
+def attendee_relationship(attendee_id: str, name: str) -> Any:
+    user, attendee = _attendee_for(attendee_id)
+    return _linkage(schemas.attendee_resource(attendee, user), name)
+
+
+def _linkage(resource: Any, name: str) -> Any:
+    rel = resource.relationships.get(name.replace("-", "_"))
+    if rel is None:
+        raise NotFound("No such relationship", parameter="name")
+    return web.jsonapi({"data": rel.linkage(numeric=rel.type == "discount-code"),
+                        "links": {"self": f"{resource.self_link}/relationships/{name}",
+                                  "related": rel.related}, "jsonapi": JSONAPI})
+
+
+@route(app, "/v1/events/{event_ref}/attendees")
+def event_attendees(event_ref: str) -> Any:
+    from openevent.models.orders import Attendee
+
+    user = web.current_user(app)
+    event = get_event(event_ref, user)
+    require_event_role(user, event, "coorganizer")
+    items = [a for a in Attendee.event_index.query(int(event.id)) if a.deleted_at is None]
+    return _collection(items, lambda a: schemas.attendee_resource(a, user), schemas.ATTENDEE,
+                       f"/v1/events/{event_ref}/attendees")
+
+
+@route(app, "/v1/tickets/{ticket_id}/attendees")
+def ticket_attendees(ticket_id: str) -> Any:
+    from openevent.models.orders import Attendee
+
+    user = web.current_user(app)
+    ticket = _ticket(ticket_id)
+    event = get_event(str(ticket.event_id), user)
+    require_event_role(user, event, "coorganizer")
+    items = [a for a in Attendee.ticket_index.query(int(ticket.id)) if a.deleted_at is None]
+    return _collection(items, lambda a: schemas.attendee_resource(a, user), schemas.ATTENDEE,
+                       f"/v1/tickets/{ticket_id}/attendees")
+
+
+@route(app, "/v1/users/{user_id}/attendees")
+def user_attendees(user_id: str) -> Any:
+    from openevent.models.orders import Attendee
+
+    user = require_login(web.current_user(app))
+    uid = _user_id(user_id)
+    if not is_self_or_staff(user, uid):
+        raise Forbidden("You can only see your own attendees")
+    items = [a for a in Attendee.user_index.query(uid) if a.deleted_at is None]
+    return _collection(items, lambda a: schemas.attendee_resource(a, user), schemas.ATTENDEE,
+                       f"/v1/users/{user_id}/attendees")
+
+
+def _ticket(ticket_id: str) -> Any:
+    from openevent.models.events import Ticket
+
+    try:
+        ticket = Ticket.get(web.parse_int_id(ticket_id, "Ticket"))
+    except Ticket.DoesNotExist:
+        raise NotFound("Ticket not found") from None
+    if ticket.deleted_at is not None:
+        raise NotFound("Ticket not found")
+    return ticket
+
+
+# --- orders --------------------------------------------------------------------------------
+
+@route(app, "/v1/orders", methods=["POST"])
+def create_order() -> Any:
+    user = require_login(web.current_user(app))
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
+                             create=True, is_admin=user.is_staff)
+    event_ref = payload.relationships.get("event")
+    if event_ref is None:
+        raise Unprocessable("'event' is required", relationship_pointer("event"))
+    attendees = payload.relationships.get("attendees")
+    if attendees is None:
+        raise Unprocessable("'attendees' is required", relationship_pointer("attendees"))
+    event = get_event(event_ref, user)
+    order = service.create_order(user, event, attendees,
+                                 payload.relationships.get("discount_code"), payload.attributes)
+    return web.created(_doc(schemas.order_resource(order, user)),
+                       f"/v1/orders/{order.identifier}")
+
+
+@route(app, "/v1/orders")
+def list_orders() -> Any:
+    from openevent.models.orders import Order
+    from openevent.permissions import require_staff
+
+    user = require_staff(web.current_user(app))
+
+    class Source:
+        def page(self, limit: int, start: Any) -> tuple[list[Any], Any]:
+            result = Order.kind_index.query("order", limit=limit or None,
+                                            last_evaluated_key=start)
+            items = list(result)
+            return items, result.last_evaluated_key if limit else None
+
+        def count(self) -> int:
+            return Order.kind_index.count("order")
+
+    return web.jsonapi(collection_document(Source(), lambda o: schemas.order_resource(o, user),
+                                           schemas.ORDER, "/v1/orders", web.query(app)))
+
+
+@route(app, "/v1/orders/calculate-amount", methods=["POST"])
+def calculate_amount() -> Any:
+    return web.plain(service.calculate_amount(web.current_user(app), web.json_body(app)))
+
+
+@route(app, "/v1/orders/create-order", methods=["POST"])
+def create_checkout_order() -> Any:
+    user = require_login(web.current_user(app))
+    order = service.create_checkout_order(user, web.json_body(app))
+    return web.created(_doc(schemas.order_resource(order, user)),
+                       f"/v1/orders/{order.identifier}")
+
+
+def _order_for(order_ref: str) -> tuple[Any, Any]:
+    user = require_login(web.current_user(app))
+    order = service.get_order(order_ref)
+    service.require_order_view(user, order)
+    return user, order
+
+
+@route(app, "/v1/orders/{order_ref}")
+def get_order(order_ref: str) -> Any:
+    user, order = _order_for(order_ref)
+    return web.jsonapi(_doc(schemas.order_resource(order, user)))
+
+
+@route(app, "/v1/orders/{order_ref}", methods=["PATCH"])
+def update_order(order_ref: str) -> Any:
+    user, order = _order_for(order_ref)
+    payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
+                             url_ids=(str(order.id), order.identifier), is_admin=user.is_staff)
+    updated = service.update_order(user, order, dict(payload.attributes))
+    return web.jsonapi(_doc(schemas.order_resource(updated, user)))
+
+
+@route(app, "/v1/orders/{order_ref}", methods=["DELETE"])
+def delete_order(order_ref: str) -> Any:
+    user, order = _order_for(order_ref)
+    service.require_order_manage(user, order)
+    note = web.query(app).get("cancel-note", web.query(app).get("cancel_note"))
+    raw = web.raw_body(app)
+    if raw.strip():
+        body = read_body(raw, web.content_type(app),
+                         media_types=("application/vnd.api+json", "application/json"))
+        data = body.get("data") if isinstance(body, dict) else None
+        attributes = data.get("attributes") if isinstance(data, dict) else None
+        if isinstance(attributes, dict):
+            sent = attributes.get("cancel-note", attributes.get("cancel_note"))
+            if sent is not None:
+                note = sent
+    if note is not None and (not isinstance(note, str) or len(note) > 5000):
+        raise Unprocessable("'cancel-note' must be a string of at most 5000 characters",
+                            "/data/attributes/cancel-note")
+    service.cancel_order(user, order, note)
+    return web.jsonapi(meta_document("Object successfully deleted"))
+
+
+@route(app, "/v1/orders/{order_ref}/attendees")
+def order_attendees(order_ref: str) -> Any:
+    user, order = _order_for(order_ref)
+    return _collection(service.order_attendees(order),
+                       lambda a: schemas.attendee_resource(a, user), schemas.ATTENDEE,
+                       f"/v1/orders/{order_ref}/attendees")
+
+
+@route(app, "/v1/orders/{order_ref}/tickets")
+def order_tickets(order_ref: str) -> Any:
+    from openevent.schemas.events import TICKET, ticket_resource
+
+    user, order = _order_for(order_ref)
+    return _collection(service.order_tickets(order), lambda t: ticket_resource(t, user),
+                       TICKET, f"/v1/orders/{order_ref}/tickets")
+
+
+@route(app, "/v1/orders/{order_ref}/event")
+def order_event(order_ref: str) -> Any:
+    from openevent.schemas.events import event_resource
+    from openevent.services.lookup import find_event
+
+    user, order = _order_for(order_ref)
+    event = find_event(str(order.event_id))
+    if event is None:
+        raise NotFound("Event not found")
+    return web.jsonapi(_doc(event_resource(event, user)))
+
+
+@route(app, "/v1/orders/{order_ref}/discount-code")
+def order_discount_code(order_ref: str) -> Any:
+    from openevent.models.events import DiscountCode
+    from openevent.schemas.events import discount_code_resource
+
+    user, order = _order_for(order_ref)
+    if order.discount_code_id is None:
+        return web.jsonapi({"data": None, "jsonapi": JSONAPI})
+    try:
+        code = DiscountCode.get(int(order.discount_code_id))
+    except DiscountCode.DoesNotExist:
+        return web.jsonapi({"data": None, "jsonapi": JSONAPI})
+    return web.jsonapi(_doc(discount_code_resource(code, user)))
+
+
+@route(app, "/v1/orders/{order_ref}/relationships/{name}")
+def order_relationship(order_ref: str, name: str) -> Any:
+    user, order = _order_for(order_ref)
+    return _linkage(schemas.order_resource(order, user), name)
+
+
+@route(app, "/v1/events/{event_ref}/orders")
+def event_orders(event_ref: str) -> Any:
+    from openevent.models.orders import Order
+
+    user = web.current_user(app)
+    event = get_event(event_ref, user)
+    require_event_role(user, event, "coorganizer")
+    items = [service.fresh(o) for o in Order.event_index.query(int(event.id))]
+    return _collection(items, lambda o: schemas.order_resource(o, user), schemas.ORDER,
+                       f"/v1/events/{event_ref}/orders")
+
+
+@route(app, "/v1/users/{user_id}/orders")
+def user_orders(user_id: str) -> Any:
+    from openevent.models.orders import Order
+
+    user = require_login(web.current_user(app))
+    uid = _user_id(user_id)
+    if not is_self_or_staff(user, uid):
+        raise Forbidden("You can only see your own orders")
+    items = [service.fresh(o) for o in Order.user_index.query(uid)]
+    return _collection(items, lambda o: schemas.order_resource(o, user), schemas.ORDER,
+                       f"/v1/users/{user_id}/orders")
+
+
+# --- payments ------------------------------------------------------------------------------
+
+def _charge_attributes() -> dict[str, Any]:
+    body = web.json_body(app)
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise Unprocessable("Document must have a 'data' object", "/data")
+    if data.get("type") != "charge":
+        raise Conflict("Expected type 'charge'", "/data/type")
+    attributes = data.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise Unprocessable("'attributes' must be an object", "/data/attributes")
+    return {str(k).replace("-", "_"): v for k, v in attributes.items()}
+
+
+@route(app, "/v1/orders/{order_ref}/charge", methods=["POST"])
+def charge(order_ref: str) -> Any:
+    from openevent.services import payments
+
+    user, order = _order_for(order_ref)
+    if not (user.is_staff or int(order.user_id) == int(user.id)):
+        raise Forbidden("Only the buyer can pay this order")
+    attributes = _charge_attributes()
+    status, message = payments.charge(order, attributes)
+    return web.jsonapi(schemas.charge_document(order, status, message))
+
+
+@route(app, "/v1/orders/{order_ref}/verify", methods=["POST"])
+def verify(order_ref: str) -> Any:
+    from openevent.services import payments
+
+    _, order = _order_for(order_ref)
+    return web.plain({"payment_status": payments.verify(order)})
+
+
+@route(app, "/v1/orders/{order_ref}/create-paypal-payment", methods=["POST"])
+def create_paypal_payment(order_ref: str) -> Any:
+    from openevent.services import payments
+
+    user, order = _order_for(order_ref)
+    if not (user.is_staff or int(order.user_id) == int(user.id)):
+        raise Forbidden("Only the buyer can pay this order")
+    body = web.json_body(app)
+    data = body.get("data")
+    attributes = data.get("attributes") if isinstance(data, dict) else None
+    if not isinstance(attributes, dict):
+        raise Unprocessable("'data.attributes' must be an object", "/data/attributes")
+    urls = []
+    for name in ("return-url", "cancel-url"):
+        value = attributes.get(name, attributes.get(name.replace("-", "_")))
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")) \
+                or len(value) > 2048:
+            raise Unprocessable(f"'{name}' must be an http(s) URL", f"/data/attributes/{name}")
+        urls.append(value)
+    return web.plain(payments.create_paypal_payment(order, urls[0], urls[1]))
+
+
+@route(app, "/v1/webhooks/stripe", methods=["POST"])
+def stripe_webhook() -> Any:
+    from openevent.services import payments
+
+    req = web.request_of(app)
+    return web.plain(payments.stripe_webhook(web.raw_body(app),
+                                             req.headers.get("stripe-signature")))
+
+
+@route(app, "/v1/webhooks/paypal", methods=["POST"])
+def paypal_webhook() -> Any:
+    from openevent.services import payments
+
+    req = web.request_of(app)
+    headers = {k: v for k, v in req.headers.items()}
+    raw = web.raw_body(app)
+    if not raw:
+        raise BadRequest("Request body is empty", pointer="/")
+    return web.plain(payments.paypal_webhook(headers, raw))
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+@route(app, "/v1/events/{event_ref}/order-statistics")
+def event_order_statistics(event_ref: str) -> Any:
+    from openevent.services.order_statistics import event_statistics
+
+    user = web.current_user(app)
+    event = get_event(event_ref, user)
+    require_event_role(user, event, "coorganizer")
+    return web.jsonapi(schemas.statistics_document("event", event.id,
+                                                   event_statistics(event.id),
+                                                   event.identifier))
+
+
+@route(app, "/v1/tickets/{ticket_id}/order-statistics")
+def ticket_order_statistics(ticket_id: str) -> Any:
+    from openevent.services.order_statistics import ticket_statistics
+
+    user = web.current_user(app)
+    ticket = _ticket(ticket_id)
+    event = get_event(str(ticket.event_id), user)
+    require_event_role(user, event, "coorganizer")
+    return web.jsonapi(schemas.statistics_document(
+        "ticket", ticket.id, ticket_statistics(ticket.id, event.id)))
+
+
+# --- scheduled -----------------------------------------------------------------------------
+
+@app.schedule("rate(1 minute)")
+def expire_orders(event: Any) -> dict[str, int]:
+    """Release the seats of overdue initializing/pending orders and orphan attendee holds."""
+    return service.expire_due_orders()
+
+
+# --- ticket documents ----------------------------------------------------------------------
+# Rendering runs in its own Lambda, triggered by the order manifest the completion hook
+# writes; WeasyPrint is imported only there (openevent.documents.pipeline imports lazily).
+
+@app.on_s3_event(bucket=get_settings().documents_bucket, events=["s3:ObjectCreated:*"],
+                 prefix="manifests/", suffix=".json")
+def render_tickets(event: Any) -> str:
+    """Render, store, link and mail an order's ticket PDFs (retried on failure)."""
+    from openevent.documents import pipeline
+
+    return pipeline.process_manifest(event.bucket, event.key)
+
+
+_DOCUMENT_STATUSES = ("completed", "placed")
+
+
+def _download(kind: str, object_id: str, identifier: str, key: str, allowed: Any) -> Any:
+    """302 to a short-lived presigned URL, for a mailed link token or an allowed login."""
+    from openevent.documents import pipeline
+
+    token = web.query(app).get("token")
+    if token is not None:
+        if not pipeline.check_download_token(kind, object_id, token):
+            raise Forbidden("Invalid download link", parameter="token")
+    elif not allowed(require_login(web.current_user(app))):
+        raise Forbidden("You can't download this ticket")
+    pipeline.ensure_pdf(identifier, key)
+    url = pipeline.presigned_url(key)
+    return web.plain({"url": url}, 302, {"Location": url, "Cache-Control": "no-store"})
+
+
+@route(app, "/v1/attendees/{attendee_id}/ticket-pdf")
+def attendee_ticket_pdf(attendee_id: str) -> Any:
+    """An attendee's ticket: the buyer, the attendee, co-organizer+ or admin (or a mailed link)."""
+    from openevent.documents import pipeline
+
+    attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"))
+    order = service.get_order(str(attendee.order_id)) if attendee.order_id else None
+    if order is None or order.status not in _DOCUMENT_STATUSES:
+        raise NotFound("This ticket has no document yet")
+
+    def allowed(user: Any) -> bool:
+        same_person = bool(attendee.email) and user.email.lower() == attendee.email.lower()
+        return same_person or service.can_manage_attendee(user, attendee)
+
+    return _download("attendee", str(attendee.id), order.identifier,
+                     pipeline.attendee_pdf_key(order.identifier, str(attendee.id)), allowed)
+
+
+@route(app, "/v1/orders/{order_ref}/tickets-pdf")
+def order_tickets_pdf(order_ref: str) -> Any:
+    """Every ticket of the order in one PDF: the buyer, co-organizer+ or admin."""
+    from openevent.documents import pipeline
+
+    order = service.get_order(order_ref)
+    if order.status not in _DOCUMENT_STATUSES:
+        raise NotFound("This order has no documents yet")
+    return _download("order", order.identifier, order.identifier,
+                     pipeline.order_pdf_key(order.identifier),
+                     lambda user: service.can_view_order(user, order))

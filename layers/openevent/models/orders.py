@@ -9,6 +9,8 @@ Queries exactly the due holds — never a Scan. See docs/concurrency.md.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -25,6 +27,11 @@ from openevent.models.base import DecimalAttribute, index_meta, now, table_meta
 # The value of `hold_bucket` while a hold can expire. One partition is plenty for the number of
 # simultaneously open checkouts; shard it (`hold#0..n`) if that ever becomes hot.
 HOLD_BUCKET = "hold"
+
+
+def _zero() -> Decimal:
+    return Decimal(0)
+
 
 ORDER_STATUSES = ("initializing", "pending", "placed", "completed", "cancelled", "expired")
 # Statuses whose seats are held until payment and which expire.
@@ -73,7 +80,7 @@ class OrderLine(MapAttribute):  # type: ignore[type-arg]
     ticket_id = NumberAttribute()
     quantity = NumberAttribute()
     price = DecimalAttribute()  # unit price before discount
-    discount = DecimalAttribute(default=0)  # per seat
+    discount = DecimalAttribute(default=_zero)  # per seat
     discounted = BooleanAttribute(default=False)  # the order's code applies to this ticket
 
 
@@ -85,7 +92,7 @@ class Order(Model):
     event_id = NumberAttribute()
     user_id = NumberAttribute()
     status = UnicodeAttribute(default="pending")
-    amount = DecimalAttribute(default=0)
+    amount = DecimalAttribute(default=_zero)
     currency = UnicodeAttribute(default="USD")
     payment_mode = UnicodeAttribute(default="free")
     payment_url = UnicodeAttribute(null=True)

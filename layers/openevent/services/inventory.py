@@ -20,13 +20,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from openevent.models.base import db_connection
 from openevent.models.events import DiscountCode, Ticket
-from openevent.settings import get_settings
 
 _ATTEMPTS = 6
 
@@ -120,10 +119,6 @@ def release_code(batch: Batch, code_id: int, uses: int) -> None:
 
 # --- running a transaction ---------------------------------------------------------------
 
-def _connection() -> Connection:
-    return Connection(region=get_settings().region)
-
-
 def run(build: Callable[[], Batch], *, attempts: int = _ATTEMPTS) -> None:
     """Build and commit one transaction; retry when DynamoDB reports a conflict with a
     concurrent transaction (nothing was written). `build` is called again on each attempt,
@@ -133,7 +128,7 @@ def run(build: Callable[[], Batch], *, attempts: int = _ATTEMPTS) -> None:
         if not batch.ops:
             return
         try:
-            with TransactWrite(connection=_connection()) as tx:
+            with TransactWrite(connection=db_connection()) as tx:
                 for _label, kind, item, kw in batch.ops:
                     if kind == "save":
                         tx.save(item, condition=kw["condition"])

@@ -30,13 +30,14 @@ def _statistics(orders: list[Order], ticket_id: int | None) -> dict[str, dict[st
             continue
         if ticket_id is None:
             seats, amount = order.seats, Decimal(order.amount or 0)
+            amount = Decimal(amount)
         else:
             lines = [line for line in order.lines or [] if int(line.ticket_id) == ticket_id]
             if not lines:
                 continue
             seats = sum(int(line.quantity) for line in lines)
-            amount = sum((Decimal(line.price) - Decimal(line.discount or 0)) * int(line.quantity)
-                         for line in lines)
+            amount = sum(((Decimal(line.price) - Decimal(line.discount or 0))
+                          * int(line.quantity) for line in lines), Decimal(0))
         for k in (key, "total"):
             tickets[k] += seats
             counts[k] += 1

@@ -69,7 +69,7 @@ SOLD_OUT = "Ticket sold out"
 
 # --- lookups ----------------------------------------------------------------------------
 
-def is_organizer(user: User | None, event_id: int) -> bool:
+def is_organizer(user: User | None, event_id: float) -> bool:
     """Co-organizer or higher of the event, or staff."""
     return has_event_role(user, int(event_id), "coorganizer")
 
@@ -207,7 +207,7 @@ def decide_amount(organizer: bool, requested: Decimal | None, computed: Decimal)
     return computed
 
 
-def required_attendee_fields(event_id: int) -> list[str]:
+def required_attendee_fields(event_id: float) -> list[str]:
     """Attendee fields the event's attendee form marks required (default: name and email)."""
     from openevent.schemas.orders import ATTENDEE_DETAILS
 
@@ -473,7 +473,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
     check_payment_mode(event, mode, amount, attribute_pointer("payment_mode"))
     status = decide_status(organizer, values.get("status"), amount)
     order = _new_order(user, event, quote, amount, mode, status, code, uses, values)
-    order.attendee_ids = ids
+    order.attendee_ids = ids  # type: ignore[assignment]
 
     def build() -> Batch:
         batch = Batch()
@@ -508,7 +508,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
 
 def _attendees_by_id(ids: list[int], pointer: str) -> list[Attendee]:
     found = {int(a.id): a for a in Attendee.batch_get(ids)}
-    out = []
+    out: list[Attendee] = []
     for i in ids:
         a = found.get(i)
         if a is None or a.deleted_at is not None:
@@ -605,8 +605,8 @@ def _priced_request(user: User | None, body: dict[str, Any]
                     ) -> tuple[Event, list[pricing.SeatRequest], dict[int, Ticket]]:
     wanted = parse_ticket_requests(body)
     tickets = {int(t.id): t for t in load_tickets(t for t, _, _ in wanted)}
-    requests = []
-    event_ids = set()
+    requests: list[pricing.SeatRequest] = []
+    event_ids: set[int] = set()
     for i, (tid, qty, donation) in enumerate(wanted):
         ticket = tickets.get(tid)
         if ticket is None or ticket.deleted_at is not None:
@@ -656,6 +656,9 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         _check_tickets_on_sale(tickets.values(), counts, "/tickets")
     code_ref = body.get("discount-code", body.get("discount_code"))
     code, uses = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
+    for r in requests:  # fail fast, before ids are allocated; the transaction decides races
+        if int(r.ticket.seats_taken or 0) + r.quantity > int(r.ticket.quantity):
+            raise Conflict(f"{SOLD_OUT}: {r.ticket.name}", "/tickets")
     quote = pricing.quote(event, requests, None if organizer else code)
     mode = body.get("payment-mode", body.get("payment_mode"))
     if mode is not None:
@@ -670,7 +673,7 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
             attendees.append(Attendee(next_id("attendee"), event_id=int(event.id),
                                       ticket_id=int(r.ticket.id), user_id=int(user.id),
                                       order_id=int(order.id), holds_seat=True))
-    order.attendee_ids = [int(a.id) for a in attendees]
+    order.attendee_ids = [int(a.id) for a in attendees]  # type: ignore[misc]
 
     def build() -> Batch:
         batch = Batch()
@@ -814,7 +817,7 @@ def _mail_cancellation(order: Order, note: str | None) -> None:
     send_mail(buyer.email, f"Order cancelled: {event.name}", text)
 
 
-def _user(user_id: int) -> User | None:
+def _user(user_id: float) -> User | None:
     try:
         return User.get(int(user_id))
     except User.DoesNotExist:

@@ -91,8 +91,9 @@ def paypal_gateway() -> Any:
                             attribute_pointer("payment_mode"))
     live = system.paypal_mode == "live"
     base = env.paypal_api_base or (LIVE_API_BASE if live else SANDBOX_API_BASE)
-    origins = (env.paypal_api_base,) if env.paypal_api_base else (
-        LIVE_CERT_ORIGINS if live else SANDBOX_CERT_ORIGINS)
+    origins: tuple[str, ...] = tuple(LIVE_CERT_ORIGINS if live else SANDBOX_CERT_ORIGINS)
+    if env.paypal_api_base:
+        origins = (env.paypal_api_base,)
     key = ("paypal", system.paypal_client, system.paypal_secret, system.paypal_webhook_id, base)
     with _lock:
         gateway = _gateways.get(key)
@@ -105,7 +106,7 @@ def paypal_gateway() -> Any:
     return gateway
 
 
-def connected_account(event_id: int) -> str | None:
+def connected_account(event_id: float) -> str | None:
     """The Stripe account id the event's payments go to (the organizer's Connect account)."""
     from openevent.services.stripe_connect import connected_account_for
 
@@ -235,6 +236,7 @@ def confirm_payment(order: Order, payment: Payment, source: str) -> str:
         if payment.currency.upper() != (current.currency or "").upper() or \
                 payment.amount != Decimal(current.amount):
             return _refund_unapplied(current, payment, source, "the amount paid differs")
+        allowed: tuple[str, ...]
         if current.status in ("initializing", "pending", "placed"):
             allowed, reacquire = ("initializing", "pending", "placed"), False
         elif current.status == "expired":

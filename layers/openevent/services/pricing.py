@@ -112,7 +112,7 @@ def code_applies(code: DiscountCode, ticket: Ticket) -> bool:
     """An event-level code covers every ticket of its event; a ticket code its tickets."""
     if code.used_for == "event":
         return int(code.event_id) == int(ticket.event_id)
-    return int(ticket.id) in {int(t) for t in (code.ticket_ids or [])}
+    return int(ticket.id) in {int(t) for t in (code.ticket_ids or [])}  # type: ignore[call-overload]
 
 
 def check_discount_code(code: DiscountCode | None, event: Event, counts: Mapping[int, int],

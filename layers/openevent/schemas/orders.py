@@ -1,0 +1,183 @@
+"""Wire resources of the orders group: order, attendee, charge, order statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
+from openevent.jsonapi.fields import Boolean, Choice, DateTime, Email, Money, String, Url
+from openevent.models.orders import ORDER_STATUSES, PAYMENT_MODES, Attendee, Order
+from openevent.models.users import User
+
+ORDER = Schema(
+    type="order",
+    path="orders",
+    fields={
+        "identifier": String(read_only=True),
+        "amount": Money(),
+        "status": Choice(ORDER_STATUSES, nullable=False),
+        "payment_mode": Choice(PAYMENT_MODES, nullable=False),
+        "currency": String(read_only=True),
+        "payment_url": Url(read_only=True),
+        "paid_via": String(read_only=True),
+        "transaction_id": String(read_only=True),
+        "cancel_note": String(max_length=5000),
+        "order_notes": String(max_length=5000),
+        "is_billing_enabled": Boolean(nullable=False),
+        "company": String(max_length=255),
+        "address": String(max_length=1000),
+        "city": String(max_length=255),
+        "state": String(max_length=255),
+        "country": String(max_length=255),
+        "zipcode": String(max_length=64),
+        "tax_business_info": String(max_length=1000),
+        "tickets_pdf_url": Url(read_only=True),
+        "expires_at": DateTime(read_only=True),
+        "created_at": DateTime(read_only=True),
+        "completed_at": DateTime(read_only=True),
+        "cancelled_at": DateTime(read_only=True),
+    },
+    relationships={
+        "event": RelSpec("event"),
+        "attendees": RelSpec("attendee", many=True),
+        "discount_code": RelSpec("discount-code", id_is_number=True),
+        "user": RelSpec("user"),
+        "tickets": RelSpec("ticket", many=True),
+    },
+)
+# Attributes a buyer may set on their own order while it is `initializing` (checkout).
+CHECKOUT_FIELDS = ("payment_mode", "order_notes", "is_billing_enabled", "company", "address",
+                   "city", "state", "country", "zipcode", "tax_business_info")
+
+ATTENDEE = Schema(
+    type="attendee",
+    path="attendees",
+    fields={
+        "firstname": String(max_length=255),
+        "lastname": String(max_length=255),
+        "email": Email(),
+        "address": String(max_length=1000),
+        "city": String(max_length=255),
+        "state": String(max_length=255),
+        "country": String(max_length=255),
+        "job_title": String(max_length=255),
+        "phone": String(max_length=64),
+        "company": String(max_length=255),
+        "pdf_url": Url(read_only=True),
+        "created_at": DateTime(read_only=True),
+    },
+    relationships={
+        "ticket": RelSpec("ticket"),
+        "event": RelSpec("event"),
+        "order": RelSpec("order"),
+    },
+)
+ATTENDEE_DETAILS = tuple(n for n, f in ATTENDEE.fields.items() if not f.read_only)
+
+CHARGE = Schema(type="charge", path="charges", fields={
+    "status": Boolean(read_only=True),
+    "message": String(read_only=True),
+})
+
+STATISTIC_KEYS = ("total", "draft", "cancelled", "pending", "expired", "placed", "completed")
+
+
+def order_resource(order: Order, user: User | None = None) -> Resource:
+    """The `order` resource; `include=` may load event, attendees, tickets, discount-code."""
+    base = f"/v1/orders/{order.identifier}"
+    values = {name: getattr(order, name, None) for name in ORDER.fields}
+    ticket_ids = sorted(order.seat_counts())
+
+    def event() -> list[Resource]:
+        from openevent.schemas.events import event_resource
+        from openevent.services.lookup import find_event
+
+        found = find_event(str(order.event_id))
+        return [event_resource(found, user)] if found else []
+
+    def attendees() -> list[Resource]:
+        from openevent.services.orders import order_attendees
+
+        return [attendee_resource(a) for a in order_attendees(order)]
+
+    def tickets() -> list[Resource]:
+        from openevent.schemas.events import ticket_resource
+        from openevent.services.orders import order_tickets
+
+        return [ticket_resource(t, user) for t in order_tickets(order)]
+
+    def code() -> list[Resource]:
+        from openevent.models.events import DiscountCode
+        from openevent.schemas.events import discount_code_resource
+
+        if order.discount_code_id is None:
+            return []
+        try:
+            return [discount_code_resource(DiscountCode.get(int(order.discount_code_id)), user)]
+        except DiscountCode.DoesNotExist:
+            return []
+
+    res = Resource(ORDER, order.id, values, {
+        "event": Rel("event", order.event_id, f"{base}/event", loader=event),
+        "attendees": Rel("attendee", [int(a) for a in order.attendee_ids or []],  # type: ignore[call-overload]
+                         f"{base}/attendees", loader=attendees, many=True),
+        "tickets": Rel("ticket", ticket_ids, f"{base}/tickets", loader=tickets, many=True),
+        "discount_code": Rel("discount-code", order.discount_code_id,
+                             f"/v1/discount-codes/{order.discount_code_id}"
+                             if order.discount_code_id is not None else f"{base}/discount-code",
+                             loader=code),
+        "user": Rel("user", order.user_id, f"/v1/users/{order.user_id}"),
+    })
+    return res
+
+
+def attendee_resource(attendee: Attendee, user: User | None = None) -> Resource:
+    """The `attendee` resource (ticket, event, order relationships)."""
+    values = {name: getattr(attendee, name, None) for name in ATTENDEE.fields}
+
+    def ticket() -> list[Resource]:
+        from openevent.models.events import Ticket
+        from openevent.schemas.events import ticket_resource
+
+        try:
+            return [ticket_resource(Ticket.get(int(attendee.ticket_id)), user)]
+        except Ticket.DoesNotExist:
+            return []
+
+    def order() -> list[Resource]:
+        if attendee.order_id is None:
+            return []
+        try:
+            return [order_resource(Order.get(int(attendee.order_id)), user)]
+        except Order.DoesNotExist:
+            return []
+
+    order_link = f"/v1/orders/{attendee.order_id}" if attendee.order_id is not None \
+        else f"/v1/attendees/{attendee.id}/order"
+    return Resource(ATTENDEE, attendee.id, values, {
+        "ticket": Rel("ticket", attendee.ticket_id, f"/v1/tickets/{attendee.ticket_id}",
+                      loader=ticket),
+        "event": Rel("event", attendee.event_id, f"/v1/events/{attendee.event_id}"),
+        "order": Rel("order", attendee.order_id, order_link, loader=order),
+    })
+
+
+def charge_document(order: Order, status: bool, message: str) -> dict[str, Any]:
+    """The charge response: JSON:API type `charge` with `status` and `message`."""
+    return {"data": {"type": "charge", "id": order.identifier,
+                     "attributes": {"status": status, "message": message}},
+            "jsonapi": {"version": "1.0"}}
+
+
+def statistics_document(kind: str, obj_id: int, stats: dict[str, dict[str, Any]],
+                        identifier: str | None = None) -> dict[str, Any]:
+    """`order-statistics-event` / `order-statistics-ticket` single documents."""
+    attributes: dict[str, Any] = dict(stats)
+    if identifier is not None:
+        attributes["identifier"] = identifier
+    path = "events" if kind == "event" else "tickets"
+    return {"data": {"type": f"order-statistics-{kind}", "id": str(obj_id),
+                     "attributes": attributes,
+                     "links": {"self": f"/v1/{path}/{obj_id}/order-statistics"}},
+            "links": {"self": f"/v1/{path}/{obj_id}/order-statistics"},
+            "jsonapi": {"version": "1.0"}}

@@ -1,0 +1,171 @@
+"""Ticket PDFs and mail after completion (API.md §6 "Ticket PDFs and mail").
+
+The S3 event is simulated here by calling the handler with the manifest the completion hook
+wrote; the slow end-to-end test in tests/e2e drives the real moto → SQS → handler path.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+import subprocess
+from email import policy
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+import pytest
+from openevent.documents import pipeline
+from openevent.settings import get_settings
+
+from tests.orders.conftest import attendee_doc, order_doc
+
+pytestmark = pytest.mark.slow  # renders real PDFs
+
+
+def _s3():
+    return boto3.client("s3", region_name="us-east-1")
+
+
+def _mails(outbox, to):
+    out = []
+    for path in sorted(outbox.glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        if msg["To"] == to:
+            out.append(msg)
+    return out
+
+
+@pytest.fixture
+def completed(world, people, shop, api):
+    """A zero-amount classic order of two seats, completed by the server at creation."""
+    ids = []
+    for first, mail in (("Ada", "ada@example.com"), ("Grace", "grace@example.com")):
+        resp = api.post("/v1/attendees", attendee_doc(shop.event, shop.free, firstname=first,
+                                                      lastname="Tester", email=mail),
+                        token=people.buyer.token)
+        assert resp.status == 201, resp.body
+        ids.append(resp.json()["data"]["id"])
+    resp = api.post("/v1/orders", order_doc(shop.event, ids), token=people.buyer.token)
+    assert resp.status == 201, resp.body
+    order = resp.json()["data"]
+    assert order["attributes"]["status"] == "completed"
+    identifier = order["attributes"]["identifier"]
+    key = f"manifests/{identifier}.json"
+    _s3().head_object(Bucket=get_settings().documents_bucket, Key=key)  # the hook wrote it
+    return {"identifier": identifier, "attendees": ids, "key": key}
+
+
+def test_completion_renders_stores_links_and_mails(api, people, completed, outbox):
+    assert pipeline.process_manifest(get_settings().documents_bucket, completed["key"]) == \
+        completed["identifier"]
+    bucket = get_settings().documents_bucket
+    for attendee_id in completed["attendees"]:
+        body = _s3().get_object(Bucket=bucket, Key=pipeline.attendee_pdf_key(
+            completed["identifier"], attendee_id))["Body"].read()
+        assert body.startswith(b"%PDF")
+        attendee = api.get(f"/v1/attendees/{attendee_id}", token=people.buyer.token).json()
+        assert attendee["data"]["attributes"]["pdf-url"].endswith(
+            f"/v1/attendees/{attendee_id}/ticket-pdf")
+    order = api.get(f"/v1/orders/{completed['identifier']}", token=people.buyer.token).json()
+    assert order["data"]["attributes"]["tickets-pdf-url"].endswith(
+        f"/v1/orders/{completed['identifier']}/tickets-pdf")
+    ada = _mails(outbox, "ada@example.com")
+    assert len(ada) == 1
+    text = ada[0].get_body(("plain",)).get_content()
+    assert f"/v1/attendees/{completed['attendees'][0]}/ticket-pdf?token=" in text
+    assert ada[0].get_body(("html",)) is not None
+    assert len(_mails(outbox, "grace@example.com")) == 1
+    summary = [m for m in _mails(outbox, people.buyer.email) if "ticket" in
+               m.get_body(("plain",)).get_content().lower()]
+    assert summary
+
+
+def test_redelivered_event_sends_no_duplicate_mails(people, completed, outbox):
+    bucket = get_settings().documents_bucket
+    pipeline.process_manifest(bucket, completed["key"])
+    before = len(list(outbox.glob("*.eml")))
+    pipeline.process_manifest(bucket, completed["key"])
+    assert len(list(outbox.glob("*.eml"))) == before
+
+
+def test_failed_mail_is_retried_without_resending_the_others(people, completed, outbox,
+                                                             monkeypatch):
+    import openevent.documents.pipeline as module
+
+    real = module.send_mail
+    monkeypatch.setattr(module, "send_mail",
+                        lambda to, *a: False if to == "grace@example.com" else real(to, *a))
+    with pytest.raises(pipeline.MailNotSent):
+        pipeline.process_manifest(get_settings().documents_bucket, completed["key"])
+    assert len(_mails(outbox, "ada@example.com")) == 1
+    assert _mails(outbox, "grace@example.com") == []
+    monkeypatch.setattr(module, "send_mail", real)
+    pipeline.process_manifest(get_settings().documents_bucket, completed["key"])
+    assert len(_mails(outbox, "ada@example.com")) == 1
+    assert len(_mails(outbox, "grace@example.com")) == 1
+
+
+def _link(outbox, to):
+    text = _mails(outbox, to)[-1].get_body(("plain",)).get_content()
+    return re.search(r"(http\S+/ticket-pdf\?token=\S+)", text).group(1)
+
+
+def test_mailed_link_downloads_without_login(api, people, completed, outbox):
+    pipeline.process_manifest(get_settings().documents_bucket, completed["key"])
+    url = urlparse(_link(outbox, "ada@example.com"))
+    token = parse_qs(url.query)["token"][0]
+    resp = api.get(f"{url.path}?token={token}")
+    assert resp.status == 302
+    location = urlparse(resp.headers["Location"])
+    assert location.path.endswith(f"attendee-{completed['attendees'][0]}.pdf")
+    forged = api.get(f"{url.path}?token={'0' * 40}")
+    assert forged.status == 403
+
+
+@pytest.mark.parametrize("who,status", [("anonymous", 401), ("stranger", 403), ("buyer", 302),
+                                        ("coorganizer", 302), ("admin", 302)])
+def test_ticket_download_permissions(api, people, completed, who, status):
+    pipeline.process_manifest(get_settings().documents_bucket, completed["key"])
+    token = None if who == "anonymous" else getattr(people, who).token
+    path = f"/v1/attendees/{completed['attendees'][0]}/ticket-pdf"
+    assert api.get(path, token=token).status == status
+    order_path = f"/v1/orders/{completed['identifier']}/tickets-pdf"
+    assert api.get(order_path, token=token).status == status
+
+
+def test_missing_pdf_is_rendered_again_on_demand(api, people, completed):
+    bucket = get_settings().documents_bucket
+    pipeline.process_manifest(bucket, completed["key"])
+    key = pipeline.attendee_pdf_key(completed["identifier"], completed["attendees"][1])
+    _s3().delete_object(Bucket=bucket, Key=key)
+    resp = api.get(f"/v1/attendees/{completed['attendees'][1]}/ticket-pdf",
+                   token=people.buyer.token)
+    assert resp.status == 302
+    assert _s3().get_object(Bucket=bucket, Key=key)["Body"].read().startswith(b"%PDF")
+
+
+def test_ticket_qr_decodes_to_order_and_attendee(completed, tmp_path):
+    bucket = get_settings().documents_bucket
+    pipeline.process_manifest(bucket, completed["key"])
+    attendee_id = completed["attendees"][0]
+    pdf = tmp_path / "t.pdf"
+    pdf.write_bytes(_s3().get_object(Bucket=bucket, Key=pipeline.attendee_pdf_key(
+        completed["identifier"], attendee_id))["Body"].read())
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "p")], check=True)
+    png = sorted(tmp_path.glob("p*.png"))[0]
+    decoded = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True,
+                             text=True).stdout.strip()
+    assert decoded == f"{completed['identifier']}-{attendee_id}"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Ada Tester" in text and "PyCon" in text
+
+
+def test_order_not_completed_has_no_documents(api, people, world, shop):
+    resp = api.post("/v1/attendees", attendee_doc(shop.event, shop.paid, firstname="P",
+                                                  lastname="Q", email="p@example.com"),
+                    token=people.buyer.token)
+    aid = resp.json()["data"]["id"]
+    order = api.post("/v1/orders", order_doc(shop.event, [aid], **{"payment-mode": "stripe"}),
+                     token=people.buyer.token)
+    assert order.json()["data"]["attributes"]["status"] == "pending"
+    assert api.get(f"/v1/attendees/{aid}/ticket-pdf", token=people.buyer.token).status == 404
