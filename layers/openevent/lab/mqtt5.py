@@ -61,6 +61,9 @@ def _no_ack() -> None:
 
 _CONNECTED = object()
 _STOP = object()
+# Stopped clients stay referenced: awscrt may still finish native callbacks on them, and a
+# freed client under a late callback crashes the process. Sessions are few and long-lived.
+_RETIRED: list[Any] = []
 
 
 class Mqtt5Session:
@@ -86,6 +89,7 @@ class Mqtt5Session:
         self._events: queue.Queue[Any] = queue.Queue()
         self._connected = threading.Event()
         self._subscribed = threading.Event()
+        self._stopped = threading.Event()
         self.connections = 0  # connection successes so far (for tests and logs)
         self._client: Any = None
         self._worker: threading.Thread | None = None
@@ -113,7 +117,9 @@ class Mqtt5Session:
             on_lifecycle_event_connection_success_fn=self._cb_connected,
             on_lifecycle_event_disconnection_fn=self._cb_disconnected,
             on_lifecycle_event_connection_failure_fn=self._cb_failure,
+            on_lifecycle_event_stopped_fn=self._cb_stopped,
         )
+        self._stopped.clear()
         if self._tls is None:
             self._client = mqtt5.Client(options)
         else:
@@ -139,11 +145,15 @@ class Mqtt5Session:
 
             reason = (mqtt5.DisconnectReasonCode.NORMAL_DISCONNECTION if disconnect
                       else mqtt5.DisconnectReasonCode.DISCONNECT_WITH_WILL_MESSAGE)
+            client, self._client = self._client, None
             try:
-                self._client.stop(mqtt5.DisconnectPacket(reason_code=reason))
+                client.stop(mqtt5.DisconnectPacket(reason_code=reason))
+                # awscrt calls back from its own threads until the client has stopped; freeing
+                # the Python client before then crashed the process (seen in tests).
+                self._stopped.wait(5)
             except Exception:  # already stopped
                 log.debug("mqtt5 stop failed", exc_info=True)
-            self._client = None
+            _RETIRED.append(client)
         self._connected.clear()
         self._events.put(_STOP)
         if self._worker is not None and self._worker is not threading.current_thread():
@@ -215,6 +225,9 @@ class Mqtt5Session:
     def _cb_disconnected(self, data: Any) -> None:
         self._connected.clear()
         self._subscribed.clear()
+
+    def _cb_stopped(self, data: Any) -> None:
+        self._stopped.set()
 
     def _cb_failure(self, data: Any) -> None:
         log.debug("mqtt5 connection to %s:%s failed: %s", self.host, self.port,
