@@ -15,6 +15,7 @@ import re
 import threading
 import time
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 
@@ -111,7 +112,9 @@ class EventPump:
 
     def deliver(self, record: dict[str, Any]) -> None:
         bucket = record["s3"]["bucket"]["name"]
-        key = record["s3"]["object"]["key"]
+        # Keys arrive URL-encoded in event records, as in AWS (Chalice's S3Event decodes them).
+        key = unquote_plus(record["s3"]["object"]["key"])
+        log.info("S3 event %s s3://%s/%s", record.get("eventName"), bucket, key)
         for group, src in self._matching(bucket, key):
             app = self.gateway.apps(group)
             app.handler_map[src.name]({"Records": [record]}, _Context())

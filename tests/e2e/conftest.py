@@ -1,0 +1,85 @@
+"""The real local runtime (`make run`'s `python -m openevent.local`) in a child process,
+driven over HTTP on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalSystem:
+    base: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+    log: Path
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> requests.Response:
+        headers = {"Authorization": f"JWT {token}"} if token else {}
+        return requests.get(self.url(path), headers=headers, timeout=30, **kw)
+
+    def send(self, method: str, path: str, body: Any, token: str | None = None,
+             jsonapi: bool = True) -> requests.Response:
+        headers = {"Content-Type": "application/vnd.api+json" if jsonapi
+                   else "application/json"}
+        if token:
+            headers["Authorization"] = f"JWT {token}"
+        return requests.request(method, self.url(path), json=body, headers=headers, timeout=30)
+
+
+def start_system(data_dir: Path, port: int) -> LocalSystem:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
+    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir)})
+    log = data_dir.parent / f"runtime-{port}.log"
+    out = open(log, "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,
+                               stdout=out, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 90
+    while "running locally" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"local runtime did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return LocalSystem(f"http://127.0.0.1:{port}", data_dir, process, log)
+
+
+def stop_system(system: LocalSystem) -> str:
+    system.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    try:
+        system.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        system.process.kill()
+        raise
+    return system.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
+    data_dir = tmp_path_factory.mktemp("e2e") / "data"
+    running = start_system(data_dir, free_port())
+    yield running
+    if running.process.poll() is None:
+        stop_system(running)
