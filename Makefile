@@ -38,7 +38,8 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy layers functions edge_agent
+	$(BIN)/mypy layers edge_agent
+	for g in auth events orders lab; do $(BIN)/mypy functions/$$g/app.py || exit 1; done
 
 typecheck: lint
 

@@ -32,9 +32,13 @@ os.environ["OPENEVENT_OUTBOX_DIR"] = _OUTBOX
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from openevent.local.gateway import Gateway, GatewayResponse  # noqa: E402
+from openevent.local.moto_server import lock_moto_dynamodb  # noqa: E402
 from openevent.settings import get_settings  # noqa: E402
 
 JSONAPI = "application/vnd.api+json"
+
+# Threads in tests hit moto like concurrent Lambdas hit DynamoDB: make moto atomic per call.
+lock_moto_dynamodb()
 
 
 @pytest.fixture(scope="session")
@@ -92,11 +96,42 @@ def _reset_state() -> None:
                 s3.delete_object(Bucket=bucket["Name"], Key=obj["Key"])
 
 
+_EMPTY_TABLES: dict[str, Any] = {}
+
+
 @pytest.fixture
 def aws(_moto_session: None, outbox: Path) -> Iterator[None]:
+    """Empty tables and buckets for each test. The first test empties them by scanning;
+    later ones restore a copy of moto's empty DynamoDB tables, which is much cheaper."""
+    import copy
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
     get_settings.cache_clear()
-    _reset_state()
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
+    if "tables" not in _EMPTY_TABLES:
+        _reset_state()
+        _EMPTY_TABLES["tables"] = copy.deepcopy(backend.tables)
+    else:
+        backend.tables = copy.deepcopy(_EMPTY_TABLES["tables"])
+        s3 = _clients()[1]
+        for bucket in s3.list_buckets().get("Buckets", []):
+            for obj in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []):
+                s3.delete_object(Bucket=bucket["Name"], Key=obj["Key"])
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Tests make many accounts: argon2 with minimal cost (production's costs ~50 ms)."""
+    from unittest import mock
+
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with mock.patch("openevent.security._hasher", lambda: cheap):
+        yield
 
 
 @dataclass

@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-
 from openevent.local.gateway import load_app
 from openevent.routing import GROUPS
 

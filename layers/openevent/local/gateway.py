@@ -152,6 +152,8 @@ class Gateway:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 log.info("%s %s", self.address_string(), format % args)
 
-        server = ThreadingHTTPServer((host, port), Handler)
-        server.daemon_threads = True
-        return server
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 512  # the default (5) resets bursts of simultaneous connects
+
+        return Server((host, port), Handler)

@@ -112,8 +112,9 @@ class Runtime:
         get_settings.cache_clear()
 
     def start_moto(self) -> None:
-        binary = Path(sys.executable).with_name("moto_server")
-        cmd = [str(binary), "-H", "127.0.0.1", "-p", str(self.moto_port)]
+        # moto made atomic per DynamoDB call (see openevent.local.moto_server)
+        cmd = [sys.executable, "-m", "openevent.local.moto_server", "-H", "127.0.0.1",
+               "-p", str(self.moto_port)]
         log_file = open(self.data_dir / "moto.log", "ab")  # noqa: SIM115 - lives with the child
         # A session of its own: Ctrl-C in the terminal must not kill moto before the final
         # snapshot; stop() ends it.
