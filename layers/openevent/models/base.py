@@ -127,3 +127,48 @@ class Unique(Model):
 
 def unique_key(*parts: Any) -> str:
     return "#".join(str(p).lower() if isinstance(p, str) else str(p) for p in parts)
+
+
+class ClaimTaken(Exception):
+    """The uniqueness claim an update wanted belongs to another item."""
+
+
+def failed_positions(exc: Exception) -> list[int]:
+    """Positions of the transaction items whose condition failed."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return [i for i, reason in enumerate(reasons)
+            if reason is not None and reason.code == "ConditionalCheckFailed"]
+
+
+def update_moving_claim(item: Model, actions: list[Any], condition: Any, *,
+                        old_claim: str, new_claim: str | None, owner: str) -> None:
+    """Update `item` and, when `new_claim` differs from `old_claim`, move its uniqueness
+    claim in the same transaction (a rename can never leave two items with one name).
+
+    Raises `ClaimTaken` if another item holds `new_claim`; any other failed condition
+    re-raises pynamodb's `TransactWriteError` for the caller to interpret.
+    """
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    moving = new_claim is not None and new_claim != old_claim
+    try:
+        with TransactWrite(connection=db_connection()) as tx:
+            if moving:
+                assert new_claim is not None
+                tx.save(Unique(new_claim, owner=owner), condition=Unique.key.does_not_exist())
+                tx.delete(Unique(old_claim))
+            tx.update(item, actions=actions, condition=condition)
+    except TransactWriteError:
+        # Which item failed is read back rather than taken from the cancellation reasons:
+        # PynamoDB orders a transaction's items by kind, not as they were added.
+        if moving and _held_by_other(str(new_claim), owner):
+            raise ClaimTaken(new_claim) from None
+        raise
+
+
+def _held_by_other(claim: str, owner: str) -> bool:
+    try:
+        return Unique.get(claim, consistent_read=True).owner != owner
+    except Unique.DoesNotExist:
+        return False

@@ -31,11 +31,19 @@ from openevent.errors import (
     attribute_pointer,
     relationship_pointer,
 )
-from openevent.models.base import Unique, next_id, now, unique_key
+from openevent.models.base import (
+    ClaimTaken,
+    Unique,
+    failed_positions,
+    next_id,
+    now,
+    unique_key,
+    update_moving_claim,
+)
 from openevent.models.events import DiscountCode, Event
 from openevent.models.users import User
 from openevent.permissions import require_event_role, require_login, require_staff
-from openevent.services.events import connection, failed_positions
+from openevent.services.events import connection
 from openevent.services.lookup import get_event
 from openevent.services.tickets import get_tickets
 
@@ -214,19 +222,14 @@ def update_code(user: User | None, code: DiscountCode, event: Event, values: dic
     condition = DiscountCode.deleted_at.does_not_exist()
     if values.get("tickets_number") is not None:
         condition &= DiscountCode.used_count <= values["tickets_number"]
-    renamed = "code" in values and code_claim_key(event.id, values["code"]) != code_claim_key(
-        event.id, code.code)
+    new_claim = code_claim_key(event.id, values["code"]) if "code" in values else None
     try:
-        with TransactWrite(connection=connection()) as tx:
-            if renamed:
-                tx.save(Unique(code_claim_key(event.id, values["code"]), owner=str(code.id)),
-                        condition=Unique.key.does_not_exist())
-                tx.delete(Unique(code_claim_key(event.id, code.code)))
-            tx.update(code, actions=actions, condition=condition)
-    except TransactWriteError as exc:
-        if renamed and 0 in failed_positions(exc):
-            raise Conflict("This code already exists in the event",
-                           attribute_pointer("code")) from None
+        update_moving_claim(code, actions, condition, owner=str(code.id),
+                            old_claim=code_claim_key(event.id, code.code), new_claim=new_claim)
+    except ClaimTaken:
+        raise Conflict("This code already exists in the event",
+                       attribute_pointer("code")) from None
+    except TransactWriteError:
         if values.get("tickets_number") is not None:
             raise Unprocessable("'tickets-number' cannot be lower than the uses so far",
                                 attribute_pointer("tickets_number")) from None

@@ -31,7 +31,15 @@ from openevent.errors import (
     Unprocessable,
     attribute_pointer,
 )
-from openevent.models.base import Counter, Unique, db_connection, next_id, now, unique_key
+from openevent.models.base import (
+    Counter,
+    Unique,
+    db_connection,
+    failed_positions,
+    next_id,
+    now,
+    unique_key,
+)
 from openevent.models.event_content import CustomForm
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
@@ -66,12 +74,6 @@ def reserve_ids(kind: str, count: int) -> list[int]:
     counter.update(actions=[Counter.value.add(count)])
     top = int(counter.value)
     return list(range(top - count + 1, top + 1))
-
-
-def failed_positions(exc: TransactWriteError) -> list[int]:
-    """Positions of the transaction items whose condition failed."""
-    return [i for i, reason in enumerate(exc.cancellation_reasons or [])
-            if reason is not None and reason.code == "ConditionalCheckFailed"]
 
 
 def identifier_claim(identifier: str, event_id: int) -> Unique:

@@ -24,11 +24,18 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from openevent.errors import Conflict, NotFound, Unprocessable, attribute_pointer
-from openevent.models.base import Unique, next_id, now, unique_key
+from openevent.models.base import (
+    ClaimTaken,
+    Unique,
+    next_id,
+    now,
+    unique_key,
+    update_moving_claim,
+)
 from openevent.models.events import Event, Ticket
 from openevent.models.users import User
 from openevent.permissions import has_event_role, require_event_role
-from openevent.services.events import PAYMENT_FLAGS, connection, failed_positions
+from openevent.services.events import PAYMENT_FLAGS, connection
 from openevent.services.lookup import get_event
 from openevent.services.system import require_module
 
@@ -171,20 +178,14 @@ def update_ticket(user: User | None, ticket: Ticket, event: Event,
     condition = Ticket.deleted_at.does_not_exist()
     if "quantity" in values:
         condition &= Ticket.seats_taken <= values["quantity"]
-    renamed = "name" in values and name_claim_key(event.id, values["name"]) != name_claim_key(
-        event.id, ticket.name)
+    new_claim = name_claim_key(event.id, values["name"]) if "name" in values else None
     try:
-        with TransactWrite(connection=connection()) as tx:
-            if renamed:
-                tx.save(Unique(name_claim_key(event.id, values["name"]), owner=str(ticket.id)),
-                        condition=Unique.key.does_not_exist())
-                tx.delete(Unique(name_claim_key(event.id, ticket.name)))
-            tx.update(ticket, actions=actions, condition=condition)
-    except TransactWriteError as exc:
-        failed = failed_positions(exc)
-        if renamed and 0 in failed:
-            raise Conflict("A ticket with this name already exists in the event",
-                           attribute_pointer("name")) from None
+        update_moving_claim(ticket, actions, condition, owner=str(ticket.id),
+                            old_claim=name_claim_key(event.id, ticket.name), new_claim=new_claim)
+    except ClaimTaken:
+        raise Conflict("A ticket with this name already exists in the event",
+                       attribute_pointer("name")) from None
+    except TransactWriteError:
         if "quantity" in values:
             raise Unprocessable("'quantity' cannot be lower than the seats already taken",
                                 attribute_pointer("quantity")) from None

@@ -29,7 +29,15 @@ from openevent.errors import (
     attribute_pointer,
 )
 from openevent.mail import send_mail
-from openevent.models.base import Unique, db_connection, next_id, now, unique_key
+from openevent.models.base import (
+    ClaimTaken,
+    Unique,
+    db_connection,
+    next_id,
+    now,
+    unique_key,
+    update_moving_claim,
+)
 from openevent.models.users import MailToken, RateLimit, User
 from openevent.security import (
     dummy_password_hash,
@@ -237,11 +245,9 @@ def change_email(user: User, new_email: str) -> None:
     if old_key == new_key:
         return
     try:
-        with TransactWrite(connection=db_connection()) as tx:
-            tx.save(Unique(new_key, owner=str(user.id)), condition=Unique.key.does_not_exist())
-            tx.delete(Unique(old_key))
-            tx.update(user, actions=[User.email.set(new_email), User.is_verified.set(False)])
-    except TransactWriteError:
+        update_moving_claim(user, [User.email.set(new_email), User.is_verified.set(False)],
+                            None, owner=str(user.id), old_claim=old_key, new_claim=new_key)
+    except ClaimTaken:
         raise Conflict("Email already exists", attribute_pointer("email")) from None
     user.email = new_email
     user.is_verified = False
