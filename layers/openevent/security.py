@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import jwt
-
 from openevent.errors import Unauthorized
 from openevent.settings import get_settings
 
@@ -58,11 +56,15 @@ def issue_token(user_id: int, password_version: int, token_type: str = "access")
         "type": token_type,
         "pwv": password_version,
     }
+    import jwt  # PyJWT pulls in cryptography (~40 ms): only on paths that handle tokens
+
     return jwt.encode(payload, _secret(), algorithm=settings.jwt_algorithm)
 
 
 def decode_token(token: str, expected_type: str = "access") -> TokenClaims:
     """Verify signature, expiry and type; raise 401 `Unauthorized` on any problem."""
+    import jwt
+
     try:
         payload = jwt.decode(
             token,
