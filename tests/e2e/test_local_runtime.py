@@ -136,6 +136,69 @@ def test_lab_call_reaches_the_simulated_device(system):
     assert resp.json()["status"] == "done"
 
 
+def test_paid_order_through_the_stripe_sandbox(system):
+    """Organizer connects Stripe, a buyer pays on the (fake) hosted checkout page, the signed
+    webhook completes the order and its tickets are rendered."""
+    admin = login(system, **ADMIN).json()["access_token"]
+    stripe_base = re.search(r"Stripe (http://127\.0\.0\.1:\d+)", system.log.read_text()).group(1)
+    system.send("PATCH", "/v1/modules", {"data": {"type": "module", "id": "1", "attributes": {
+        "ticket-include": True, "payment-include": True}}}, token=admin)
+    start = datetime.now(UTC) + timedelta(days=30)
+    event = system.send("POST", "/v1/events", {"data": {"type": "event", "attributes": {
+        "name": "Paid Conf", "starts-at": start.isoformat(),
+        "ends-at": (start + timedelta(hours=8)).isoformat(), "timezone": "UTC",
+        "state": "published", "can-pay-by-stripe": True, "payment-currency": "USD"}}},
+        token=admin)
+    assert event.status_code == 201, event.text
+    event_id = event.json()["data"]["id"]
+    connect = requests.get(f"{stripe_base}/oauth/authorize", params={
+        "response_type": "code", "state": "s", "redirect_uri": "http://127.0.0.1/cb"},
+        allow_redirects=False, timeout=10)
+    code = re.search(r"code=([^&]+)", connect.headers["Location"]).group(1)
+    authorization = system.send("POST", "/v1/stripe-authorization", {"data": {
+        "type": "stripe-authorization", "attributes": {"stripe-auth-code": code},
+        "relationships": {"event": {"data": {"type": "event", "id": event_id}}}}}, token=admin)
+    assert authorization.status_code == 201, authorization.text
+    assert "access" not in authorization.text.lower().replace("access-", "")
+    ticket = system.send("POST", "/v1/tickets", {"data": {"type": "ticket", "attributes": {
+        "name": "Standard", "type": "paid", "price": 12.5, "quantity": 3},
+        "relationships": {"event": {"data": {"type": "event", "id": event_id}}}}}, token=admin)
+    assert ticket.status_code == 201, ticket.text
+    buyer_doc = {"data": {"type": "user", "attributes": {"email": "payer@example.com",
+                                                         "password": "payer-password"}}}
+    assert system.send("POST", "/v1/users", buyer_doc).status_code == 201
+    buyer = login(system, "payer@example.com", "payer-password").json()["access_token"]
+    attendee = system.send("POST", "/v1/attendees", {"data": {"type": "attendee", "attributes": {
+        "firstname": "Pat", "lastname": "Payer", "email": "payer@example.com"},
+        "relationships": {"event": {"data": {"type": "event", "id": event_id}},
+                          "ticket": {"data": {"type": "ticket",
+                                              "id": ticket.json()["data"]["id"]}}}}}, token=buyer)
+    assert attendee.status_code == 201, attendee.text
+    order = system.send("POST", "/v1/orders", {"data": {"type": "order", "attributes": {
+        "payment-mode": "stripe"}, "relationships": {
+            "event": {"data": {"type": "event", "id": event_id}},
+            "attendees": {"data": [{"type": "attendee", "id": attendee.json()["data"]["id"]}]}}}},
+        token=buyer)
+    assert order.status_code == 201, order.text
+    attrs = order.json()["data"]["attributes"]
+    assert attrs["status"] == "pending" and attrs["amount"] == 12.5
+    assert attrs["payment-url"].startswith(stripe_base)
+    paid = requests.post(attrs["payment-url"], allow_redirects=False, timeout=30)
+    assert paid.status_code in (302, 303)
+    identifier = attrs["identifier"]
+    deadline = time.monotonic() + 30
+    while True:
+        current = system.get(f"/v1/orders/{identifier}", token=buyer).json()["data"]["attributes"]
+        if current["status"] == "completed" and current["tickets-pdf-url"] or \
+                time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert current["status"] == "completed"
+    assert current["paid-via"] == "stripe"
+    assert current["tickets-pdf-url"]
+
+
+# Last: it stops the shared system.
 def test_restart_keeps_users_and_modules(system):
     admin = login(system, **ADMIN).json()["access_token"]
     system.send("PATCH", "/v1/modules", {"data": {"type": "module", "id": "1",

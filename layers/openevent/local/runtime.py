@@ -86,6 +86,7 @@ class Runtime:
         self.threads: list[threading.Thread] = []
         self.server: Any = None
         self.lab_status = "off"
+        self.payments_status = "off"
         self.on_stop: list[Any] = []  # callbacks of the parts started in-process
 
     # -- setup ------------------------------------------------------------------------
@@ -135,6 +136,17 @@ class Runtime:
         settings = get_settings()
         ensure_super_admin(settings.super_admin_email, str(settings.super_admin_password))
         return restored
+
+    def start_payment_sandboxes(self) -> None:
+        from openevent.local.providers import start_sandboxes
+
+        try:
+            servers, self.payments_status = start_sandboxes(f"http://127.0.0.1:{self.port}")
+        except Exception as exc:  # noqa: BLE001 - the rest of the system works without
+            log.exception("payment sandboxes did not start")
+            self.payments_status = f"off ({type(exc).__name__})"
+            return
+        self.on_stop.extend(server.stop for server in servers)
 
     def start_gateway(self) -> None:
         from openevent.local.gateway import Gateway
@@ -186,6 +198,8 @@ class Runtime:
         self.configure_environment()
         self.start_moto()
         restored = self.provision()
+        if os.environ.get("OPENEVENT_PAYMENT_SANDBOX", "1") != "0":
+            self.start_payment_sandboxes()
         self.start_gateway()
         self.start_events()
         if self.with_lab:
@@ -211,6 +225,7 @@ class Runtime:
             f"  Data         {self.data_dir}  ({restored} items restored)",
             f"  Embedded AWS moto at http://127.0.0.1:{self.moto_port}",
             f"  Lab          {self.lab_status}",
+            f"  Payments     {self.payments_status}",
             "  Stop with Ctrl-C.",
             "",
         ]
