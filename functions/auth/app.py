@@ -9,7 +9,7 @@ from typing import Any
 
 from openevent import web
 from openevent.errors import BadRequest, Forbidden, NotFound, Unprocessable
-from openevent.jsonapi.document import meta_document, single_document
+from openevent.jsonapi.document import meta_document, relationship_document, single_document
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import parse_document
 from openevent.permissions import (
@@ -78,6 +78,12 @@ def _target_user(user_id: str) -> Any:
 def get_user(user_id: str) -> Any:
     _, user = _target_user(user_id)
     return web.jsonapi(_doc(schemas.user_resource(user)))
+
+
+@route(app, "/v1/users/{user_id}/relationships/{name}")
+def user_relationship(user_id: str, name: str) -> Any:
+    _, user = _target_user(user_id)
+    return web.jsonapi(relationship_document(schemas.user_resource(user), name))
 
 
 @route(app, "/v1/users/{user_id}", methods=["PATCH"])

@@ -12,7 +12,14 @@ from typing import Any
 
 from openevent import web
 from openevent.errors import Unprocessable, relationship_pointer
-from openevent.jsonapi.document import JSONAPI, Resource, Schema, meta_document, single_document
+from openevent.jsonapi.document import (
+    JSONAPI,
+    Resource,
+    Schema,
+    meta_document,
+    relationship_document,
+    single_document,
+)
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import Payload, parse_document
 from openevent.models.events import Event
@@ -434,7 +441,12 @@ def _register_content(kind: content.ContentKind) -> None:
                      lambda i: schemas.content_resource(schema, i), schema,
                      f"/v1/events/{ref}/{plural}")
 
+    def relationship(item_id: str, name: str) -> Any:
+        item = child(item_id)[1]
+        return web.jsonapi(relationship_document(schemas.content_resource(schema, item), name))
+
     for view, path, method in (
+        (relationship, f"/v1/{plural}/{{item_id}}/relationships/{{name}}", "GET"),
         (create, f"/v1/{plural}", "POST"),
         (read, f"/v1/{plural}/{{item_id}}", "GET"),
         (update, f"/v1/{plural}/{{item_id}}", "PATCH"),
@@ -566,3 +578,35 @@ def _copy_func(func: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 _register_empty()
 
+
+
+# --- relationship endpoints: every `links.self` of a relationship answers -----------------
+
+@route(app, "/v1/events/{ref}/relationships/{name}")
+def event_relationship(ref: str, name: str) -> Any:
+    user = web.current_user(app)
+    resource = schemas.event_resource(get_event(ref, user), user)
+    return web.jsonapi(relationship_document(resource, name))
+
+
+@route(app, "/v1/tickets/{item_id}/relationships/{name}")
+def ticket_relationship(item_id: str, name: str) -> Any:
+    user, ticket, _ = _ticket(item_id)
+    return web.jsonapi(relationship_document(schemas.ticket_resource(ticket, user), name))
+
+
+@route(app, "/v1/discount-codes/{item_id}/relationships/{name}")
+def discount_code_relationship(item_id: str, name: str) -> Any:
+    user, code, _ = _code(item_id)
+    return web.jsonapi(relationship_document(schemas.discount_code_resource(code, user), name))
+
+
+@route(app, "/v1/taxes/{item_id}/relationships/{name}")
+def tax_relationship(item_id: str, name: str) -> Any:
+    return web.jsonapi(relationship_document(schemas.tax_resource(_tax(item_id)[1]), name))
+
+
+@route(app, "/v1/stripe-authorization/{item_id}/relationships/{name}")
+def stripe_authorization_relationship(item_id: str, name: str) -> Any:
+    resource = schemas.stripe_authorization_resource(_stripe_auth(item_id)[1])
+    return web.jsonapi(relationship_document(resource, name))

@@ -17,7 +17,12 @@ from openevent.errors import (
     Unprocessable,
     relationship_pointer,
 )
-from openevent.jsonapi.document import JSONAPI, meta_document, single_document
+from openevent.jsonapi.document import (
+    JSONAPI,
+    meta_document,
+    relationship_document,
+    single_document,
+)
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import parse_document, read_body
 from openevent.permissions import is_self_or_staff, require_event_role, require_login
@@ -114,12 +119,7 @@ def attendee_relationship(attendee_id: str, name: str) -> Any:
 
 
 def _linkage(resource: Any, name: str) -> Any:
-    rel = resource.relationships.get(name.replace("-", "_"))
-    if rel is None:
-        raise NotFound("No such relationship", parameter="name")
-    return web.jsonapi({"data": rel.linkage(numeric=rel.type == "discount-code"),
-                        "links": {"self": f"{resource.self_link}/relationships/{name}",
-                                  "related": rel.related}, "jsonapi": JSONAPI})
+    return web.jsonapi(relationship_document(resource, name))
 
 
 @route(app, "/v1/events/{event_ref}/attendees")

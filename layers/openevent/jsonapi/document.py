@@ -163,5 +163,26 @@ def single_document(
     return doc
 
 
+def relationship_document(resource: Resource, name: str) -> dict[str, Any]:
+    """The document of `<resource>/relationships/<name>` (its `links.self` target): the
+    linkage, loaded when the resource document leaves it out."""
+    from openevent.errors import NotFound
+
+    rel = resource.relationships.get(name.replace("-", "_"))
+    if rel is None:
+        raise NotFound(f"'{name}' is not a relationship of {resource.schema.type}",
+                       parameter="name")
+    if rel.include_data or rel.loader is None:
+        data = rel.linkage(numeric=_numeric_type(rel.type))
+    else:
+        loaded = [r.to_json() for r in rel.loader()]
+        linkage = [{"type": r["type"], "id": r["id"]} for r in loaded]
+        data = linkage if rel.many else (linkage[0] if linkage else None)
+    return {"data": data,
+            "links": {"self": f"{resource.self_link}/relationships/{dasherize(name)}",
+                      "related": rel.related},
+            "jsonapi": JSONAPI}
+
+
 def meta_document(message: str) -> dict[str, Any]:
     return {"meta": {"message": message}, "jsonapi": JSONAPI}

@@ -32,13 +32,32 @@ USER = Schema(
 def user_resource(user: User) -> Resource:
     values = {name: getattr(user, name, None) for name in USER.fields if name != "password"}
     base = f"/v1/users/{user.id}"
+
+    def orders() -> list[Resource]:
+        from openevent.models.orders import Order
+        from openevent.schemas.orders import ORDER
+
+        # Linkage only (type and id): the full documents live behind links.related.
+        return [Resource(ORDER, o.identifier, {}) for o in Order.user_index.query(user.id)]
+
+    def events() -> list[Resource]:
+        from openevent.models.events import Event
+        from openevent.permissions import event_ids_with_role
+        from openevent.schemas.events import EVENT
+
+        ids = list(event_ids_with_role(user, "any"))
+        return [Resource(EVENT, e.id, {}) for e in Event.batch_get(ids)
+                if e.deleted_at is None]
+
     return Resource(
         USER,
         user.id,
         values,
         {
-            "orders": Rel("order", None, f"{base}/orders", include_data=False, many=True),
-            "events": Rel("event", None, f"{base}/events", include_data=False, many=True),
+            "orders": Rel("order", None, f"{base}/orders", include_data=False, many=True,
+                          loader=orders),
+            "events": Rel("event", None, f"{base}/events", include_data=False, many=True,
+                          loader=events),
         },
     )
 
