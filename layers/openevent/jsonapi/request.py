@@ -20,6 +20,7 @@ from openevent.errors import (
     attribute_pointer,
     relationship_pointer,
 )
+from openevent.jsonapi.compat import TOLERATED_ATTRIBUTES, TOLERATED_RELATIONSHIPS
 from openevent.jsonapi.document import MEDIA_TYPE, Schema
 from openevent.jsonapi.naming import dasherize, snake
 from openevent.settings import get_settings
@@ -106,10 +107,13 @@ def parse_document(
         attributes = {}
     if not isinstance(attributes, dict):
         raise Unprocessable("'attributes' must be an object", "/data/attributes")
+    tolerated = TOLERATED_ATTRIBUTES.get(schema.type, frozenset())
     for wire_name, value in attributes.items():
         name = snake(str(wire_name))
         spec = schema.fields.get(name)
         if spec is None:
+            if name in tolerated:
+                continue  # an Open Event attribute we do not store (see jsonapi/compat.py)
             raise Unprocessable(f"Unknown attribute '{wire_name}'", attribute_pointer(name))
         if spec.read_only:
             continue
@@ -134,6 +138,8 @@ def parse_document(
         rel = schema.relationships.get(name)
         pointer = relationship_pointer(name)
         if rel is None:
+            if name in TOLERATED_RELATIONSHIPS.get(schema.type, frozenset()):
+                continue
             raise Unprocessable(f"Unknown relationship '{wire_name}'", pointer)
         if not isinstance(value, dict) or "data" not in value:
             raise Unprocessable(f"Relationship '{wire_name}' must have 'data'", pointer)
