@@ -9,7 +9,7 @@ SYSTEM_PACKAGES := mosquitto bubblewrap poppler-utils zbar-tools fonts-dejavu-co
                    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint typecheck bench openapi layer system-deps clean
+.PHONY: run test test-fast lint typecheck bench openapi layer synth system-deps clean
 
 # Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font.
 system-deps:
@@ -54,6 +54,13 @@ bench: system-deps $(STAMP)
 layer: $(STAMP)
 	rm -rf build/layer && mkdir -p build/layer/python
 	$(BIN)/pip install -q --target build/layer/python ".[pdf,payments]"
+
+# CloudFormation for the whole deployment, from infra/ (CDK, Python); needs node for jsii.
+synth: layer
+	python3 -m venv .venv-infra
+	.venv-infra/bin/pip install -q -r infra/requirements.txt -e .
+	cd infra && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CDK_OUTDIR=cdk.out ../.venv-infra/bin/python app.py
+	@echo "template: infra/cdk.out/OpenEvent.template.json"
 
 openapi: $(STAMP)
 	$(BIN)/python -m openevent.openapi

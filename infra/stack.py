@@ -1,7 +1,8 @@
 """The AWS deployment: every resource the system uses, declared with the CDK.
 
 - DynamoDB tables (on demand, point-in-time recovery) from the PynamoDB models;
-- S3 buckets for ticket documents (private) and media;
+- S3 buckets for ticket documents (private) and media; manifests notify the renderer
+  through an SQS queue with a dead-letter queue;
 - the shared core as a Lambda layer; each function group a Chalice app (its own API
   Gateway and Lambdas) with a policy naming only the tables and services it uses;
 - one CloudFront origin in front of the four APIs, its behaviours generated from the same
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_iot as iot
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from constructs import Construct
 from openevent.routing import GROUPS, cloudfront_patterns
@@ -32,6 +36,7 @@ from infra.tables import GROUP_TABLES, table_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "openevent-"
+DOCUMENTS_QUEUE = "openevent-document-events"
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
 
@@ -44,6 +49,17 @@ class OpenEventStack(cdk.Stack):
                               enforce_ssl=True)
         media = s3.Bucket(self, "Media", encryption=s3.BucketEncryption.S3_MANAGED,
                           block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True)
+        # Manifests written by the orders group notify the renderer through a queue, which
+        # retries a failed render and keeps what keeps failing in a dead-letter queue.
+        dead_letters = sqs.Queue(self, "DocumentEventsDLQ",
+                                 retention_period=cdk.Duration.days(14))
+        self.document_events = sqs.Queue(
+            self, "DocumentEvents", queue_name=DOCUMENTS_QUEUE,
+            visibility_timeout=cdk.Duration.seconds(180),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=dead_letters))
+        documents.add_event_notification(
+            s3.EventType.OBJECT_CREATED, s3n.SqsDestination(self.document_events),
+            s3.NotificationKeyFilter(prefix="manifests/", suffix=".json"))
         secrets = secretsmanager.Secret(self, "AppSecrets", description="JWT key and keys")
         layer = lambda_.LayerVersion(
             self, "Core", code=lambda_.Code.from_asset(str(ROOT / "build" / "layer")),
@@ -53,22 +69,34 @@ class OpenEventStack(cdk.Stack):
             "OPENEVENT_TABLE_PREFIX": PREFIX,
             "OPENEVENT_DOCUMENTS_BUCKET": documents.bucket_name,
             "OPENEVENT_MEDIA_BUCKET": media.bucket_name,
+            "OPENEVENT_DOCUMENTS_QUEUE": DOCUMENTS_QUEUE,
             "OPENEVENT_SECRETS_ARN": secrets.secret_arn,
             "BOTO_DISABLE_CRT": "true",
         }
         self.apps: dict[str, Chalice] = {}
         for group in GROUPS:
-            app = Chalice(
+            # One role per group, granted only what the group uses (see _grant).
+            role = iam.Role(
+                self, f"{group.title()}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
+                    "service-role/AWSLambdaBasicExecutionRole")])
+            self._grant(role, group, documents, media, secrets)
+            # Chalice packages each app in this process by importing its `app` module: drop
+            # the previous group's module, or every group would be packaged as the first one.
+            sys.modules.pop("app", None)
+            self.apps[group] = Chalice(
                 self, f"{group.title()}Api", source_dir=str(ROOT / "functions" / group),
+                # four apps in one stack: their templates share logical ids (APIHandler, ...)
+                preserve_logical_ids=False,
                 stage_config={
                     "environment_variables": env,
                     "layers": [layer.layer_version_arn],
-                    "autogen_policy": False,
+                    "manage_iam_role": False,
+                    "iam_role_arn": role.role_arn,
                     "lambda_memory_size": 1024 if group == "orders" else 512,
                     "lambda_timeout": 30,
                 })
-            self._grant(app, group, documents, media, secrets)
-            self.apps[group] = app
         self._distribution()
         self._iot_rules()
 
@@ -98,9 +126,8 @@ class OpenEventStack(cdk.Stack):
             tables[spec.name] = table
         return tables
 
-    def _grant(self, app: Chalice, group: str, documents: s3.Bucket, media: s3.Bucket,
+    def _grant(self, role: iam.Role, group: str, documents: s3.Bucket, media: s3.Bucket,
                secrets: secretsmanager.Secret) -> None:
-        role = app.get_role("DefaultRole")
         for name, mode in GROUP_TABLES[group].items():
             table = self.tables.get(name)
             if table is None:
@@ -115,6 +142,7 @@ class OpenEventStack(cdk.Stack):
                 actions=["ses:SendRawEmail"], resources=["*"]))
         if group == "orders":
             documents.grant_read_write(role)
+            self.document_events.grant_consume_messages(role)
         if group == "events":
             media.grant_read_write(role)
         if group == "lab":
@@ -145,7 +173,7 @@ class OpenEventStack(cdk.Stack):
             })
 
     def _iot_rules(self) -> None:
-        function_arn = self.apps["lab"].get_function("IotResults").attr_arn
+        function_arn = self.apps["lab"].get_function("IotResults").function_arn
         rules = (("LabResults", "SELECT *, topic() AS topic FROM 'lab/v1/+/res'"),
                  ("LabStatus", "SELECT *, topic() AS topic FROM 'lab/v1/+/status'"))
         for name, sql in rules:

@@ -66,11 +66,12 @@ def _moto_session() -> Iterator[None]:
 
 
 @functools.lru_cache(maxsize=1)
-def _clients() -> tuple[Any, Any]:
+def _clients() -> tuple[Any, Any, Any]:
     import boto3
 
-    return boto3.client("dynamodb", region_name="us-east-1"), boto3.client(
-        "s3", region_name="us-east-1")
+    return (boto3.client("dynamodb", region_name="us-east-1"),
+            boto3.client("s3", region_name="us-east-1"),
+            boto3.client("sqs", region_name="us-east-1"))
 
 
 @functools.cache
@@ -81,7 +82,7 @@ def _key_names(table: str) -> tuple[str, ...]:
 
 def _reset_state() -> None:
     """Empty every table and bucket (cheaper than re-creating ~30 tables per test)."""
-    ddb, s3 = _clients()
+    ddb, s3, _ = _clients()
     for table in ddb.list_tables()["TableNames"]:
         keys = _key_names(table)
         for page in ddb.get_paginator("scan").paginate(TableName=table):
@@ -119,6 +120,14 @@ def aws(_moto_session: None, outbox: Path) -> Iterator[None]:
         for bucket in s3.list_buckets().get("Buckets", []):
             for obj in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []):
                 s3.delete_object(Bucket=bucket["Name"], Key=obj["Key"])
+    sqs = _clients()[2]
+    for url in sqs.list_queues().get("QueueUrls", []):
+        # Drained, not purged: SQS allows one purge a minute per queue.
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+                "Messages"):
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages)])
     yield
 
 

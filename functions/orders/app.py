@@ -459,15 +459,15 @@ def expire_orders(event: Any) -> dict[str, int]:
 
 # --- ticket documents ----------------------------------------------------------------------
 # Rendering runs in its own Lambda, triggered by the order manifest the completion hook
-# writes; WeasyPrint is imported only there (openevent.documents.pipeline imports lazily).
+# writes: the documents bucket notifies an SQS queue (S3 → SQS is what CloudFormation can
+# declare; it also gives retries and a dead-letter queue). WeasyPrint is imported only there.
 
-@app.on_s3_event(bucket=get_settings().documents_bucket, events=["s3:ObjectCreated:*"],
-                 prefix="manifests/", suffix=".json")
-def render_tickets(event: Any) -> str:
-    """Render, store, link and mail an order's ticket PDFs (retried on failure)."""
+@app.on_sqs_message(queue=get_settings().documents_queue, batch_size=1)
+def render_tickets(event: Any) -> list[str]:
+    """Render, store, link and mail an order's ticket PDFs; raising makes SQS retry."""
     from openevent.documents import pipeline
 
-    return pipeline.process_manifest(event.bucket, event.key)
+    return [pipeline.process_notification(record.body) for record in event]
 
 
 _DOCUMENT_STATUSES = ("completed", "placed")

@@ -43,6 +43,7 @@ class Settings:
     table_prefix: str = "openevent-"
     documents_bucket: str = "openevent-documents"
     media_bucket: str = "openevent-media"
+    documents_queue: str = "openevent-document-events"
     jwt_secret: SecretStr = field(default_factory=lambda: SecretStr(""))
     jwt_algorithm: str = "HS256"
     jwt_access_minutes: int = 60 * 24
@@ -74,6 +75,7 @@ def get_settings() -> Settings:
         table_prefix=_env("OPENEVENT_TABLE_PREFIX", "openevent-"),
         documents_bucket=_env("OPENEVENT_DOCUMENTS_BUCKET", "openevent-documents"),
         media_bucket=_env("OPENEVENT_MEDIA_BUCKET", "openevent-media"),
+        documents_queue=_env("OPENEVENT_DOCUMENTS_QUEUE", "openevent-document-events"),
         jwt_secret=SecretStr(_env("OPENEVENT_JWT_SECRET")),
         jwt_access_minutes=_env_int("OPENEVENT_JWT_ACCESS_MINUTES", 60 * 24),
         jwt_refresh_days=_env_int("OPENEVENT_JWT_REFRESH_DAYS", 30),

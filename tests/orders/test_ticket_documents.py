@@ -169,3 +169,26 @@ def test_order_not_completed_has_no_documents(api, people, world, shop):
                      token=people.buyer.token)
     assert order.json()["data"]["attributes"]["status"] == "pending"
     assert api.get(f"/v1/attendees/{aid}/ticket-pdf", token=people.buyer.token).status == 404
+
+
+def test_manifest_notification_reaches_the_renderer_through_sqs(api, gateway, completed):
+    """The real wiring: the documents bucket notifies the queue, the orders group's
+    `render_tickets` handler consumes the SQS event (as the event source mapping would)."""
+    from openevent.local.events import sqs_event
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.get_queue_url(QueueName=get_settings().documents_queue)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    messages = []
+    for _ in range(5):
+        messages += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    handler = gateway.apps("orders").handler_map["render_tickets"]
+    results = []
+    for message in messages:
+        results.append(handler(sqs_event(message, arn, "us-east-1"), None))
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert [completed["identifier"]] in results  # other messages: s3:TestEvent, nothing to do
+    key = pipeline.attendee_pdf_key(completed["identifier"], completed["attendees"][0])
+    body = _s3().get_object(Bucket=get_settings().documents_bucket, Key=key)["Body"].read()
+    assert body.startswith(b"%PDF")

@@ -148,6 +148,20 @@ def process_manifest(bucket: str, key: str) -> str:
     return identifier
 
 
+def process_notification(body: str) -> str:
+    """One SQS message carrying an S3 event notification (keys arrive URL-encoded)."""
+    import json
+    from urllib.parse import unquote_plus
+
+    done = []
+    for record in json.loads(body).get("Records", []):  # s3:TestEvent has no Records
+        if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        done.append(process_manifest(record["s3"]["bucket"]["name"],
+                                     unquote_plus(record["s3"]["object"]["key"])))
+    return ",".join(done) or "nothing to do"
+
+
 def presigned_url(key: str) -> str:
     return str(_s3().generate_presigned_url(
         "get_object", Params={"Bucket": get_settings().documents_bucket, "Key": key,

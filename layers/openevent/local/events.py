@@ -1,28 +1,28 @@
 """Deliver AWS events to the function groups locally, through the same handler functions.
 
-- S3: each group's `@app.on_s3_event` configs become real bucket notifications in moto,
-  which queues them on SQS; the pump receives them and invokes the handler with the same
-  Lambda event AWS would send. A handler that raises leaves the message on the queue, so it
-  is retried after the visibility timeout (up to `MAX_ATTEMPTS`), as Lambda's async retries.
+- SQS: each `@app.on_sqs_message(queue=...)` gets the queue's messages in the Lambda event
+  format, as the SQS event source mapping delivers them in AWS. S3 notifications reach the
+  renderer this way (the documents bucket notifies a queue; see `provision`). A handler that
+  raises leaves its message on the queue, so it is redelivered after the visibility timeout,
+  up to `MAX_ATTEMPTS` (then dropped and logged, where AWS would dead-letter it).
 - Schedules: each `@app.schedule('rate(N unit)')` runs every N units.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
 import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote_plus
 
 import boto3
 
 from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.events")
-QUEUE_NAME = "openevent-local-s3-events"
 MAX_ATTEMPTS = 5
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -45,13 +45,19 @@ def rate_seconds(expression: str) -> int | None:
 
 def scheduled_event(region: str) -> dict[str, Any]:
     """The EventBridge event a scheduled Lambda receives."""
-    import uuid
-    from datetime import UTC, datetime
-
     return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
             "source": "aws.events", "account": "000000000000",
             "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
             "resources": [], "detail": {}}
+
+
+def sqs_event(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event an SQS-triggered Lambda receives for one message."""
+    return {"Records": [{
+        "messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"], "attributes": message.get("Attributes", {}),
+        "messageAttributes": {}, "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": region}]}
 
 
 class EventPump:
@@ -60,95 +66,55 @@ class EventPump:
         self.stopping = stopping
         self.region = get_settings().region
         self.sqs = boto3.client("sqs", region_name=self.region)
-        self.s3 = boto3.client("s3", region_name=self.region)
-        self.queue_url = ""
-        self.s3_handlers: list[tuple[str, Any]] = []  # (group, S3EventConfig)
+        self.queues: list[tuple[str, Any, str, str]] = []  # (group, config, url, arn)
         self.schedules: list[tuple[str, Any, int]] = []
 
-    def _sources(self) -> list[tuple[str, Any]]:
-        out: list[tuple[str, Any]] = []
-        for group in self.gateway.pools:
-            app = self.gateway.apps(group)
-            out.extend((group, src) for src in app.event_sources)
-        return out
-
     def setup(self) -> None:
-        for group, source in self._sources():
-            kind = type(source).__name__
-            if kind == "S3EventConfig":
-                self.s3_handlers.append((group, source))
-            elif kind == "ScheduledEventConfig":
-                seconds = rate_seconds(source.schedule_expression)
-                if seconds:
-                    self.schedules.append((group, source, seconds))
-        if not self.s3_handlers:
-            return
-        self.queue_url = self.sqs.create_queue(
-            QueueName=QUEUE_NAME, Attributes={"VisibilityTimeout": "10"})["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(
-            QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        by_bucket: dict[str, list[dict[str, Any]]] = {}
-        for _, src in self.s3_handlers:
-            rules = []
-            if src.prefix:
-                rules.append({"Name": "prefix", "Value": src.prefix})
-            if src.suffix:
-                rules.append({"Name": "suffix", "Value": src.suffix})
-            config: dict[str, Any] = {"QueueArn": arn, "Events": list(src.events)}
-            if rules:
-                config["Filter"] = {"Key": {"FilterRules": rules}}
-            by_bucket.setdefault(src.bucket, []).append(config)
-        existing = {b["Name"] for b in self.s3.list_buckets().get("Buckets", [])}
-        for bucket, configs in by_bucket.items():
-            if bucket not in existing:
-                self.s3.create_bucket(Bucket=bucket)
-            self.s3.put_bucket_notification_configuration(
-                Bucket=bucket, NotificationConfiguration={"QueueConfigurations": configs})
+        for group in self.gateway.pools:
+            for source in self.gateway.apps(group).event_sources:
+                kind = type(source).__name__
+                if kind == "SQSEventConfig":
+                    url = self.sqs.create_queue(QueueName=source.queue)["QueueUrl"]
+                    arn = self.sqs.get_queue_attributes(
+                        QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                    self.queues.append((group, source, url, arn))
+                elif kind == "ScheduledEventConfig":
+                    seconds = rate_seconds(source.schedule_expression)
+                    if seconds:
+                        self.schedules.append((group, source, seconds))
 
-    def _matching(self, bucket: str, key: str) -> list[tuple[str, Any]]:
-        return [(g, s) for g, s in self.s3_handlers
-                if s.bucket == bucket and key.startswith(s.prefix or "")
-                and key.endswith(s.suffix or "")]
-
-    def deliver(self, record: dict[str, Any]) -> None:
-        bucket = record["s3"]["bucket"]["name"]
-        # Keys arrive URL-encoded in event records, as in AWS (Chalice's S3Event decodes them).
-        key = unquote_plus(record["s3"]["object"]["key"])
-        log.info("S3 event %s s3://%s/%s", record.get("eventName"), bucket, key)
-        for group, src in self._matching(bucket, key):
-            app = self.gateway.apps(group)
-            app.handler_map[src.name]({"Records": [record]}, _Context())
-
-    def run_s3(self) -> None:
-        if not self.queue_url:
-            return
+    def run_queues(self) -> None:
         while not self.stopping.is_set():
-            try:
-                resp = self.sqs.receive_message(
-                    QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                    AttributeNames=["ApproximateReceiveCount"])
-            except Exception as exc:  # noqa: BLE001 - moto stopping or restarting
-                if self.stopping.is_set():
-                    return
-                log.warning("receive failed: %s", exc)
-                time.sleep(1)
-                continue
-            for message in resp.get("Messages", []):
-                self._handle(message)
+            idle = True
+            for group, source, url, arn in self.queues:
+                try:
+                    resp = self.sqs.receive_message(
+                        QueueUrl=url, MaxNumberOfMessages=source.batch_size,
+                        WaitTimeSeconds=0, AttributeNames=["ApproximateReceiveCount"])
+                except Exception as exc:  # noqa: BLE001 - moto stopping or restarting
+                    if self.stopping.is_set():
+                        return
+                    log.warning("receive from %s failed: %s", source.queue, exc)
+                    continue
+                for message in resp.get("Messages", []):
+                    idle = False
+                    self._handle(group, source, url, arn, message)
+            if idle:
+                self.stopping.wait(0.2)
 
-    def _handle(self, message: dict[str, Any]) -> None:
+    def _handle(self, group: str, source: Any, url: str, arn: str,
+                message: dict[str, Any]) -> None:
         attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
         try:
-            body = json.loads(message["Body"])
-            for record in body.get("Records", []):  # s3:TestEvent has no Records
-                self.deliver(record)
+            handler = self.gateway.apps(group).handler_map[source.name]
+            handler(sqs_event(message, arn, self.region), _Context())
         except Exception:  # noqa: BLE001 - leave it queued: SQS redelivers it (a retry)
-            log.exception("S3 event handler failed (attempt %s)", attempts)
+            log.exception("%s failed on a message of %s (attempt %s)", source.name,
+                          source.queue, attempts)
             if attempts < MAX_ATTEMPTS:
                 return
-            log.error("giving up on S3 event after %s attempts", attempts)
-        self.sqs.delete_message(QueueUrl=self.queue_url,
-                                ReceiptHandle=message["ReceiptHandle"])
+            log.error("dropping a message of %s after %s attempts", source.queue, attempts)
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def run_schedules(self) -> None:
         next_run = {src.name: time.monotonic() + 5 for _, src, _ in self.schedules}

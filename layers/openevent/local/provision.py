@@ -22,4 +22,19 @@ def provision() -> list[str]:
             created.append(f"s3://{bucket}")
     ses = boto3.client("ses", region_name=settings.region)
     ses.verify_email_identity(EmailAddress=settings.mail_sender)
+    _document_notifications(settings.documents_bucket, settings.documents_queue)
     return created
+
+
+def _document_notifications(bucket: str, queue: str) -> None:
+    """Manifests written to the documents bucket notify the renderer's queue (as infra/
+    declares in AWS): `manifests/*.json` created → SQS → the orders group's renderer."""
+    sqs = boto3.client("sqs", region_name=get_settings().region)
+    url = sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url,
+                                   AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("s3", region_name=get_settings().region).put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [{
+            "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "manifests/"},
+                                               {"Name": "suffix", "Value": ".json"}]}}}]})

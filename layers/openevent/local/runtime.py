@@ -162,7 +162,7 @@ class Runtime:
 
         self.pump = EventPump(self.gateway, self.stopping)
         self.pump.setup()
-        for target, name in ((self.pump.run_s3, "s3-events"),
+        for target, name in ((self.pump.run_queues, "sqs-events"),
                              (self.pump.run_schedules, "schedules")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
