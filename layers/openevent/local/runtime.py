@@ -4,7 +4,8 @@ One process supervises:
 - moto's server (a child process) as the embedded AWS: DynamoDB, S3, SES, SQS, IoT data;
 - every function group behind one port (default 8000, `PORT` overrides), dispatched by the
   route table exactly as the public origin does in AWS;
-- S3 event notifications (moto → SQS) delivered to the same handler functions AWS invokes;
+- S3 event notifications (bucket → SQS, in moto) delivered to the same SQS handlers AWS
+  invokes;
 - the groups' scheduled jobs, ticking;
 - a local MQTT 5 broker (mosquitto) and a simulated lab edge agent;
 - data kept across restarts in the data directory (`.openevent/`, `OPENEVENT_DATA_DIR`).
