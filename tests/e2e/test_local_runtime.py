@@ -198,6 +198,42 @@ def test_paid_order_through_the_stripe_sandbox(system):
     assert current["tickets-pdf-url"]
 
 
+def test_concurrent_buyers_never_oversell_over_http(system):
+    """Twenty buyers at once, over HTTP against the running system, for five seats."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin = login(system, **ADMIN).json()["access_token"]
+    system.send("PATCH", "/v1/modules", {"data": {"type": "module", "id": "1", "attributes": {
+        "ticket-include": True}}}, token=admin)
+    start = datetime.now(UTC) + timedelta(days=40)
+    event = system.send("POST", "/v1/events", {"data": {"type": "event", "attributes": {
+        "name": "Tiny Conf", "starts-at": start.isoformat(),
+        "ends-at": (start + timedelta(hours=3)).isoformat(), "timezone": "UTC",
+        "state": "published"}}}, token=admin).json()["data"]["id"]
+    ticket = system.send("POST", "/v1/tickets", {"data": {"type": "ticket", "attributes": {
+        "name": "Seat", "type": "free", "quantity": 5},
+        "relationships": {"event": {"data": {"type": "event", "id": event}}}}},
+        token=admin).json()["data"]["id"]
+    tokens = []
+    for i in range(20):
+        email = f"rush{i}@example.com"
+        system.send("POST", "/v1/users", {"data": {"type": "user", "attributes": {
+            "email": email, "password": "rush-password"}}})
+        tokens.append(login(system, email, "rush-password").json()["access_token"])
+
+    def buy(token):
+        return system.send("POST", "/v1/orders/create-order",
+                           {"tickets": [{"id": ticket, "quantity": 1}]}, token=token,
+                           jsonapi=False).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = sorted(pool.map(buy, tokens))
+    assert statuses.count(201) == 5, statuses
+    assert set(statuses) <= {201, 409}, statuses
+    available = system.get(f"/v1/events/{event}/tickets/availability").json()
+    assert available[0]["available"] == 0
+
+
 # Last: it stops the shared system.
 def test_restart_keeps_users_and_modules(system):
     admin = login(system, **ADMIN).json()["access_token"]
