@@ -91,28 +91,42 @@ def _normalize_chalice_error(response: Response) -> Response:
     return response
 
 
-def error_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    try:
-        response = get_response(event)
-    except ApiError as exc:
-        return _api_error_response(exc)
-    except Exception:  # noqa: BLE001 - the last line of defence: log, answer a clean 500
-        log.exception("unhandled error on %s", getattr(event, "path", "?"))
-        return error_response(500, "An internal error occurred")
-    return _normalize_chalice_error(response)
+def error_middleware(cors: CORSConfig) -> Callable[[Request, Callable[[Request], Response]],
+                                                    Response]:
+    """Render errors in the contract's format. Chalice adds CORS headers only to responses
+    that views return, so errors get them here: a browser client must be able to read a 401
+    or a 422 to show it."""
+    cors_headers = cors.get_access_control_headers()
+
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        try:
+            response = get_response(event)
+        except ApiError as exc:
+            response = _api_error_response(exc)
+        except Exception:  # noqa: BLE001 - the last line of defence: log, answer a clean 500
+            log.exception("unhandled error on %s", getattr(event, "path", "?"))
+            response = error_response(500, "An internal error occurred")
+        else:
+            response = _normalize_chalice_error(response)
+        for key, value in cors_headers.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    return middleware
 
 
 def create_app(name: str) -> Chalice:
     """A Chalice app for one function group, with CORS and the error middleware."""
     app = Chalice(app_name=name)
-    app.api.cors = CORSConfig(
+    cors = CORSConfig(
         allow_origin=get_settings().cors_origin,
         allow_headers=CORS_HEADERS,
         expose_headers=["Location"],
         max_age=600,
     )
+    app.api.cors = cors
     app.api.binary_types = list(app.api.binary_types) + ["application/pdf"]
-    app.register_middleware(error_middleware, "http")
+    app.register_middleware(error_middleware(cors), "http")
     app.log.setLevel(logging.INFO)
     return app
 
