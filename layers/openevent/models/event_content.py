@@ -11,28 +11,27 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from openevent.models.base import DecimalAttribute, index_meta, now, table_meta
+from openevent.models.base import DecimalAttribute, IntAttribute, index_meta, now, table_meta
 
 
 class TaxEventIndex(GlobalSecondaryIndex["Tax"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class Tax(Model):
     """At most one per event (a `Unique` claim `tax#<event_id>` guards it)."""
 
     Meta = table_meta("taxes")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     name = UnicodeAttribute()
     rate = DecimalAttribute()  # percent, e.g. 19.0000
     tax_id = UnicodeAttribute(null=True)
@@ -52,14 +51,14 @@ class Tax(Model):
 
 class TrackEventIndex(GlobalSecondaryIndex["Track"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class Track(Model):
     Meta = table_meta("tracks")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     name = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
     color = UnicodeAttribute(null=True)
@@ -71,21 +70,21 @@ class Track(Model):
 
 class SponsorEventIndex(GlobalSecondaryIndex["Sponsor"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class Sponsor(Model):
     Meta = table_meta("sponsors")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     name = UnicodeAttribute()
     description = UnicodeAttribute(null=True)
     url = UnicodeAttribute(null=True)
-    level = NumberAttribute(null=True)
+    level = IntAttribute(null=True)
     logo_url = UnicodeAttribute(null=True)
     type = UnicodeAttribute(null=True)
-    position = NumberAttribute(null=True)
+    position = IntAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
 
     event_index = SponsorEventIndex()
@@ -93,20 +92,20 @@ class Sponsor(Model):
 
 class MicrolocationEventIndex(GlobalSecondaryIndex["Microlocation"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class Microlocation(Model):
     Meta = table_meta("microlocations")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     name = UnicodeAttribute()
     latitude = DecimalAttribute(null=True)
     longitude = DecimalAttribute(null=True)
-    floor = NumberAttribute(null=True)
+    floor = IntAttribute(null=True)
     room = UnicodeAttribute(null=True)
-    position = NumberAttribute(null=True)
+    position = IntAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
 
     event_index = MicrolocationEventIndex()
@@ -114,14 +113,14 @@ class Microlocation(Model):
 
 class SocialLinkEventIndex(GlobalSecondaryIndex["SocialLink"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class SocialLink(Model):
     Meta = table_meta("social-links")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     name = UnicodeAttribute()
     link = UnicodeAttribute()
     identifier = UnicodeAttribute(null=True)
@@ -132,16 +131,16 @@ class SocialLink(Model):
 
 class CustomFormEventIndex(GlobalSecondaryIndex["CustomForm"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class CustomForm(Model):
     """One form field (attendee/speaker/session forms), as Open Event models them."""
 
     Meta = table_meta("custom-forms")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     field_identifier = UnicodeAttribute()
     form = UnicodeAttribute(default="attendee")
     type = UnicodeAttribute(default="text")
@@ -151,7 +150,7 @@ class CustomForm(Model):
     is_included = BooleanAttribute(default=False)
     is_fixed = BooleanAttribute(default=False)
     is_complex = BooleanAttribute(default=False)
-    position = NumberAttribute(default=0)
+    position = IntAttribute(default=0)
     created_at = UTCDateTimeAttribute(default=now)
 
     event_index = CustomFormEventIndex()
@@ -159,8 +158,8 @@ class CustomForm(Model):
 
 class StripeAuthEventIndex(GlobalSecondaryIndex["StripeAuthorization"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class StripeAuthorization(Model):
@@ -169,15 +168,15 @@ class StripeAuthorization(Model):
     (openevent.services.stripe_connect) and never leave the server."""
 
     Meta = table_meta("stripe-authorizations")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
     stripe_user_id = UnicodeAttribute()
     stripe_publishable_key = UnicodeAttribute()
     access_token_enc = UnicodeAttribute()
     refresh_token_enc = UnicodeAttribute(null=True)
     livemode = BooleanAttribute(default=False)
     scope = UnicodeAttribute(null=True)
-    created_by = NumberAttribute(null=True)
+    created_by = IntAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
 
     event_index = StripeAuthEventIndex()

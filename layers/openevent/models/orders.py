@@ -15,14 +15,13 @@ from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
-    NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from openevent.models.base import DecimalAttribute, index_meta, now, table_meta
+from openevent.models.base import DecimalAttribute, IntAttribute, index_meta, now, table_meta
 
 # The value of `hold_bucket` while a hold can expire. One partition is plenty for the number of
 # simultaneously open checkouts; shard it (`hold#0..n`) if that ever becomes hot.
@@ -48,14 +47,14 @@ class OrderIdentifierIndex(GlobalSecondaryIndex["Order"]):
 
 class OrderEventIndex(GlobalSecondaryIndex["Order"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class OrderUserIndex(GlobalSecondaryIndex["Order"]):
     Meta = index_meta("user-index")
-    user_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    user_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class OrderKindIndex(GlobalSecondaryIndex["Order"]):
@@ -63,7 +62,7 @@ class OrderKindIndex(GlobalSecondaryIndex["Order"]):
 
     Meta = index_meta("kind-index")
     kind = UnicodeAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class OrderHoldIndex(GlobalSecondaryIndex["Order"]):
@@ -77,8 +76,8 @@ class OrderHoldIndex(GlobalSecondaryIndex["Order"]):
 class OrderLine(MapAttribute):  # type: ignore[type-arg]
     """Seats of one ticket in an order, priced when the order was made."""
 
-    ticket_id = NumberAttribute()
-    quantity = NumberAttribute()
+    ticket_id = IntAttribute()
+    quantity = IntAttribute()
     price = DecimalAttribute()  # unit price before discount
     discount = DecimalAttribute(default=_zero)  # per seat
     discounted = BooleanAttribute(default=False)  # the order's code applies to this ticket
@@ -86,11 +85,11 @@ class OrderLine(MapAttribute):  # type: ignore[type-arg]
 
 class Order(Model):
     Meta = table_meta("orders")
-    id = NumberAttribute(hash_key=True)
+    id = IntAttribute(hash_key=True)
     kind = UnicodeAttribute(default="order")
     identifier = UnicodeAttribute()
-    event_id = NumberAttribute()
-    user_id = NumberAttribute()
+    event_id = IntAttribute()
+    user_id = IntAttribute()
     status = UnicodeAttribute(default="pending")
     amount = DecimalAttribute(default=_zero)
     currency = UnicodeAttribute(default="USD")
@@ -111,10 +110,10 @@ class Order(Model):
     tax_business_info = UnicodeAttribute(null=True)
     # seats and discount
     lines = ListAttribute(of=OrderLine, default=list)
-    attendee_ids = ListAttribute(of=NumberAttribute, default=list)
-    discount_code_id = NumberAttribute(null=True)
+    attendee_ids = ListAttribute(of=IntAttribute, default=list)
+    discount_code_id = IntAttribute(null=True)
     # Seats of the order the code was applied to (and consumed for); 0 when only recorded.
-    discount_uses = NumberAttribute(default=0)
+    discount_uses = IntAttribute(default=0)
     # the hold: set while initializing/pending, removed by the transition that ends it
     hold_bucket = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute(null=True)
@@ -153,26 +152,26 @@ class Order(Model):
 
 class AttendeeOrderIndex(GlobalSecondaryIndex["Attendee"]):
     Meta = index_meta("order-index")
-    order_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    order_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class AttendeeEventIndex(GlobalSecondaryIndex["Attendee"]):
     Meta = index_meta("event-index")
-    event_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class AttendeeTicketIndex(GlobalSecondaryIndex["Attendee"]):
     Meta = index_meta("ticket-index")
-    ticket_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    ticket_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class AttendeeUserIndex(GlobalSecondaryIndex["Attendee"]):
     Meta = index_meta("user-index")
-    user_id = NumberAttribute(hash_key=True)
-    id = NumberAttribute(range_key=True)
+    user_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
 
 
 class AttendeeHoldIndex(GlobalSecondaryIndex["Attendee"]):
@@ -187,11 +186,11 @@ class Attendee(Model):
     """A ticket holder: one seat of one ticket."""
 
     Meta = table_meta("attendees")
-    id = NumberAttribute(hash_key=True)
-    event_id = NumberAttribute()
-    ticket_id = NumberAttribute()
-    user_id = NumberAttribute()  # who created it (the buyer in both checkout flows)
-    order_id = NumberAttribute(null=True)
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
+    ticket_id = IntAttribute()
+    user_id = IntAttribute()  # who created it (the buyer in both checkout flows)
+    order_id = IntAttribute(null=True)
     firstname = UnicodeAttribute(null=True)
     lastname = UnicodeAttribute(null=True)
     email = UnicodeAttribute(null=True)
@@ -228,7 +227,7 @@ class PaymentRecord(Model):
     key = UnicodeAttribute(hash_key=True)
     provider = UnicodeAttribute()
     payment_id = UnicodeAttribute()
-    order_id = NumberAttribute()
+    order_id = IntAttribute()
     order_identifier = UnicodeAttribute()
     outcome = UnicodeAttribute()  # completed | refunded | ignored
     amount = DecimalAttribute(null=True)
