@@ -252,11 +252,12 @@ def complete_call(call_id: str, status: str, result: Any = None, error: str | No
     return True
 
 
-def wait_for_call(call_id: str, timeout: float, interval: float = 0.05) -> CallRecord | None:
+def wait_for_call(call_id: str, timeout: float, interval: float = 0.01) -> CallRecord | None:
     """Poll the call until it is no longer pending or ``timeout`` seconds pass.
 
     Returns the last record read (possibly still pending), or None if there is no such call.
-    The interval grows from ``interval`` to 0.25 s so long waits cost few reads.
+    The interval grows from ``interval`` (a device answers in milliseconds on a LAN) to
+    0.25 s, so a quick answer is seen quickly and long waits cost few reads.
     """
     deadline = time.monotonic() + max(timeout, 0)
     delay = interval
