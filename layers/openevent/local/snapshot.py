@@ -2,8 +2,10 @@
 
 moto keeps state in memory only, so the local runtime exports every table (an admin export,
 paginated) and every object to `<data dir>/snapshot/` every few seconds and at shutdown, and
-imports it again at start. A hard kill loses at most the last interval. This runs only in
-the local runtime; in AWS, DynamoDB and S3 are the durable stores.
+imports it again at start. Objects whose ETag did not change are hard-linked from the
+previous snapshot instead of downloaded again, so ticket PDFs cost one download each.
+A hard kill loses at most the last interval. This runs only in the local runtime; in AWS,
+DynamoDB and S3 are the durable stores.
 """
 
 from __future__ import annotations
@@ -42,14 +44,24 @@ def export_state(data_dir: Path) -> int:
                 items.extend(page.get("Items", []))
             (tmp / "dynamodb" / f"{table}.json").write_text(json.dumps(items))
             total += len(items)
+        previous = _load_index(target)
+        index: dict[str, str] = {}
         for bucket in s3.list_buckets().get("Buckets", []):
             name = bucket["Name"]
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
                 for obj in page.get("Contents", []):
-                    path = tmp / "s3" / name / obj["Key"]
+                    ref = f"{name}/{obj['Key']}"
+                    path = tmp / "s3" / ref
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(s3.get_object(Bucket=name, Key=obj["Key"])["Body"].read())
+                    old = target / "s3" / ref
+                    if previous.get(ref) == obj["ETag"] and old.is_file():
+                        os.link(old, path)  # unchanged since the last snapshot: no download
+                    else:
+                        path.write_bytes(s3.get_object(Bucket=name, Key=obj["Key"])[
+                            "Body"].read())
+                    index[ref] = obj["ETag"]
                     total += 1
+        (tmp / "s3-index.json").write_text(json.dumps(index))
         old = data_dir / ".snapshot-old"
         if target.exists():
             if old.exists():
@@ -62,6 +74,13 @@ def export_state(data_dir: Path) -> int:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return total
+
+
+def _load_index(snapshot: Path) -> dict[str, str]:
+    try:
+        return dict(json.loads((snapshot / "s3-index.json").read_text()))
+    except (OSError, ValueError):
+        return {}
 
 
 def import_state(data_dir: Path) -> int:
