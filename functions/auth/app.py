@@ -9,8 +9,8 @@ from typing import Any
 
 from openevent import web
 from openevent.errors import BadRequest, Forbidden, NotFound, Unprocessable
-from openevent.jsonapi.document import meta_document, relationship_document, single_document
-from openevent.jsonapi.query import ListSource, collection_document, parse_params
+from openevent.jsonapi.document import meta_document, relationship_document
+from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import parse_document
 from openevent.permissions import (
     has_event_role,
@@ -28,11 +28,6 @@ app = web.create_app("openevent-auth")
 route = web.route
 
 
-def _doc(resource: Any) -> Any:
-    params = parse_params(web.query(app))
-    return single_document(resource, params.include, params.fieldsets)
-
-
 # --- users -----------------------------------------------------------------------------
 
 @route(app, "/v1/users", methods=["POST"])
@@ -45,7 +40,8 @@ def create_user() -> Any:
         raise Unprocessable("'is-super-admin' can only be set by a super admin",
                             "/data/attributes/is-super-admin")
     user = accounts.create_user(dict(payload.attributes))
-    return web.created(_doc(schemas.user_resource(user)), f"/v1/users/{user.id}")
+    return web.created(web.resource_document(app, schemas.user_resource(user)),
+                       f"/v1/users/{user.id}")
 
 
 @route(app, "/v1/users")
@@ -77,7 +73,7 @@ def _target_user(user_id: str) -> Any:
 @route(app, "/v1/users/{user_id}")
 def get_user(user_id: str) -> Any:
     _, user = _target_user(user_id)
-    return web.jsonapi(_doc(schemas.user_resource(user)))
+    return web.jsonapi(web.resource_document(app, schemas.user_resource(user)))
 
 
 @route(app, "/v1/users/{user_id}/relationships/{name}")
@@ -111,7 +107,7 @@ def update_user(user_id: str) -> Any:
         setattr(user, key, value)
     if values:
         user.save()
-    return web.jsonapi(_doc(schemas.user_resource(user)))
+    return web.jsonapi(web.resource_document(app, schemas.user_resource(user)))
 
 
 @route(app, "/v1/users/{user_id}", methods=["DELETE"])
@@ -233,7 +229,8 @@ def change_password() -> Any:
 
 @route(app, "/v1/settings")
 def get_settings() -> Any:
-    return web.jsonapi(_doc(schemas.setting_resource(system.get_system_settings())))
+    resource = schemas.setting_resource(system.get_system_settings())
+    return web.jsonapi(web.resource_document(app, resource))
 
 
 @route(app, "/v1/settings", methods=["PATCH"])
@@ -242,12 +239,12 @@ def update_settings() -> Any:
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.SETTING,
                              url_ids=("1",), is_admin=True)
     updated = system.update_system_settings(payload.attributes)
-    return web.jsonapi(_doc(schemas.setting_resource(updated)))
+    return web.jsonapi(web.resource_document(app, schemas.setting_resource(updated)))
 
 
 @route(app, "/v1/modules")
 def get_modules() -> Any:
-    return web.jsonapi(_doc(schemas.module_resource(system.get_modules())))
+    return web.jsonapi(web.resource_document(app, schemas.module_resource(system.get_modules())))
 
 
 @route(app, "/v1/modules", methods=["PATCH"])
@@ -255,7 +252,8 @@ def update_modules() -> Any:
     require_staff(web.current_user(app))
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.MODULE,
                              url_ids=("1",), is_admin=True)
-    return web.jsonapi(_doc(schemas.module_resource(system.update_modules(payload.attributes))))
+    modules = system.update_modules(payload.attributes)
+    return web.jsonapi(web.resource_document(app, schemas.module_resource(modules)))
 
 
 # --- role invites and event roles ------------------------------------------------------
@@ -271,7 +269,7 @@ def create_role_invite() -> Any:
     event = get_event(event_ref, user)
     invite = roles.create_invite(user, event, payload.attributes["email"],
                                  payload.attributes["role_name"])
-    return web.created(_doc(schemas.role_invite_resource(invite)),
+    return web.created(web.resource_document(app, schemas.role_invite_resource(invite)),
                        f"/v1/role-invites/{invite.id}")
 
 
@@ -291,8 +289,8 @@ def _invite_for(invite_id: str, needed: str) -> Any:
 
 @route(app, "/v1/role-invites/{invite_id}")
 def get_role_invite(invite_id: str) -> Any:
-    return web.jsonapi(_doc(schemas.role_invite_resource(_invite_for(invite_id,
-                                                                     "coorganizer"))))
+    invite = _invite_for(invite_id, "coorganizer")
+    return web.jsonapi(web.resource_document(app, schemas.role_invite_resource(invite)))
 
 
 @route(app, "/v1/role-invites/{invite_id}", methods=["DELETE"])
@@ -363,7 +361,7 @@ def get_event_role(role_id: str) -> Any:
     record = _role_by_wire_id(role_id)
     if record.user_id != user.id:
         require_event_role(user, get_event(str(record.event_id), user), "coorganizer")
-    return web.jsonapi(_doc(schemas.users_events_role_resource(record)))
+    return web.jsonapi(web.resource_document(app, schemas.users_events_role_resource(record)))
 
 
 @route(app, "/v1/users-events-roles/{role_id}", methods=["DELETE"])

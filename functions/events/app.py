@@ -18,7 +18,6 @@ from openevent.jsonapi.document import (
     Schema,
     meta_document,
     relationship_document,
-    single_document,
 )
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import Payload, parse_document
@@ -41,13 +40,8 @@ def _params() -> Any:
     return parse_params(web.query(app))
 
 
-def _doc(resource: Resource) -> dict[str, Any]:
-    params = _params()
-    return single_document(resource, params.include, params.fieldsets)
-
-
 def _ok(resource: Resource) -> Any:
-    return web.jsonapi(_doc(resource))
+    return web.jsonapi(web.resource_document(app, resource))
 
 
 def _empty_single() -> Any:
@@ -89,7 +83,8 @@ def create_event() -> Any:
     user = require_login(web.current_user(app))
     payload = _parse(schemas.EVENT, create=True)
     event = events.create_event(user, dict(payload.attributes))
-    return web.created(_doc(schemas.event_resource(event, user)), f"/v1/events/{event.id}")
+    return web.created(web.resource_document(app, schemas.event_resource(event, user)),
+                       f"/v1/events/{event.id}")
 
 
 @route(app, "/v1/events")
@@ -162,7 +157,8 @@ def create_ticket() -> Any:
     payload = _parse(schemas.TICKET, create=True)
     event = _event_of(payload, user)
     ticket = tickets.create_ticket(user, event, dict(payload.attributes))
-    return web.created(_doc(schemas.ticket_resource(ticket, user)), f"/v1/tickets/{ticket.id}")
+    return web.created(web.resource_document(app, schemas.ticket_resource(ticket, user)),
+                       f"/v1/tickets/{ticket.id}")
 
 
 def _ticket(item_id: str) -> Any:
@@ -255,7 +251,7 @@ def create_discount_code() -> Any:
     code = codes.create_code(user, event, dict(payload.attributes),
                              _int_ids(payload.relationships.get("tickets"), "tickets"),
                              _marketer(payload)[1])
-    return web.created(_doc(schemas.discount_code_resource(code, user)),
+    return web.created(web.resource_document(app, schemas.discount_code_resource(code, user)),
                        f"/v1/discount-codes/{code.id}")
 
 
@@ -360,7 +356,7 @@ def create_tax() -> Any:
     user = require_login(web.current_user(app))
     payload = _parse(schemas.TAX, create=True)
     tax = content.create_tax(user, _event_of(payload, user), dict(payload.attributes))
-    return web.created(_doc(schemas.tax_resource(tax)), f"/v1/taxes/{tax.id}")
+    return web.created(web.resource_document(app, schemas.tax_resource(tax)), f"/v1/taxes/{tax.id}")
 
 
 @route(app, "/v1/taxes/{item_id}")
@@ -413,7 +409,7 @@ def _register_content(kind: content.ContentKind) -> None:
         payload = _parse(schema, create=True)
         item = content.create_child(kind, user, _event_of(payload, user),
                                     dict(payload.attributes))
-        return web.created(_doc(schemas.content_resource(schema, item)),
+        return web.created(web.resource_document(app, schemas.content_resource(schema, item)),
                            f"/v1/{plural}/{item.id}")
 
     def read(item_id: str) -> Any:
@@ -471,7 +467,7 @@ def _create_stripe_authorization() -> Any:
     payload = _parse(schemas.STRIPE_AUTHORIZATION, create=True)
     event = _event_of(payload, user)
     auth = stripe_connect.authorize(user, event, payload.attributes["stripe_auth_code"])
-    return web.created(_doc(schemas.stripe_authorization_resource(auth)),
+    return web.created(web.resource_document(app, schemas.stripe_authorization_resource(auth)),
                        f"/v1/stripe-authorization/{auth.id}")
 
 
@@ -577,7 +573,6 @@ def _copy_func(func: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 
 _register_empty()
-
 
 
 # --- relationship endpoints: every `links.self` of a relationship answers -----------------

@@ -17,7 +17,7 @@ from openevent.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
-from openevent.jsonapi.document import meta_document, single_document
+from openevent.jsonapi.document import meta_document
 from openevent.jsonapi.query import collection_document
 from openevent.jsonapi.request import parse_document
 from openevent.lab import relay, store
@@ -128,7 +128,7 @@ def create_script() -> Any:
     payload = parse_document(web.raw_body(app), web.content_type(app), LAB_SCRIPT, create=True)
     script = store.create_script(user_id, payload.attributes["title"],
                                  payload.attributes["code"])
-    return web.created(single_document(lab_script_resource(script)),
+    return web.created(web.resource_document(app, lab_script_resource(script)),
                        f"/v1/lab/scripts/{script.id}")
 
 
@@ -143,7 +143,7 @@ def _own_script(script_id: str) -> Any:
 @route(app, "/v1/lab/scripts/{script_id}")
 def get_script(script_id: str) -> Any:
     _, script = _own_script(script_id)
-    return web.jsonapi(single_document(lab_script_resource(script)))
+    return web.jsonapi(web.resource_document(app, lab_script_resource(script)))
 
 
 @route(app, "/v1/lab/scripts/{script_id}", methods=["PATCH"])
@@ -155,7 +155,7 @@ def update_script(script_id: str) -> Any:
                                   code=payload.attributes.get("code"))
     if updated is None:
         raise NotFound("Script not found")
-    return web.jsonapi(single_document(lab_script_resource(updated)))
+    return web.jsonapi(web.resource_document(app, lab_script_resource(updated)))
 
 
 @route(app, "/v1/lab/scripts/{script_id}", methods=["DELETE"])

@@ -21,9 +21,8 @@ from openevent.jsonapi.document import (
     JSONAPI,
     meta_document,
     relationship_document,
-    single_document,
 )
-from openevent.jsonapi.query import ListSource, collection_document, parse_params
+from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import parse_document, read_body
 from openevent.permissions import is_self_or_staff, require_event_role, require_login
 from openevent.schemas import orders as schemas
@@ -33,11 +32,6 @@ from openevent.settings import get_settings
 
 app = web.create_app("openevent-orders")
 route = web.route
-
-
-def _doc(resource: Any) -> Any:
-    params = parse_params(web.query(app))
-    return single_document(resource, params.include, params.fieldsets)
 
 
 def _collection(items: list[Any], to_resource: Any, schema: Any, path: str) -> Any:
@@ -62,7 +56,7 @@ def create_attendee() -> Any:
     event = get_event(event_ref, user)
     attendee = service.create_attendee(user, event, payload.relationships.get("ticket"),
                                        payload.attributes)
-    return web.created(_doc(schemas.attendee_resource(attendee, user)),
+    return web.created(web.resource_document(app, schemas.attendee_resource(attendee, user)),
                        f"/v1/attendees/{attendee.id}")
 
 
@@ -77,7 +71,7 @@ def _attendee_for(attendee_id: str) -> tuple[Any, Any]:
 @route(app, "/v1/attendees/{attendee_id}")
 def get_attendee(attendee_id: str) -> Any:
     user, attendee = _attendee_for(attendee_id)
-    return web.jsonapi(_doc(schemas.attendee_resource(attendee, user)))
+    return web.jsonapi(web.resource_document(app, schemas.attendee_resource(attendee, user)))
 
 
 @route(app, "/v1/attendees/{attendee_id}", methods=["PATCH"])
@@ -92,7 +86,7 @@ def update_attendee(attendee_id: str) -> Any:
             raise Unprocessable(f"'{name}' of an attendee can't be changed",
                                 relationship_pointer(name))
     updated = service.update_attendee(user, attendee, payload.attributes)
-    return web.jsonapi(_doc(schemas.attendee_resource(updated, user)))
+    return web.jsonapi(web.resource_document(app, schemas.attendee_resource(updated, user)))
 
 
 @route(app, "/v1/attendees/{attendee_id}", methods=["DELETE"])
@@ -109,7 +103,7 @@ def attendee_order(attendee_id: str) -> Any:
         return web.jsonapi({"data": None, "jsonapi": JSONAPI})
     order = service.get_order(str(attendee.order_id))
     service.require_order_view(user, order)
-    return web.jsonapi(_doc(schemas.order_resource(order, user)))
+    return web.jsonapi(web.resource_document(app, schemas.order_resource(order, user)))
 
 
 @route(app, "/v1/attendees/{attendee_id}/relationships/{name}")
@@ -188,7 +182,7 @@ def create_order() -> Any:
     event = get_event(event_ref, user)
     order = service.create_order(user, event, attendees,
                                  payload.relationships.get("discount_code"), payload.attributes)
-    return web.created(_doc(schemas.order_resource(order, user)),
+    return web.created(web.resource_document(app, schemas.order_resource(order, user)),
                        f"/v1/orders/{order.identifier}")
 
 
@@ -222,7 +216,7 @@ def calculate_amount() -> Any:
 def create_checkout_order() -> Any:
     user = require_login(web.current_user(app))
     order = service.create_checkout_order(user, web.json_body(app))
-    return web.created(_doc(schemas.order_resource(order, user)),
+    return web.created(web.resource_document(app, schemas.order_resource(order, user)),
                        f"/v1/orders/{order.identifier}")
 
 
@@ -236,7 +230,7 @@ def _order_for(order_ref: str) -> tuple[Any, Any]:
 @route(app, "/v1/orders/{order_ref}")
 def get_order(order_ref: str) -> Any:
     user, order = _order_for(order_ref)
-    return web.jsonapi(_doc(schemas.order_resource(order, user)))
+    return web.jsonapi(web.resource_document(app, schemas.order_resource(order, user)))
 
 
 @route(app, "/v1/orders/{order_ref}", methods=["PATCH"])
@@ -245,7 +239,7 @@ def update_order(order_ref: str) -> Any:
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
                              url_ids=(str(order.id), order.identifier), is_admin=user.is_staff)
     updated = service.update_order(user, order, dict(payload.attributes))
-    return web.jsonapi(_doc(schemas.order_resource(updated, user)))
+    return web.jsonapi(web.resource_document(app, schemas.order_resource(updated, user)))
 
 
 @route(app, "/v1/orders/{order_ref}", methods=["DELETE"])
@@ -296,7 +290,7 @@ def order_event(order_ref: str) -> Any:
     event = find_event(str(order.event_id))
     if event is None:
         raise NotFound("Event not found")
-    return web.jsonapi(_doc(event_resource(event, user)))
+    return web.jsonapi(web.resource_document(app, event_resource(event, user)))
 
 
 @route(app, "/v1/orders/{order_ref}/discount-code")
@@ -311,7 +305,7 @@ def order_discount_code(order_ref: str) -> Any:
         code = DiscountCode.get(int(order.discount_code_id))
     except DiscountCode.DoesNotExist:
         return web.jsonapi({"data": None, "jsonapi": JSONAPI})
-    return web.jsonapi(_doc(discount_code_resource(code, user)))
+    return web.jsonapi(web.resource_document(app, discount_code_resource(code, user)))
 
 
 @route(app, "/v1/orders/{order_ref}/relationships/{name}")

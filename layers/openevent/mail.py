@@ -14,20 +14,12 @@ import threading
 import time
 import uuid
 from email.message import EmailMessage
-from functools import lru_cache
-from typing import Any
 
+from openevent import aws
 from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.mail")
 _outbox_lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _ses() -> Any:
-    import boto3
-
-    return boto3.client("ses", region_name=get_settings().region)
 
 
 def build_message(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
@@ -59,7 +51,7 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None) -> bool
     settings = get_settings()
     ok = True
     try:
-        _ses().send_raw_email(
+        aws.client("ses").send_raw_email(
             Source=settings.mail_sender, Destinations=[to], RawMessage={"Data": msg.as_bytes()}
         )
     except Exception as exc:  # noqa: BLE001 - mail must never break the request that sent it

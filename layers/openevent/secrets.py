@@ -18,9 +18,9 @@ def _secret_document() -> dict[str, str]:
     arn = os.environ.get("OPENEVENT_SECRETS_ARN")
     if not arn:
         return {}
-    import boto3
+    from openevent import aws
 
-    raw = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    raw = aws.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
     value = json.loads(raw)
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 

@@ -149,6 +149,15 @@ def query(app: Chalice) -> dict[str, str]:
     return dict(request_of(app).query_params or {})
 
 
+def resource_document(app: Chalice, resource: Any) -> dict[str, Any]:
+    """A single-resource document honouring the request's `include` and `fields[...]`."""
+    from openevent.jsonapi.document import single_document
+    from openevent.jsonapi.query import parse_params
+
+    params = parse_params(query(app))
+    return single_document(resource, params.include, params.fieldsets)
+
+
 def content_type(app: Chalice) -> str | None:
     return request_of(app).headers.get("content-type")
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from functools import lru_cache
 from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from openevent import aws
 from openevent.mail import send_mail
 from openevent.models.base import Unique
 from openevent.settings import get_settings
@@ -34,11 +34,8 @@ class MailNotSent(RuntimeError):
     """Raised after a pass in which some mails failed, so the event is retried."""
 
 
-@lru_cache(maxsize=1)
 def _s3() -> Any:
-    import boto3
-
-    return boto3.client("s3", region_name=get_settings().region)
+    return aws.client("s3")
 
 
 def order_pdf_key(identifier: str) -> str:

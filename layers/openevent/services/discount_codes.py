@@ -34,6 +34,7 @@ from openevent.errors import (
 from openevent.models.base import (
     ClaimTaken,
     Unique,
+    db_connection,
     failed_positions,
     next_id,
     now,
@@ -43,7 +44,6 @@ from openevent.models.base import (
 from openevent.models.events import DiscountCode, Event
 from openevent.models.users import User
 from openevent.permissions import require_event_role, require_login, require_staff
-from openevent.services.events import connection
 from openevent.services.lookup import get_event
 from openevent.services.tickets import get_tickets
 
@@ -188,7 +188,7 @@ def create_code(user: User | None, event: Event, values: dict[str, Any],
     code = DiscountCode(next_id("discount-code"), event_id=event.id, ticket_ids=ids,
                         marketer_id=marketer_id, created_by=user.id, used_count=0, **values)
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.save(Unique(code_claim_key(event.id, code.code), owner=str(code.id)),
                     condition=Unique.key.does_not_exist())
             tx.save(code, condition=DiscountCode.id.does_not_exist())
@@ -241,7 +241,7 @@ def delete_code(user: User | None, code: DiscountCode, event: Event) -> None:
     """Soft-delete (orders keep resolving it), free the code text, unlink an event code."""
     require_code_access(user, code, event)
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.update(code, actions=[DiscountCode.deleted_at.set(now())],
                       condition=DiscountCode.deleted_at.does_not_exist())
             tx.delete(Unique(code_claim_key(event.id, code.code)))

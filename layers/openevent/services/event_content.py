@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from openevent.errors import Conflict, Forbidden, NotFound, Unprocessable, attribute_pointer
 from openevent.jsonapi.document import Schema
-from openevent.models.base import Unique, next_id, unique_key
+from openevent.models.base import Unique, db_connection, next_id, unique_key
 from openevent.models.event_content import (
     CustomForm,
     Microlocation,
@@ -31,7 +31,6 @@ from openevent.models.events import Event
 from openevent.models.users import User
 from openevent.permissions import require_event_role
 from openevent.schemas import events as schemas
-from openevent.services.events import connection
 from openevent.services.lookup import get_event
 
 
@@ -109,7 +108,7 @@ def delete_child(kind: ContentKind, user: User | None, item: Any, event: Event) 
     if isinstance(item, CustomForm) and item.is_fixed:
         raise Forbidden("A fixed form field cannot be deleted")
     if isinstance(item, Tax):
-        with TransactWrite(connection=connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.delete(item)
             tx.delete(Unique(tax_claim_key(event.id)))
         return
@@ -132,7 +131,7 @@ def create_tax(user: User | None, event: Event, values: dict[str, Any]) -> Tax:
     require_event_role(user, event, "coorganizer")
     tax = Tax(next_id("tax"), event_id=event.id, **values)
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.save(Unique(tax_claim_key(event.id), owner=str(tax.id)),
                     condition=Unique.key.does_not_exist())
             tx.save(tax)

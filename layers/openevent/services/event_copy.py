@@ -34,8 +34,9 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from openevent import aws
 from openevent.errors import ServiceUnavailable
-from openevent.models.base import Unique, next_id, now, unique_key
+from openevent.models.base import Unique, db_connection, next_id, now, unique_key
 from openevent.models.event_content import Sponsor
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
@@ -96,14 +97,9 @@ class MediaCopier:
     new_event_id: int
     copied: list[str] = field(default_factory=list)
     _mapping: dict[str, str] = field(default_factory=dict)
-    _client: Any = None
 
     def client(self) -> Any:
-        if self._client is None:
-            import boto3  # only the copy path needs S3
-
-            self._client = boto3.client("s3", region_name=get_settings().region)
-        return self._client
+        return aws.client("s3")
 
     def new_key(self, key: str) -> str:
         old_prefix = f"events/{self.old_event_id}/"
@@ -155,7 +151,7 @@ class Write:
 
 def write_chunk(writes: list[Write]) -> None:
     """One TransactWriteItems call (tests replace this to inject a failure)."""
-    with TransactWrite(connection=events.connection()) as tx:
+    with TransactWrite(connection=db_connection()) as tx:
         for w in writes:
             tx.save(w.item, condition=w.condition)
 

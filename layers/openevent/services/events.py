@@ -62,10 +62,6 @@ DEFAULT_ATTENDEE_FIELDS = (
 )
 
 
-# One connection for every transaction of the process (see openevent.models.base).
-connection = db_connection
-
-
 def reserve_ids(kind: str, count: int) -> list[int]:
     """`count` fresh ids of `kind` with one atomic counter ADD."""
     if count <= 0:
@@ -123,7 +119,7 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
     for _ in range(IDENTIFIER_ATTEMPTS):
         event = Event(event_id, identifier=new_identifier(), owner_id=user.id, **values)
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with TransactWrite(connection=db_connection()) as tx:
                 tx.save(identifier_claim(event.identifier, event_id),
                         condition=Unique.key.does_not_exist())
                 tx.save(event, condition=Event.id.does_not_exist())

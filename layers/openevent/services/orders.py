@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
+from openevent import aws
 from openevent.errors import (
     Conflict,
     Forbidden,
@@ -868,13 +868,6 @@ def expire_due_orders(at: datetime | None = None, limit: int = 500) -> dict[str,
 
 # --- completion --------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _s3() -> Any:
-    import boto3
-
-    return boto3.client("s3", region_name=get_settings().region)
-
-
 def manifest_json(order: Order) -> str:
     """The order manifest the ticket renderer reads (openevent.documents.manifest)."""
     event = Event.get(int(order.event_id))
@@ -917,7 +910,7 @@ def on_order_completed(order: Order) -> None:
     renderer) and mails the purchaser a confirmation. Failures are logged, never raised: the
     order is complete either way."""
     try:
-        _s3().put_object(Bucket=get_settings().documents_bucket,
+        aws.client("s3").put_object(Bucket=get_settings().documents_bucket,
                          Key=f"manifests/{order.identifier}.json",
                          Body=manifest_json(order).encode(), ContentType="application/json")
     except Exception:  # noqa: BLE001 - the order is complete; the renderer can be re-run

@@ -33,12 +33,11 @@ from openevent.errors import (
     Unprocessable,
     attribute_pointer,
 )
-from openevent.models.base import Unique, next_id, unique_key
+from openevent.models.base import Unique, db_connection, next_id, unique_key
 from openevent.models.event_content import StripeAuthorization
 from openevent.models.events import Event
 from openevent.models.users import User
 from openevent.permissions import require_event_role
-from openevent.services.events import connection
 from openevent.services.lookup import get_event
 from openevent.services.system import get_system_settings
 from openevent.settings import get_settings
@@ -156,7 +155,7 @@ def authorize(user: User | None, event: Event, code: str) -> StripeAuthorization
         refresh_token_enc=encrypt(account.refresh_token) if account.refresh_token else None,
         livemode=account.livemode, scope=account.scope, created_by=user.id)
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.save(Unique(claim_key(event.id), owner=str(auth.id)),
                     condition=Unique.key.does_not_exist())
             tx.save(auth)
@@ -168,6 +167,6 @@ def authorize(user: User | None, event: Event, code: str) -> StripeAuthorization
 
 def delete_authorization(user: User | None, auth: StripeAuthorization, event: Event) -> None:
     require_event_role(user, event, "organizer")
-    with TransactWrite(connection=connection()) as tx:
+    with TransactWrite(connection=db_connection()) as tx:
         tx.delete(auth)
         tx.delete(Unique(claim_key(event.id)))

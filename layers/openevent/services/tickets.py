@@ -27,6 +27,7 @@ from openevent.errors import Conflict, NotFound, Unprocessable, attribute_pointe
 from openevent.models.base import (
     ClaimTaken,
     Unique,
+    db_connection,
     next_id,
     now,
     unique_key,
@@ -35,7 +36,7 @@ from openevent.models.base import (
 from openevent.models.events import Event, Ticket
 from openevent.models.users import User
 from openevent.permissions import has_event_role, require_event_role
-from openevent.services.events import PAYMENT_FLAGS, connection
+from openevent.services.events import PAYMENT_FLAGS
 from openevent.services.lookup import get_event
 from openevent.services.system import require_module
 
@@ -155,7 +156,7 @@ def create_ticket(user: User | None, event: Event, values: dict[str, Any]) -> Ti
     if ticket.type == "free":
         ticket.price = Decimal("0.00")
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.save(Unique(name_claim_key(event.id, ticket.name), owner=str(ticket.id)),
                     condition=Unique.key.does_not_exist())
             tx.save(ticket, condition=Ticket.id.does_not_exist())
@@ -199,7 +200,7 @@ def delete_ticket(user: User | None, ticket: Ticket, event: Event) -> None:
     """409 while seats are held or sold; otherwise soft-delete and free the name."""
     require_event_role(user, event, "coorganizer")
     try:
-        with TransactWrite(connection=connection()) as tx:
+        with TransactWrite(connection=db_connection()) as tx:
             tx.update(ticket, actions=[Ticket.deleted_at.set(now())],
                       condition=(Ticket.seats_taken == 0) & Ticket.deleted_at.does_not_exist())
             tx.delete(Unique(name_claim_key(event.id, ticket.name)))
