@@ -18,6 +18,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def mosquitto_path() -> str | None:
+    """The mosquitto binary (Debian installs it in /usr/sbin, often not on PATH), or None."""
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+
+
 class LocalBroker:
     """A mosquitto process listening on ``127.0.0.1:<port>`` (only there)."""
 
@@ -33,7 +41,7 @@ class LocalBroker:
 
     def start(self, timeout: float = 5.0) -> LocalBroker:
         """Start mosquitto and wait until it accepts connections."""
-        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        exe = mosquitto_path() or "mosquitto"
         self._dir.mkdir(parents=True, exist_ok=True)
         conf = self._dir / "mosquitto.conf"
         conf.write_text(f"listener {self.port} {self.host}\nallow_anonymous true\n"

@@ -23,6 +23,7 @@ from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import ForbiddenError, LocalGateway
 
+from openevent.errors import NotFound
 from openevent.routing import GROUPS, group_for
 from openevent.web import dumps
 
@@ -61,12 +62,10 @@ class GatewayResponse:
 
 
 def _not_found(path: str) -> GatewayResponse:
-    body = dumps({"errors": [{"status": 404, "title": "Not Found",
-                              "detail": f"No route for {path.split('?')[0]}",
-                              "source": {"parameter": "path"}}],
-                  "jsonapi": {"version": "1.0"}})
+    error = NotFound(f"No route for {path.split('?')[0]}", parameter="path")
     return GatewayResponse(404, {"Content-Type": "application/vnd.api+json",
-                                 "Access-Control-Allow-Origin": "*"}, body.encode())
+                                 "Access-Control-Allow-Origin": "*"},
+                           dumps(error.to_document()).encode())
 
 
 @dataclass

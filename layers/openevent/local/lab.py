@@ -8,7 +8,6 @@ topic rule invokes in AWS. The device is the simulated one — a real PSLab is n
 from __future__ import annotations
 
 import logging
-import shutil
 from typing import Any
 
 log = logging.getLogger("openevent.lab.local")
@@ -17,10 +16,11 @@ DEVICE_ID = "lab-1"
 
 def start_lab(runtime: Any) -> str:
     """Start broker, relay and agent; returns a one-line status for the banner."""
-    if shutil.which("mosquitto") is None and not _debian_mosquitto():
+    from openevent.lab.localbroker import LocalBroker, mosquitto_path
+
+    if mosquitto_path() is None:
         return "off (mosquitto is not installed; `make run` installs it)"
     from edge_agent.runner import start_agent
-    from openevent.lab.localbroker import LocalBroker
     from openevent.lab.relay import LocalResultSubscriber
 
     broker = LocalBroker(port=runtime.broker_port, data_dir=runtime.data_dir / "mosquitto")
@@ -32,9 +32,3 @@ def start_lab(runtime: Any) -> str:
     agent = start_agent(DEVICE_ID, broker.host, broker.port)
     runtime.on_stop.insert(0, agent.stop)
     return f"simulated device '{DEVICE_ID}' on MQTT 5 broker {broker.address}"
-
-
-def _debian_mosquitto() -> bool:
-    import os
-
-    return os.path.exists("/usr/sbin/mosquitto")

@@ -26,17 +26,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from openevent.lab.localbroker import free_port
+
 log = logging.getLogger("openevent.local")
 
 DEFAULT_ADMIN_EMAIL = "admin@openevent.local"
 DEFAULT_ADMIN_PASSWORD = "open-event-admin"  # local default only; documented in README
 SNAPSHOT_SECONDS = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_http(url: str, timeout: float = 30.0) -> None:
