@@ -212,6 +212,19 @@ def make_user(aws: None) -> Any:
     return make
 
 
+def mails_to(outbox: Path, address: str) -> list[Any]:
+    """The mails in an outbox folder addressed to `address`, oldest first."""
+    import email
+    from email import policy
+
+    found = []
+    for path in sorted(outbox.glob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        if msg["To"] == address:
+            found.append(msg)
+    return found
+
+
 def user_doc(email: str, password: str = "long-enough-pw", **attrs: Any) -> dict[str, Any]:
     return {"data": {"type": "user", "attributes": {"email": email, "password": password,
                                                     **attrs}}}

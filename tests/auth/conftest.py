@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import email
 import re
-from email import policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import mails_to
+
+__all__ = ["mails_to", "token_from_last_mail"]
+
 TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9._~-]+)")
-
-
-def mails_to(outbox: Path, address: str) -> list[Any]:
-    found = []
-    for path in sorted(outbox.glob("*.eml")):
-        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-        if msg["To"] == address:
-            found.append(msg)
-    return found
 
 
 def token_from_last_mail(outbox: Path, address: str) -> str:

@@ -3,15 +3,14 @@ order whose PDFs arrive through the real S3 event path, the lab, and a restart."
 
 from __future__ import annotations
 
-import email as email_lib
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from email import policy
 
 import pytest
 import requests
 
+from tests.conftest import mails_to
 from tests.e2e.conftest import start_system, stop_system
 
 pytestmark = pytest.mark.slow
@@ -22,11 +21,7 @@ TOKEN = re.compile(r"token=([A-Za-z0-9._~-]+)")
 def last_mail_to(system, address, timeout=10.0):
     deadline = time.monotonic() + timeout
     while True:
-        found = []
-        for path in sorted((system.data_dir / "outbox").glob("*.eml")):
-            msg = email_lib.message_from_bytes(path.read_bytes(), policy=policy.default)
-            if msg["To"] == address:
-                found.append(msg)
+        found = mails_to(system.data_dir / "outbox", address)
         if found or time.monotonic() > deadline:
             assert found, f"no mail to {address}"
             return found[-1]

@@ -10,19 +10,7 @@ from openevent.lab.mqtt5 import Message
 
 from edge_agent.agent import Agent
 from edge_agent.devices import SimulatedDevice
-
-HOSTILE = [
-    "__import__('os').system('id')",
-    "get_voltage.__globals__",
-    "get_voltage('CH1'); get_resistance()",
-    "open('/etc/passwd')",
-    "(lambda: 1)()",
-    "get_voltage([c for c in ['CH1']][0])",
-    "get_voltage(**{'channel': 'CH1'})",
-    "set_pv1(99)",
-    "set_pv1('5')",
-    "get_voltage('" + "C" * 300 + "')",
-]
+from tests.lab.hostile import HOSTILE_FUNCTION_STRINGS as HOSTILE
 
 
 class CountingDevice(SimulatedDevice):

@@ -3,35 +3,7 @@
 import pytest
 from openevent.lab.grammar import MAX_LENGTH, FunctionStringError, LabCall, parse_call
 
-HOSTILE = [
-    "__import__('os').system('id')",
-    "os.system('id')",
-    "get_voltage.__globals__",
-    "get_voltage('CH1').__class__",
-    "().__class__.__bases__[0].__subclasses__()",
-    "get_voltage('CH1'); get_resistance()",
-    "get_voltage('CH1')\nget_resistance()",
-    "open('/etc/passwd')",
-    "eval('1')",
-    "exec('import os')",
-    "(lambda: 1)()",
-    "get_voltage(lambda: 'CH1')",
-    "get_voltage([c for c in ['CH1']][0])",
-    "get_voltage(*['CH1'])",
-    "get_voltage(**{'channel': 'CH1'})",
-    "get_voltage(channel)",
-    "get_voltage('CH' + '1')",
-    "get_voltage(f'CH{1}')",
-    "get_voltage(get_resistance())",
-    "[get_voltage('CH1')]",
-    "get_voltage",
-    "import os",
-    "x = get_voltage('CH1')",
-    "get_voltage('CH1') if True else 0",
-    "__builtins__",
-    "",
-    "   ",
-]
+from tests.lab.hostile import HOSTILE_FUNCTION_STRINGS as HOSTILE
 
 
 @pytest.mark.parametrize("text", HOSTILE)

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import error_of
+from tests.lab.hostile import HOSTILE_FUNCTION_STRINGS as HOSTILE
 from tests.lab_api.conftest import wait_run
 
 pytestmark = pytest.mark.slow
@@ -80,22 +81,6 @@ def test_someone_elses_call_is_404(api, make_user, lab):
     assert api.get(f"/v1/lab/calls/{call_id}", token=other.token).status == 404
 
 
-HOSTILE = [
-    "__import__('os').system('id')",
-    "get_voltage.__globals__",
-    "get_voltage('CH1'); get_resistance()",
-    "open('/etc/passwd')",
-    "(lambda: 1)()",
-    "get_voltage(*['CH1'])",
-    "get_voltage(**{'channel': 'CH1'})",
-    "[get_voltage('CH1') for _ in range(9)]",
-    "set_pv1(9)",
-    "set_pv1('5')",
-    "capture1('CH1', 10**9, 1)",
-    "get_voltage('CH1'" + ")" * 5000,
-    "exec('print(1)')",
-    "get_voltage(channel=__name__)",
-]
 
 
 @pytest.mark.parametrize("text", HOSTILE)

@@ -6,10 +6,8 @@ wrote; the slow end-to-end test in tests/e2e drives the real moto → SQS → ha
 
 from __future__ import annotations
 
-import email
 import re
 import subprocess
-from email import policy
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -17,6 +15,7 @@ import pytest
 from openevent.documents import pipeline
 from openevent.settings import get_settings
 
+from tests.conftest import mails_to as _mails
 from tests.orders.conftest import attendee_doc, order_doc
 
 pytestmark = pytest.mark.slow  # renders real PDFs
@@ -24,15 +23,6 @@ pytestmark = pytest.mark.slow  # renders real PDFs
 
 def _s3():
     return boto3.client("s3", region_name="us-east-1")
-
-
-def _mails(outbox, to):
-    out = []
-    for path in sorted(outbox.glob("*.eml")):
-        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-        if msg["To"] == to:
-            out.append(msg)
-    return out
 
 
 @pytest.fixture
