@@ -6,12 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSTEM_PACKAGES := mosquitto bubblewrap poppler-utils zbar-tools fonts-dejavu-core \
-                   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+                   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+                   chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-fast lint typecheck bench openapi layer synth system-deps clean
 
-# Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font.
+# Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font, and
+# Chromium for the browser tests (Playwright drives Debian's build; it downloads no browser).
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

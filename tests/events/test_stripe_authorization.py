@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import error_of
 from tests.events.conftest import doc
-from tests.fakes.stripe_fake import StripeFake
+from openevent.sandboxes.stripe import StripeFake
 
 
 @pytest.fixture

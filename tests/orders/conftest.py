@@ -188,7 +188,7 @@ def stripe(world: World, people: People, shop: Any) -> Iterator[Any]:
     from openevent.models.users import User
     from openevent.services.stripe_connect import authorize
 
-    from tests.fakes.stripe_fake import StripeFake
+    from openevent.sandboxes.stripe import StripeFake
 
     with StripeFake() as fake:
         os.environ["STRIPE_API_BASE"] = fake.base_url
@@ -209,7 +209,7 @@ def stripe(world: World, people: People, shop: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def paypal(world: World) -> Iterator[Any]:
-    from tests.fakes.paypal_fake import PayPalFake
+    from openevent.sandboxes.paypal import PayPalFake
 
     with PayPalFake() as fake:
         os.environ["PAYPAL_API_BASE"] = fake.base_url

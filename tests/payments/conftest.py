@@ -3,24 +3,15 @@ receiver that records webhook deliveries."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-# `tests.fakes` is imported by its full name (as `python -m tests.fakes.stripe_fake` does);
-# make the repository root importable however pytest was started.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from openevent.payments.paypal_gateway import PayPalGateway, PayPalSettings  # noqa: E402
-from openevent.payments.stripe_gateway import StripeGateway, StripeSettings  # noqa: E402
-
-from tests.fakes.http_fake import FakeHTTPServer, FakeRequest, FakeResponse  # noqa: E402
-from tests.fakes.paypal_fake import PayPalFake  # noqa: E402
-from tests.fakes.stripe_fake import StripeFake  # noqa: E402
+from openevent.payments.paypal_gateway import PayPalGateway, PayPalSettings
+from openevent.payments.stripe_gateway import StripeGateway, StripeSettings
+from openevent.sandboxes.http_server import FakeHTTPServer, FakeRequest, FakeResponse
+from openevent.sandboxes.paypal import PayPalFake
+from openevent.sandboxes.stripe import StripeFake
 
 
 class WebhookReceiver(FakeHTTPServer):

@@ -24,6 +24,7 @@ from chalice.config import Config
 from chalice.local import ForbiddenError, LocalGateway
 
 from openevent.errors import NotFound
+from openevent.local import static
 from openevent.routing import GROUPS, group_for
 from openevent.web import dumps
 
@@ -83,8 +84,10 @@ class _Pool:
 class Gateway:
     """All groups behind one `request()` method; `serve()` puts it on a TCP port."""
 
-    def __init__(self, pool_size: int = 4, groups: tuple[str, ...] = GROUPS) -> None:
+    def __init__(self, pool_size: int = 4, groups: tuple[str, ...] = GROUPS,
+                 mounts: list[static.StaticMount] | None = None) -> None:
         self.pools = {g: _Pool(g, pool_size) for g in groups}
+        self.mounts = static.default_mounts() if mounts is None else mounts
 
     def apps(self, group: str) -> Chalice:
         app, gw = self.pools[group].idle.get()
@@ -95,6 +98,11 @@ class Gateway:
                 body: bytes | None = None) -> GatewayResponse:
         headers = dict(headers or {})
         group = group_for(path)
+        if group is None and method.upper() in {"GET", "HEAD"}:
+            found = static.find(self.mounts, path)
+            if found is not None:
+                return GatewayResponse(200, {"Content-Type": static.content_type(found),
+                                             "Cache-Control": "no-cache"}, found.read_bytes())
         if group is None or group not in self.pools:
             return _not_found(path)
         pool = self.pools[group]

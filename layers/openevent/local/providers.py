@@ -1,7 +1,7 @@
 """Payment provider sandboxes for the local runtime.
 
-Stripe and PayPal are outside this machine, so the local run starts the same fakes the tests
-use (`tests/fakes/`): small HTTP servers speaking each provider's real wire format, with a
+Stripe and PayPal are outside this machine, so the local run starts the sandboxes of
+`openevent.sandboxes` (the tests use the same servers): small HTTP servers speaking each provider's real wire format, with a
 hosted checkout / approval page and real signed webhooks back to the API. The production
 gateways talk to them through their configurable base URLs, unchanged.
 
@@ -14,11 +14,8 @@ a restart (connect Stripe again from the event's settings).
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[3]
 SANDBOX_SECRET = "sk_test_openevent_local_sandbox"
 SANDBOX_WEBHOOK_SECRET = "whsec_openevent_local_sandbox"
 SANDBOX_PAYPAL_CLIENT = "openevent-local-sandbox-client"
@@ -28,12 +25,10 @@ SANDBOX_PAYPAL_WEBHOOK = "WH-OPENEVENT-LOCAL"
 
 def start_sandboxes(api_base: str) -> tuple[list[Any], str]:
     """Start both fakes and point the gateways at them; returns (servers, banner line)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from openevent.services.system import get_system_settings, update_system_settings
     from openevent.settings import get_settings
-    from tests.fakes.paypal_fake import PayPalFake
-    from tests.fakes.stripe_fake import StripeFake
+    from openevent.sandboxes.paypal import PayPalFake
+    from openevent.sandboxes.stripe import StripeFake
 
     settings = get_system_settings()
     real_stripe = settings.stripe_secret_key not in (None, "", SANDBOX_SECRET)

@@ -7,7 +7,7 @@ them (SHA256withRSA, cert served at this fake's own /v1/notifications/certs/<nam
         fake.approve_order(order_id)                 # the payer clicks "Pay" at PayPal
         fake.send_webhook(url, "PAYMENT.CAPTURE.COMPLETED", capture)
 
-Standalone: `python -m tests.fakes.paypal_fake --port 12112 [--webhook-url URL]`.
+Standalone: `python -m openevent.sandboxes.paypal --port 12112 [--webhook-url URL]`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from tests.fakes.http_fake import FakeHTTPServer, FakeRequest, FakeResponse, random_id
+from openevent.sandboxes.http_server import FakeHTTPServer, FakeRequest, FakeResponse, random_id
 
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
 _ZERO_DECIMAL = {"HUF", "JPY", "TWD"}

@@ -8,7 +8,7 @@ webhooks. State is in memory.
         fake.complete_checkout(session_id)           # the buyer pays on the Checkout page
         fake.send_webhook(url, "checkout.session.completed", session, account=acct)
 
-Standalone: `python -m tests.fakes.stripe_fake --port 12111 [--webhook-url URL]`.
+Standalone: `python -m openevent.sandboxes.stripe --port 12111 [--webhook-url URL]`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import requests
 
-from tests.fakes.http_fake import FakeHTTPServer, FakeRequest, FakeResponse, random_id
+from openevent.sandboxes.http_server import FakeHTTPServer, FakeRequest, FakeResponse, random_id
 
 API_VERSION = "2025-10-29.clover"
 

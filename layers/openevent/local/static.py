@@ -1,0 +1,72 @@
+"""Static web apps served by the local gateway beside the API, on the same origin.
+
+In AWS the same files sit in S3 behind the CloudFront distribution that fronts the API; here
+the gateway serves them from folders. A mount maps a URL prefix to a folder; a single-page
+app (`spa=True`) answers unknown paths under its prefix with its `index.html`, as its
+client-side router expects. Paths the route table gives to an API group never reach a mount.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class StaticMount:
+    prefix: str  # "/lab/" or "/"
+    directory: Path
+    spa: bool = False
+
+    def resolve(self, path: str) -> Path | None:
+        """The file serving `path`, or None; never a file outside the mount's folder."""
+        bare = unquote(path.split("?", 1)[0])
+        if bare + "/" == self.prefix:
+            bare = self.prefix
+        if not bare.startswith(self.prefix):
+            return None
+        rel = bare[len(self.prefix):]
+        base = self.directory.resolve()
+        candidate = (base / rel).resolve()
+        if candidate != base and base not in candidate.parents:
+            return None
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
+        if candidate.is_file():
+            return candidate
+        if self.spa and "." not in rel.rsplit("/", 1)[-1]:
+            index = base / "index.html"
+            return index if index.is_file() else None
+        return None
+
+
+def content_type(path: Path) -> str:
+    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") or guessed in {
+        "application/javascript", "application/json"} else guessed
+
+
+def default_mounts() -> list[StaticMount]:
+    """The lab console at /lab/ and, when built (`make frontend`), the Open Event app at /."""
+    mounts = []
+    lab = Path(os.environ.get("OPENEVENT_LAB_CONSOLE_DIR", ROOT / "web" / "lab"))
+    if lab.is_dir():
+        mounts.append(StaticMount("/lab/", lab, spa=False))
+    frontend = os.environ.get("OPENEVENT_FRONTEND_DIR")
+    if frontend and Path(frontend).is_dir():
+        mounts.append(StaticMount("/", Path(frontend), spa=True))
+    return mounts
+
+
+def find(mounts: list[StaticMount], path: str) -> Path | None:
+    """The first mount's file for `path` (mounts are tried in order: specific prefixes first)."""
+    for mount in mounts:
+        found = mount.resolve(path)
+        if found is not None:
+            return found
+    return None

@@ -1,1 +1,0 @@
-"""Local fakes of external services (Stripe, PayPal) speaking their real wire formats."""
