@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+from openevent.sandboxes.stripe import StripeFake
 
 from tests.conftest import error_of
 from tests.events.conftest import doc
-from openevent.sandboxes.stripe import StripeFake
 
 
 @pytest.fixture

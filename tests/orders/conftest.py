@@ -186,9 +186,8 @@ def shop(world: World, people: People) -> Any:
 def stripe(world: World, people: People, shop: Any) -> Iterator[Any]:
     """The Stripe fake as the platform's Stripe, with the shop's event connected to it."""
     from openevent.models.users import User
-    from openevent.services.stripe_connect import authorize
-
     from openevent.sandboxes.stripe import StripeFake
+    from openevent.services.stripe_connect import authorize
 
     with StripeFake() as fake:
         os.environ["STRIPE_API_BASE"] = fake.base_url

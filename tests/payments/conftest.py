@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from openevent.payments.paypal_gateway import PayPalGateway, PayPalSettings
 from openevent.payments.stripe_gateway import StripeGateway, StripeSettings
 from openevent.sandboxes.http_server import FakeHTTPServer, FakeRequest, FakeResponse
