@@ -1,9 +1,10 @@
 """Payment provider sandboxes for the local runtime.
 
 Stripe and PayPal are outside this machine, so the local run starts the sandboxes of
-`openevent.sandboxes` (the tests use the same servers): small HTTP servers speaking each provider's real wire format, with a
-hosted checkout / approval page and real signed webhooks back to the API. The production
-gateways talk to them through their configurable base URLs, unchanged.
+`openevent.sandboxes` (the tests use the same servers): small HTTP servers speaking each
+provider's real wire format, with a hosted checkout / approval page and real signed webhooks
+back to the API. The production gateways talk to them through their configurable base URLs,
+unchanged.
 
 They are used only while the system settings hold no real keys: the runtime fills empty
 settings with the sandbox keys (marked by `SANDBOX_SECRET`) and never overwrites real ones.
