@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from openevent import web
-from openevent.errors import BadRequest, Forbidden, NotFound, Unprocessable
+from openevent.errors import Forbidden, NotFound, Unprocessable
 from openevent.jsonapi.document import meta_document, relationship_document
 from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import parse_document
@@ -20,7 +20,7 @@ from openevent.permissions import (
     require_staff,
 )
 from openevent.schemas import users as schemas
-from openevent.services import roles, system
+from openevent.services import roles, sessions, system
 from openevent.services import users as accounts
 from openevent.services.lookup import get_event
 
@@ -138,9 +138,8 @@ def _login() -> Any:
     body = web.json_body(app)
     email = body.get("email", body.get("username"))
     user = accounts.authenticate(email, body.get("password"))
-    remember = body.get("remember-me", body.get("remember_me")) is True
-    include = body.get("include-in-response", body.get("include_in_response")) is True
-    return web.plain(accounts.tokens_for(user, with_refresh=remember and include))
+    # Every login gets a refresh token: the web app's auth library requires one.
+    return web.plain(sessions.open_session(user))
 
 
 @route(app, "/v1/auth/login", methods=["POST"])
@@ -155,28 +154,25 @@ def session() -> Any:
 
 @route(app, "/v1/auth/logout", methods=["POST"])
 def logout() -> Any:
-    # Tokens are stateless; the client drops its copy. Kept for frontend compatibility.
+    # Access tokens are short-lived JWTs the client drops; a refresh token sent is revoked.
+    req = web.request_of(app)
+    if req.raw_body:
+        sessions.revoke(web.json_body(app).get("refresh_token"))
     return web.plain({"success": True})
 
 
 @route(app, "/v1/auth/token/refresh", methods=["POST"])
 def refresh() -> Any:
-    from openevent.security import bearer_token, decode_token, issue_token
+    """Rotate a refresh token: `{"refresh_token"}` (or `Authorization: JWT <refresh token>`)
+    → `{"access_token", "refresh_token"}`; the token sent stops working."""
+    from openevent.security import bearer_token
 
     req = web.request_of(app)
     token = bearer_token(req.headers.get("authorization"))
-    if token is None and req.raw_body:
-        body = web.json_body(app)
-        token = body.get("refresh_token") if isinstance(body.get("refresh_token"), str) else None
-    if token is None:
-        raise BadRequest("A refresh token is required", parameter="Authorization")
-    claims = decode_token(token, expected_type="refresh")
-    user = accounts.get_user(claims.identity)
-    if claims.password_version != user.password_version:
-        from openevent.errors import Unauthorized
-
-        raise Unauthorized("Token is no longer valid", parameter="Authorization")
-    return web.plain({"access_token": issue_token(user.id, user.password_version)})
+    if req.raw_body:
+        sent = web.json_body(app).get("refresh_token")
+        token = sent if sent is not None else token
+    return web.plain(sessions.refresh(token))
 
 
 def _data(body: dict[str, Any]) -> dict[str, Any]:
