@@ -9,9 +9,11 @@ from typing import Any
 
 from openevent import web
 from openevent.errors import Forbidden, NotFound, Unprocessable
+from openevent.jsonapi.compat import core_and_extra, dump_extra, item_values
 from openevent.jsonapi.document import meta_document, relationship_document
 from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import parse_document
+from openevent.models.users import User
 from openevent.permissions import (
     has_event_role,
     is_self_or_staff,
@@ -39,7 +41,10 @@ def create_user() -> Any:
     if payload.attributes.get("is_super_admin") and not (caller and caller.is_super_admin):
         raise Unprocessable("'is-super-admin' can only be set by a super admin",
                             "/data/attributes/is-super-admin")
-    user = accounts.create_user(dict(payload.attributes))
+    values, extra = core_and_extra("user", dict(payload.attributes))
+    user = accounts.create_user(values)
+    if extra:
+        user.update(actions=[User.extra.set(dump_extra("user", None, extra))])
     return web.created(web.resource_document(app, schemas.user_resource(user)),
                        f"/v1/users/{user.id}")
 
@@ -85,8 +90,8 @@ def user_relationship(user_id: str, name: str) -> Any:
 @route(app, "/v1/users/{user_id}", methods=["PATCH"])
 def update_user(user_id: str) -> Any:
     caller, user = _target_user(user_id)
-    current = {name: getattr(user, name, None) for name in schemas.USER.fields
-               if name != "password"}
+    current = item_values(schemas.USER, user)
+    current.pop("password", None)
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.USER,
                              url_ids=(str(user.id),), is_admin=caller.is_staff, current=current)
     values = dict(payload.attributes)
@@ -103,6 +108,9 @@ def update_user(user_id: str) -> Any:
         accounts.set_password(user, password, revoke_sessions=True)
     if "email" in values:
         accounts.change_email(user, values.pop("email"))
+    values, extra = core_and_extra("user", values)
+    if extra:
+        values["extra"] = dump_extra("user", user.extra, extra)
     for key, value in values.items():
         setattr(user, key, value)
     if values:

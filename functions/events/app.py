@@ -525,13 +525,13 @@ def event_stripe_authorization(ref: str) -> Any:
 
 EMPTY_COLLECTIONS = ("event-types", "event-topics", "event-sub-topics", "event-locations",
                      "pages", "groups", "speakers", "sessions", "exhibitors", "faqs",
-                     "session-types", "speaker-invites", "user-favourite-events")
-EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors", "speakers-call",
+                     "session-types", "speaker-invites", "user-favourite-events", "tags")
+EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors", "tags",
                            "event-invoices", "faqs", "faq-types", "session-types", "feedbacks",
                            "video-streams", "stations", "badge-forms", "speaker-invites",
                            "access-codes", "event-statistics-general")
 EMPTY_EVENT_SINGLES = ("event-type", "event-topic", "event-sub-topic", "event-copyright",
-                       "general-statistics")
+                       "general-statistics", "speakers-call")
 
 
 def _empty_collection(path: str) -> dict[str, Any]:
@@ -573,6 +573,13 @@ def _copy_func(func: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 
 _register_empty()
+
+
+@route(app, "/v1/events/{ref}/has-streams")
+def event_has_streams(ref: str) -> Any:
+    """Open Event's video-stream probe: this API hosts no streams."""
+    get_event(ref, web.current_user(app))
+    return web.plain({"exists": False, "can_access": False})
 
 
 # --- relationship endpoints: every `links.self` of a relationship answers -----------------

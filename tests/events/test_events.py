@@ -244,12 +244,18 @@ def test_out_of_scope_collections_are_empty(api, path):
     assert resp.json()["meta"]["count"] == 0
 
 
-@pytest.mark.parametrize("sub", ["speakers", "sessions", "exhibitors", "speakers-call",
+@pytest.mark.parametrize("sub", ["speakers", "sessions", "exhibitors", "tags",
                                  "event-invoices"])
 def test_out_of_scope_event_collections_are_empty(api, cast, sub):
     resp = api.get(f"/v1/events/{cast.event.id}/{sub}")
     assert resp.status == 200
     assert resp.json()["meta"]["count"] == 0
+
+
+def test_speakers_call_is_an_empty_single(api, cast):
+    resp = api.get(f"/v1/events/{cast.event.id}/speakers-call")
+    assert resp.status == 200
+    assert resp.json()["data"] is None
 
 
 def test_every_event_relationship_link_answers(api, cast):

@@ -1,39 +1,133 @@
-"""Open Event attributes and relationships this API does not store, by resource type.
+"""Open Event attributes beyond each resource's core fields: declared with their types,
+accepted, validated and stored.
 
-The reference client (the Open Event web frontend, Ember) serializes whole models, so a PATCH
-echoes every attribute and to-one relationship it knows — including Open Event features
-outside our scope (streams, badges, speakers, ...). Those names are known, not unknown: a
-request carrying them is accepted and they are ignored. Any other unknown name is still a 422.
-Names are snake_case; the lists come from Open Event Server's public v1 schemas.
+The reference client (the Open Event web frontend, Ember) serializes whole models, so a POST or
+PATCH carries every attribute it knows — the attendee's job title and social links, an
+event's `is-featured`, a ticket's `is-description-visible`. Those are data, not noise: each
+name below is validated by type (422 naming it on a bad value), stored in the item's `extra`
+map and served back, filterable and sortable like any attribute. Names nobody declared are
+still a 422. Read-only names (computed by Open Event: image renditions, export URLs) are
+accepted and ignored on input.
+
+Names are snake_case; the lists come from Open Event Server's public v1 schemas and the web
+app's models (app/models/*.js).
 """
 
 from __future__ import annotations
 
-TOLERATED_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "event": frozenset({
-        "external_event_url", "online", "latitude", "longitude", "searchable_location_name",
-        "public_stream_link", "stream_loop", "stream_autoplay", "after_order_message",
-        "thumbnail_image_url", "large_image_url", "icon_image_url", "show_remaining_tickets",
-        "owner_name", "is_map_shown", "is_oneclick_signup_enabled", "has_owner_info",
-        "owner_description", "is_sessions_speakers_enabled", "ticket_url", "code_of_conduct",
-        "schedule_published_on", "is_featured", "is_promoted", "is_demoted", "is_announced",
-        "is_ticket_form_enabled", "is_cfs_enabled", "is_tax_enabled",
-        "is_billing_info_mandatory", "is_chat_enabled", "is_videoroom_enabled",
-        "is_document_enabled", "document_links", "chat_room_name", "can_pay_by_invoice",
-        "can_pay_by_omise", "can_pay_by_alipay", "can_pay_by_paytm", "cheque_details",
-        "invoice_details", "bank_details", "onsite_details", "is_sponsors_enabled",
-        "pentabarf_url", "ical_url", "xcal_url", "refund_policy", "is_stripe_linked",
-        "is_badges_enabled", "completed_order_sales", "placed_order_sales",
-        "pending_order_sales", "completed_order_tickets", "placed_order_tickets",
-        "pending_order_tickets",
-    }),
-    "user": frozenset({
-        "original_image_url", "thumbnail_image_url", "small_image_url", "icon_image_url",
-        "facebook_url", "twitter_url", "instagram_url", "google_plus_url", "last_accessed_at",
-        "details", "contact",
-    }),
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from openevent.jsonapi.fields import (
+    Boolean,
+    DateTime,
+    Field,
+    Integer,
+    JsonValue,
+    Number,
+    String,
+)
+
+
+def _typed(*, strings: Iterable[str] = (), texts: Iterable[str] = (),
+           booleans: Iterable[str] = (), numbers: Iterable[str] = (),
+           integers: Iterable[str] = (), datetimes: Iterable[str] = (),
+           objects: Iterable[str] = (), read_only: Iterable[str] = ()) -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    for name in strings:
+        out[name] = String(max_length=2048)
+    for name in texts:
+        out[name] = String(max_length=50_000)
+    for name in booleans:
+        out[name] = Boolean()
+    for name in numbers:
+        out[name] = Number()
+    for name in integers:
+        out[name] = Integer(minimum=-(10**12), maximum=10**12)
+    for name in datetimes:
+        out[name] = DateTime()
+    for name in objects:
+        out[name] = JsonValue()
+    for name in read_only:
+        out[name] = String(read_only=True)
+    return out
+
+
+EXTRA_FIELDS: dict[str, dict[str, Field]] = {
+    "event": _typed(
+        strings=("external_event_url", "searchable_location_name", "public_stream_link",
+                 "owner_name", "ticket_url", "chat_room_name", "pentabarf_url"),
+        texts=("after_order_message", "owner_description", "code_of_conduct",
+               "cheque_details", "invoice_details", "bank_details", "onsite_details",
+               "refund_policy"),
+        booleans=("online", "stream_loop", "stream_autoplay", "show_remaining_tickets",
+                  "is_map_shown", "is_oneclick_signup_enabled", "has_owner_info",
+                  "is_sessions_speakers_enabled", "is_featured", "is_promoted", "is_demoted",
+                  "is_announced", "is_ticket_form_enabled", "is_cfs_enabled",
+                  "is_tax_enabled", "is_billing_info_mandatory", "is_chat_enabled",
+                  "is_videoroom_enabled", "is_document_enabled", "can_pay_by_invoice",
+                  "can_pay_by_omise", "can_pay_by_alipay", "can_pay_by_paytm",
+                  "is_sponsors_enabled", "is_badges_enabled"),
+        numbers=("latitude", "longitude"),
+        datetimes=("schedule_published_on",),
+        objects=("document_links",),
+        read_only=("thumbnail_image_url", "large_image_url", "icon_image_url", "ical_url",
+                   "xcal_url", "completed_order_sales", "placed_order_sales",
+                   "pending_order_sales", "completed_order_tickets", "placed_order_tickets",
+                   "pending_order_tickets"),
+    ),
+    "ticket": _typed(
+        booleans=("is_description_visible", "is_fee_absorbed", "is_checkin_restricted",
+                  "auto_checkin_enabled"),
+        strings=("form_id", "badge_id"),
+    ),
+    "user": _typed(
+        strings=("original_image_url", "facebook_url", "twitter_url", "instagram_url",
+                 "google_plus_url", "language_prefrence", "billing_contact_name",
+                 "billing_phone", "billing_country", "company", "billing_address",
+                 "billing_city", "billing_zip_code", "billing_tax_info",
+                 "billing_additional_info", "billing_state"),
+        texts=("details", "contact"),
+        booleans=("is_profile_public",),
+        read_only=("thumbnail_image_url", "small_image_url", "icon_image_url",
+                   "facebook_id", "is_user_owner", "is_user_organizer",
+                   "is_user_coorganizer", "is_user_track_organizer", "is_user_moderator",
+                   "is_user_registrar", "is_rocket_chat_registered", "last_accessed_at"),
+    ),
+    "attendee": _typed(
+        strings=("state", "address", "job_title", "phone", "company", "tax_business_info",
+                 "billing_address", "home_address", "shipping_address", "work_address",
+                 "work_phone", "website", "blog", "twitter", "facebook", "github",
+                 "instagram", "linkedin", "gender", "age_group", "native_language",
+                 "fluent_language", "home_wiki", "wiki_scholarship", "checkin_times",
+                 "checkout_times", "device_name_checkin", "checkin_times_device"),
+        booleans=("same_as_buyer", "accept_receive_emails", "accept_video_recording",
+                  "accept_share_details", "is_consent_of_refund_policy",
+                  "is_consent_form_field", "is_consent_form_field_photo",
+                  "is_consent_form_field_email", "is_checked_in", "is_registered"),
+        integers=("tag_id",),
+        datetimes=("birth_date",),
+        objects=("complex_field_values",),
+    ),
+    "order": _typed(
+        strings=("company", "tax_business_info", "address", "city", "state", "country",
+                 "zipcode", "exp_month", "exp_year", "brand", "last4"),
+        booleans=("is_billing_enabled",),
+    ),
 }
 
+# Account flags only an admin may change (echoed unchanged by anyone).
+EXTRA_FIELDS["user"].update({name: Boolean(admin_only=True, default=False)
+                             for name in ("is_blocked", "is_sales_admin", "is_marketer")})
+
+
+def with_extras(schema_type: str, core: dict[str, Field]) -> dict[str, Field]:
+    """A schema's fields: its core ones, then the declared Open Event extras."""
+    return {**EXTRA_FIELDS.get(schema_type, {}), **core}
+
+
+# Relationships a client may echo that this API does not model (linkage is ignored).
 TOLERATED_RELATIONSHIPS: dict[str, frozenset[str]] = {
     "event": frozenset({
         "tickets", "faqs", "faq_types", "feedbacks", "ticket_tags", "microlocations",
@@ -43,12 +137,83 @@ TOLERATED_RELATIONSHIPS: dict[str, frozenset[str]] = {
         "stripe_authorization", "order_statistics", "general_statistics", "video_stream",
         "exhibitors", "session_favourites", "speaker_invites", "station", "badge_forms",
         "event_invoices", "discount_codes", "discount_code", "access_codes", "attendees",
-        "orders", "role_invites",
+        "orders", "role_invites", "tags", "type", "topic", "sub_topic", "location", "user",
+        "badges", "forms", "email_notifications", "invoice", "copyright", "track_organizers",
+        "registrars", "moderators", "roles",
     }),
     "user": frozenset({
         "notifications", "event_invoice", "speakers", "access_codes", "discount_codes",
         "email_notifications", "sessions", "organizer_events", "coorganizer_events",
         "track_organizer_events", "registrar_events", "moderator_events", "attendees",
-        "events", "orders",
+        "events", "orders", "owner_events", "favourite_events", "user_permissions",
+        "feedbacks", "event_invoices", "groups", "followers", "sales_admin_events",
+        "marketer_events", "session_favourites", "video_streams", "user_follow_groups",
     }),
+    "ticket": frozenset({"access_codes", "discount_codes", "attendees", "order_statistics",
+                         "tags", "orders", "badge_forms"}),
 }
+
+
+def core_and_extra(schema_type: str, values: dict[str, Any]) -> tuple[dict[str, Any],
+                                                                      dict[str, Any]]:
+    """Split parsed attribute values into the model's own and the `extra` map's."""
+    extra_names = EXTRA_FIELDS.get(schema_type, {})
+    core = {k: v for k, v in values.items() if k not in extra_names}
+    extra = {k: v for k, v in values.items() if k in extra_names}
+    return core, extra
+
+
+def dump_extra(schema_type: str, stored: str | dict[str, Any] | None,
+               updates: dict[str, Any]) -> str | None:
+    """The `extra` map to store: the stored one with `updates` applied (None removes a name),
+    as JSON text in wire form (numbers as numbers, datetimes as ISO-8601)."""
+    current = load_stored(stored)
+    fields = EXTRA_FIELDS.get(schema_type, {})
+    for name, value in updates.items():
+        if value is None:
+            current.pop(name, None)
+        else:
+            current[name] = fields[name].dump(value)
+    return json.dumps(current, sort_keys=True) if current else None
+
+
+def item_values(schema: Any, item: Any) -> dict[str, Any]:
+    """A stored item's attribute values for `schema`: its own attributes, then the extras
+    kept in its `extra` map."""
+    values = {name: getattr(item, name, None) for name in schema.fields}
+    declared = EXTRA_FIELDS.get(schema.type, {})
+    if declared:
+        stored = extra_values(schema.type, getattr(item, "extra", None))
+        for name, spec in declared.items():
+            if schema.fields.get(name) is spec:
+                values[name] = stored.get(name)
+    return values
+
+
+def load_stored(stored: str | dict[str, Any] | None) -> dict[str, Any]:
+    if not stored:
+        return {}
+    if isinstance(stored, dict):
+        return dict(stored)
+    try:
+        value = json.loads(stored)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def extra_values(schema_type: str, stored: str | dict[str, Any] | None) -> dict[str, Any]:
+    """The stored extras as Python values (datetimes, decimals), every declared name present."""
+    fields = EXTRA_FIELDS.get(schema_type, {})
+    raw = load_stored(stored)
+    out: dict[str, Any] = {}
+    for name, spec in fields.items():
+        value = raw.get(name)
+        if value is None:
+            out[name] = None
+            continue
+        try:
+            out[name] = spec.convert(value, name)
+        except Exception:  # noqa: BLE001 - a stored value of an older type reads as unset
+            out[name] = None
+    return out

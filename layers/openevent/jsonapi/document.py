@@ -37,6 +37,8 @@ class Schema:
     fields: dict[str, Field]
     relationships: dict[str, RelSpec] = field(default_factory=dict)
     numeric_id: bool = False
+    # Relationships documents carry that clients read (and filter or sort on) but never send.
+    read_relationships: frozenset[str] = frozenset()
 
     def dump(self, values: dict[str, Any], only: set[str] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -78,6 +80,7 @@ class Resource:
     values: dict[str, Any]
     relationships: dict[str, Rel] = field(default_factory=dict)
     link: str | None = None  # singletons (settings, modules) live at the collection path
+    loaded: dict[str, list[Resource]] = field(default_factory=dict, repr=False)  # filters
 
     @property
     def self_link(self) -> str:

@@ -18,14 +18,12 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from openevent.errors import BadRequest
 from openevent.jsonapi.document import JSONAPI, Resource, Schema, collect_included
-from openevent.jsonapi.fields import parse_datetime
+from openevent.jsonapi.filtering import check_sort, compile_filter, sort_resources
 from openevent.jsonapi.naming import dasherize, snake
 
 DEFAULT_PAGE_SIZE = 20
@@ -89,122 +87,6 @@ def parse_params(params: Mapping[str, str] | None) -> CollectionParams:
         if not isinstance(out.filter, list | dict):
             raise BadRequest("'filter' must be a list or an object", parameter="filter")
     return out
-
-
-# --- filters ---------------------------------------------------------------------------
-
-def _comparable(value: Any, kind: str) -> Any:
-    if value is None:
-        return None
-    if kind == "datetime":
-        if isinstance(value, datetime):
-            return value
-        return parse_datetime(value)
-    if kind in {"number", "integer"}:
-        try:
-            return Decimal(str(value))
-        except (InvalidOperation, ValueError):
-            return None
-    return value
-
-
-def _like(value: Any, pattern: Any, insensitive: bool) -> bool:
-    if not isinstance(value, str) or not isinstance(pattern, str):
-        return False
-    regex = "^" + re.escape(pattern).replace("%", ".*").replace("_", ".") + "$"
-    flags = re.IGNORECASE | re.DOTALL if insensitive else re.DOTALL
-    return re.match(regex, value, flags) is not None
-
-
-def _safe_cmp(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return False
-    try:
-        return op(a, b)
-    except TypeError:
-        return False
-
-
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
-    "lt": lambda a, b: _safe_cmp(lambda x, y: x < y, a, b),
-    "le": lambda a, b: _safe_cmp(lambda x, y: x <= y, a, b),
-    "gt": lambda a, b: _safe_cmp(lambda x, y: x > y, a, b),
-    "ge": lambda a, b: _safe_cmp(lambda x, y: x >= y, a, b),
-}
-
-
-def compile_filter(spec: Any, schema: Schema, depth: int = 0) -> Callable[[Resource], bool]:
-    """Compile Flask-REST-JSONAPI-style filter JSON into a predicate (400 on bad input)."""
-    if depth > 8:
-        raise BadRequest("'filter' is nested too deeply", parameter="filter")
-    if isinstance(spec, list):
-        parts = [compile_filter(s, schema, depth + 1) for s in spec]
-        return lambda r: all(p(r) for p in parts)
-    if not isinstance(spec, dict):
-        raise BadRequest("Each filter must be an object", parameter="filter")
-    for combinator in ("and", "or"):
-        if combinator in spec:
-            subs = spec[combinator]
-            if not isinstance(subs, list):
-                raise BadRequest(f"'{combinator}' takes a list", parameter="filter")
-            parts = [compile_filter(s, schema, depth + 1) for s in subs]
-            if combinator == "and":
-                return lambda r: all(p(r) for p in parts)
-            return lambda r: any(p(r) for p in parts)
-    if "not" in spec:
-        inner = compile_filter(spec["not"], schema, depth + 1)
-        return lambda r: not inner(r)
-    name, op, val = spec.get("name"), spec.get("op"), spec.get("val")
-    if not isinstance(name, str) or not isinstance(op, str):
-        raise BadRequest("A filter needs 'name' and 'op'", parameter="filter")
-    attr = snake(name)
-    if attr == "id":
-        kind = "integer" if schema.numeric_id else "string"
-    elif attr in schema.fields and not schema.fields[attr].write_only:
-        kind = schema.fields[attr].kind
-    else:
-        raise BadRequest(f"Cannot filter on '{name}'", parameter="filter")
-
-    def get(r: Resource) -> Any:
-        raw = r.id if attr == "id" else r.values.get(attr)
-        return _comparable(str(raw) if attr == "id" and kind == "string" else raw, kind)
-
-    op = op.lower()
-    if op in _OPS:
-        target = _comparable(val, kind)
-        fn = _OPS[op]
-        return lambda r: fn(get(r), target)
-    if op in {"in_", "notin_"}:
-        if not isinstance(val, list):
-            raise BadRequest(f"'{op}' takes a list", parameter="filter")
-        targets = [_comparable(v, kind) for v in val]
-        if op == "in_":
-            return lambda r: get(r) in targets
-        return lambda r: get(r) not in targets
-    if op in {"like", "ilike", "notlike", "notilike"}:
-        insensitive = "ilike" in op
-        negate = op.startswith("not")
-        return lambda r: _like(get(r), val, insensitive) != negate
-    if op in {"is_", "isnot"}:
-        return lambda r: (get(r) is None) == (op == "is_") if val is None else get(r) == val
-    raise BadRequest(f"Unknown filter operator '{op}'", parameter="filter")
-
-
-def sort_resources(items: list[Resource], sort: list[tuple[str, bool]], schema: Schema) -> None:
-    for name, desc in reversed(sort):
-        if name != "id" and name not in schema.fields:
-            raise BadRequest(f"Cannot sort on '{dasherize(name)}'", parameter="sort")
-        kind = schema.fields[name].kind if name in schema.fields else "integer"
-
-        def key(r: Resource, name: str = name, kind: str = kind) -> tuple[int, Any]:
-            raw = r.id if name == "id" else r.values.get(name)
-            value = _comparable(raw, kind)
-            # None sorts last ascending; tuples keep mixed None/values comparable.
-            return (1, "") if value is None else (0, value)
-
-        items.sort(key=key, reverse=desc)
 
 
 # --- sources and documents ------------------------------------------------------------
@@ -274,6 +156,8 @@ def collection_document(
     query = dict(query or {})
     params = params or parse_params(query)
     predicate = compile_filter(params.filter, schema) if params.filter else None
+    if params.sort:
+        check_sort(params.sort, schema)
     links: dict[str, Any] = {"self": _link(base_path, query, **_current_page(query))}
     meta: dict[str, Any] = {}
 

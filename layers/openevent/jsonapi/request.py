@@ -20,7 +20,7 @@ from openevent.errors import (
     attribute_pointer,
     relationship_pointer,
 )
-from openevent.jsonapi.compat import TOLERATED_ATTRIBUTES, TOLERATED_RELATIONSHIPS
+from openevent.jsonapi.compat import TOLERATED_RELATIONSHIPS
 from openevent.jsonapi.document import MEDIA_TYPE, Schema
 from openevent.jsonapi.naming import dasherize, snake
 from openevent.settings import get_settings
@@ -107,19 +107,18 @@ def parse_document(
         attributes = {}
     if not isinstance(attributes, dict):
         raise Unprocessable("'attributes' must be an object", "/data/attributes")
-    tolerated = TOLERATED_ATTRIBUTES.get(schema.type, frozenset())
     for wire_name, value in attributes.items():
         name = snake(str(wire_name))
         spec = schema.fields.get(name)
         if spec is None:
-            if name in tolerated:
-                continue  # an Open Event attribute we do not store (see jsonapi/compat.py)
             raise Unprocessable(f"Unknown attribute '{wire_name}'", attribute_pointer(name))
         if spec.read_only:
             continue
         if spec.admin_only and not is_admin:
-            unchanged = current is not None and current.get(name) == value
-            if unchanged or (current is None and value in (spec.default, None)):
+            stored = None if current is None else current.get(name)
+            # An echo of the stored value, or of the default where nothing is stored.
+            unchanged = stored == value if stored is not None else value in (spec.default, None)
+            if unchanged:
                 continue
             raise Unprocessable(f"'{dasherize(name)}' can only be set by an admin",
                                 attribute_pointer(name))

@@ -45,6 +45,7 @@ class EventKindIndex(GlobalSecondaryIndex["Event"]):
 
 class Event(Model):
     Meta = table_meta("events")
+    extra = UnicodeAttribute(null=True)  # Open Event attributes (jsonapi/compat.py), JSON
     id = IntAttribute(hash_key=True)
     kind = UnicodeAttribute(default="event")
     identifier = UnicodeAttribute()
@@ -132,6 +133,7 @@ class TicketEventIndex(GlobalSecondaryIndex["Ticket"]):
 
 class Ticket(Model):
     Meta = table_meta("tickets")
+    extra = UnicodeAttribute(null=True)  # Open Event attributes (jsonapi/compat.py), JSON
     id = IntAttribute(hash_key=True)
     event_id = IntAttribute()
     name = UnicodeAttribute()

@@ -28,6 +28,7 @@ class KindIndex(GlobalSecondaryIndex["User"]):
 
 class User(Model):
     Meta = table_meta("users")
+    extra = UnicodeAttribute(null=True)  # Open Event attributes (jsonapi/compat.py), JSON
     id = IntAttribute(hash_key=True)
     kind = UnicodeAttribute(default="user")
     email = UnicodeAttribute()

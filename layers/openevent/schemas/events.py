@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from pynamodb.models import Model
 
+from openevent.jsonapi.compat import item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import (
     Boolean,
@@ -50,10 +51,19 @@ class Coordinate(Number):
         return None if value is None else float(value)
 
 
+# Every relationship an event document carries (filterable with has/any and `ne null`).
+EVENT_RELATIONSHIPS = (
+    "owner", "tickets", "tax", "tracks", "sponsors", "microlocations", "social_links",
+    "custom_forms", "discount_codes", "discount_code", "stripe_authorization", "roles",
+    "role_invites", "orders", "attendees", "speakers", "sessions", "exhibitors", "event_type",
+    "event_topic", "event_sub_topic", "speakers_call", "order_statistics",
+    "general_statistics", "event_copyright", "tags", "faqs", "session_types",
+)
+
 EVENT = Schema(
     type="event",
     path="events",
-    fields={
+    fields=with_extras("event", {
         "name": String(required=True, nullable=False, min_length=1, max_length=500),
         "identifier": String(read_only=True),
         "starts_at": DateTime(required=True, nullable=False),
@@ -77,13 +87,15 @@ EVENT = Schema(
         "is_ticketing_enabled": Boolean(nullable=False),
         "created_at": DateTime(read_only=True),
         "deleted_at": DateTime(read_only=True),
-    },
+        "is_stripe_linked": Boolean(read_only=True),
+    }),
+    read_relationships=frozenset(EVENT_RELATIONSHIPS),
 )
 
 TICKET = Schema(
     type="ticket",
     path="tickets",
-    fields={
+    fields=with_extras("ticket", {
         "name": String(required=True, nullable=False, min_length=1, max_length=255),
         "description": String(max_length=10_000),
         "type": Choice(["free", "paid", "donation"], required=True, nullable=False),
@@ -98,8 +110,9 @@ TICKET = Schema(
         "is_hidden": Boolean(nullable=False),
         "position": Integer(minimum=0, maximum=100_000, nullable=False),
         "created_at": DateTime(read_only=True),
-    },
+    }),
     relationships={"event": RelSpec("event")},
+    read_relationships=frozenset({"discount_codes", "attendees", "order_statistics"}),
 )
 
 DISCOUNT_CODE = Schema(
@@ -234,7 +247,7 @@ STRIPE_AUTHORIZATION = Schema(
 
 
 def _values(schema: Schema, item: Any) -> dict[str, Any]:
-    return {name: getattr(item, name, None) for name in schema.fields}
+    return item_values(schema, item)
 
 
 def _event_loader(event_id: int, user: User | None = None) -> Any:
@@ -299,6 +312,7 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
             return []
 
     values = _values(EVENT, event)
+    values["is_stripe_linked"] = _is_stripe_linked(event)
     rels = {
         "owner": Rel("user", event.owner_id, f"{base}/owner", loader=owner),
         "tickets": many("ticket", "tickets", tickets),
@@ -323,8 +337,27 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
         "event_type": Rel("event-type", None, f"{base}/event-type"),
         "event_topic": Rel("event-topic", None, f"{base}/event-topic"),
         "event_sub_topic": Rel("event-sub-topic", None, f"{base}/event-sub-topic"),
+        "event_copyright": Rel("event-copyright", None, f"{base}/event-copyright"),
+        "speakers_call": Rel("speakers-call", None, f"{base}/speakers-call",
+                             include_data=False),
+        "order_statistics": Rel("order-statistics-event", None, f"{base}/order-statistics",
+                                include_data=False),
+        "general_statistics": Rel("event-statistics-general", None,
+                                  f"{base}/general-statistics", include_data=False),
+        "tags": many("tag", "tags"),
+        "faqs": many("faq", "faqs"),
+        "session_types": many("session-type", "session-types"),
     }
     return Resource(EVENT, event.id, values, rels)
+
+
+def _is_stripe_linked(event: Event) -> bool:
+    """Whether the event has a connected Stripe account (read only for Stripe events)."""
+    if not event.can_pay_by_stripe:
+        return False
+    from openevent.services.stripe_connect import authorization_of
+
+    return authorization_of(event.id) is not None
 
 
 # --- ticket --------------------------------------------------------------------------------

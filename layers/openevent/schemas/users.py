@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openevent.jsonapi.compat import item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import Boolean, Choice, DateTime, Email, Integer, String, Url
 from openevent.models.events import EventRole, RoleInvite
@@ -12,7 +13,7 @@ from openevent.permissions import EVENT_ROLES
 USER = Schema(
     type="user",
     path="users",
-    fields={
+    fields=with_extras("user", {
         "email": Email(required=True, nullable=False),
         "password": String(required=True, write_only=True, nullable=False, max_length=1024),
         "first_name": String(max_length=255),
@@ -25,12 +26,13 @@ USER = Schema(
         "was_registered_with_order": Boolean(read_only=True),
         "created_at": DateTime(read_only=True),
         "deleted_at": DateTime(read_only=True),
-    },
+    }),
 )
 
 
 def user_resource(user: User) -> Resource:
-    values = {name: getattr(user, name, None) for name in USER.fields if name != "password"}
+    values = item_values(USER, user)
+    values.pop("password", None)
     base = f"/v1/users/{user.id}"
 
     def orders() -> list[Resource]:

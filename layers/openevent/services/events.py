@@ -31,6 +31,7 @@ from openevent.errors import (
     Unprocessable,
     attribute_pointer,
 )
+from openevent.jsonapi.compat import core_and_extra, dump_extra
 from openevent.models.base import (
     Counter,
     Unique,
@@ -113,11 +114,13 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
     if not (user.is_verified or user.is_staff):
         raise Forbidden("Please verify your email before creating events")
     check_event_values(values)
+    values, extra = core_and_extra("event", values)
     event_id = next_id("event")
     forms = default_form_fields(event_id)
     role = EventRole(event_id, user.id, id=next_id("event-role"), role="owner")
     for _ in range(IDENTIFIER_ATTEMPTS):
-        event = Event(event_id, identifier=new_identifier(), owner_id=user.id, **values)
+        event = Event(event_id, identifier=new_identifier(), owner_id=user.id,
+                      extra=dump_extra("event", None, extra), **values)
         try:
             with TransactWrite(connection=db_connection()) as tx:
                 tx.save(identifier_claim(event.identifier, event_id),
@@ -140,7 +143,11 @@ def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Eve
     check_event_values(values, event)
     if not values:
         return event
+    values, extra = core_and_extra("event", values)
     actions = []
+    if extra:
+        stored = dump_extra("event", event.extra, extra)
+        actions.append(Event.extra.set(stored) if stored else Event.extra.remove())
     for name, value in values.items():
         attr = getattr(Event, name)
         if value is None:

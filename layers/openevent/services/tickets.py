@@ -24,6 +24,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from openevent.errors import Conflict, NotFound, Unprocessable, attribute_pointer
+from openevent.jsonapi.compat import core_and_extra, dump_extra
 from openevent.models.base import (
     ClaimTaken,
     Unique,
@@ -152,7 +153,9 @@ def create_ticket(user: User | None, event: Event, values: dict[str, Any]) -> Ti
     require_event_role(user, event, "coorganizer")
     require_module("ticket_include")
     check_ticket(event, values)
-    ticket = Ticket(next_id("ticket"), event_id=event.id, **values)
+    values, extra = core_and_extra("ticket", values)
+    ticket = Ticket(next_id("ticket"), event_id=event.id, extra=dump_extra("ticket", None, extra),
+                    **values)
     if ticket.type == "free":
         ticket.price = Decimal("0.00")
     try:
@@ -172,8 +175,12 @@ def update_ticket(user: User | None, ticket: Ticket, event: Event,
     check_ticket(event, values, ticket)
     if not values:
         return ticket
+    values, extra = core_and_extra("ticket", values)
     actions = [getattr(Ticket, n).remove() if v is None else getattr(Ticket, n).set(v)
                for n, v in values.items()]
+    if extra:
+        stored = dump_extra("ticket", ticket.extra, extra)
+        actions.append(Ticket.extra.set(stored) if stored else Ticket.extra.remove())
     # Never below the seats already held or sold; the condition makes this race-free against
     # the inventory service's conditional increments.
     condition = Ticket.deleted_at.does_not_exist()
@@ -191,8 +198,6 @@ def update_ticket(user: User | None, ticket: Ticket, event: Event,
             raise Unprocessable("'quantity' cannot be lower than the seats already taken",
                                 attribute_pointer("quantity")) from None
         raise Conflict("The ticket changed concurrently; try again") from None
-    for name, value in values.items():
-        setattr(ticket, name, value)
     return Ticket.get(ticket.id)
 
 
