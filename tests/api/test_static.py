@@ -33,3 +33,26 @@ def test_mounts_never_leave_their_folder_nor_shadow_the_api(tmp_path):
     assert gw.request("GET", "/lab/missing.js").status == 404
     settings = gw.request("GET", "/v1/settings")
     assert settings.headers["Content-Type"].startswith("application/vnd.api+json")
+
+
+def test_the_web_app_page_is_served_with_the_api_at_its_own_origin(tmp_path):
+    import json
+    from urllib.parse import quote, unquote
+
+    spa = tmp_path / "spa"
+    spa.mkdir()
+    config = {"APP": {"apiHost": "http://127.0.0.1:8000", "apiNamespace": "v1"},
+              "ember-simple-auth-token": {
+                  "serverTokenEndpoint": "http://127.0.0.1:8000/auth/session"}}
+    meta = quote(json.dumps(config), safe="")
+    (spa / "index.html").write_text(
+        f'<meta name="open-event-frontend/config/environment" content="{meta}" /><p>x</p>')
+    gw = Gateway(pool_size=1, groups=("auth",), mounts=[StaticMount("/", spa, spa=True)])
+    page = gw.request("GET", "/events", headers={"Host": "127.0.0.1:43210"}).body.decode()
+    served = json.loads(unquote(page.split('content="')[1].split('"')[0]))
+    assert served["APP"]["apiHost"] == "http://127.0.0.1:43210"
+    assert served["ember-simple-auth-token"]["serverTokenEndpoint"] == \
+        "http://127.0.0.1:43210/auth/session"
+    assert page.endswith("<p>x</p>")
+    hostile = gw.request("GET", "/", headers={"Host": 'evil"><script>'}).body.decode()
+    assert "127.0.0.1:8000" in unquote(hostile) and "<script>" not in hostile

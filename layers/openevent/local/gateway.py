@@ -101,8 +101,12 @@ class Gateway:
         if group is None and method.upper() in {"GET", "HEAD"}:
             found = static.find(self.mounts, path)
             if found is not None:
+                body = found.read_bytes()
+                if found.name == "index.html":
+                    host = next((v for k, v in headers.items() if k.lower() == "host"), None)
+                    body = static.same_origin_page(body, host)
                 return GatewayResponse(200, {"Content-Type": static.content_type(found),
-                                             "Cache-Control": "no-cache"}, found.read_bytes())
+                                             "Cache-Control": "no-cache"}, body)
         if group is None or group not in self.pools:
             return _not_found(path)
         pool = self.pools[group]

@@ -8,13 +8,20 @@ client-side router expects. Paths the route table gives to an API group never re
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 ROOT = Path(__file__).resolve().parents[3]
+# Where `make frontend` builds the Open Event web app (outside the repository).
+FRONTEND_CACHE = Path(os.environ.get("OPENEVENT_FRONTEND_CACHE",
+                                     Path.home() / ".cache" / "openevent-frontend"))
+_CONFIG_META = re.compile(
+    rb'<meta name="([^"]+)/config/environment" content="([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -51,16 +58,47 @@ def content_type(path: Path) -> str:
         "application/javascript", "application/json"} else guessed
 
 
+def frontend_dir() -> Path | None:
+    """The built web app: `OPENEVENT_FRONTEND_DIR`, else `make frontend`'s cached build."""
+    configured = os.environ.get("OPENEVENT_FRONTEND_DIR")
+    if configured is not None:
+        return Path(configured) if configured and Path(configured).is_dir() else None
+    built = FRONTEND_CACHE / "dist"
+    return built if (built / "index.html").is_file() else None
+
+
 def default_mounts() -> list[StaticMount]:
     """The lab console at /lab/ and, when built (`make frontend`), the Open Event app at /."""
     mounts = []
     lab = Path(os.environ.get("OPENEVENT_LAB_CONSOLE_DIR", ROOT / "web" / "lab"))
     if lab.is_dir():
         mounts.append(StaticMount("/lab/", lab, spa=False))
-    frontend = os.environ.get("OPENEVENT_FRONTEND_DIR")
-    if frontend and Path(frontend).is_dir():
-        mounts.append(StaticMount("/", Path(frontend), spa=True))
+    frontend = frontend_dir()
+    if frontend is not None:
+        mounts.append(StaticMount("/", frontend, spa=True))
     return mounts
+
+
+def same_origin_page(body: bytes, host: str | None) -> bytes:
+    """An Ember app's index.html with its baked API origin replaced by the page's own.
+
+    The web app reads its API host from the config `<meta>` tag, fixed when it was built;
+    served beside the API, the API is wherever the page came from (any port), so the config
+    is rewritten per request to `http://<Host>`. Other pages pass through unchanged."""
+    match = _CONFIG_META.search(body)
+    if match is None or not host or not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?", host):
+        return body
+    try:
+        config = json.loads(unquote(match.group(2).decode()))
+        baked = config["APP"]["apiHost"]
+    except (ValueError, KeyError, TypeError):
+        return body
+    origin = f"http://{host}"
+    if not isinstance(baked, str) or not baked or baked == origin:
+        return body
+    text = json.dumps(config).replace(json.dumps(baked)[1:-1], origin)
+    encoded = quote(text, safe="").encode()
+    return body[:match.start(2)] + encoded + body[match.end(2):]
 
 
 def find(mounts: list[StaticMount], path: str) -> Path | None:
