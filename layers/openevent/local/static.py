@@ -59,10 +59,13 @@ def content_type(path: Path) -> str:
 
 
 def frontend_dir() -> Path | None:
-    """The built web app: `OPENEVENT_FRONTEND_DIR`, else `make frontend`'s cached build."""
+    """The built web app: `OPENEVENT_FRONTEND_DIR` (empty: none), else, in the local runtime,
+    `make frontend`'s cached build."""
     configured = os.environ.get("OPENEVENT_FRONTEND_DIR")
     if configured is not None:
         return Path(configured) if configured and Path(configured).is_dir() else None
+    if os.environ.get("OPENEVENT_LOCAL") != "1":
+        return None  # only the local runtime picks up the cached build by itself
     built = FRONTEND_CACHE / "dist"
     return built if (built / "index.html").is_file() else None
 
