@@ -8,9 +8,13 @@ STAMP  := $(VENV)/.installed
 SYSTEM_PACKAGES := mosquitto bubblewrap poppler-utils zbar-tools fonts-dejavu-core \
                    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
                    chromium
+FRONTEND_SRC   ?= $(abspath ../shared/clients/open-event-frontend)
+FRONTEND_CACHE ?= $(HOME)/.cache/openevent-frontend
+export OPENEVENT_FRONTEND_CACHE := $(FRONTEND_CACHE)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint typecheck bench openapi layer synth system-deps clean
+.PHONY: run test test-fast lint typecheck bench openapi layer synth system-deps clean \
+        frontend test-frontend
 
 # Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font, and
 # Chromium for the browser tests (Playwright drives Debian's build; it downloads no browser).
@@ -30,10 +34,30 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: system-deps $(STAMP)
+	OPENEVENT_MODULES=$${OPENEVENT_MODULES-ticket,payment,donation} \
+	OPENEVENT_FRONTEND_URL=$${OPENEVENT_FRONTEND_URL-http://127.0.0.1:$${PORT:-8000}} \
 	$(BIN)/python -m openevent.local
 
-test: system-deps $(STAMP)
-	$(BIN)/pytest -n 2 --durations=15
+test: system-deps $(STAMP) frontend
+	OPENEVENT_REQUIRE_FRONTEND=1 $(BIN)/pytest -n 2 --durations=15
+
+# The Open Event web app (Ember), built once per source tarball into a cache outside the
+# repository (node_modules are reused); `make run` then serves it at / beside the API.
+frontend:
+	@$(MAKE) -s system-deps SYSTEM_PACKAGES="nodejs npm"
+	@tarball=$$(ls $(FRONTEND_SRC)/open-event-frontend-*.tar.gz | head -n 1); \
+	key="$$(basename $$tarball) $$(sha256sum $$tarball | cut -c1-16)"; \
+	if [ "$$(cat $(FRONTEND_CACHE)/dist/.built-from 2>/dev/null)" = "$$key" ]; then \
+	  echo "web app: $(FRONTEND_CACHE)/dist (cached build of $$key)"; \
+	else \
+	  echo "building the web app from $$tarball (~10 min the first time) ..."; \
+	  bash $(FRONTEND_SRC)/build.sh $(FRONTEND_CACHE) http://127.0.0.1:8000 && \
+	  echo "$$key" > $(FRONTEND_CACHE)/dist/.built-from; \
+	fi
+
+# Browser tests: Playwright driving Debian's Chromium through the real app against make run.
+test-frontend: system-deps $(STAMP) frontend
+	OPENEVENT_REQUIRE_FRONTEND=1 $(BIN)/pytest -n 2 -m browser --durations=15
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -n 2 -m "not slow"

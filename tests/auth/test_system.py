@@ -81,3 +81,16 @@ def test_order_expiry_time_range(api, make_user, value):
     resp = api.patch("/v1/settings", settings_doc(**{"order-expiry-time": value}),
                      token=admin.token)
     assert resp.status == 422 if value != "10" else resp.status == 200
+
+
+def test_mailed_links_use_the_admins_frontend_url_setting(api, make_user, outbox):
+    from tests.conftest import mails_to
+
+    admin = make_user(admin=True)
+    resp = api.patch("/v1/settings", {"data": {"type": "setting", "id": "1", "attributes": {
+        "frontend-url": "https://events.example.org/"}}}, token=admin.token)
+    assert resp.status == 200, resp.body
+    me = make_user()
+    assert api.post_json("/v1/auth/reset-password", {"data": {"email": me.email}}).status == 200
+    body = mails_to(outbox, me.email)[-1].get_body(preferencelist=("plain",)).get_content()
+    assert "https://events.example.org/reset-password?token=" in body

@@ -132,6 +132,9 @@ class Runtime:
 
         settings = get_settings()
         ensure_super_admin(settings.super_admin_email, str(settings.super_admin_password))
+        from openevent.services.system import enabled_module_names, seed_modules
+
+        self.modules = enabled_module_names(seed_modules(os.environ.get("OPENEVENT_MODULES")))
         return restored
 
     def start_payment_sandboxes(self) -> None:
@@ -217,16 +220,27 @@ class Runtime:
             "",
             "Open Event (serverless) is running locally",
             f"  API          http://127.0.0.1:{self.port}/v1  (OpenAPI: /v1/openapi.json)",
+            f"  Web app      {self.web_app_line()}",
             f"  Admin login  {settings.super_admin_email} / {admin_password}",
             f"  Outbox       {self.data_dir / 'outbox'}  (every sent mail as .eml)",
             f"  Data         {self.data_dir}  ({restored} items restored)",
             f"  Embedded AWS moto at http://127.0.0.1:{self.moto_port}",
             f"  Lab          {self.lab_status}",
             f"  Payments     {self.payments_status}",
+            f"  Modules      {', '.join(getattr(self, 'modules', [])) or 'none'}"
+            "  (OPENEVENT_MODULES at first start; admins change them with PATCH /v1/modules)",
             "  Stop with Ctrl-C.",
             "",
         ]
         print("\n".join(lines), flush=True)
+
+    def web_app_line(self) -> str:
+        from openevent.local.static import frontend_dir
+
+        built = frontend_dir()
+        if built is None:
+            return "not built (make frontend)"
+        return f"http://127.0.0.1:{self.port}/  (from {built})"
 
     def stop(self) -> None:
         if self.stopping.is_set():

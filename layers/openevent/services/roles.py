@@ -18,7 +18,7 @@ from openevent.models.events import Event, EventRole, RoleInvite
 from openevent.models.users import User
 from openevent.permissions import INVITABLE_ROLES, has_event_role, role_satisfies
 from openevent.security import new_url_token, token_digest
-from openevent.settings import get_settings
+from openevent.services.system import frontend_url
 
 
 def grant_role(event_id: int, user_id: int, role: str) -> EventRole:
@@ -49,7 +49,7 @@ def create_invite(inviter: User, event: Event, email: str, role: str) -> RoleInv
     invite = RoleInvite(next_id("role-invite"), event_id=event.id, email=email.lower(),
                         role=role, token_hash=token_digest(token))
     invite.save()
-    link = (f"{get_settings().frontend_url}/e/{event.identifier}/role-invites"
+    link = (f"{frontend_url()}/e/{event.identifier}/role-invites"
             f"?token={quote(token)}")
     send_mail(
         email,

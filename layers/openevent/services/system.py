@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pynamodb.exceptions import PutError
+
 from openevent.errors import Forbidden
 from openevent.models.system import Modules, SystemSettings
 
@@ -22,6 +24,30 @@ def get_modules() -> Modules:
         return Modules.get("1")
     except Modules.DoesNotExist:
         return Modules("1")
+
+
+MODULE_NAMES = ("ticket", "payment", "donation")
+
+
+def seed_modules(spec: str | None) -> Modules:
+    """First start: turn on the modules named in `spec` (`OPENEVENT_MODULES`, e.g.
+    "ticket,payment,donation"). A system whose modules record exists keeps it (an admin's
+    later choice wins); unknown names are a configuration error."""
+    names = [n.strip().lower() for n in (spec or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in MODULE_NAMES]
+    if unknown:
+        raise ValueError(f"OPENEVENT_MODULES: unknown module(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(MODULE_NAMES)}")
+    modules = Modules("1", **{f"{n}_include": n in names for n in MODULE_NAMES})
+    try:
+        modules.save(condition=Modules.id.does_not_exist())
+    except PutError:
+        return get_modules()
+    return modules
+
+
+def enabled_module_names(modules: Modules) -> list[str]:
+    return [n for n in MODULE_NAMES if getattr(modules, f"{n}_include")]
 
 
 def module_enabled(name: str) -> bool:
@@ -55,3 +81,12 @@ def update_system_settings(values: dict[str, Any]) -> SystemSettings:
         setattr(current, key, value)
     current.save()
     return current
+
+
+def frontend_url() -> str:
+    """Where mailed links point: the admin's `frontend-url` setting, else the deployment's
+    default (`OPENEVENT_FRONTEND_URL`), without a trailing slash."""
+    from openevent.settings import get_settings
+
+    configured = get_system_settings().frontend_url
+    return (configured or get_settings().frontend_url).rstrip("/")

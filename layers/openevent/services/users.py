@@ -47,6 +47,7 @@ from openevent.security import (
     token_digest,
     verify_password,
 )
+from openevent.services.system import frontend_url
 from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.users")
@@ -110,7 +111,7 @@ def _mail_token(user: User, purpose: str, minutes: int) -> str:
 
 def send_verification_mail(user: User) -> None:
     token = _mail_token(user, "verify-email", 60 * 24 * 7)
-    link = f"{get_settings().frontend_url}/verify?token={quote(token)}"
+    link = f"{frontend_url()}/verify?token={quote(token)}"
     send_mail(
         user.email,
         "Please verify your email",
@@ -197,7 +198,7 @@ def request_password_reset(email: Any) -> None:
     if user is None or user.deleted_at is not None:
         return
     token = _mail_token(user, "reset-password", get_settings().reset_token_minutes)
-    link = f"{get_settings().frontend_url}/reset-password?token={quote(token)}"
+    link = f"{frontend_url()}/reset-password?token={quote(token)}"
     send_mail(
         user.email,
         "Reset your password",

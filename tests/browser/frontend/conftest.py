@@ -1,0 +1,251 @@
+"""The real Open Event web app (Ember, built by `make frontend`) in Debian's Chromium,
+driven by Playwright against the real local runtime (`make run`) serving the app at `/`.
+
+Every step asserts what the person sees; any API answer ≥ 400 that the step did not declare
+with `browser.expect_errors(...)` fails the test (`assert_no_api_errors`).
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from openevent.lab.localbroker import free_port
+
+ROOT = Path(__file__).resolve().parents[3]
+CHROMIUM = "/usr/bin/chromium"
+CACHE = Path(os.environ.get("OPENEVENT_FRONTEND_CACHE",
+                            Path.home() / ".cache" / "openevent-frontend"))
+DIST = Path(os.environ.get("OPENEVENT_FRONTEND_DIR", CACHE / "dist"))
+SCREENSHOTS = ROOT / "docs" / "images"
+ADMIN = ("admin@openevent.local", "open-event-admin")
+TIMEOUT_MS = 30_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.slow)
+
+
+@dataclass
+class WebSystem:
+    """The local runtime serving the API and the web app on one origin."""
+
+    base: str
+    data_dir: Path
+    process: subprocess.Popen[str]
+    log: Path
+
+    def api(self, method: str, path: str, body: Any = None, token: str | None = None,
+            jsonapi: bool = True) -> requests.Response:
+        headers = {"Content-Type": "application/vnd.api+json" if jsonapi
+                   else "application/json"}
+        if token:
+            headers["Authorization"] = f"JWT {token}"
+        return requests.request(method, self.base + path, json=body, headers=headers,
+                                timeout=60)
+
+    def login(self, email_address: str, password: str) -> str:
+        resp = self.api("POST", "/auth/session", {"email": email_address,
+                                                  "password": password}, jsonapi=False)
+        assert resp.status_code == 200, resp.text
+        return str(resp.json()["access_token"])
+
+    def mails_to(self, address: str) -> list[email.message.EmailMessage]:
+        found = []
+        for path in sorted((self.data_dir / "outbox").glob("*.eml"),
+                           key=lambda p: p.stat().st_mtime):
+            msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+            if address.lower() in str(msg["To"]).lower():
+                found.append(msg)
+        return found
+
+    def wait_for_mail(self, address: str, subject_word: str, timeout: float = 30) -> str:
+        """The text of the newest mail to `address` whose subject has `subject_word`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for msg in reversed(self.mails_to(address)):
+                if subject_word.lower() in str(msg["Subject"]).lower():
+                    body = msg.get_body(preferencelist=("plain", "html"))
+                    assert body is not None
+                    return str(body.get_content())
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no '{subject_word}' mail to {address}")
+            time.sleep(0.2)
+
+
+def _start(data_dir: Path, port: int) -> WebSystem:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
+    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir),
+                "OPENEVENT_FRONTEND_DIR": str(DIST), "OPENEVENT_LAB": "0",
+                "OPENEVENT_MODULES": "ticket,payment,donation"})
+    log = data_dir.parent / f"runtime-{port}.log"
+    out = open(log, "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,
+                               stdout=out, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while "running locally" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"local runtime did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return WebSystem(f"http://127.0.0.1:{port}", data_dir, process, log)
+
+
+@pytest.fixture(scope="session")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebSystem]:
+    if not (DIST / "index.html").is_file():
+        if os.environ.get("OPENEVENT_REQUIRE_FRONTEND") == "1":
+            raise AssertionError(f"the web app is not built at {DIST}: run `make frontend`")
+        pytest.skip(f"the web app is not built at {DIST} (make frontend)")
+    data_dir = tmp_path_factory.mktemp("webapp") / "data"
+    system = _start(data_dir, free_port())
+    yield system
+    system.process.send_signal(signal.SIGINT)
+    try:
+        system.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        system.process.kill()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
+
+
+@dataclass
+class Browser:
+    """One person's browser tab on the web app, recording every API answer."""
+
+    web: WebSystem
+    page: Any
+    failures: list[str] = field(default_factory=list)
+    expected: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def on_response(self, response: Any) -> None:
+        url = response.url
+        if not url.startswith(self.web.base) or response.status < 400:
+            return
+        path = url[len(self.web.base):]
+        if not path.startswith(("/v1", "/auth")):
+            return
+        for status, pattern in self.expected:
+            if response.status == status and pattern.search(path):
+                return
+        try:
+            body = response.text()[:300]
+        except Exception:  # noqa: BLE001 - the body may be gone already
+            body = ""
+        self.failures.append(f"{response.request.method} {path} -> {response.status} {body}")
+
+    @contextmanager
+    def expect_errors(self, status: int, path_pattern: str) -> Iterator[None]:
+        """Within the block, `status` answers on paths matching `path_pattern` are expected."""
+        entry = (status, re.compile(path_pattern))
+        self.expected.append(entry)
+        try:
+            yield
+        finally:
+            self.expected.remove(entry)
+
+    def assert_no_api_errors(self) -> None:
+        failures, self.failures = self.failures, []
+        assert not failures, "unexpected API errors:\n" + "\n".join(failures)
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.web.base + path, wait_until="domcontentloaded")
+
+    def settle(self) -> None:
+        self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+
+    def log_in(self, email_address: str, password: str) -> None:
+        self.goto("/login")
+        self.page.fill("input[name=email]", email_address)
+        self.page.fill("input[name=password]", password)
+        self.page.click("button:has-text('Login')")
+        self.page.wait_for_url(lambda url: "/login" not in url, timeout=TIMEOUT_MS)
+        self.settle()
+
+
+# Third-party origins the app loads (fonts, captcha, maps, payment scripts): answered empty
+# inside the browser, since only 127.0.0.1 is reachable.
+def _stub_outside(route: Any) -> None:
+    url = route.request.url
+    kind = route.request.resource_type
+    if kind == "script":
+        route.fulfill(status=200, content_type="application/javascript", body="")
+    elif kind == "stylesheet":
+        route.fulfill(status=200, content_type="text/css", body="")
+    elif "nominatim" in url:
+        route.fulfill(status=200, content_type="application/json", body="[]")
+    else:
+        route.fulfill(status=204, body="")
+
+
+@pytest.fixture
+def browser(chromium: Any, web: WebSystem) -> Iterator[Browser]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 900},
+                                   accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), _stub_outside)
+    page = context.new_page()
+    tab = Browser(web, page)
+    page.on("response", tab.on_response)
+    page.on("console", lambda msg: tab.console.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda exc: tab.console.append(f"pageerror: {exc}"))
+    yield tab
+    context.close()
+    tab.assert_no_api_errors()
+
+
+_accounts = iter(range(1, 10**6))
+
+
+@pytest.fixture
+def new_account(web: WebSystem) -> Any:
+    """A verified account made through the API: `(email, password, token)`."""
+
+    def make(verified: bool = True) -> tuple[str, str, str]:
+        address = f"person{next(_accounts)}-{os.getpid()}@example.com"
+        password = "correct-horse-1"
+        resp = web.api("POST", "/v1/users", {"data": {"type": "user", "attributes": {
+            "email": address, "password": password, "first-name": "Ada",
+            "last-name": "Lovelace"}}})
+        assert resp.status_code == 201, resp.text
+        if verified:
+            text = web.wait_for_mail(address, "verif")
+            token = re.search(r"token=([A-Za-z0-9_\-.~%]+)", text)
+            assert token, text
+            done = web.api("POST", "/v1/auth/verify-email",
+                           {"data": {"token": token.group(1)}}, jsonapi=False)
+            assert done.status_code == 200, done.text
+        return address, password, web.login(address, password)
+
+    return make
