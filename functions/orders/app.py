@@ -15,8 +15,10 @@ from openevent.errors import (
     Forbidden,
     NotFound,
     Unprocessable,
+    attribute_pointer,
     relationship_pointer,
 )
+from openevent.jsonapi.compat import core_and_extra, dump_extra, item_values
 from openevent.jsonapi.document import (
     JSONAPI,
     meta_document,
@@ -24,6 +26,7 @@ from openevent.jsonapi.document import (
 )
 from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import parse_document, read_body
+from openevent.models.orders import Order
 from openevent.permissions import is_self_or_staff, require_event_role, require_login
 from openevent.schemas import orders as schemas
 from openevent.services import orders as service
@@ -85,8 +88,19 @@ def update_attendee(attendee_id: str) -> Any:
         if str(value) != str(current.get(name)):
             raise Unprocessable(f"'{name}' of an attendee can't be changed",
                                 relationship_pointer(name))
-    updated = service.update_attendee(user, attendee, payload.attributes)
+    values, extra = core_and_extra("attendee", _changed(schemas.ATTENDEE, attendee,
+                                                        payload.attributes))
+    if extra:
+        values["extra"] = dump_extra("attendee", attendee.extra, extra)
+    updated = service.update_attendee(user, attendee, values)
     return web.jsonapi(web.resource_document(app, schemas.attendee_resource(updated, user)))
+
+
+def _changed(schema: Any, item: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The attributes a PATCH really changes: clients echo whole models, and an unchanged
+    echo is accepted even where the caller may not change the attribute."""
+    stored = item_values(schema, item)
+    return {k: v for k, v in values.items() if stored.get(k) != v}
 
 
 @route(app, "/v1/attendees/{attendee_id}", methods=["DELETE"])
@@ -238,7 +252,16 @@ def update_order(order_ref: str) -> Any:
     user, order = _order_for(order_ref)
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
                              url_ids=(str(order.id), order.identifier), is_admin=user.is_staff)
-    updated = service.update_order(user, order, dict(payload.attributes))
+    values, extra = core_and_extra("order", _changed(schemas.ORDER, order, payload.attributes))
+    if extra:
+        # Billing and card echo fields: the buyer's own checkout data (or staff's).
+        if not (user.is_staff or (order.user_id is not None and int(order.user_id) == user.id
+                                  and order.status == "initializing")):
+            raise Forbidden(f"You can't change '{next(iter(extra)).replace('_', '-')}'",
+                            attribute_pointer(next(iter(extra))))
+        order.update(actions=[Order.extra.set(dump_extra("order", order.extra, extra))])
+    updated = service.update_order(user, order, values) if values else service.get_order(
+        order.identifier)
     return web.jsonapi(web.resource_document(app, schemas.order_resource(updated, user)))
 
 

@@ -81,3 +81,15 @@ def test_user_echoing_is_blocked_false_is_accepted_but_setting_it_is_not(api, ma
     resp = api.patch(f"/v1/users/{me.id}", doc, token=me.token)
     assert resp.status == 422
     assert error_of(resp)["source"]["pointer"] == "/data/attributes/is-blocked"
+
+
+def test_open_event_extras_never_shadow_a_core_field():
+    from openevent.jsonapi.compat import EXTRA_FIELDS
+    from openevent.schemas.events import EVENT, TICKET
+    from openevent.schemas.orders import ATTENDEE, ORDER
+    from openevent.schemas.users import USER
+
+    for schema in (EVENT, TICKET, USER, ATTENDEE, ORDER):
+        extras = EXTRA_FIELDS[schema.type]
+        shadowed = [n for n, spec in extras.items() if schema.fields[n] is not spec]
+        assert shadowed == [], (schema.type, shadowed)

@@ -96,9 +96,8 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
                    "is_user_registrar", "is_rocket_chat_registered", "last_accessed_at"),
     ),
     "attendee": _typed(
-        strings=("state", "address", "job_title", "phone", "company", "tax_business_info",
-                 "billing_address", "home_address", "shipping_address", "work_address",
-                 "work_phone", "website", "blog", "twitter", "facebook", "github",
+        strings=("tax_business_info", "billing_address", "home_address", "shipping_address",
+                 "work_address", "work_phone", "website", "blog", "twitter", "facebook", "github",
                  "instagram", "linkedin", "gender", "age_group", "native_language",
                  "fluent_language", "home_wiki", "wiki_scholarship", "checkin_times",
                  "checkout_times", "device_name_checkin", "checkin_times_device"),
@@ -111,9 +110,7 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
         objects=("complex_field_values",),
     ),
     "order": _typed(
-        strings=("company", "tax_business_info", "address", "city", "state", "country",
-                 "zipcode", "exp_month", "exp_year", "brand", "last4"),
-        booleans=("is_billing_enabled",),
+        strings=("exp_month", "exp_year", "brand", "last4"),
     ),
 }
 

@@ -85,6 +85,7 @@ class OrderLine(MapAttribute):  # type: ignore[type-arg]
 
 class Order(Model):
     Meta = table_meta("orders")
+    extra = UnicodeAttribute(null=True)  # Open Event attributes (jsonapi/compat.py), JSON
     id = IntAttribute(hash_key=True)
     kind = UnicodeAttribute(default="order")
     identifier = UnicodeAttribute()
@@ -186,6 +187,7 @@ class Attendee(Model):
     """A ticket holder: one seat of one ticket."""
 
     Meta = table_meta("attendees")
+    extra = UnicodeAttribute(null=True)  # Open Event attributes (jsonapi/compat.py), JSON
     id = IntAttribute(hash_key=True)
     event_id = IntAttribute()
     ticket_id = IntAttribute()

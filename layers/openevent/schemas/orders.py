@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openevent.jsonapi.compat import EXTRA_FIELDS, item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import Boolean, Choice, DateTime, Email, Money, String, Url
 from openevent.models.orders import ORDER_STATUSES, PAYMENT_MODES, Attendee, Order
@@ -12,7 +13,7 @@ from openevent.models.users import User
 ORDER = Schema(
     type="order",
     path="orders",
-    fields={
+    fields=with_extras("order", {
         "identifier": String(read_only=True),
         "amount": Money(),
         "status": Choice(ORDER_STATUSES, nullable=False),
@@ -36,7 +37,7 @@ ORDER = Schema(
         "created_at": DateTime(read_only=True),
         "completed_at": DateTime(read_only=True),
         "cancelled_at": DateTime(read_only=True),
-    },
+    }),
     relationships={
         "event": RelSpec("event"),
         "attendees": RelSpec("attendee", many=True),
@@ -52,7 +53,7 @@ CHECKOUT_FIELDS = ("payment_mode", "order_notes", "is_billing_enabled", "company
 ATTENDEE = Schema(
     type="attendee",
     path="attendees",
-    fields={
+    fields=with_extras("attendee", {
         "firstname": String(max_length=255),
         "lastname": String(max_length=255),
         "email": Email(),
@@ -65,14 +66,15 @@ ATTENDEE = Schema(
         "company": String(max_length=255),
         "pdf_url": Url(read_only=True),
         "created_at": DateTime(read_only=True),
-    },
+    }),
     relationships={
         "ticket": RelSpec("ticket"),
         "event": RelSpec("event"),
         "order": RelSpec("order"),
     },
 )
-ATTENDEE_DETAILS = tuple(n for n, f in ATTENDEE.fields.items() if not f.read_only)
+ATTENDEE_DETAILS = tuple(n for n, f in ATTENDEE.fields.items()
+                         if not f.read_only and n not in EXTRA_FIELDS["attendee"])
 
 CHARGE = Schema(type="charge", path="charges", fields={
     "status": Boolean(read_only=True),
@@ -85,7 +87,7 @@ STATISTIC_KEYS = ("total", "draft", "cancelled", "pending", "expired", "placed",
 def order_resource(order: Order, user: User | None = None) -> Resource:
     """The `order` resource; `include=` may load event, attendees, tickets, discount-code."""
     base = f"/v1/orders/{order.identifier}"
-    values = {name: getattr(order, name, None) for name in ORDER.fields}
+    values = item_values(ORDER, order)
     ticket_ids = sorted(order.seat_counts())
 
     def event() -> list[Resource]:
@@ -117,6 +119,21 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
         except DiscountCode.DoesNotExist:
             return []
 
+    def buyer() -> list[Resource]:
+        # The buyer's profile: to themselves, staff and the event's co-organizers and up.
+        from openevent.permissions import has_event_role
+        from openevent.schemas.users import user_resource
+
+        if order.user_id is None or user is None:
+            return []
+        if not (user.id == order.user_id or user.is_staff
+                or has_event_role(user, int(order.event_id), "coorganizer")):
+            return []
+        try:
+            return [user_resource(User.get(int(order.user_id)))]
+        except User.DoesNotExist:
+            return []
+
     res = Resource(ORDER, order.id, values, {
         "event": Rel("event", order.event_id, f"{base}/event", loader=event),
         "attendees": Rel("attendee", [int(a) for a in order.attendee_ids or []],  # type: ignore[call-overload]
@@ -126,14 +143,14 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
                              f"/v1/discount-codes/{order.discount_code_id}"
                              if order.discount_code_id is not None else f"{base}/discount-code",
                              loader=code),
-        "user": Rel("user", order.user_id, f"/v1/users/{order.user_id}"),
+        "user": Rel("user", order.user_id, f"/v1/users/{order.user_id}", loader=buyer),
     })
     return res
 
 
 def attendee_resource(attendee: Attendee, user: User | None = None) -> Resource:
     """The `attendee` resource (ticket, event, order relationships)."""
-    values = {name: getattr(attendee, name, None) for name in ATTENDEE.fields}
+    values = item_values(ATTENDEE, attendee)
 
     def ticket() -> list[Resource]:
         from openevent.models.events import Ticket
@@ -152,12 +169,20 @@ def attendee_resource(attendee: Attendee, user: User | None = None) -> Resource:
         except Order.DoesNotExist:
             return []
 
+    def event() -> list[Resource]:
+        from openevent.schemas.events import event_resource
+        from openevent.services.lookup import find_event
+
+        found = find_event(str(attendee.event_id))
+        return [event_resource(found, user)] if found else []
+
     order_link = f"/v1/orders/{attendee.order_id}" if attendee.order_id is not None \
         else f"/v1/attendees/{attendee.id}/order"
     return Resource(ATTENDEE, attendee.id, values, {
         "ticket": Rel("ticket", attendee.ticket_id, f"/v1/tickets/{attendee.ticket_id}",
                       loader=ticket),
-        "event": Rel("event", attendee.event_id, f"/v1/events/{attendee.event_id}"),
+        "event": Rel("event", attendee.event_id, f"/v1/events/{attendee.event_id}",
+                     loader=event),
         "order": Rel("order", attendee.order_id, order_link, loader=order),
     })
 

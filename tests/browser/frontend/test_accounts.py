@@ -1,0 +1,84 @@
+"""Home page and account flows in the real web app: anonymous home page, sign up with the
+automatic log-in, verify by the mailed link, log in, forgot password."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.frontend.conftest import TIMEOUT_MS
+
+
+def test_home_page_anonymous_lists_published_events(browser, web, new_account):
+    _, _, token = new_account()
+    resp = web.api("POST", "/v1/events", {"data": {"type": "event", "attributes": {
+        "name": "Browser Conf", "starts-at": "2031-05-01T09:00:00+00:00",
+        "ends-at": "2031-05-02T17:00:00+00:00", "timezone": "UTC", "state": "published",
+        "is-featured": True, "location-name": "Online"}}}, token=token)
+    assert resp.status_code == 201, resp.text
+    browser.goto("/")
+    expect(browser.page.get_by_text("Browser Conf").first).to_be_visible(timeout=TIMEOUT_MS)
+    browser.settle()
+    browser.screenshot("home-page.png")
+    browser.assert_no_api_errors()
+
+
+def test_sign_up_logs_in_then_verify_and_log_in_again(browser, web, chromium):
+    address, password = "newcomer@example.com", "correct-horse-1"
+    page = browser.page
+    browser.goto("/register")
+    page.fill("input[name=email]", address)
+    page.fill("input[name=password]", password)
+    page.fill("input[name=password_repeat]", password)
+    page.click("button.register")
+    # The app thanks the person, then logs them in with the new account.
+    page.get_by_role("button", name="OK").click()
+    page.wait_for_url(re.compile(r"/$"), timeout=TIMEOUT_MS)
+    browser.settle()
+    expect(page.locator(".ui.menu").get_by_text(address).first).to_be_attached()
+    browser.assert_no_api_errors()
+
+    # The verification mail's link, opened in another (logged-out) browser.
+    text = web.wait_for_mail(address, "verif")
+    link = re.search(r"(http://\S+/verify\?token=\S+)", text)
+    assert link, text
+    assert link.group(1).startswith(web.base), link.group(1)
+    other = chromium.new_context()
+    try:
+        tab = other.new_page()
+        tab.goto(link.group(1))
+        expect(tab.get_by_text("your email has been verified successfully")).to_be_visible(
+            timeout=TIMEOUT_MS)
+    finally:
+        other.close()
+    assert web.api("GET", "/v1/users/user-details/get-user-id",
+                   token=web.login(address, password)).status_code == 200
+
+
+def test_log_in_and_forgot_password(browser, web, new_account):
+    address, password, _ = new_account()
+    page = browser.page
+    browser.log_in(address, password)
+    expect(page.locator(".ui.menu").get_by_text(address).first).to_be_attached()
+
+    other_tab = browser.page.context.browser.new_context()
+    try:
+        anon = other_tab.new_page()
+        anon.goto(web.base + "/reset-password")
+        anon.fill("input[name=email]", address)
+        anon.click("button.reset-password")
+        expect(anon.get_by_text("Please go to the link sent to your email")).to_be_visible(
+            timeout=TIMEOUT_MS)
+        text = web.wait_for_mail(address, "password")
+        link = re.search(r"(http://\S+/reset-password\?token=\S+)", text)
+        assert link, text
+        anon.goto(link.group(1))
+        anon.fill("input[name=password]", "brand-new-pass-9")
+        anon.fill("input[name=password_repeat]", "brand-new-pass-9")
+        anon.click("button.reset-password")
+        expect(anon.get_by_text("Your password has been reset successfully")).to_be_visible(
+            timeout=TIMEOUT_MS)
+    finally:
+        other_tab.close()
+    assert web.login(address, "brand-new-pass-9")

@@ -1,0 +1,76 @@
+"""A free ticket bought the way the web app does it: create-order, then PATCH each attendee
+with every field of its Ember model, then PATCH the order echoing every order attribute."""
+
+from tests.conftest import error_of
+
+ATTENDEE_ECHO = {
+    "same-as-buyer": False, "city": "Berlin", "firstname": "Ada", "lastname": "Lovelace",
+    "is-checked-in": False, "checkin-times": None, "checkout-times": None, "state": "BE",
+    "address": "Unter den Linden 1", "pdf-url": None, "country": "DE",
+    "email": "ada@example.com", "job-title": "Engineer", "phone": "+49 30 1234",
+    "company": "Analytical Engines", "tax-business-info": None, "billing-address": None,
+    "home-address": None, "shipping-address": None, "work-address": None,
+    "work-phone": None, "website": "https://ada.example.com", "blog": None,
+    "twitter": "https://twitter.com/ada", "facebook": None, "github": "https://github.com/ada",
+    "instagram": None, "linkedin": None, "gender": "female", "age-group": "30-39",
+    "accept-receive-emails": True, "accept-video-recording": True,
+    "accept-share-details": True, "birth-date": None, "complex-field-values": None,
+    "is_consent_of_refund_policy": False, "native_language": None, "fluent_language": None,
+    "home_wiki": None, "is_consent_form_field": False, "is_consent_form_field_photo": False,
+    "is_consent_form_field_email": False, "wiki_scholarship": None, "tag-id": None,
+}
+
+
+def test_free_ticket_checkout_as_the_web_app_sends_it(world, people, shop):
+    created = world.checkout(people.buyer, [(shop.free, 1)])
+    assert created.status == 201, created.body
+    order = created.json()["data"]
+    ident = order["attributes"]["identifier"]
+    attendee_id = order["relationships"]["attendees"]["data"][0]["id"]
+    resp = world.api.patch(f"/v1/attendees/{attendee_id}", {"data": {
+        "type": "attendee", "id": attendee_id, "attributes": ATTENDEE_ECHO,
+        "relationships": {"ticket": {"data": {"type": "ticket", "id": str(shop.free.id)}},
+                          "event": {"data": {"type": "event", "id": str(shop.event.id)}}}}},
+        token=people.buyer.token)
+    assert resp.status == 200, resp.body
+    stored = resp.json()["data"]["attributes"]
+    assert (stored["job-title"], stored["github"], stored["age-group"]) == (
+        "Engineer", "https://github.com/ada", "30-39")
+    again = world.api.get(f"/v1/attendees/{attendee_id}", token=people.buyer.token).json()
+    assert again["data"]["attributes"]["twitter"] == "https://twitter.com/ada"
+
+    echo = dict(order["attributes"])
+    echo.update({"status": "completed", "exp-month": None, "exp-year": None, "brand": None,
+                 "last4": None, "is-billing-enabled": False})
+    resp = world.api.patch(f"/v1/orders/{ident}", {"data": {
+        "type": "order", "id": order["id"], "attributes": echo}}, token=people.buyer.token)
+    assert resp.status == 200, resp.body
+    assert resp.json()["data"]["attributes"]["status"] == "completed"
+
+
+def test_an_attendee_field_of_the_wrong_type_is_422_naming_it(world, people, shop):
+    order = world.checkout(people.buyer, [(shop.free, 1)]).json()["data"]
+    attendee_id = order["relationships"]["attendees"]["data"][0]["id"]
+    resp = world.api.patch(f"/v1/attendees/{attendee_id}", {"data": {
+        "type": "attendee", "id": attendee_id, "attributes": {"accept-share-details": "y"}}},
+        token=people.buyer.token)
+    assert resp.status == 422
+    assert error_of(resp)["source"]["pointer"] == "/data/attributes/accept-share-details"
+
+
+def test_changing_the_amount_is_still_refused(world, people, shop):
+    order = world.checkout(people.buyer, [(shop.paid, 1)]).json()["data"]
+    resp = world.api.patch(f"/v1/orders/{order['attributes']['identifier']}", {"data": {
+        "type": "order", "id": order["id"], "attributes": {"amount": 1}}},
+        token=people.buyer.token)
+    assert resp.status == 403
+
+
+def test_organizer_sees_the_buyer_through_include_user(world, people, shop):
+    order = world.checkout(people.buyer, [(shop.free, 1)]).json()["data"]
+    resp = world.api.get(f"/v1/events/{shop.event.id}/orders?include=user",
+                         token=people.owner.token)
+    assert resp.status == 200, resp.body
+    users = [r for r in resp.json()["included"] if r["type"] == "user"]
+    assert [u["id"] for u in users] == [str(people.buyer.id)]
+    assert order["relationships"]["user"]["data"]["id"] == str(people.buyer.id)
