@@ -11,7 +11,7 @@ from typing import Any
 GROUP_TABLES: dict[str, dict[str, str]] = {
     "auth": {"users": "rw", "mail-tokens": "rw", "rate-limits": "rw", "settings": "rw",
              "modules": "rw", "uniques": "rw", "counters": "rw", "events": "r",
-             "event-roles": "rw", "role-invites": "rw"},
+             "event-roles": "rw", "role-invites": "rw", "system-records": "rw"},
     "events": {"events": "rw", "event-roles": "rw", "tickets": "rw", "discount-codes": "rw",
                "taxes": "rw", "tracks": "rw", "sponsors": "rw", "microlocations": "rw",
                "social-links": "rw", "custom-forms": "rw", "stripe-authorizations": "rw",

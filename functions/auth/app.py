@@ -239,10 +239,31 @@ def get_settings() -> Any:
 
 @route(app, "/v1/settings", methods=["PATCH"])
 def update_settings() -> Any:
+    return _update_settings()
+
+
+@route(app, "/v1/settings/{setting_id}")
+def get_settings_by_id(setting_id: str) -> Any:
+    if setting_id != "1":
+        raise NotFound("Settings are the single resource '1'", parameter="id")
+    return get_settings()
+
+
+@route(app, "/v1/settings/{setting_id}", methods=["PATCH"])
+def update_settings_by_id(setting_id: str) -> Any:
+    if setting_id != "1":
+        raise NotFound("Settings are the single resource '1'", parameter="id")
+    return _update_settings()
+
+
+def _update_settings() -> Any:
     require_staff(web.current_user(app))
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.SETTING,
                              url_ids=("1",), is_admin=True)
-    updated = system.update_system_settings(payload.attributes)
+    # Credentials are never served, so the settings page echoes them as null: keep them.
+    values = {k: v for k, v in payload.attributes.items()
+              if not (v is None and schemas.SETTING.fields[k].write_only)}
+    updated = system.update_system_settings(values)
     return web.jsonapi(web.resource_document(app, schemas.setting_resource(updated)))
 
 
@@ -379,6 +400,90 @@ def delete_event_role(role_id: str) -> Any:
         require_event_role(user, event, "organizer")
     record.delete()
     return web.jsonapi(meta_document("Object successfully deleted"))
+
+
+# --- admin: statistics and system records ----------------------------------------------
+
+@route(app, "/v1/admin/statistics/{name}")
+def admin_statistics(name: str) -> Any:
+    from openevent.schemas.admin import STATISTICS, statistics_document
+    from openevent.services import statistics
+
+    require_staff(web.current_user(app))
+    if name not in STATISTICS:
+        raise NotFound(f"No statistics named '{name}'", parameter="name")
+    figures = {"events": statistics.event_statistics, "users": statistics.user_statistics,
+               "mails": statistics.mail_statistics, "sessions": statistics.session_statistics,
+               "groups": statistics.group_statistics}[name]()
+    return web.jsonapi(statistics_document(name, figures))
+
+
+def _kind(kind: str) -> Any:
+    from openevent.schemas.admin import KINDS
+
+    if kind not in KINDS:
+        raise NotFound(f"No route for /v1/{kind}", parameter="path")
+    return KINDS[kind]
+
+
+def _register_system_records() -> None:
+    from openevent.schemas.admin import KINDS, LINKS, record_resource
+    from openevent.services import system_records as records
+
+    def make(kind: str) -> None:
+        schema = _kind(kind)
+        links = LINKS.get(kind, {})
+        slug = kind.replace("-", "_")
+
+        def list_view() -> Any:
+            require_login(web.current_user(app))
+            return web.jsonapi(collection_document(
+                ListSource(records.list_records(kind)),
+                lambda r: record_resource(schema, r), schema, f"/v1/{kind}", web.query(app)))
+
+        def create_view() -> Any:
+            require_staff(web.current_user(app))
+            payload = parse_document(web.raw_body(app), web.content_type(app), schema,
+                                     create=True, is_admin=True)
+            record = records.create_record(kind, payload.attributes, links,
+                                           payload.relationships)
+            return web.created(web.resource_document(app, record_resource(schema, record)),
+                               f"/v1/{kind}/{record.id}")
+
+        def read_view(item_id: str) -> Any:
+            require_login(web.current_user(app))
+            record = records.get_record(kind, web.parse_int_id(item_id, schema.type))
+            return web.jsonapi(web.resource_document(app, record_resource(schema, record)))
+
+        def update_view(item_id: str) -> Any:
+            require_staff(web.current_user(app))
+            record = records.get_record(kind, web.parse_int_id(item_id, schema.type))
+            payload = parse_document(web.raw_body(app), web.content_type(app), schema,
+                                     url_ids=(str(record.id),), is_admin=True)
+            record = records.update_record(record, payload.attributes, links,
+                                           payload.relationships)
+            return web.jsonapi(web.resource_document(app, record_resource(schema, record)))
+
+        def delete_view(item_id: str) -> Any:
+            require_staff(web.current_user(app))
+            records.delete_record(records.get_record(kind, web.parse_int_id(item_id,
+                                                                             schema.type)))
+            return web.jsonapi(meta_document("Object successfully deleted"))
+
+        for view, path, method in (
+            (list_view, f"/v1/{kind}", "GET"), (create_view, f"/v1/{kind}", "POST"),
+            (read_view, f"/v1/{kind}/{{item_id}}", "GET"),
+            (update_view, f"/v1/{kind}/{{item_id}}", "PATCH"),
+            (delete_view, f"/v1/{kind}/{{item_id}}", "DELETE"),
+        ):
+            view.__name__ = f"{view.__name__}_{slug}"
+            route(app, path, methods=[method])(view)
+
+    for kind in KINDS:
+        make(kind)
+
+
+_register_system_records()
 
 
 # --- API description -------------------------------------------------------------------

@@ -59,4 +59,8 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None) -> bool
         ok = False
     if settings.outbox_dir:
         _write_outbox(msg, settings.outbox_dir)
+    if ok or settings.outbox_dir:
+        from openevent.services.statistics import mail_sent
+
+        mail_sent()
     return ok

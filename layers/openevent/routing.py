@@ -46,6 +46,16 @@ ROUTE_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/events/*/users-events-roles", "auth"),
     ("/v1/events/*/role-invites", "auth"),
     ("/v1/openapi.json", "auth"),
+    # admin pages: statistics and system records
+    ("/v1/admin/**", "auth"),
+    ("/v1/ticket-fees/**", "auth"),
+    ("/v1/ticket-fees", "auth"),
+    ("/v1/user-permissions/**", "auth"),
+    ("/v1/user-permissions", "auth"),
+    ("/v1/custom-system-roles/**", "auth"),
+    ("/v1/custom-system-roles", "auth"),
+    ("/v1/panel-permissions/**", "auth"),
+    ("/v1/panel-permissions", "auth"),
     # events: everything else under /v1 (events, tickets, codes, content, stubs)
     ("/v1/**", "events"),
 )

@@ -93,7 +93,7 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
         read_only=("thumbnail_image_url", "small_image_url", "icon_image_url",
                    "facebook_id", "is_user_owner", "is_user_organizer",
                    "is_user_coorganizer", "is_user_track_organizer", "is_user_moderator",
-                   "is_user_registrar", "is_rocket_chat_registered", "last_accessed_at"),
+                   "is_user_registrar", "is_rocket_chat_registered"),
     ),
     "attendee": _typed(
         strings=("tax_business_info", "billing_address", "home_address", "shipping_address",
@@ -109,11 +109,51 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
         datetimes=("birth_date",),
         objects=("complex_field_values",),
     ),
+    "setting": {
+        **_typed(
+            strings=(
+            "app_environment", "tagline", "storage_place", "aws_bucket_name", "aws_region",
+            "gs_bucket_name", "google_client_id", "fb_client_id", "tw_consumer_key",
+            "in_client_id", "start_pg_event_id", "paypal_sandbox_client",
+            "alipay_publishable_key", "omise_mode", "omise_test_public", "omise_live_public",
+            "paytm_mode", "paytm_live_merchant", "paytm_sandbox_merchant",
+            "stripe_test_client_id", "stripe_test_publishable_key", "stripe_mode",
+            "email_service", "email_from", "email_from_name", "smtp_host", "smtp_username",
+            "smtp_port", "smtp_encryption", "analytics_key", "google_url", "github_url",
+            "twitter_url", "support_url", "facebook_url", "instagram_url", "weblate_url",
+            "patreon_url", "gitter_url", "telegram_url", "youtube_url", "android_app_url",
+            "web_app_url", "rocket_chat_url", "static_domain", "cookie_policy",
+            "cookie_policy_link", "invoice_sending_timezone", "admin_billing_contact_name",
+            "admin_billing_phone", "admin_billing_email", "admin_billing_state",
+            "admin_billing_country", "admin_billing_tax_info", "admin_company",
+            "admin_billing_address", "admin_billing_city", "admin_billing_zip",
+            "admin_billing_additional_info", "admin_billing_paypal_email", "admin_billing_logo",
+            "start_pg_enabled", "google_recaptcha_site",
+            ),
+            booleans=(
+            "is_alipay_activated", "is_omise_activated", "is_paytm_activated",
+            "is_billing_paypal_activated", "is_google_recaptcha_enabled",
+            ),
+            integers=(
+            "invoice_sending_day", "logo_size", "image_size", "slide_size",
+            ),
+        ),
+        # Credentials: stored, never served back (like the core secrets).
+        **{name: String(max_length=2048, write_only=True) for name in (
+            "aws_key", "aws_secret", "gs_key", "gs_secret", "google_client_secret",
+            "fb_client_secret", "tw_consumer_secret", "in_client_secret",
+            "paypal_sandbox_secret", "alipay_secret_key", "omise_test_secret",
+            "omise_live_secret", "paytm_live_secret", "paytm_sandbox_secret",
+            "stripe_test_secret_key", "sendgrid_key", "smtp_password",
+            "rocket_chat_registration_secret", "google_recaptcha_secret",
+        )},
+    },
     "order": _typed(
         strings=("exp_month", "exp_year", "brand", "last4"),
     ),
 }
 
+EXTRA_FIELDS["user"]["last_accessed_at"] = DateTime(read_only=True)
 # Account flags only an admin may change (echoed unchanged by anyone).
 EXTRA_FIELDS["user"].update({name: Boolean(admin_only=True, default=False)
                              for name in ("is_blocked", "is_sales_admin", "is_marketer")})

@@ -11,6 +11,7 @@ from openevent.models.base import IntAttribute, table_meta
 class SystemSettings(Model):
     Meta = table_meta("settings")
     id = UnicodeAttribute(hash_key=True, default="1")
+    extra = UnicodeAttribute(null=True)  # Open Event settings (jsonapi/compat.py), JSON
     app_name = UnicodeAttribute(default="Open Event")
     frontend_url = UnicodeAttribute(null=True)
     order_expiry_time = IntAttribute(default=15)
@@ -32,3 +33,14 @@ class Modules(Model):
     ticket_include = BooleanAttribute(default=False)
     payment_include = BooleanAttribute(default=False)
     donation_include = BooleanAttribute(default=False)
+
+
+class SystemRecord(Model):
+    """Admin-managed system configuration the web app edits: ticket fees, user permissions,
+    custom system roles and panel permissions. One partition per kind (a handful of items
+    each), read with a Query on `kind`; the record's attributes are JSON in `data`."""
+
+    Meta = table_meta("system-records")
+    kind = UnicodeAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
+    data = UnicodeAttribute(default="{}")

@@ -67,7 +67,7 @@ def user_resource(user: User) -> Resource:
 SETTING = Schema(
     type="setting",
     path="settings",
-    fields={
+    fields=with_extras("setting", {
         "app_name": String(max_length=255, nullable=False),
         "frontend_url": Url(),
         "order_expiry_time": Integer(minimum=1, maximum=60, nullable=False),
@@ -81,12 +81,12 @@ SETTING = Schema(
         "paypal_client": String(max_length=255),
         "paypal_secret": String(max_length=255, write_only=True),
         "paypal_webhook_id": String(max_length=255, write_only=True),
-    },
+    }),
 )
 
 
 def setting_resource(settings: SystemSettings) -> Resource:
-    values = {name: getattr(settings, name, None) for name in SETTING.fields}
+    values = item_values(SETTING, settings)
     return Resource(SETTING, "1", values, link="/v1/settings")
 
 

@@ -50,6 +50,7 @@ from openevent.permissions import (
     require_login,
     role_satisfies,
 )
+from openevent.services import statistics
 from openevent.services.system import require_module
 
 PAYMENT_FLAGS = ("can_pay_by_stripe", "can_pay_by_paypal", "can_pay_onsite", "can_pay_by_bank",
@@ -133,6 +134,8 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
             if failed_positions(exc) == [0]:
                 continue  # identifier collision (1 in 4 billion): draw another
             raise
+        statistics.event_created(str(event.state))
+        statistics.role_granted("owner")
         return event
     raise ServiceUnavailable("Could not allocate an event identifier; try again")
 
@@ -155,7 +158,9 @@ def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Eve
         else:
             actions.append(attr.set(value))
     # Update, not save: a concurrent admin write (discount_code_id) must not be overwritten.
+    old_state = str(event.state)
     event.update(actions=actions, condition=Event.id.exists())
+    statistics.event_state_changed(old_state, str(event.state))
     return event
 
 
@@ -163,6 +168,7 @@ def delete_event(user: User | None, event: Event) -> None:
     """Soft-delete (owner or staff): the event disappears from every read and list."""
     require_event_role(user, event, "owner")
     event.update(actions=[Event.deleted_at.set(now())])
+    statistics.event_deleted(str(event.state))
 
 
 # --- reads -----------------------------------------------------------------------------

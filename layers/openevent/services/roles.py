@@ -18,6 +18,7 @@ from openevent.models.events import Event, EventRole, RoleInvite
 from openevent.models.users import User
 from openevent.permissions import INVITABLE_ROLES, has_event_role, role_satisfies
 from openevent.security import new_url_token, token_digest
+from openevent.services import statistics
 from openevent.services.system import frontend_url
 
 
@@ -27,11 +28,14 @@ def grant_role(event_id: int, user_id: int, role: str) -> EventRole:
         current = EventRole.get(event_id, user_id)
         if role_satisfies(current.role, role):
             return current
+        previous = str(current.role)
         current.update(actions=[EventRole.role.set(role)])
+        statistics.role_granted(role, previous)
         return current
     except EventRole.DoesNotExist:
         record = EventRole(event_id, user_id, id=next_id("event-role"), role=role)
         record.save()
+        statistics.role_granted(role)
         return record
 
 

@@ -76,7 +76,12 @@ def get_system_settings() -> SystemSettings:
 
 
 def update_system_settings(values: dict[str, Any]) -> SystemSettings:
+    from openevent.jsonapi.compat import core_and_extra, dump_extra
+
     current = get_system_settings()
+    values, extra = core_and_extra("setting", values)
+    if extra:
+        values["extra"] = dump_extra("setting", current.extra, extra)
     for key, value in values.items():
         setattr(current, key, value)
     current.save()

@@ -47,6 +47,7 @@ from openevent.security import (
     token_digest,
     verify_password,
 )
+from openevent.services import statistics
 from openevent.services.system import frontend_url
 from openevent.settings import get_settings
 
@@ -95,6 +96,8 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
             tx.save(user, condition=User.id.does_not_exist())
     except TransactWriteError:
         raise Conflict("Email already exists", attribute_pointer("email")) from None
+    statistics.user_created(bool(user.is_verified), bool(user.is_admin),
+                            bool(user.is_super_admin))
     if send_verification and not user.is_verified:
         send_verification_mail(user)
     return user
@@ -145,7 +148,10 @@ def verify_email(token: Any) -> User:
     if record is None:
         raise BadRequest("Invalid or expired token", "/data/token")
     user = get_user(record.user_id)
+    was_verified = bool(user.is_verified)
     user.update(actions=[User.is_verified.set(True)])
+    if not was_verified:
+        statistics.user_verified()
     return user
 
 

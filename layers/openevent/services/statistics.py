@@ -1,0 +1,129 @@
+"""Admin statistics (`/v1/admin/statistics/...`) from counters maintained as things happen.
+
+Each figure is one item of the counters table (`stat#<name>`), changed with an atomic ADD by
+the write that changes it (an event created or published, a user verified, a mail sent, a
+role granted). Reading the admin dashboard is one BatchGet, whatever the number of events or
+users; nothing scans or counts a table. Mails are counted per UTC day (`stat#mails#<date>`),
+so "the last 7 days" is the sum of seven day counters.
+
+A counter update that fails is logged, never raised into the request that did the work: the
+figures are a dashboard, not a ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from openevent.models.base import Counter, now
+
+log = logging.getLogger("openevent.statistics")
+PREFIX = "stat#"
+
+EVENT_FIGURES = ("draft", "published", "past")
+USER_FIGURES = ("super_admin", "admin", "verified", "unverified", "owner", "organizer",
+                "coorganizer", "attendee", "track_organizer")
+MAIL_WINDOWS = {"one_day": 1, "three_days": 3, "seven_days": 7, "thirty_days": 30}
+SESSION_FIGURES = ("confirmed", "accepted", "submitted", "draft", "rejected", "pending")
+GROUP_FIGURES = ("groups", "followers", "group_events")
+# Event roles that have a figure of their own on the dashboard.
+ROLE_FIGURES = {"owner": "owner", "organizer": "organizer", "coorganizer": "coorganizer",
+                "track_organizer": "track_organizer"}
+
+
+def bump(name: str, delta: int = 1) -> None:
+    """Add `delta` to counter `name` (atomic; failures are logged, not raised)."""
+    if not delta:
+        return
+    try:
+        Counter(PREFIX + name).update(actions=[Counter.value.add(delta)])
+    except Exception as exc:  # noqa: BLE001 - statistics never break the write they count
+        log.warning("statistic %s not updated: %s", name, type(exc).__name__)
+
+
+def read(names: Iterable[str]) -> dict[str, int]:
+    wanted = list(dict.fromkeys(names))
+    found = {c.name[len(PREFIX):]: int(c.value or 0)
+             for c in Counter.batch_get([PREFIX + n for n in wanted])}
+    return {n: max(0, found.get(n, 0)) for n in wanted}
+
+
+# --- the writes that move the figures ------------------------------------------------------
+
+def event_created(state: str) -> None:
+    bump(f"events#{state}")
+
+
+def event_state_changed(old: str, new: str) -> None:
+    if old != new:
+        bump(f"events#{old}", -1)
+        bump(f"events#{new}")
+
+
+def event_deleted(state: str) -> None:
+    bump(f"events#{state}", -1)
+
+
+def user_created(is_verified: bool, is_admin: bool, is_super_admin: bool) -> None:
+    bump("users#verified" if is_verified else "users#unverified")
+    if is_super_admin:
+        bump("users#super_admin")
+    elif is_admin:
+        bump("users#admin")
+
+
+def user_verified() -> None:
+    bump("users#verified")
+    bump("users#unverified", -1)
+
+
+def role_granted(role: str, previous: str | None = None) -> None:
+    if previous in ROLE_FIGURES:
+        bump(f"users#{ROLE_FIGURES[previous]}", -1)
+    if role in ROLE_FIGURES:
+        bump(f"users#{ROLE_FIGURES[role]}")
+
+
+def mail_sent() -> None:
+    bump(f"mails#{now().date().isoformat()}")
+
+
+# --- the dashboard -------------------------------------------------------------------------
+
+def event_statistics() -> dict[str, Any]:
+    counts = read(["events#draft", "events#published"])
+    return {"draft": counts["events#draft"], "published": counts["events#published"],
+            "past": _past_events()}
+
+
+def _past_events() -> int:
+    """Published events that have ended: counted on the published partition of the state
+    index (a Query bounded by published events, filtered on `ends-at`)."""
+    from openevent.models.events import Event
+
+    cutoff = now()
+    return int(Event.state_index.count(
+        "published", filter_condition=(Event.ends_at < cutoff) & Event.deleted_at.does_not_exist()))
+
+
+def user_statistics() -> dict[str, Any]:
+    counts = read(f"users#{n}" for n in USER_FIGURES)
+    return {n: counts[f"users#{n}"] for n in USER_FIGURES}
+
+
+def mail_statistics() -> dict[str, Any]:
+    today = now().date()
+    days = [(today - timedelta(days=i)).isoformat() for i in range(30)]
+    counts = read(f"mails#{d}" for d in days)
+    per_day = [counts[f"mails#{d}"] for d in days]
+    return {name: sum(per_day[:window]) for name, window in MAIL_WINDOWS.items()}
+
+
+def session_statistics() -> dict[str, Any]:
+    return dict.fromkeys(SESSION_FIGURES, 0)  # sessions are outside this API's scope
+
+
+def group_statistics() -> dict[str, Any]:
+    return dict.fromkeys(GROUP_FIGURES, 0)  # groups are outside this API's scope
