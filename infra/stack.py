@@ -145,6 +145,9 @@ class OpenEventStack(cdk.Stack):
             self.document_events.grant_consume_messages(role)
         if group == "events":
             media.grant_read_write(role)
+            # GET /v1/tickets/<order identifier>: the web app's order download (re-rendered
+            # on demand when missing).
+            documents.grant_read_write(role)
         if group == "lab":
             role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["iot:Publish"],

@@ -16,7 +16,7 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "taxes": "rw", "tracks": "rw", "sponsors": "rw", "microlocations": "rw",
                "social-links": "rw", "custom-forms": "rw", "stripe-authorizations": "rw",
                "uniques": "rw", "counters": "rw", "users": "r", "settings": "r",
-               "modules": "r", "orders": "r"},
+               "modules": "r", "orders": "r", "attendees": "r"},
     "orders": {"orders": "rw", "attendees": "rw", "payment-records": "rw", "tickets": "rw",
                "discount-codes": "rw", "events": "r", "event-roles": "r", "users": "rw",
                "settings": "r", "modules": "r", "taxes": "r", "custom-forms": "r",

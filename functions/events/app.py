@@ -169,6 +169,11 @@ def _ticket(item_id: str) -> Any:
 
 @route(app, "/v1/tickets/{item_id}")
 def get_ticket(item_id: str) -> Any:
+    if not item_id.isdigit() and len(item_id) == 36:
+        # The web app downloads an order's tickets at /v1/tickets/<order identifier>.
+        from openevent.documents import downloads
+
+        return web.pdf(*downloads.order_pdf(require_login(web.current_user(app)), item_id))
     user, ticket, _ = _ticket(item_id)
     return _ok(schemas.ticket_resource(ticket, user))
 

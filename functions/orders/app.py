@@ -534,3 +534,23 @@ def order_tickets_pdf(order_ref: str) -> Any:
     return _download("order", order.identifier, order.identifier,
                      pipeline.order_pdf_key(order.identifier),
                      lambda user: service.can_view_order(user, order))
+
+
+# --- documents as the web app downloads them (XHR with the JWT, bytes in the answer) -------
+
+@route(app, "/v1/orders/attendees/{name}")
+def attendee_ticket_file(name: str) -> Any:
+    from openevent.documents import downloads
+
+    user = require_login(web.current_user(app))
+    stem = name[:-4] if name.endswith(".pdf") else name
+    return web.pdf(*downloads.attendee_pdf(user, web.parse_int_id(stem, "Attendee")))
+
+
+@route(app, "/v1/orders/invoices/{order_ref}")
+def order_invoice_file(order_ref: str) -> Any:
+    """The order's document (its summary and every ticket) as the invoice download."""
+    from openevent.documents import downloads
+
+    user = require_login(web.current_user(app))
+    return web.pdf(*downloads.order_pdf(user, order_ref))

@@ -56,6 +56,13 @@ def plain(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
+def pdf(name: str, data: bytes) -> Response:
+    """A PDF file in the answer (the web app saves downloads it fetched by XHR)."""
+    return Response(body=data, status_code=200, headers={
+        "Content-Type": "application/pdf", "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 def created(doc: dict[str, Any], location: str) -> Response:
     return jsonapi(doc, 201, {"Location": location})
 

@@ -182,3 +182,18 @@ def test_manifest_notification_reaches_the_renderer_through_sqs(api, gateway, co
     key = pipeline.attendee_pdf_key(completed["identifier"], completed["attendees"][0])
     body = _s3().get_object(Bucket=get_settings().documents_bucket, Key=key)["Body"].read()
     assert body.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("who,status", [("anonymous", 401), ("stranger", 403), ("buyer", 200),
+                                        ("coorganizer", 200), ("admin", 200)])
+def test_web_app_download_paths_answer_the_pdf_bytes(api, people, completed, who, status):
+    pipeline.process_manifest(get_settings().documents_bucket, completed["key"])
+    token = None if who == "anonymous" else getattr(people, who).token
+    ident, first = completed["identifier"], completed["attendees"][0]
+    for path in (f"/v1/tickets/{ident}", f"/v1/orders/attendees/{first}.pdf",
+                 f"/v1/orders/invoices/{ident}"):
+        resp = api.get(path, token=token, headers={"Accept": "*/*"})  # as an XHR sends
+        assert resp.status == status, (path, resp.body[:200])
+        if status == 200:
+            assert resp.headers["Content-Type"] == "application/pdf"
+            assert resp.body.startswith(b"%PDF-"), path

@@ -1,0 +1,56 @@
+"""Ticket documents as the web app downloads them: by XHR with the JWT, bytes in the answer.
+
+The app saves what `GET /v1/tickets/<order identifier>` (every ticket of an order),
+`GET /v1/orders/attendees/<id>.pdf` (one attendee's ticket) and
+`GET /v1/orders/invoices/<order identifier>` answer as a file, so these answer the PDF itself
+(a redirect to object storage would cross origins and drop the Authorization header).
+Who may download is the same as for the mailed links' routes: the buyer, the attendee,
+co-organizers and up, admins.
+"""
+
+from __future__ import annotations
+
+from openevent.errors import Forbidden, NotFound
+from openevent.models.users import User
+
+DOCUMENT_STATUSES = ("completed", "placed")
+
+
+def _read(identifier: str, key: str) -> bytes:
+    from openevent.documents import pipeline
+    from openevent.settings import get_settings
+
+    pipeline.ensure_pdf(identifier, key)
+    obj = pipeline._s3().get_object(Bucket=get_settings().documents_bucket, Key=key)
+    return bytes(obj["Body"].read())
+
+
+def order_pdf(user: User, order_ref: str) -> tuple[str, bytes]:
+    """(file name, bytes) of every ticket of the order."""
+    from openevent.documents import pipeline
+    from openevent.services import orders
+
+    order = orders.get_order(order_ref)
+    if not orders.can_view_order(user, order):
+        raise Forbidden("You can't download this order's tickets")
+    if order.status not in DOCUMENT_STATUSES:
+        raise NotFound("This order has no documents yet")
+    return (f"tickets-{order.identifier}.pdf",
+            _read(order.identifier, pipeline.order_pdf_key(order.identifier)))
+
+
+def attendee_pdf(user: User, attendee_id: int) -> tuple[str, bytes]:
+    """(file name, bytes) of one attendee's ticket."""
+    from openevent.documents import pipeline
+    from openevent.services import orders
+
+    attendee = orders.get_attendee(attendee_id)
+    allowed = (bool(attendee.email) and user.email.lower() == str(attendee.email).lower()) \
+        or orders.can_manage_attendee(user, attendee)
+    if not allowed:
+        raise Forbidden("You can't download this ticket")
+    order = orders.get_order(str(attendee.order_id)) if attendee.order_id else None
+    if order is None or order.status not in DOCUMENT_STATUSES:
+        raise NotFound("This ticket has no document yet")
+    key = pipeline.attendee_pdf_key(order.identifier, str(attendee.id))
+    return f"ticket-{attendee.id}.pdf", _read(order.identifier, key)
