@@ -14,6 +14,12 @@ from pathlib import Path
 from typing import Any
 
 SPEC_PATH = Path(__file__).with_name("openapi.json")
+WEB_APP_NOTE = (
+    "Open Event Server v1 compatible. Where the Open Event web app and the contract differ, "
+    "the app wins (docs/frontend-compat.md): every login answers a rotating refresh_token; "
+    "filters take has/any on relationships, ne null, empty or/and as no constraint, dotted "
+    "sorts; Open Event attributes the app serializes are typed and stored; unchanged echoes "
+    "of protected attributes are accepted; document downloads answer PDF bytes to the JWT.")
 _PARAM = re.compile(r"{([^}]+)}")
 
 
@@ -38,7 +44,8 @@ def build_spec(route_tables: dict[str, dict[str, dict[str, Any]]]) -> dict[str, 
                 item[method.lower()] = operation
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Open Event serverless API", "version": "1.0"},
+        "info": {"title": "Open Event serverless API", "version": "1.0",
+                 "description": WEB_APP_NOTE},
         "components": {"securitySchemes": {"JWT": {"type": "apiKey", "in": "header",
                                                    "name": "Authorization"}}},
         "paths": paths,
