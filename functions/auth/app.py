@@ -140,6 +140,28 @@ def check_email() -> Any:
     return web.plain({"exists": accounts.find_by_email(email) is not None})
 
 
+# Open Event user sub-collections outside this API's scope: empty lists, never 404.
+USER_EMPTY_COLLECTIONS = ("followed-groups", "notifications", "email-notifications", "groups",
+                          "sessions", "speakers", "event-invoices", "feedbacks",
+                          "favourites", "user-favourite-sessions", "access-codes",
+                          "discount-codes", "video-streams", "user-follow-groups")
+
+
+def _register_user_empty_collections() -> None:
+    for name in USER_EMPTY_COLLECTIONS:
+        def view(user_id: str, name: str = name) -> Any:
+            _target_user(user_id)
+            path = f"/v1/users/{user_id}/{name}"
+            return web.jsonapi({"data": [], "links": {"self": path}, "meta": {"count": 0},
+                                "jsonapi": {"version": "1.0"}})
+
+        view.__name__ = "empty_user_" + name.replace("-", "_")
+        route(app, f"/v1/users/{{user_id}}/{name}")(view)
+
+
+_register_user_empty_collections()
+
+
 # --- sessions and password flows -------------------------------------------------------
 
 def _login() -> Any:

@@ -95,6 +95,17 @@ def list_events() -> Any:
         schemas.EVENT, "/v1/events", web.query(app)))
 
 
+@route(app, "/v1/events/upcoming")
+def upcoming_events() -> Any:
+    """Public events that have not ended yet, soonest first (the home page's list)."""
+    user = web.current_user(app)
+    query = dict(web.query(app))
+    query.setdefault("sort", "starts-at")
+    return web.jsonapi(collection_document(
+        events.event_list_source(None), lambda e: schemas.event_resource(e, user),
+        schemas.EVENT, "/v1/events/upcoming", query, visible=events.is_upcoming))
+
+
 @route(app, "/v1/events/{ref}")
 def get_event_view(ref: str) -> Any:
     user = web.current_user(app)
@@ -555,7 +566,6 @@ def _register_empty() -> None:
 
     for plural in EMPTY_COLLECTIONS:
         route(app, f"/v1/{plural}")(collection(f"/v1/{plural}"))
-    route(app, "/v1/events/upcoming")(collection("/v1/events/upcoming"))
     for plural in EMPTY_EVENT_COLLECTIONS:
         path = f"/v1/events/{{ref}}/{plural}"
         route(app, path)(collection(path))

@@ -113,3 +113,18 @@ def test_unknown_sort_is_400(api, events):
     assert error_of(resp)["source"]["parameter"] == "sort"
     resp = api.get("/v1/events?sort=shoe.size")
     assert resp.status == 400
+
+
+def test_upcoming_lists_public_events_that_have_not_ended(api, make_user, make_event):
+    from datetime import UTC, datetime
+
+    owner = make_user()
+    make_event(owner, name="Later", starts_at=datetime(2040, 1, 2, tzinfo=UTC),
+               ends_at=datetime(2040, 1, 3, tzinfo=UTC))
+    make_event(owner, name="Sooner")
+    make_event(owner, name="Over", starts_at=datetime(2001, 1, 1, tzinfo=UTC),
+               ends_at=datetime(2001, 1, 2, tzinfo=UTC))
+    make_event(owner, name="Hidden", privacy="private")
+    make_event(owner, name="Draft", state="draft")
+    resp = api.get("/v1/events/upcoming?page[size]=12&cache=true&public=true")
+    assert _names(resp) == ["Sooner", "Later"]

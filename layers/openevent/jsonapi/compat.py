@@ -40,7 +40,7 @@ def _typed(*, strings: Iterable[str] = (), texts: Iterable[str] = (),
     for name in texts:
         out[name] = String(max_length=50_000)
     for name in booleans:
-        out[name] = Boolean()
+        out[name] = Boolean(default=False)  # Open Event's columns default to false
     for name in numbers:
         out[name] = Number()
     for name in integers:
@@ -247,7 +247,7 @@ def extra_values(schema_type: str, stored: str | dict[str, Any] | None) -> dict[
     for name, spec in fields.items():
         value = raw.get(name)
         if value is None:
-            out[name] = None
+            out[name] = None if spec.read_only else spec.default
             continue
         try:
             out[name] = spec.convert(value, name)

@@ -30,6 +30,16 @@ USER = Schema(
 )
 
 
+# Open Event relationships of a user outside this API's scope (their links answer empty).
+USER_EMPTY_RELATIONSHIPS = (
+    ("followed-groups", "user-follow-group"), ("notifications", "notification"),
+    ("email-notifications", "email-notification"), ("groups", "group"),
+    ("sessions", "session"), ("speakers", "speaker"), ("event-invoices", "event-invoice"),
+    ("feedbacks", "feedback"), ("favourites", "user-favourite-session"),
+    ("access-codes", "access-code"), ("discount-codes", "discount-code"),
+)
+
+
 def user_resource(user: User) -> Resource:
     values = item_values(USER, user)
     values.pop("password", None)
@@ -60,6 +70,9 @@ def user_resource(user: User) -> Resource:
                           loader=orders),
             "events": Rel("event", None, f"{base}/events", include_data=False, many=True,
                           loader=events),
+            **{name.replace("-", "_"): Rel(rtype, None, f"{base}/{name}", include_data=False,
+                                           many=True)
+               for name, rtype in USER_EMPTY_RELATIONSHIPS},
         },
     )
 

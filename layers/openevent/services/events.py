@@ -249,6 +249,12 @@ def event_list_source(user: User | None) -> EventSource:
     return EventSource(Event.state_index, "published", "state", prefix)
 
 
+def is_upcoming(event: Event) -> bool:
+    """Published, public and not ended: what `GET /v1/events/upcoming` lists."""
+    return (event.state == "published" and event.privacy == "public"
+            and event.deleted_at is None and event.ends_at >= now())
+
+
 def events_of_user(caller: User | None, user_id: int) -> list[Event]:
     """`GET /v1/users/<id>/events`: the events the user holds any role in (self or staff)."""
     caller = require_login(caller)

@@ -237,7 +237,7 @@ def new_account(web: WebSystem) -> Any:
         password = "correct-horse-1"
         resp = web.api("POST", "/v1/users", {"data": {"type": "user", "attributes": {
             "email": address, "password": password, "first-name": "Ada",
-            "last-name": "Lovelace"}}})
+            "last-name": "Lovelace", "public-name": "Ada"}}})
         assert resp.status_code == 201, resp.text
         if verified:
             text = web.wait_for_mail(address, "verif")

@@ -1,0 +1,122 @@
+"""Organizer flows in the real web app: create an event with a free and a paid ticket,
+publish it from the dashboard, see its public page; then a buyer gets the free ticket, finds
+it under My Tickets and downloads the PDF; the organizer sees the order and the attendee."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.frontend.conftest import TIMEOUT_MS
+
+
+def _create_event(browser, name: str) -> str:
+    """Create an event through the wizard; returns its identifier (from the dashboard URL)."""
+    page = browser.page
+    browser.goto("/create")
+    page.fill("#name", name)
+    page.get_by_role("button", name="Free Ticket").click()
+    page.get_by_role("button", name="Paid Ticket").click()
+    names = page.locator("input[name=ticket_name]")
+    quantities = page.locator("input[name=ticket_quantity]")
+    names.nth(0).fill("Community")
+    quantities.nth(0).fill("50")
+    names.nth(1).fill("Supporter")
+    page.locator("input[name=ticket_price]").last.fill("25")
+    quantities.nth(1).fill("20")
+    page.locator("label[for=payment_onsite]").click()
+    onsite = page.locator("textarea").last
+    if onsite.is_visible():
+        onsite.fill("Pay at the door.")
+    page.get_by_role("button", name="Save as draft").click()
+    page.wait_for_url(re.compile(r"/events/[0-9a-f]{8}"), timeout=TIMEOUT_MS)
+    browser.settle()
+    match = re.search(r"/events/([0-9a-f]{8})", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def test_create_publish_and_see_the_public_page(browser, web, new_account):
+    address, password, token = new_account()
+    browser.log_in(address, password)
+    identifier = _create_event(browser, "Browser Summit")
+    browser.assert_no_api_errors()
+    tickets = web.api("GET", f"/v1/events/{identifier}/tickets", token=token).json()["data"]
+    assert sorted((t["attributes"]["name"], t["attributes"]["type"]) for t in tickets) == [
+        ("Community", "free"), ("Supporter", "paid")]
+
+    page = browser.page
+    browser.goto(f"/events/{identifier}")
+    browser.settle()
+    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Yes").click()
+    expect(page.get_by_role("button", name="Unpublish")).to_be_visible(timeout=TIMEOUT_MS)
+    browser.settle()
+    browser.screenshot("event-dashboard.png")
+    event = web.api("GET", f"/v1/events/{identifier}").json()["data"]
+    assert event["attributes"]["state"] == "published"
+    browser.assert_no_api_errors()
+
+    browser.goto(f"/e/{identifier}")
+    expect(page.get_by_text("Browser Summit").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text("Community").first).to_be_visible(timeout=TIMEOUT_MS)
+    browser.settle()
+
+
+def _published_event_with_tickets(web, token: str, name: str) -> tuple[str, dict]:
+    event = web.api("POST", "/v1/events", {"data": {"type": "event", "attributes": {
+        "name": name, "starts-at": "2031-06-01T09:00:00+00:00",
+        "ends-at": "2031-06-02T17:00:00+00:00", "timezone": "UTC", "state": "published",
+        "can-pay-onsite": True, "location-name": "Town Hall"}}}, token=token)
+    assert event.status_code == 201, event.text
+    identifier = event.json()["data"]["attributes"]["identifier"]
+    tickets = {}
+    for ticket_name, kind, price in (("Community", "free", 0), ("Supporter", "paid", 25)):
+        resp = web.api("POST", "/v1/tickets", {"data": {"type": "ticket", "attributes": {
+            "name": ticket_name, "type": kind, "price": price, "quantity": 20,
+            "sales-starts-at": "2020-01-01T00:00:00+00:00",
+            "sales-ends-at": "2031-05-31T00:00:00+00:00"},
+            "relationships": {"event": {"data": {"type": "event", "id": identifier}}}}},
+            token=token)
+        assert resp.status_code == 201, resp.text
+        tickets[ticket_name] = resp.json()["data"]
+    return identifier, tickets
+
+
+def test_buy_a_free_ticket_then_my_tickets_and_the_pdf(browser, web, new_account):
+    _, _, organizer = new_account()
+    identifier, tickets = _published_event_with_tickets(web, organizer, "Free Day")
+    address, password, _ = new_account()
+    page = browser.page
+    browser.log_in(address, password)
+    browser.goto(f"/e/{identifier}")
+    browser.settle()
+    free_id = tickets["Community"]["id"]
+    dropdown = page.locator(f"input[id='{free_id}_quantity']").locator("xpath=..")
+    dropdown.click()
+    dropdown.locator(".menu .item", has_text="1").first.click()
+    page.get_by_role("button", name="Order Now").click()
+    page.wait_for_url(re.compile(r"/orders/[0-9a-f-]{36}/new"), timeout=TIMEOUT_MS)
+    browser.settle()
+    page.get_by_text("Ticket holder is the same person as ticket buyer").first.click()
+    page.locator("form").get_by_role("button", name="Order Now").click()
+    page.wait_for_url(re.compile(r"/orders/[0-9a-f-]{36}/view"), timeout=TIMEOUT_MS)
+    browser.settle()
+    expect(page.get_by_text("Free Day").first).to_be_visible()
+    order_ident = re.search(r"/orders/([0-9a-f-]{36})/view", page.url).group(1)
+    order = web.api("GET", f"/v1/orders/{order_ident}", token=web.login(address, password))
+    assert order.json()["data"]["attributes"]["status"] == "completed"
+    browser.screenshot("completed-order.png")
+    browser.assert_no_api_errors()
+
+    with page.expect_download(timeout=TIMEOUT_MS) as download:
+        page.get_by_text("Download Ticket").first.click()
+    path = download.value.path()
+    assert path is not None
+    with open(path, "rb") as fh:
+        assert fh.read(5) == b"%PDF-"
+
+    browser.goto("/my-tickets")
+    browser.settle()
+    expect(page.get_by_text("Free Day").first).to_be_visible(timeout=TIMEOUT_MS)
