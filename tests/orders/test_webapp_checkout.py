@@ -74,3 +74,44 @@ def test_organizer_sees_the_buyer_through_include_user(world, people, shop):
     users = [r for r in resp.json()["included"] if r["type"] == "user"]
     assert [u["id"] for u in users] == [str(people.buyer.id)]
     assert order["relationships"]["user"]["data"]["id"] == str(people.buyer.id)
+
+
+def test_organizer_lists_filter_and_sort_as_the_app_sends_them(world, people, shop):
+    import json
+    from urllib.parse import quote
+
+    world.checkout(people.buyer, [(shop.free, 1)])
+    orders = [{"name": "discount_code_id", "op": "isnot", "val": None}]
+    resp = world.api.get(f"/v1/events/{shop.event.id}/orders?filter="
+                         + quote(json.dumps(orders)), token=people.owner.token)
+    assert resp.status == 200, resp.body
+    assert resp.json()["data"] == []
+    attendees = [{"name": "order", "op": "has", "val": {"name": "status", "op": "eq",
+                                                       "val": "initializing"}},
+                 {"name": "is-checked-in", "op": "eq", "val": False}]
+    resp = world.api.get(f"/v1/events/{shop.event.id}/attendees?include=user,ticket"
+                         "&sort=-order.completed-at&filter=" + quote(json.dumps(attendees)),
+                         token=people.owner.token)
+    assert resp.status == 200, resp.body
+    assert len(resp.json()["data"]) == 1
+
+
+def test_my_tickets_query_as_the_app_sends_it(world, people, shop):
+    import json
+    from urllib.parse import quote
+
+    order = world.checkout(people.buyer, [(shop.free, 1)]).json()["data"]
+    spec = [{"and": [
+        {"name": "event", "op": "has", "val": {"name": "starts-at", "op": "ge",
+                                               "val": "2020-01-01T00:00:00.000Z"}},
+        {"or": [{"name": "status", "op": "eq", "val": "pending"},
+                {"name": "status", "op": "eq", "val": "initializing"}]},
+        {"name": "event", "op": "has", "val": {"name": "deleted-at", "op": "eq",
+                                               "val": None}}]}]
+    resp = world.api.get(f"/v1/users/{people.buyer.id}/orders?include=event,attendees.ticket,"
+                         "user&sort=event.starts-at&page[size]=10&page[number]=1&filter="
+                         + quote(json.dumps(spec)), token=people.buyer.token)
+    assert resp.status == 200, resp.body
+    assert [o["id"] for o in resp.json()["data"]] == [order["id"]]
+    assert {r["type"] for r in resp.json()["included"]} == {"event", "attendee", "ticket",
+                                                            "user"}

@@ -6,7 +6,16 @@ from typing import Any
 
 from openevent.jsonapi.compat import EXTRA_FIELDS, item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
-from openevent.jsonapi.fields import Boolean, Choice, DateTime, Email, Money, String, Url
+from openevent.jsonapi.fields import (
+    Boolean,
+    Choice,
+    DateTime,
+    Email,
+    Integer,
+    Money,
+    String,
+    Url,
+)
 from openevent.models.orders import ORDER_STATUSES, PAYMENT_MODES, Attendee, Order
 from openevent.models.users import User
 
@@ -37,6 +46,7 @@ ORDER = Schema(
         "created_at": DateTime(read_only=True),
         "completed_at": DateTime(read_only=True),
         "cancelled_at": DateTime(read_only=True),
+        "discount_code_id": Integer(read_only=True),  # the app filters on it (`isnot null`)
     }),
     relationships={
         "event": RelSpec("event"),
