@@ -120,3 +120,62 @@ def test_buy_a_free_ticket_then_my_tickets_and_the_pdf(browser, web, new_account
     browser.goto("/my-tickets")
     browser.settle()
     expect(page.get_by_text("Free Day").first).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def _free_order_through_the_api(web, token: str, ticket_id: str) -> str:
+    created = web.api("POST", "/v1/orders/create-order",
+                      {"tickets": [{"id": int(ticket_id), "quantity": 1}]}, token=token,
+                      jsonapi=False)
+    assert created.status_code == 201, created.text
+    order = created.json()["data"]
+    attendee = order["relationships"]["attendees"]["data"][0]["id"]
+    resp = web.api("PATCH", f"/v1/attendees/{attendee}", {"data": {
+        "type": "attendee", "id": attendee, "attributes": {
+            "firstname": "Grace", "lastname": "Hopper", "email": "grace@example.com"}}},
+        token=token)
+    assert resp.status_code == 200, resp.text
+    done = web.api("PATCH", f"/v1/orders/{order['attributes']['identifier']}", {"data": {
+        "type": "order", "id": order["id"], "attributes": {"status": "completed"}}},
+        token=token)
+    assert done.status_code == 200, done.text
+    return str(order["attributes"]["identifier"])
+
+
+def test_organizer_orders_attendees_discount_code_and_edit(browser, web, new_account):
+    address, password, organizer = new_account()
+    identifier, tickets = _published_event_with_tickets(web, organizer, "Organizer Day")
+    buyer_address, _, buyer = new_account()
+    _free_order_through_the_api(web, buyer, tickets["Community"]["id"])
+    page = browser.page
+    browser.log_in(address, password)
+
+    browser.goto(f"/events/{identifier}/tickets/orders/completed")
+    browser.settle()
+    expect(page.get_by_text(buyer_address).first).to_be_visible(timeout=TIMEOUT_MS)
+
+    browser.goto(f"/events/{identifier}/tickets/attendees/all")
+    browser.settle()
+    expect(page.get_by_text("Grace").first).to_be_visible(timeout=TIMEOUT_MS)
+    browser.assert_no_api_errors()
+
+    browser.goto(f"/events/{identifier}/tickets/discount-codes/create")
+    browser.settle()
+    page.fill("input[name=discount_code]", "SAVE5")
+    page.fill("input[name=discount_amount]", "5")
+    page.fill("input[name=number_of_discount_tickets]", "10")
+    page.locator(".ui.checkbox", has_text="Supporter").first.click()
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(re.compile(r"/discount-codes/(?!create)"), timeout=TIMEOUT_MS)
+    browser.settle()
+    codes = web.api("GET", f"/v1/events/{identifier}/discount-codes", token=organizer).json()
+    assert [c["attributes"]["code"] for c in codes["data"]] == ["SAVE5"]
+    browser.assert_no_api_errors()
+
+    browser.goto(f"/events/{identifier}/edit/basic-details")
+    browser.settle()
+    page.fill("#name", "Organizer Day 2")
+    page.get_by_role("button", name="Save", exact=False).last.click()
+    page.wait_for_url(re.compile(rf"/events/{identifier}$"), timeout=TIMEOUT_MS)
+    browser.settle()
+    event = web.api("GET", f"/v1/events/{identifier}").json()["data"]
+    assert event["attributes"]["name"] == "Organizer Day 2"
