@@ -212,7 +212,8 @@ def _stub_outside(route: Any) -> None:
 @pytest.fixture
 def browser(chromium: Any, web: WebSystem) -> Iterator[Browser]:
     context = chromium.new_context(viewport={"width": 1280, "height": 900},
-                                   accept_downloads=True)
+                                   accept_downloads=True, locale="en-US",
+                                   timezone_id="Europe/Berlin")
     context.set_default_timeout(TIMEOUT_MS)
     context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), _stub_outside)
     page = context.new_page()
