@@ -94,7 +94,8 @@ def _start(data_dir: Path, port: int) -> WebSystem:
            if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
     env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir),
                 "OPENEVENT_FRONTEND_DIR": str(DIST), "OPENEVENT_LAB": "0",
-                "OPENEVENT_MODULES": "ticket,payment,donation"})
+                "OPENEVENT_MODULES": "ticket,payment,donation",
+                "OPENEVENT_FRONTEND_URL": f"http://127.0.0.1:{port}"})  # as `make run` does
     log = data_dir.parent / f"runtime-{port}.log"
     out = open(log, "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,
@@ -209,8 +210,7 @@ def _stub_outside(route: Any) -> None:
         route.fulfill(status=204, body="")
 
 
-@pytest.fixture
-def browser(chromium: Any, web: WebSystem) -> Iterator[Browser]:
+def _open(chromium: Any, web: WebSystem) -> tuple[Any, Browser]:
     context = chromium.new_context(viewport={"width": 1280, "height": 900},
                                    accept_downloads=True, locale="en-US",
                                    timezone_id="Europe/Berlin")
@@ -221,6 +221,22 @@ def browser(chromium: Any, web: WebSystem) -> Iterator[Browser]:
     page.on("response", tab.on_response)
     page.on("console", lambda msg: tab.console.append(f"{msg.type}: {msg.text}"))
     page.on("pageerror", lambda exc: tab.console.append(f"pageerror: {exc}"))
+    return context, tab
+
+
+@pytest.fixture
+def browser(chromium: Any, web: WebSystem) -> Iterator[Browser]:
+    """A person's browser (its own cookies and storage) on the web app."""
+    context, tab = _open(chromium, web)
+    yield tab
+    context.close()
+    tab.assert_no_api_errors()
+
+
+@pytest.fixture
+def other_browser(chromium: Any, web: WebSystem) -> Iterator[Browser]:
+    """A second, logged-out browser (opening a mailed link elsewhere)."""
+    context, tab = _open(chromium, web)
     yield tab
     context.close()
     tab.assert_no_api_errors()

@@ -24,7 +24,7 @@ def test_home_page_anonymous_lists_published_events(browser, web, new_account):
     browser.assert_no_api_errors()
 
 
-def test_sign_up_logs_in_then_verify_and_log_in_again(browser, web, chromium):
+def test_sign_up_logs_in_then_verify_and_log_in_again(browser, other_browser, web):
     address, password = "newcomer@example.com", "correct-horse-1"
     page = browser.page
     browser.goto("/register")
@@ -37,6 +37,7 @@ def test_sign_up_logs_in_then_verify_and_log_in_again(browser, web, chromium):
     page.wait_for_url(re.compile(r"/$"), timeout=TIMEOUT_MS)
     browser.settle()
     expect(page.locator(".ui.menu").get_by_text(address).first).to_be_attached()
+    expect(page.get_by_role("link", name="Login")).to_have_count(0)
     browser.assert_no_api_errors()
 
     # The verification mail's link, opened in another (logged-out) browser.
@@ -44,41 +45,40 @@ def test_sign_up_logs_in_then_verify_and_log_in_again(browser, web, chromium):
     link = re.search(r"(http://\S+/verify\?token=\S+)", text)
     assert link, text
     assert link.group(1).startswith(web.base), link.group(1)
-    other = chromium.new_context()
-    try:
-        tab = other.new_page()
-        tab.goto(link.group(1))
-        expect(tab.get_by_text("your email has been verified successfully")).to_be_visible(
-            timeout=TIMEOUT_MS)
-    finally:
-        other.close()
-    assert web.api("GET", "/v1/users/user-details/get-user-id",
-                   token=web.login(address, password)).status_code == 200
+    other_browser.page.goto(link.group(1))
+    expect(other_browser.page.get_by_text("your email has been verified successfully")) \
+        .to_be_visible(timeout=TIMEOUT_MS)
+    other_browser.assert_no_api_errors()
+
+    # ... and logging in there with the new account.
+    other_browser.log_in(address, password)
+    expect(other_browser.page.get_by_role("link", name="Login")).to_have_count(0)
 
 
-def test_log_in_and_forgot_password(browser, web, new_account):
+def test_log_in_and_forgot_password(browser, other_browser, web, new_account):
     address, password, _ = new_account()
     page = browser.page
     browser.log_in(address, password)
-    expect(page.locator(".ui.menu").get_by_text(address).first).to_be_attached()
+    # Logged in: the menu shows the person's public name instead of the Login link.
+    expect(page.get_by_role("link", name="Login")).to_have_count(0)
+    expect(page.locator(".ui.menu").get_by_text("Ada").first).to_be_attached()
+    browser.assert_no_api_errors()
 
-    other_tab = browser.page.context.browser.new_context()
-    try:
-        anon = other_tab.new_page()
-        anon.goto(web.base + "/reset-password")
-        anon.fill("input[name=email]", address)
-        anon.click("button.reset-password")
-        expect(anon.get_by_text("Please go to the link sent to your email")).to_be_visible(
-            timeout=TIMEOUT_MS)
-        text = web.wait_for_mail(address, "password")
-        link = re.search(r"(http://\S+/reset-password\?token=\S+)", text)
-        assert link, text
-        anon.goto(link.group(1))
-        anon.fill("input[name=password]", "brand-new-pass-9")
-        anon.fill("input[name=password_repeat]", "brand-new-pass-9")
-        anon.click("button.reset-password")
-        expect(anon.get_by_text("Your password has been reset successfully")).to_be_visible(
-            timeout=TIMEOUT_MS)
-    finally:
-        other_tab.close()
+    anon = other_browser.page
+    other_browser.goto("/reset-password")
+    anon.fill("input[name=email]", address)
+    anon.click("button.reset-password")
+    expect(anon.get_by_text("Please go to the link sent to your email")).to_be_visible(
+        timeout=TIMEOUT_MS)
+    text = web.wait_for_mail(address, "password")
+    link = re.search(r"(http://\S+/reset-password\?token=\S+)", text)
+    assert link, text
+    anon.goto(link.group(1))
+    other_browser.settle()
+    anon.fill("input[name=password]", "brand-new-pass-9")
+    anon.fill("input[name=password_repeat]", "brand-new-pass-9")
+    anon.click("button.reset-password")
+    expect(anon.get_by_text("Your password has been reset successfully")).to_be_visible(
+        timeout=TIMEOUT_MS)
+    other_browser.assert_no_api_errors()
     assert web.login(address, "brand-new-pass-9")
