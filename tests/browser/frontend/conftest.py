@@ -188,9 +188,10 @@ class Browser:
 
     def log_in(self, email_address: str, password: str) -> None:
         self.goto("/login")
+        self.settle()  # the form binds its inputs once the app has rendered
         self.page.fill("input[name=email]", email_address)
         self.page.fill("input[name=password]", password)
-        self.page.click("button:has-text('Login')")
+        self.page.locator("form button[type=submit]", has_text="Login").click()
         self.page.wait_for_url(lambda url: "/login" not in url, timeout=TIMEOUT_MS)
         self.settle()
 
@@ -225,10 +226,20 @@ def _open(chromium: Any, web: WebSystem) -> tuple[Any, Browser]:
 
 
 @pytest.fixture
-def browser(chromium: Any, web: WebSystem) -> Iterator[Browser]:
-    """A person's browser (its own cookies and storage) on the web app."""
+def browser(chromium: Any, web: WebSystem, request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """A person's browser (its own cookies and storage) on the web app. What it last showed,
+    its console and its API errors are kept for a failing test's report."""
     context, tab = _open(chromium, web)
     yield tab
+    shot = tmp_path_factory.getbasetemp() / f"{request.node.name}.png"
+    try:
+        tab.page.screenshot(path=str(shot), full_page=True)
+    except Exception:  # noqa: BLE001 - a closed page has nothing to show
+        pass
+    print(f"last page: {tab.page.url} (screenshot {shot})")
+    print("console:\n" + "\n".join(tab.console[-30:]))
+    print("API errors:\n" + "\n".join(tab.failures))
     context.close()
     tab.assert_no_api_errors()
 

@@ -25,10 +25,11 @@ def _create_event(browser, name: str) -> str:
     names.nth(1).fill("Supporter")
     page.locator("input[name=ticket_price]").last.fill("25")
     quantities.nth(1).fill("20")
+    country = page.locator("#payment_country").locator("xpath=..")
+    country.locator("input.search").fill("Germany")
+    country.locator(".menu .item", has_text="Germany").first.click()
     page.locator("label[for=payment_onsite]").click()
-    onsite = page.locator("textarea").last
-    if onsite.is_visible():
-        onsite.fill("Pay at the door.")
+    page.fill("#on_site_details", "Pay at the door.")
     page.get_by_role("button", name="Save as draft").click()
     page.wait_for_url(re.compile(r"/events/[0-9a-f]{8}"), timeout=TIMEOUT_MS)
     browser.settle()
@@ -50,8 +51,9 @@ def test_create_publish_and_see_the_public_page(browser, web, new_account):
     browser.goto(f"/events/{identifier}")
     browser.settle()
     page.get_by_role("button", name="Publish").click()
-    page.get_by_role("button", name="Yes").click()
-    expect(page.get_by_role("button", name="Unpublish")).to_be_visible(timeout=TIMEOUT_MS)
+    page.get_by_role("button", name="Yes", exact=True).click()
+    expect(page.locator("button.orange", has_text="Unpublish")).to_be_visible(
+        timeout=TIMEOUT_MS)
     browser.settle()
     browser.screenshot("event-dashboard.png")
     event = web.api("GET", f"/v1/events/{identifier}").json()["data"]
