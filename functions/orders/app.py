@@ -27,7 +27,12 @@ from openevent.jsonapi.document import (
 from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import parse_document, read_body
 from openevent.models.orders import Order
-from openevent.permissions import is_self_or_staff, require_event_role, require_login
+from openevent.permissions import (
+    has_event_role,
+    is_self_or_staff,
+    require_event_role,
+    require_login,
+)
 from openevent.schemas import orders as schemas
 from openevent.services import orders as service
 from openevent.services.lookup import get_event
@@ -146,11 +151,15 @@ def event_attendees(event_ref: str) -> Any:
 def ticket_attendees(ticket_id: str) -> Any:
     from openevent.models.orders import Attendee
 
-    user = web.current_user(app)
+    user = require_login(web.current_user(app))
     ticket = _ticket(ticket_id)
     event = get_event(str(ticket.event_id), user)
-    require_event_role(user, event, "coorganizer")
-    items = [a for a in Attendee.ticket_index.query(int(ticket.id)) if a.deleted_at is None]
+    if has_event_role(user, event.id, "coorganizer"):
+        items = [a for a in Attendee.ticket_index.query(int(ticket.id)) if a.deleted_at is None]
+    else:
+        # A buyer sees the holders of this ticket in their own orders (the order page asks).
+        items = [a for a in Attendee.user_index.query(user.id, filter_condition=(
+            Attendee.ticket_id == int(ticket.id))) if a.deleted_at is None]
     return _collection(items, lambda a: schemas.attendee_resource(a, user), schemas.ATTENDEE,
                        f"/v1/tickets/{ticket_id}/attendees")
 

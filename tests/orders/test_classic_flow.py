@@ -209,7 +209,19 @@ def test_attendee_delete_gives_the_seat_back(world, people, shop):
 def test_attendee_lists(world, people, shop):
     aid = _attendee(world, people, shop)
     for path in (f"/v1/events/{shop.event.id}/attendees", f"/v1/tickets/{shop.paid.id}/attendees"):
-        assert world.api.get(path, token=people.buyer.token).status == 403
         resp = world.api.get(path, token=people.coorganizer.token)
         assert resp.status == 200
         assert [a["id"] for a in resp.json()["data"]] == [aid]
+    assert world.api.get(f"/v1/events/{shop.event.id}/attendees",
+                         token=people.buyer.token).status == 403
+
+
+def test_a_ticket_lists_only_the_callers_own_holders_below_coorganizer(world, people, shop):
+    aid = _attendee(world, people, shop)
+    path = f"/v1/tickets/{shop.paid.id}/attendees"
+    mine = world.api.get(path, token=people.buyer.token)
+    assert mine.status == 200
+    assert [a["id"] for a in mine.json()["data"]] == [aid]
+    theirs = world.api.get(path, token=people.stranger.token)
+    assert (theirs.status, theirs.json()["data"]) == (200, [])
+    assert world.api.get(path).status == 401

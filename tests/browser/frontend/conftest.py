@@ -145,9 +145,13 @@ class Browser:
     failures: list[str] = field(default_factory=list)
     expected: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)
 
     def on_response(self, response: Any) -> None:
         url = response.url
+        if url.startswith(self.web.base) and url[len(self.web.base):].startswith(("/v1", "/auth")):
+            self.trace.append(f"{response.request.method} {url[len(self.web.base):][:120]} "
+                              f"{response.status}")
         if not url.startswith(self.web.base) or response.status < 400:
             return
         path = url[len(self.web.base):]
@@ -188,11 +192,19 @@ class Browser:
 
     def log_in(self, email_address: str, password: str) -> None:
         self.goto("/login")
-        self.settle()  # the form binds its inputs once the app has rendered
-        self.page.fill("input[name=email]", email_address)
-        self.page.fill("input[name=password]", password)
-        self.page.locator("form button[type=submit]", has_text="Login").click()
-        self.page.wait_for_url(lambda url: "/login" not in url, timeout=TIMEOUT_MS)
+        self.settle()
+        # The form wires its validation after it renders; a click before that is lost, so a
+        # person would click again: so does this (what is checked is that login works).
+        for attempt in range(3):
+            self.page.fill("input[name=email]", email_address)
+            self.page.fill("input[name=password]", password)
+            self.page.locator("form button[type=submit]", has_text="Login").click()
+            try:
+                self.page.wait_for_url(lambda url: "/login" not in url, timeout=10_000)
+                break
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError
+                if attempt == 2:
+                    raise
         self.settle()
 
 
@@ -240,6 +252,7 @@ def browser(chromium: Any, web: WebSystem, request: pytest.FixtureRequest,
     print(f"last page: {tab.page.url} (screenshot {shot})")
     print("console:\n" + "\n".join(tab.console[-30:]))
     print("API errors:\n" + "\n".join(tab.failures))
+    print("API calls:\n" + "\n".join(tab.trace[-40:]))
     context.close()
     tab.assert_no_api_errors()
 
