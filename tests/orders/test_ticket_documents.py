@@ -192,7 +192,8 @@ def test_web_app_download_paths_answer_the_pdf_bytes(api, people, completed, who
     ident, first = completed["identifier"], completed["attendees"][0]
     for path in (f"/v1/tickets/{ident}", f"/v1/orders/attendees/{first}.pdf",
                  f"/v1/orders/invoices/{ident}"):
-        resp = api.get(path, token=token, headers={"Accept": "*/*"})  # as an XHR sends
+        # with the JSON:API Accept header the app's XHR sends
+        resp = api.get(path, token=token, headers={"Accept": "application/vnd.api+json"})
         assert resp.status == status, (path, resp.body[:200])
         if status == 200:
             assert resp.headers["Content-Type"] == "application/pdf"

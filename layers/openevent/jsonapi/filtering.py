@@ -259,7 +259,10 @@ def sort_resources(items: list[Resource], sort: list[tuple[str, bool]], schema: 
             value = _sort_value(r, path)
             return (1, "") if value is None else (0, value)
 
+        def as_text(r: Resource, path: list[str] = path) -> str:
+            return str(_sort_value(r, path))
+
         try:
             items.sort(key=key, reverse=desc)
         except TypeError:  # mixed kinds under one name: fall back to their text
-            items.sort(key=lambda r, path=path: str(_sort_value(r, path)), reverse=desc)
+            items.sort(key=as_text, reverse=desc)

@@ -193,7 +193,9 @@ def attendee_resource(attendee: Attendee, user: User | None = None) -> Resource:
                       loader=ticket),
         "event": Rel("event", attendee.event_id, f"/v1/events/{attendee.event_id}",
                      loader=event),
-        "order": Rel("order", attendee.order_id, order_link, loader=order),
+        # Links only, as Open Event serves it: the web app keys orders by identifier, and a
+        # numeric linkage would detach the attendee from the order the app holds.
+        "order": Rel("order", attendee.order_id, order_link, loader=order, include_data=False),
     })
 
 

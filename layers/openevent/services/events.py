@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from openevent.errors import (
@@ -147,7 +148,7 @@ def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Eve
     if not values:
         return event
     values, extra = core_and_extra("event", values)
-    actions = []
+    actions: list[Action] = []
     if extra:
         stored = dump_extra("event", event.extra, extra)
         actions.append(Event.extra.set(stored) if stored else Event.extra.remove())

@@ -186,6 +186,19 @@ class Browser:
     def settle(self) -> None:
         self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
 
+    def submit(self, button: Any, url: re.Pattern[str], attempts: int = 3) -> None:
+        """Click a form's button until the app navigates to `url`. Semantic UI forms wire
+        their validation after rendering, so a click that comes first is lost; a person
+        clicks again, and so does this."""
+        for attempt in range(attempts):
+            button.click()
+            try:
+                self.page.wait_for_url(url, timeout=10_000)
+                return
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError
+                if attempt == attempts - 1:
+                    raise
+
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
