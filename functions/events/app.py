@@ -541,8 +541,8 @@ def event_stripe_authorization(ref: str) -> Any:
 
 EMPTY_COLLECTIONS = ("event-types", "event-topics", "event-sub-topics", "event-locations",
                      "pages", "groups", "speakers", "sessions", "exhibitors", "faqs",
-                     "session-types", "speaker-invites", "user-favourite-events", "tags")
-EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors", "tags",
+                     "session-types", "speaker-invites", "user-favourite-events")
+EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors",
                            "event-invoices", "faqs", "faq-types", "session-types", "feedbacks",
                            "video-streams", "stations", "badge-forms", "speaker-invites",
                            "access-codes", "event-statistics-general")

@@ -146,3 +146,15 @@ def test_patch_tax_permissions(api, cast, role, status):
 def test_tax_readable_by_anyone_for_published_event(api, cast, role):
     made = api.post("/v1/taxes", tax_doc(cast.event.id), token=cast.token("owner")).json()
     assert api.get(f"/v1/taxes/{made['data']['id']}", token=cast.token(role)).status == 200
+
+
+def test_attendee_tags_of_an_event(api, cast):
+    doc = {"data": {"type": "tag", "attributes": {"name": "VIP", "color": "#ff0000",
+                                                  "is-read-only": False},
+                    "relationships": {"event": {"data": {"type": "event",
+                                                         "id": str(cast.event.id)}}}}}
+    assert api.post("/v1/tags", doc, token=cast.token("user")).status == 403
+    created = api.post("/v1/tags", doc, token=cast.token("coorganizer"))
+    assert created.status == 201, created.body
+    listed = api.get(f"/v1/events/{cast.event.id}/tags", token=cast.token("coorganizer"))
+    assert [t["attributes"]["name"] for t in listed.json()["data"]] == ["VIP"]

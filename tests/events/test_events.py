@@ -244,7 +244,7 @@ def test_out_of_scope_collections_are_empty(api, path):
     assert resp.json()["meta"]["count"] == 0
 
 
-@pytest.mark.parametrize("sub", ["speakers", "sessions", "exhibitors", "tags",
+@pytest.mark.parametrize("sub", ["speakers", "sessions", "exhibitors",
                                  "event-invoices"])
 def test_out_of_scope_event_collections_are_empty(api, cast, sub):
     resp = api.get(f"/v1/events/{cast.event.id}/{sub}")

@@ -180,3 +180,23 @@ class StripeAuthorization(Model):
     created_at = UTCDateTimeAttribute(default=now)
 
     event_index = StripeAuthEventIndex()
+
+
+class TagEventIndex(GlobalSecondaryIndex["Tag"]):
+    Meta = index_meta("event-index")
+    event_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
+
+
+class Tag(Model):
+    """An attendee tag of an event (the organizer's attendee list groups by them)."""
+
+    Meta = table_meta("tags")
+    id = IntAttribute(hash_key=True)
+    event_id = IntAttribute()
+    name = UnicodeAttribute()
+    color = UnicodeAttribute(null=True)
+    is_read_only = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute(default=now)
+
+    event_index = TagEventIndex()

@@ -233,6 +233,17 @@ CUSTOM_FORM = Schema(
     relationships={"event": RelSpec("event")},
 )
 
+TAG = Schema(
+    type="tag",
+    path="tags",
+    fields={
+        "name": String(required=True, nullable=False, min_length=1, max_length=255),
+        "color": String(max_length=32),
+        "is_read_only": Boolean(nullable=False),
+    },
+    relationships={"event": RelSpec("event")},
+)
+
 STRIPE_AUTHORIZATION = Schema(
     type="stripe-authorization",
     path="stripe-authorization",
@@ -344,7 +355,7 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
                                 include_data=False),
         "general_statistics": Rel("event-statistics-general", None,
                                   f"{base}/general-statistics", include_data=False),
-        "tags": many("tag", "tags"),
+        "tags": many("tag", "tags", content("tags")),
         "faqs": many("faq", "faqs"),
         "session_types": many("session-type", "session-types"),
     }

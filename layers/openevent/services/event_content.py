@@ -24,6 +24,7 @@ from openevent.models.event_content import (
     Microlocation,
     SocialLink,
     Sponsor,
+    Tag,
     Tax,
     Track,
 )
@@ -51,6 +52,7 @@ KINDS: dict[str, ContentKind] = {
         ContentKind("microlocations", schemas.MICROLOCATION, Microlocation, "Microlocation"),
         ContentKind("social-links", schemas.SOCIAL_LINK, SocialLink, "Social link"),
         ContentKind("custom-forms", schemas.CUSTOM_FORM, CustomForm, "Custom form"),
+        ContentKind("tags", schemas.TAG, Tag, "Tag"),
     )
 }
 TAX_KIND = ContentKind("taxes", schemas.TAX, Tax, "Tax")
