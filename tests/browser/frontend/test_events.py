@@ -70,7 +70,8 @@ def _published_event_with_tickets(web, token: str, name: str) -> tuple[str, dict
     event = web.api("POST", "/v1/events", {"data": {"type": "event", "attributes": {
         "name": name, "starts-at": "2031-06-01T09:00:00+00:00",
         "ends-at": "2031-06-02T17:00:00+00:00", "timezone": "UTC", "state": "published",
-        "can-pay-onsite": True, "location-name": "Town Hall"}}}, token=token)
+        "can-pay-onsite": True, "onsite-details": "Pay at the door.",
+        "payment-country": "Germany", "location-name": "Town Hall"}}}, token=token)
     assert event.status_code == 201, event.text
     identifier = event.json()["data"]["attributes"]["identifier"]
     tickets = {}
