@@ -15,6 +15,7 @@ is a random URL-safe string kept only as its SHA-256 in the mailed-token table (
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from openevent.models.users import MailToken, User
 from openevent.security import issue_token, new_url_token, token_digest
 from openevent.settings import get_settings
 
+log = logging.getLogger("openevent.sessions")
 PURPOSE = "refresh-session"
 _POINTER = "refresh_token"
 
@@ -41,9 +43,21 @@ def _new_refresh_token(user: User) -> str:
 
 
 def open_session(user: User) -> dict[str, str]:
-    """The login answer: an access JWT and a fresh refresh token."""
+    """The login answer: an access JWT and a fresh refresh token. Records the user's
+    `last-accessed-at` (the admin's "active users" list filters on it)."""
+    _touch(user)
     return {"access_token": issue_token(user.id, user.password_version),
             "refresh_token": _new_refresh_token(user)}
+
+
+def _touch(user: User) -> None:
+    from openevent.jsonapi.compat import dump_extra
+
+    try:
+        user.update(actions=[User.extra.set(
+            dump_extra("user", user.extra, {"last_accessed_at": now()}))])
+    except Exception as exc:  # noqa: BLE001 - a login never fails for its bookkeeping
+        log.warning("last-accessed-at not recorded: %s", type(exc).__name__)
 
 
 def _valid_record(token: Any) -> MailToken:
