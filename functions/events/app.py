@@ -541,7 +541,8 @@ def event_stripe_authorization(ref: str) -> Any:
 
 EMPTY_COLLECTIONS = ("event-types", "event-topics", "event-sub-topics", "event-locations",
                      "pages", "groups", "speakers", "sessions", "exhibitors", "faqs",
-                     "session-types", "speaker-invites", "user-favourite-events")
+                     "session-types", "speaker-invites", "user-favourite-events",
+                     "services", "event-role-permissions", "roles")
 EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors",
                            "event-invoices", "faqs", "faq-types", "session-types", "feedbacks",
                            "video-streams", "stations", "badge-forms", "speaker-invites",
