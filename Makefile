@@ -44,7 +44,8 @@ test: system-deps $(STAMP) frontend
 # The Open Event web app (Ember), built once per source tarball into a cache outside the
 # repository (node_modules are reused); `make run` then serves it at / beside the API.
 frontend:
-	@$(MAKE) -s system-deps SYSTEM_PACKAGES="nodejs npm"
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  $(MAKE) -s system-deps SYSTEM_PACKAGES="nodejs npm"
 	@tarball=$$(ls $(FRONTEND_SRC)/open-event-frontend-*.tar.gz | head -n 1); \
 	key="$$(basename $$tarball) $$(sha256sum $$tarball | cut -c1-16)"; \
 	if [ "$$(cat $(FRONTEND_CACHE)/dist/.built-from 2>/dev/null)" = "$$key" ]; then \

@@ -35,13 +35,6 @@ ADMIN = ("admin@openevent.local", "open-event-admin")
 TIMEOUT_MS = 30_000
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/browser/" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.slow)
-
-
 @dataclass
 class WebSystem:
     """The local runtime serving the API and the web app on one origin."""
@@ -186,14 +179,17 @@ class Browser:
     def settle(self) -> None:
         self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
 
-    def submit(self, button: Any, url: re.Pattern[str], attempts: int = 3) -> None:
-        """Click a form's button until the app navigates to `url`. Semantic UI forms wire
-        their validation after rendering, so a click that comes first is lost; a person
-        clicks again, and so does this."""
+    def submit(self, button: Any, until: Any, attempts: int = 3) -> None:
+        """Click a form's button until the app navigates to `until` (a URL pattern) or shows
+        `until` (a locator). Semantic UI forms wire their validation after rendering, so a
+        click that comes first is lost; a person clicks again, and so does this."""
         for attempt in range(attempts):
             button.click()
             try:
-                self.page.wait_for_url(url, timeout=10_000)
+                if isinstance(until, re.Pattern):
+                    self.page.wait_for_url(until, timeout=10_000)
+                else:
+                    until.wait_for(state="visible", timeout=10_000)
                 return
             except Exception:  # noqa: BLE001 - playwright's TimeoutError
                 if attempt == attempts - 1:

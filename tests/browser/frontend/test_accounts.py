@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.frontend.conftest import TIMEOUT_MS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_home_page_anonymous_lists_published_events(browser, web, new_account):
@@ -31,8 +34,9 @@ def test_sign_up_logs_in_then_verify_and_log_in_again(browser, other_browser, we
     page.fill("input[name=email]", address)
     page.fill("input[name=password]", password)
     page.fill("input[name=password_repeat]", password)
-    page.click("button.register")
+    browser.settle()
     # The app thanks the person, then logs them in with the new account.
+    browser.submit(page.locator("button.register"), page.get_by_role("button", name="OK"))
     page.get_by_role("button", name="OK").click()
     page.wait_for_url(re.compile(r"/$"), timeout=TIMEOUT_MS)
     browser.settle()
@@ -66,8 +70,9 @@ def test_log_in_and_forgot_password(browser, other_browser, web, new_account):
 
     anon = other_browser.page
     other_browser.goto("/reset-password")
+    other_browser.settle()
     anon.fill("input[name=email]", address)
-    anon.click("button.reset-password")
+    other_browser.submit(anon.locator("button.reset-password"), re.compile(r"/login$"))
     expect(anon.get_by_text("Please go to the link sent to your email")).to_be_visible(
         timeout=TIMEOUT_MS)
     text = web.wait_for_mail(address, "password")
@@ -77,7 +82,7 @@ def test_log_in_and_forgot_password(browser, other_browser, web, new_account):
     other_browser.settle()
     anon.fill("input[name=password]", "brand-new-pass-9")
     anon.fill("input[name=password_repeat]", "brand-new-pass-9")
-    anon.click("button.reset-password")
+    other_browser.submit(anon.locator("button.reset-password"), re.compile(r"/login$"))
     expect(anon.get_by_text("Your password has been reset successfully")).to_be_visible(
         timeout=TIMEOUT_MS)
     other_browser.assert_no_api_errors()

@@ -3,9 +3,12 @@ system roles."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.frontend.conftest import ADMIN, TIMEOUT_MS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_admin_dashboard_users_and_settings(browser, web, new_account):

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.frontend.conftest import TIMEOUT_MS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _create_event(browser, name: str) -> str:
@@ -30,8 +33,8 @@ def _create_event(browser, name: str) -> str:
     country.locator(".menu .item", has_text="Germany").first.click()
     page.locator("label[for=payment_onsite]").click()
     page.fill("#on_site_details", "Pay at the door.")
-    page.get_by_role("button", name="Save as draft").click()
-    page.wait_for_url(re.compile(r"/events/[0-9a-f]{8}"), timeout=TIMEOUT_MS)
+    browser.submit(page.get_by_role("button", name="Save as draft"),
+                   re.compile(r"/events/[0-9a-f]{8}"))
     browser.settle()
     match = re.search(r"/events/([0-9a-f]{8})", page.url)
     assert match, page.url
@@ -99,8 +102,8 @@ def test_buy_a_free_ticket_then_my_tickets_and_the_pdf(browser, web, new_account
     dropdown = page.locator(f"input[id='{free_id}_quantity']").locator("xpath=..")
     dropdown.click()
     dropdown.locator(".menu .item", has_text="1").first.click()
-    page.get_by_role("button", name="Order Now").click()
-    page.wait_for_url(re.compile(r"/orders/[0-9a-f-]{36}/new"), timeout=TIMEOUT_MS)
+    browser.submit(page.get_by_role("button", name="Order Now"),
+                   re.compile(r"/orders/[0-9a-f-]{36}/new"))
     browser.settle()
     # The countdown above re-renders the form every second: click without waiting for it
     # to stand still.
@@ -172,8 +175,8 @@ def test_organizer_orders_attendees_discount_code_and_edit(browser, web, new_acc
     page.fill("input[name=discount_amount]", "5")
     page.fill("input[name=number_of_discount_tickets]", "10")
     page.locator(".ui.checkbox", has_text="Supporter").first.click()
-    page.get_by_role("button", name="Save").click()
-    page.wait_for_url(re.compile(r"/discount-codes/(?!create)"), timeout=TIMEOUT_MS)
+    browser.submit(page.get_by_role("button", name="Save"),
+                   re.compile(r"/discount-codes/(?!create)"))
     browser.settle()
     codes = web.api("GET", f"/v1/events/{identifier}/discount-codes", token=organizer).json()
     assert [c["attributes"]["code"] for c in codes["data"]] == ["SAVE5"]
@@ -182,8 +185,8 @@ def test_organizer_orders_attendees_discount_code_and_edit(browser, web, new_acc
     browser.goto(f"/events/{identifier}/edit/basic-details")
     browser.settle()
     page.fill("#name", "Organizer Day 2")
-    page.get_by_role("button", name="Save", exact=False).last.click()
-    page.wait_for_url(re.compile(rf"/events/{identifier}$"), timeout=TIMEOUT_MS)
+    browser.submit(page.get_by_role("button", name="Save", exact=False).last,
+                   re.compile(rf"/events/{identifier}$"))
     browser.settle()
     event = web.api("GET", f"/v1/events/{identifier}").json()["data"]
     assert event["attributes"]["name"] == "Organizer Day 2"
