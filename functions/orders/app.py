@@ -451,6 +451,14 @@ def expire_orders(event: Any) -> dict[str, int]:
     return service.expire_due_orders()
 
 
+@app.schedule("rate(5 minutes)")
+def retry_refunds(event: Any) -> dict[str, int]:
+    """Retry the refunds still owed for payments that could not be applied."""
+    from openevent.services import payments
+
+    return payments.retry_pending_refunds()
+
+
 # --- ticket documents ----------------------------------------------------------------------
 # Rendering runs in its own Lambda, triggered by the order manifest the completion hook
 # writes: the documents bucket notifies an SQS queue (S3 → SQS is what CloudFormation can

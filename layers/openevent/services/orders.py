@@ -863,24 +863,31 @@ def _move(order: Order, to: str, values: dict[str, Any], event: Event) -> Order:
 
 def cancel_order(user: User | None, order: Order, note: str | None) -> Order:
     """Cancel: seats and discount uses released, buyer mailed the note, paid orders refunded
-    at the provider (first, so a failed refund leaves the order as it was)."""
-    require_order_manage(user, order)
-    if order.status not in ALLOWED_FROM["cancelled"]:
-        raise Conflict(f"An order that is '{order.status}' can't be cancelled",
-                       attribute_pointer("status"))
-    if order.status == "completed" and order.transaction_id and order.paid_via in (
-            "stripe", "paypal") and order.refunded_at is None:
-        from openevent.services import payments
+    at the provider first (a failed refund leaves the order as it was: 503, try again).
 
-        payments.refund_order(order)
-    try:
-        cancelled = transition(order, "cancelled",
-                               values={"cancel_note": note} if note else None)
-    except InventoryConflict:
-        raise Conflict("The order's status changed meanwhile", attribute_pointer("status")
-                       ) from None
-    _mail_cancellation(cancelled, note)
-    return cancelled
+    The cancel is conditioned on the exact status it was decided from: if a payment
+    completes the order meanwhile, the transaction fails and the cancel is decided again —
+    now as the cancel of a paid order, which refunds. A paid order is never cancelled
+    without its refund."""
+    require_order_manage(user, order)
+    from openevent.services import payments
+
+    for _ in range(4):
+        current = Order.get(order.id)
+        if current.status not in ALLOWED_FROM["cancelled"]:
+            raise Conflict(f"An order that is '{current.status}' can't be cancelled",
+                           attribute_pointer("status"))
+        if current.transaction_id and current.paid_via in ("stripe", "paypal") and \
+                current.refunded_at is None:
+            payments.refund_order(current)
+        try:
+            cancelled = transition(current, "cancelled", allowed_from=(current.status,),
+                                   values={"cancel_note": note} if note else None)
+        except InventoryConflict:
+            continue  # the status moved (a payment landed, an expiry): decide again
+        _mail_cancellation(cancelled, note)
+        return cancelled
+    raise Conflict("The order's status changed meanwhile", attribute_pointer("status"))
 
 
 def _mail_cancellation(order: Order, note: str | None) -> None:
