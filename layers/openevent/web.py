@@ -117,6 +117,9 @@ def error_middleware(cors: CORSConfig) -> Callable[[Request, Callable[[Request],
 
 def create_app(name: str) -> Chalice:
     """A Chalice app for one function group, with CORS and the error middleware."""
+    from openevent import data_key
+
+    data_key.require_in_aws()
     app = Chalice(app_name=name)
     cors = CORSConfig(
         allow_origin=get_settings().cors_origin,
