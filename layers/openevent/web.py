@@ -26,7 +26,7 @@ log = logging.getLogger("openevent")
 
 # Routes accept both media types; each view enforces the one its contract requires (415).
 CONTENT_TYPES = [MEDIA_TYPE, "application/json"]
-CORS_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token"]
+CORS_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token", "Idempotency-Key"]
 
 
 def _json_default(value: Any) -> Any:
