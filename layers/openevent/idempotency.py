@@ -67,6 +67,7 @@ def idempotent(app: Chalice, caller: Callable[[], Any]) -> Callable[[Callable[..
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             request = app.current_request
+            assert request is not None  # a view always runs inside a request
             key = (request.headers or {}).get(HEADER.lower())
             if key is None:
                 return view(*args, **kwargs)
@@ -80,6 +81,8 @@ def idempotent(app: Chalice, caller: Callable[[], Any]) -> Callable[[Callable[..
             )
 
             raw = request.raw_body or b""
+            if isinstance(raw, str):
+                raw = raw.encode()
             scope = f"{request.method} {request.context.get('resourcePath', '')}"
             data = {"key": f"{scope}#{caller()}#{key}",
                     "body": hashlib.sha256(raw + json.dumps(kwargs, sort_keys=True).encode()

@@ -626,7 +626,7 @@ def record_refund_total(order: Order, total: Decimal) -> str:
     """The provider reports `total` refunded so far on the order's payment (Stripe's
     `amount_refunded`): kept if larger than what we know, so reordered deliveries never
     lower it. Fully refunded → `refunded_at`."""
-    actions = [Order.refunded_amount.set(total)]
+    actions: list[Any] = [Order.refunded_amount.set(total)]
     if total >= Decimal(order.amount):
         actions.append(Order.refunded_at.set(now()))
     try:
@@ -647,7 +647,7 @@ def _record_refund_delta(order: Order, refund_id: str, amount: Decimal) -> str:
         amount=amount, currency=order.currency, source="webhook"),
         PaymentRecord.key.does_not_exist())
     total = Decimal(order.refunded_amount or 0) + amount
-    actions = [Order.refunded_amount.add(amount)]
+    actions: list[Any] = [Order.refunded_amount.add(amount)]
     if total >= Decimal(order.amount):
         actions.append(Order.refunded_at.set(now()))
     batch.update("order", Order(order.id), actions)
@@ -703,14 +703,16 @@ def paypal_webhook(headers: dict[str, str], body: bytes) -> dict[str, Any]:
 
 
 def _paypal_refund(resource: dict[str, Any]) -> dict[str, Any]:
-    links = resource.get("links") if isinstance(resource.get("links"), list) else []
+    raw_links = resource.get("links")
+    links: list[Any] = raw_links if isinstance(raw_links, list) else []
     up = next((str(link.get("href", "")) for link in links
                if isinstance(link, dict) and link.get("rel") == "up"), "")
     capture_id = up.rstrip("/").rsplit("/", 1)[-1] if "/captures/" in up else ""
     order = _order_by_identifier(resource.get("custom_id"))
     if order is None or not capture_id or order.paypal_capture_id != capture_id:
         return {"received": True, "applied": "not this order's payment"}
-    money = resource.get("amount") if isinstance(resource.get("amount"), dict) else {}
+    raw_money = resource.get("amount")
+    money: dict[str, Any] = raw_money if isinstance(raw_money, dict) else {}
     try:
         amount = Decimal(str(money.get("value")))
     except ArithmeticError:
