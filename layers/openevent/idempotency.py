@@ -68,7 +68,7 @@ def idempotent(app: Chalice, caller: Callable[[], Any]) -> Callable[[Callable[..
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             request = app.current_request
             assert request is not None  # a view always runs inside a request
-            key = (request.headers or {}).get(HEADER.lower())
+            key = request.headers.get(HEADER.lower()) if request.headers else None
             if key is None:
                 return view(*args, **kwargs)
             if not _KEY_RE.match(key):
