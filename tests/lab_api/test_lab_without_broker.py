@@ -2,9 +2,9 @@
 never a 500 or a wait for a broker connection that cannot come."""
 
 import pytest
-
 from openevent.lab import relay, store
 from openevent.lab.localbroker import free_port
+
 from tests.conftest import error_of
 
 

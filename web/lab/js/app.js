@@ -316,22 +316,19 @@ function renderExamples() {
     el("span", { class: "actions" },
       action("play", "Run", `Run ${ex.name}`, () => runApp(
         { kind: "example", name: ex.name }, ex.name, ex.title)),
-      action("eye", "View source", `View source of ${ex.name}`, (event) =>
-        viewSource(ex, event.currentTarget)),
+      action("eye", "View source", `View source of ${ex.name}`, () => viewSource(ex)),
       action("copy", "Copy", `Copy ${ex.name} to my scripts`, (event) =>
         copyExample(ex, event.currentTarget))))));
 }
 
-async function viewSource(ex, button) {
-  busy(button, true);
+async function viewSource(ex) {
+  // (the button stays enabled: the dialog gives focus back to it when it closes)
   try {
     $("source-title").textContent = `${ex.name} — ${ex.title}`;
     $("source-code").textContent = await exampleCode(ex.name);
     $("source-dialog").showModal();
   } catch (exc) {
     flash(errorText(exc));
-  } finally {
-    busy(button, false);
   }
 }
 

@@ -5,13 +5,14 @@
 /* global CodeMirror */
 
 export function createEditor(textarea, { readOnly = false } = {}) {
-  let escaped = false;
-  const leave = (indent) => (editor) => {
-    if (escaped) {
-      escaped = false;
-      return CodeMirror.Pass; // the browser moves focus, as from any field
-    }
-    return indent(editor);
+  const keys = {
+    Tab: (editor) => {
+      if (editor.somethingSelected()) editor.indentSelection("add");
+      else editor.replaceSelection(" ".repeat(editor.getOption("indentUnit")), "end");
+    },
+    "Shift-Tab": (editor) => editor.indentSelection("subtract"),
+    // false = CodeMirror leaves the key to the browser, which moves focus
+    Esc: (editor) => editor.setOption("extraKeys", { ...keys, Tab: false, "Shift-Tab": false }),
   };
   const cm = CodeMirror.fromTextArea(textarea, {
     mode: "python",
@@ -22,23 +23,15 @@ export function createEditor(textarea, { readOnly = false } = {}) {
     matchBrackets: true,
     readOnly,
     viewportMargin: Infinity,
-    extraKeys: {
-      Tab: leave((editor) => {
-        if (editor.somethingSelected()) editor.indentSelection("add");
-        else editor.replaceSelection(" ".repeat(editor.getOption("indentUnit")), "end");
-      }),
-      "Shift-Tab": leave((editor) => editor.indentSelection("subtract")),
-      Esc: () => {
-        escaped = true;
-      },
-    },
+    extraKeys: keys,
   });
+  const reset = () => {
+    if (cm.getOption("extraKeys") !== keys) cm.setOption("extraKeys", keys);
+  };
   cm.on("keydown", (_, event) => {
-    if (event.key !== "Escape" && event.key !== "Tab" && event.key !== "Shift") escaped = false;
+    if (!["Escape", "Tab", "Shift"].includes(event.key)) reset();
   });
-  cm.on("blur", () => {
-    escaped = false;
-  });
+  cm.on("blur", reset);
   const input = cm.getInputField();
   for (const name of ["aria-labelledby", "aria-describedby"]) {
     if (textarea.getAttribute(name)) input.setAttribute(name, textarea.getAttribute(name));
