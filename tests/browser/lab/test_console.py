@@ -496,8 +496,10 @@ def test_screenshot_for_the_readme(logged_in: Page) -> None:
         shutil.copyfile(shot, readme_image)
 
 
-def test_static_files_are_local_and_relative(system) -> None:
-    """No CDN, no absolute URL: the console works from S3 behind the same origin, offline."""
+def test_console_is_local_relative_and_announced(system) -> None:
+    """No CDN, no absolute URL: the console works from S3 behind the same origin, offline;
+    the runtime's banner says where it is."""
+    assert f"Lab console  {system.base}/lab/" in system.log.read_text()
     html = requests.get(system.url("/lab/"), timeout=30).text
     assert "http://" not in html and "https://" not in html and "//cdn" not in html
     for match in re.findall(r'(?:src|href)="([^"]+)"', html):

@@ -19,6 +19,7 @@ const state = {
   editing: null, // script id in the editor, or null for a new one
   run: null, // {source, title, code, id, ticket}
   runTicket: 0,
+  editorTicket: 0,
   editor: null,
   devicesTimer: null,
 };
@@ -392,22 +393,34 @@ $("new-script").addEventListener("click", () => go("#/new"));
 async function openEditor(id) {
   if (!state.editor) state.editor = createEditor($("script-code"));
   state.editing = id;
+  const ticket = ++state.editorTicket;
   $("editor-error").textContent = "";
   $("editor-status").textContent = state.editorStatus || "";
   state.editorStatus = null;
   $("editor-title").textContent = id ? "Edit script" : "New Python Script";
+  $("script-title").value = "";
+  state.editor.value = id ? "" : NEW_SCRIPT;
   show("editor");
+  const form = $("editor-form");
   if (id) {
+    // nothing can be typed until the script is here, so a late answer overwrites nothing
+    form.setAttribute("aria-busy", "true");
+    for (const control of form.elements) control.disabled = true;
+    state.editor.readOnly = true;
     try {
       const script = await lab.script(id);
+      if (ticket !== state.editorTicket) return;
       $("script-title").value = script.title;
       state.editor.value = script.code;
     } catch (exc) {
       $("editor-error").textContent = errorText(exc);
+    } finally {
+      if (ticket === state.editorTicket) {
+        form.removeAttribute("aria-busy");
+        for (const control of form.elements) control.disabled = false;
+        state.editor.readOnly = false;
+      }
     }
-  } else {
-    $("script-title").value = "";
-    state.editor.value = NEW_SCRIPT;
   }
   state.editor.refresh();
   $("script-title").focus();

@@ -4,7 +4,7 @@
 
 /* global CodeMirror */
 
-export function createEditor(textarea, { readOnly = false } = {}) {
+export function createEditor(textarea) {
   const keys = {
     Tab: (editor) => {
       if (editor.somethingSelected()) editor.indentSelection("add");
@@ -21,7 +21,6 @@ export function createEditor(textarea, { readOnly = false } = {}) {
     tabSize: 4,
     indentWithTabs: false,
     matchBrackets: true,
-    readOnly,
     viewportMargin: Infinity,
     extraKeys: keys,
   });
@@ -43,6 +42,9 @@ export function createEditor(textarea, { readOnly = false } = {}) {
     set value(text) {
       cm.setValue(text);
       cm.clearHistory();
+    },
+    set readOnly(on) {
+      cm.setOption("readOnly", on);
     },
     focus: () => cm.focus(),
     refresh: () => cm.refresh(),
