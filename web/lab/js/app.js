@@ -189,7 +189,11 @@ function logOut(message) {
   state.run = null;
   state.runTicket += 1;
   $("who").textContent = "";
-  $("exec-result").replaceChildren();
+  // nothing of this user stays in the page
+  state.scripts = [];
+  for (const id of ["exec-result", "scripts", "run-output", "run-source"]) $(id).replaceChildren();
+  $("exec-input").value = "";
+  if (state.editor) state.editor.value = "";
   flash(message);
   go("#/login");
 }
@@ -210,10 +214,15 @@ async function loadHome() {
     const name = user["public-name"] || user["first-name"] || user.email;
     $("who").textContent = `Signed in as ${name}`;
   }
-  state.functions = functions;
-  state.examples = examples;
-  renderFunctions();
-  renderExamples();
+  // rendered once per login: re-rendering would take the focus away from a button in them
+  if (!$("functions").children.length) {
+    state.functions = functions;
+    renderFunctions();
+  }
+  if (!$("examples").children.length) {
+    state.examples = examples;
+    renderExamples();
+  }
   await Promise.all([refreshScripts(), refreshDevices()]);
   if (!state.devicesTimer) state.devicesTimer = setInterval(refreshDevices, 15000);
 }
@@ -349,16 +358,29 @@ async function copyExample(ex, button) {
 // --- 5. own scripts --------------------------------------------------------------------
 
 async function refreshScripts() {
-  state.scripts = await lab.scripts();
-  $("scripts-empty").hidden = state.scripts.length > 0;
-  $("scripts").replaceChildren(...state.scripts.map((s) => el("li", { "data-id": s.id },
+  const scripts = await lab.scripts();
+  if (JSON.stringify(scripts) === JSON.stringify(state.scripts) && $("scripts").children.length) {
+    return; // unchanged: keep the list (and the focus in it) as it is
+  }
+  state.scripts = scripts;
+  const focused = document.activeElement;
+  const keep = $("scripts").contains(focused)
+    ? [focused.closest("li").dataset.id, focused.getAttribute("aria-label")] : null;
+  $("scripts-empty").hidden = scripts.length > 0;
+  $("scripts").replaceChildren(...scripts.map((s) => el("li", { "data-id": s.id },
     el("span", { class: "item-title" }, el("strong", { text: s.title })),
     el("span", { class: "actions" },
       action("play", "Run", `Run ${s.title}`, () => runApp(
         { kind: "script", id: s.id }, s.title, null, s.code)),
       action("edit", "Edit", `Edit ${s.title}`, () => go(`#/edit/${encodeURIComponent(s.id)}`)),
-      action("trash", "Delete", `Delete ${s.title}`, (event) =>
-        deleteScript(s, event.currentTarget))))));
+      action("trash", "Delete", `Delete ${s.title}`, () => deleteScript(s))))));
+  if (keep) scriptButton(keep[0], keep[1])?.focus();
+}
+
+// The button of script `id` whose accessible name is `name` (the list is re-rendered).
+function scriptButton(id, name) {
+  return [...$("scripts").querySelectorAll("li")].find((li) => li.dataset.id === id)
+    ?.querySelector(`button[aria-label="${CSS.escape(name)}"]`) || null;
 }
 
 function confirmDialog(text) {
@@ -372,10 +394,10 @@ function confirmDialog(text) {
   });
 }
 
-async function deleteScript(script, button) {
+async function deleteScript(script) {
   const ok = await confirmDialog(`Delete the script “${script.title}”? This cannot be undone.`);
   if (!ok) {
-    button.focus();
+    scriptButton(script.id, `Delete ${script.title}`)?.focus();
     return;
   }
   try {
