@@ -82,6 +82,17 @@ def is_self_or_staff(user: User | None, user_id: int) -> bool:
     return user is not None and (user.is_staff or user.id == user_id)
 
 
+def require_user_manage(caller: User, target: User) -> None:
+    """Changing or deleting an account: the user themself or staff — and a super admin's
+    account only by a super admin (an admin must not take over the root account)."""
+    if caller.id == target.id:
+        return
+    if target.is_super_admin and not caller.is_super_admin:
+        raise Forbidden("Only a super admin can change a super admin")
+    if not caller.is_staff:
+        raise Forbidden("You can only access your own account")
+
+
 def event_ids_with_role(user: User, needed: str = "track_organizer") -> Iterable[int]:
     """Ids of the events in which `user` holds any role granting `needed`."""
     for role in EventRole.user_index.query(user.id):
