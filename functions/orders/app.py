@@ -494,8 +494,10 @@ def _redirect_to_pdf(order: Any, key: str) -> Any:
 
 @route(app, "/v1/attendees/{attendee_id}/ticket-pdf")
 def attendee_ticket_pdf(attendee_id: str) -> Any:
-    """An attendee's ticket: the buyer, the verified attendee, co-organizer+ or admin (or the
-    mailed link); the rule is `openevent.documents.access`."""
+    """An attendee's ticket: the buyer, the attendee, co-organizer+ or admin (or a mailed link).
+
+    The attendee proves themself by a verified account email (`openevent.documents.access`).
+    """
     from openevent.documents import access, pipeline
 
     user = _download_caller("attendee", attendee_id)
@@ -509,8 +511,10 @@ def attendee_ticket_pdf(attendee_id: str) -> Any:
 
 @route(app, "/v1/orders/{order_ref}/tickets-pdf")
 def order_tickets_pdf(order_ref: str) -> Any:
-    """Every ticket of the order in one PDF: the buyer, co-organizer+ or admin (or the mailed
-    link, which names the order by its identifier)."""
+    """Every ticket of the order in one PDF: the buyer, co-organizer+ or admin.
+
+    Or the mailed link, which names the order by its identifier.
+    """
     from openevent.documents import access, pipeline
 
     user = _download_caller("order", order_ref)

@@ -93,6 +93,13 @@ def require_user_manage(caller: User, target: User) -> None:
         raise Forbidden("You can only access your own account")
 
 
+def require_marketer_assignable(caller: User, marketer_id: int, pointer: str) -> None:
+    """A code's `marketer` is the caller themself; naming anyone else is for admins (it would
+    otherwise tie a stranger's account to the caller's code)."""
+    if marketer_id != caller.id and not caller.is_staff:
+        raise Forbidden("Only an admin can name another user as marketer", pointer)
+
+
 def event_ids_with_role(user: User, needed: str = "track_organizer") -> Iterable[int]:
     """Ids of the events in which `user` holds any role granting `needed`."""
     for role in EventRole.user_index.query(user.id):
