@@ -15,6 +15,7 @@ from openevent.jsonapi.request import parse_document
 from openevent.permissions import (
     has_event_role,
     is_self_or_staff,
+    proves_email,
     require_event_role,
     require_login,
     require_staff,
@@ -285,7 +286,7 @@ def _invite_for(invite_id: str, needed: str) -> Any:
     except RoleInvite.DoesNotExist:
         raise NotFound("Role invite not found") from None
     event = get_event(str(invite.event_id), user)
-    if invite.email != user.email.lower():
+    if not proves_email(user, invite.email):
         require_event_role(user, event, needed)
     return invite
 

@@ -78,6 +78,13 @@ def can_see_event(user: User | None, event: Event) -> bool:
     return has_event_role(user, event.id, "coorganizer")
 
 
+def proves_email(user: User | None, email: str | None) -> bool:
+    """Is `user` proven to own `email`? Only by a verified account with that address:
+    anyone can sign up with any address, so an unverified one proves nothing."""
+    return bool(user is not None and user.is_verified and email and user.email
+                and user.email.strip().lower() == email.strip().lower())
+
+
 def is_self_or_staff(user: User | None, user_id: int) -> bool:
     return user is not None and (user.is_staff or user.id == user_id)
 

@@ -13,7 +13,7 @@ would show it to. One table, per resource type:
 | event | anyone when published; co-organizer+ when draft; deleted: admins |
 | ticket | who sees its event; hidden tickets co-organizer+ |
 | users-events-role | the user holding it, co-organizer+ |
-| role-invite | the invited email's account, co-organizer+ |
+| role-invite | the invited address's verified account, co-organizer+ |
 | stripe-authorization | organizer+ |
 | tax, track, sponsor, microlocation, social-link, custom-form | who sees the event |
 
@@ -30,7 +30,7 @@ from typing import Any
 from openevent.errors import Forbidden
 from openevent.jsonapi.document import Resource
 from openevent.models.users import User
-from openevent.permissions import can_see_event, has_event_role
+from openevent.permissions import can_see_event, has_event_role, proves_email
 
 Rule = Callable[[User | None, Any], bool]
 
@@ -76,9 +76,8 @@ def _event_role(viewer: User | None, role: Any) -> bool:
 
 
 def _role_invite(viewer: User | None, invite: Any) -> bool:
-    return viewer is not None and (str(invite.email) == viewer.email.lower()
-                                   or has_event_role(viewer, int(invite.event_id),
-                                                     "coorganizer"))
+    return proves_email(viewer, invite.email) or has_event_role(viewer, int(invite.event_id),
+                                                                 "coorganizer")
 
 
 def _of_event(viewer: User | None, item: Any) -> bool:

@@ -130,3 +130,30 @@ def test_reset_link_mailed_to_a_previous_address_no_longer_resets(api, outbox, m
     login = api.post_json("/v1/auth/login", {"email": "new-owner@example.test",
                                              "password": user.password})
     assert login.status == 200
+
+
+# --- an invite is the invited address's only when that address is proven -------------------
+
+def _invite(api, make_user, make_event, email):
+    owner = make_user()
+    event = make_event(owner.id)
+    resp = api.post("/v1/role-invites", {"data": {
+        "type": "role-invite", "attributes": {"email": email, "role-name": "organizer"},
+        "relationships": {"event": {"data": {"type": "event", "id": str(event.id)}}}}},
+        token=owner.token)
+    assert resp.status == 201, resp.body
+    return resp.json()["data"]["id"], owner
+
+
+def test_unverified_namesake_cannot_read_or_withdraw_an_invite(api, make_user, make_event):
+    invite_id, owner = _invite(api, make_user, make_event, "invitee@example.test")
+    namesake = make_user(email="invitee@example.test", verified=False)
+    assert api.get(f"/v1/role-invites/{invite_id}", token=namesake.token).status == 403
+    assert api.delete(f"/v1/role-invites/{invite_id}", token=namesake.token).status == 403
+    assert api.get(f"/v1/role-invites/{invite_id}", token=owner.token).status == 200
+
+
+def test_verified_invitee_reads_their_invite(api, make_user, make_event):
+    invite_id, _ = _invite(api, make_user, make_event, "invitee2@example.test")
+    invitee = make_user(email="invitee2@example.test")
+    assert api.get(f"/v1/role-invites/{invite_id}", token=invitee.token).status == 200

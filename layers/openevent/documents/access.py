@@ -12,18 +12,13 @@ from __future__ import annotations
 
 from openevent.models.orders import Attendee, Order
 from openevent.models.users import User
-
-
-def is_verified_attendee(user: User, attendee: Attendee) -> bool:
-    """The caller proved, by a verified account email, to be this attendee."""
-    return bool(user.is_verified and attendee.email and user.email
-                and user.email.strip().lower() == str(attendee.email).strip().lower())
+from openevent.permissions import proves_email
 
 
 def can_download_attendee_ticket(user: User, attendee: Attendee) -> bool:
     from openevent.services.orders import can_manage_attendee
 
-    return is_verified_attendee(user, attendee) or can_manage_attendee(user, attendee)
+    return proves_email(user, attendee.email) or can_manage_attendee(user, attendee)
 
 
 def can_download_order_tickets(user: User, order: Order) -> bool:
