@@ -109,10 +109,15 @@ def test_run_command_streams_widgets_then_final_status(agent):
     a, sent = agent
     msg = protocol.make_run_command("r1", "print('a')\nlabel(get_pv1())")
     a.handle_message(Message("lab/v1/lab-1/cmd", protocol.encode(msg)))
-    updates = [sent.next(timeout=10)[1] for _ in range(2)]
-    assert [(u["seq"], u["status"]) for u in updates] == [(0, "running"), (1, "done")]
-    assert updates[1]["widgets"] == [{"type": "text", "text": "a"},
-                                     {"type": "label", "text": "0.0"}]
+    updates = [sent.next(timeout=10)[1]]
+    while not updates[-1].get("final"):
+        updates.append(sent.next(timeout=10)[1])
+    # A slow machine may flush once more on the agent's timer: count by content, not timing.
+    assert [u["seq"] for u in updates] == list(range(len(updates)))
+    assert [u["status"] for u in updates] == ["running"] * (len(updates) - 1) + ["done"]
+    assert updates[0]["widgets"] == []
+    assert [w for u in updates for w in u["widgets"]] == [{"type": "text", "text": "a"},
+                                                          {"type": "label", "text": "0.0"}]
 
 
 def _round_trip(publisher, results, cid, function):
