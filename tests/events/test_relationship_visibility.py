@@ -106,6 +106,8 @@ def test_public_code_check_does_not_include_hidden_tickets(api, cast, paid, make
     make_code(cast.event, [paid, hidden])
     body = api.get(f"/v1/events/{cast.event.id}/discount-codes/SAVE10?include=tickets").json()
     assert [i["id"] for i in body["included"]] == [str(paid.id)]
+    assert body["data"]["relationships"]["tickets"]["data"] == [
+        {"type": "ticket", "id": str(paid.id)}]
 
 
 @pytest.mark.parametrize("role,sees", [("coorganizer", False), ("owner", False),

@@ -383,9 +383,15 @@ PUBLIC_DISCOUNT_CODE = Schema(
 
 
 def public_discount_code_resource(code: DiscountCode, user: User | None = None) -> Resource:
-    """The discount code as `GET /v1/events/<id>/discount-codes/<code>` shows it to anyone."""
+    """The discount code as `GET /v1/events/<id>/discount-codes/<code>` shows it to anyone:
+    its linkage names only the tickets the caller may see (no hidden ones)."""
+    from openevent.services.tickets import get_tickets
+    from openevent.visibility import RULES
+
     full = discount_code_resource(code, user)
     rels = {name: rel for name, rel in full.relationships.items() if name in ("event", "tickets")}
+    rels["tickets"].ids = [int(t.id) for t in get_tickets(rels["tickets"].ids or [])
+                           if RULES["ticket"](user, t)]
     return Resource(PUBLIC_DISCOUNT_CODE, full.id, full.values, rels, source=code)
 
 
