@@ -110,14 +110,13 @@ def test_run_command_streams_widgets_then_final_status(agent):
     msg = protocol.make_run_command("r1", "print('a')\nlabel(get_pv1())")
     a.handle_message(Message("lab/v1/lab-1/cmd", protocol.encode(msg)))
     updates = [sent.next(timeout=10)[1]]
-    while not updates[-1].get("final"):
+    while updates[-1]["status"] == "running":
         updates.append(sent.next(timeout=10)[1])
-    # A slow machine may flush once more on the agent's timer: count by content, not timing.
+    # widgets may be flushed in more than one batch on a slow machine (time-based flushes)
     assert [u["seq"] for u in updates] == list(range(len(updates)))
-    assert [u["status"] for u in updates] == ["running"] * (len(updates) - 1) + ["done"]
-    assert updates[0]["widgets"] == []
-    assert [w for u in updates for w in u["widgets"]] == [{"type": "text", "text": "a"},
-                                                          {"type": "label", "text": "0.0"}]
+    assert updates[0]["status"] == "running" and updates[-1]["status"] == "done"
+    assert [w for u in updates for w in u.get("widgets", [])] == [
+        {"type": "text", "text": "a"}, {"type": "label", "text": "0.0"}]
 
 
 def _round_trip(publisher, results, cid, function):
