@@ -19,6 +19,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from openevent import container_cache
 from openevent.errors import (
     BadRequest,
     Conflict,
@@ -259,6 +260,9 @@ def change_email(user: User, new_email: str) -> None:
                             None, owner=str(user.id), old_claim=old_key, new_claim=new_key)
     except ClaimTaken:
         raise Conflict("Email already exists", attribute_pointer("email")) from None
+    finally:
+        # A transaction bypasses the model's own cache invalidation (container_cache).
+        container_cache.invalidate(("User", user.id))
     user.email = new_email
     user.is_verified = False
 
