@@ -174,8 +174,9 @@ class OpenEventStack(cdk.Stack):
 
     def _iot_rules(self) -> None:
         function_arn = self.apps["lab"].get_function("IotResults").function_arn
-        rules = (("LabResults", "SELECT *, topic() AS topic FROM 'lab/v1/+/res'"),
-                 ("LabStatus", "SELECT *, topic() AS topic FROM 'lab/v1/+/status'"))
+        from openevent.lab.protocol import RULE_SQL
+
+        rules = (("LabResults", RULE_SQL["res"]), ("LabStatus", RULE_SQL["status"]))
         for name, sql in rules:
             rule = iot.CfnTopicRule(self, name, topic_rule_payload=iot.CfnTopicRule.
                                     TopicRulePayloadProperty(

@@ -15,9 +15,11 @@ from openevent.jsonapi.request import parse_document
 from openevent.permissions import (
     has_event_role,
     is_self_or_staff,
+    proves_email,
     require_event_role,
     require_login,
     require_staff,
+    require_user_manage,
 )
 from openevent.schemas import users as schemas
 from openevent.services import roles, system
@@ -85,6 +87,7 @@ def user_relationship(user_id: str, name: str) -> Any:
 @route(app, "/v1/users/{user_id}", methods=["PATCH"])
 def update_user(user_id: str) -> Any:
     caller, user = _target_user(user_id)
+    require_user_manage(caller, user)
     current = {name: getattr(user, name, None) for name in schemas.USER.fields
                if name != "password"}
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.USER,
@@ -112,7 +115,8 @@ def update_user(user_id: str) -> Any:
 
 @route(app, "/v1/users/{user_id}", methods=["DELETE"])
 def delete_user(user_id: str) -> Any:
-    _, user = _target_user(user_id)
+    caller, user = _target_user(user_id)
+    require_user_manage(caller, user)
     accounts.soft_delete(user)
     return web.jsonapi(meta_document("Object successfully deleted"))
 
@@ -282,7 +286,7 @@ def _invite_for(invite_id: str, needed: str) -> Any:
     except RoleInvite.DoesNotExist:
         raise NotFound("Role invite not found") from None
     event = get_event(str(invite.event_id), user)
-    if invite.email != user.email.lower():
+    if not proves_email(user, invite.email):
         require_event_role(user, event, needed)
     return invite
 

@@ -115,6 +115,24 @@ def error_middleware(cors: CORSConfig) -> Callable[[Request, Callable[[Request],
     return middleware
 
 
+def read_check_middleware(app: Chalice) -> Callable[[Request, Callable[[Request], Response]],
+                                                    Response]:
+    """Install the caller's read rule (`openevent.visibility`) for the request, so every
+    relationship a view serializes shows only what the caller may read."""
+    from openevent.jsonapi.document import READ_CHECK
+
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        from openevent.visibility import reader
+
+        token = READ_CHECK.set(reader(lambda: current_user(app)))
+        try:
+            return get_response(event)
+        finally:
+            READ_CHECK.reset(token)
+
+    return middleware
+
+
 def create_app(name: str) -> Chalice:
     """A Chalice app for one function group, with CORS and the error middleware."""
     from openevent import data_key
@@ -130,6 +148,7 @@ def create_app(name: str) -> Chalice:
     app.api.cors = cors
     app.api.binary_types = list(app.api.binary_types) + ["application/pdf"]
     app.register_middleware(error_middleware(cors), "http")
+    app.register_middleware(read_check_middleware(app), "http")
     app.log.setLevel(logging.INFO)
     return app
 

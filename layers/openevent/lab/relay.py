@@ -8,10 +8,14 @@ Sending (API side)::
 
 Receiving: :func:`handle_result_message` and :func:`handle_status_message` are the single code
 path that stores results and device status. In AWS an IoT topic rule invokes the lab Lambda
-(:func:`handle_rule_event`) with::
+(:func:`handle_rule_event`) with (:data:`protocol.RULE_SQL`)::
 
-    SELECT *, topic() AS topic FROM 'lab/v1/+/res'
-    SELECT *, topic() AS topic FROM 'lab/v1/+/status'
+    SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'lab/v1/+/res'
+    SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'lab/v1/+/status'
+
+The device's bytes arrive wrapped, so no key of its JSON can stand in for the topic: the
+device a message speaks for is the one in the topic the broker saw (which the IoT policy lets
+only that device publish to), and a result counts only for a call or run sent to that device.
 
 Locally :class:`LocalResultSubscriber` subscribes to the broker and calls the same functions.
 """
@@ -205,6 +209,8 @@ def _apply_result(device_id: str, msg: dict[str, Any]) -> str:
     mid = msg.get("id")
     if not isinstance(mid, str):
         raise protocol.ProtocolError("result without id")
+    if msg.get("device", device_id) != device_id:
+        raise protocol.ProtocolError("result names another device than its topic")
     kind, status = msg.get("kind"), msg.get("status")
     if kind == "call":
         rec = store.get_call(mid)
@@ -251,6 +257,8 @@ def handle_status_message(topic: str, payload: bytes | str | dict[str, Any]) -> 
         online, at = msg.get("online"), msg.get("at")
         if not isinstance(online, bool):
             raise protocol.ProtocolError("bad status message")
+        if msg.get("device", device_id) != device_id:
+            raise protocol.ProtocolError("status names another device than its topic")
         agent_time = float(at) if isinstance(at, int | float) and not isinstance(at, bool) \
             else None
         store.record_device_status(device_id, online, agent_time)
@@ -268,12 +276,21 @@ def handle_message(topic: str, payload: bytes | str | dict[str, Any]) -> str:
 
 
 def handle_rule_event(event: dict[str, Any]) -> str:
-    """Entry point for the IoT topic rule Lambda (``SELECT *, topic() AS topic ...``)."""
-    if not isinstance(event, dict) or not isinstance(event.get("topic"), str):
-        log.warning("dropped IoT rule event without topic")
+    """Entry point for the IoT topic rule Lambda (:data:`protocol.RULE_SQL`): exactly ``payload``
+    (the device's bytes, base64) and ``topic``. Any other shape — e.g. the device's JSON keys
+    spliced beside the topic, where a payload key could pose as the topic — is dropped."""
+    import binascii
+
+    if not isinstance(event, dict) or set(event) != {"payload", "topic"} \
+            or not isinstance(event["topic"], str) or not isinstance(event["payload"], str):
+        log.warning("dropped IoT rule event of an unexpected shape")
         return "dropped"
-    msg = {k: v for k, v in event.items() if k != "topic"}
-    return handle_message(event["topic"], msg)
+    try:
+        raw = base64.b64decode(event["payload"], validate=True)
+    except (binascii.Error, ValueError):
+        log.warning("dropped IoT rule event with a bad payload on %s", event["topic"][:80])
+        return "dropped"
+    return handle_message(event["topic"], raw)
 
 
 class LocalResultSubscriber:

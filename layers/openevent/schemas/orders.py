@@ -127,7 +127,7 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
                              if order.discount_code_id is not None else f"{base}/discount-code",
                              loader=code),
         "user": Rel("user", order.user_id, f"/v1/users/{order.user_id}"),
-    })
+    }, source=order)
     return res
 
 
@@ -159,7 +159,7 @@ def attendee_resource(attendee: Attendee, user: User | None = None) -> Resource:
                       loader=ticket),
         "event": Rel("event", attendee.event_id, f"/v1/events/{attendee.event_id}"),
         "order": Rel("order", attendee.order_id, order_link, loader=order),
-    })
+    }, source=attendee)
 
 
 def charge_document(order: Order, status: bool, message: str) -> dict[str, Any]:

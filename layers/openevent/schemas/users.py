@@ -38,7 +38,8 @@ def user_resource(user: User) -> Resource:
         from openevent.schemas.orders import ORDER
 
         # Linkage only (type and id): the full documents live behind links.related.
-        return [Resource(ORDER, o.identifier, {}) for o in Order.user_index.query(user.id)]
+        return [Resource(ORDER, o.identifier, {}, source=o)
+                for o in Order.user_index.query(user.id)]
 
     def events() -> list[Resource]:
         from openevent.models.events import Event
@@ -46,7 +47,7 @@ def user_resource(user: User) -> Resource:
         from openevent.schemas.events import EVENT
 
         ids = list(event_ids_with_role(user, "any"))
-        return [Resource(EVENT, e.id, {}) for e in Event.batch_get(ids)
+        return [Resource(EVENT, e.id, {}, source=e) for e in Event.batch_get(ids)
                 if e.deleted_at is None]
 
     return Resource(
@@ -59,6 +60,7 @@ def user_resource(user: User) -> Resource:
             "events": Rel("event", None, f"{base}/events", include_data=False, many=True,
                           loader=events),
         },
+        source=user,
     )
 
 
@@ -122,7 +124,7 @@ def role_invite_resource(invite: RoleInvite) -> Resource:
               "created_at": invite.created_at}
     return Resource(ROLE_INVITE, invite.id, values, {
         "event": Rel("event", invite.event_id, f"/v1/events/{invite.event_id}"),
-    })
+    }, source=invite)
 
 
 USERS_EVENTS_ROLE = Schema(
@@ -145,4 +147,4 @@ def users_events_role_resource(role: EventRole) -> Resource:
                     {"role_name": role.role, "created_at": role.created_at}, {
         "user": Rel("user", role.user_id, f"/v1/users/{role.user_id}"),
         "event": Rel("event", role.event_id, f"/v1/events/{role.event_id}"),
-    })
+    }, source=role)

@@ -19,6 +19,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from openevent import container_cache
 from openevent.errors import (
     BadRequest,
     Conflict,
@@ -140,11 +141,19 @@ def _consume_token(token: Any, purpose: str) -> MailToken | None:
 
 
 def verify_email(token: Any) -> User:
+    """Verify the address the token was mailed to — only while it is still the account's
+    address (a token mailed before an email change proves nothing about the new one)."""
     record = _consume_token(token, "verify-email")
     if record is None:
         raise BadRequest("Invalid or expired token", "/data/token")
     user = get_user(record.user_id)
-    user.update(actions=[User.is_verified.set(True)])
+    try:
+        # Conditional on the stored email, so a concurrent email change cannot slip in.
+        user.update(actions=[User.is_verified.set(True)],
+                    condition=User.email == record.email)
+    except UpdateError:
+        raise BadRequest("This token was sent to another email address",
+                         "/data/token") from None
     return user
 
 
@@ -218,6 +227,8 @@ def reset_password(token: Any, password: Any) -> User:
     if record is None:
         raise NotFound("Invalid, used or expired token", "/data/token")
     user = get_user(record.user_id)
+    if user.email != record.email:  # mailed to an address the account no longer has
+        raise NotFound("Invalid, used or expired token", "/data/token")
     set_password(user, password, revoke_sessions=True)
     return user
 
@@ -249,6 +260,9 @@ def change_email(user: User, new_email: str) -> None:
                             None, owner=str(user.id), old_claim=old_key, new_claim=new_key)
     except ClaimTaken:
         raise Conflict("Email already exists", attribute_pointer("email")) from None
+    finally:
+        # A transaction bypasses the model's own cache invalidation (container_cache).
+        container_cache.invalidate(("User", user.id))
     user.email = new_email
     user.is_verified = False
 
