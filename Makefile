@@ -10,7 +10,8 @@ SYSTEM_PACKAGES := mosquitto bubblewrap poppler-utils zbar-tools fonts-dejavu-co
                    chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint typecheck bench openapi layer synth system-deps clean
+.PHONY: run test test-fast lint typecheck bench openapi layer package synth deploy destroy \
+        system-deps clean
 
 # Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font, and
 # Chromium for the browser tests (Playwright drives Debian's build; it downloads no browser).
@@ -52,10 +53,13 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/lab.py
 
-# The core package and its runtime dependencies, laid out as a Lambda layer (infra/).
-layer: $(STAMP)
-	rm -rf build/layer && mkdir -p build/layer/python
-	$(BIN)/pip install -q --target build/layer/python ".[pdf,payments]"
+# What Lambda runs (infra/package.py): per-group code zips, dependency layers resolved for
+# Lambda (manylinux2014 x86_64, CPython 3.11; cached by requirements), the renderer's image
+# context. Output and sizes: build/lambda/manifest.json.
+package: $(STAMP)
+	$(BIN)/python -m infra.package
+
+layer: package
 
 # CloudFormation for the whole deployment, from infra/ (CDK, Python); needs node for jsii.
 synth: layer
