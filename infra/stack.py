@@ -448,7 +448,7 @@ class OpenEventStack(cdk.Stack):
         for name, kind in (("LabResults", "res"), ("LabStatus", "status")):
             rule = iot.CfnTopicRule(self, name, topic_rule_payload=iot.CfnTopicRule.
                                     TopicRulePayloadProperty(
-                sql=f"SELECT *, topic() AS topic FROM 'lab/v1/+/{kind}'",
+                sql=f"SELECT *, topic() AS topic FROM 'lab/v1/+/{kind}'",  # noqa: S608
                 aws_iot_sql_version="2016-03-23", rule_disabled=False,
                 actions=[iot.CfnTopicRule.ActionProperty(
                     lambda_=iot.CfnTopicRule.LambdaActionProperty(

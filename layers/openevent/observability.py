@@ -129,7 +129,7 @@ def _http(event: Any, get_response: Callable[[Any], Any]) -> Any:
         logger().info("request", extra={"method": method, "route": route, "status": status,
                                         "duration_ms": ms})
         tracer().put_annotation("route", route[:200] or "?")
-        tracer().put_annotation("status", status)
+        tracer().put_annotation("status", str(status))
 
 
 def _other(event: Any, get_response: Callable[[Any], Any]) -> Any:
