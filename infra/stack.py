@@ -154,6 +154,7 @@ class OpenEventStack(cdk.Stack):
         self.roles = {group: self._role(group) for group in GROUPS}
         self.functions = {fn.name: self._function(fn) for fn in package.FUNCTIONS}
         self.renderer = self._renderer()
+        self.api_account = self._api_account()
         self.apis = {group: self._api(group) for group in GROUPS}
         self._schedule()
         self.iot_endpoint = self._iot()
@@ -304,6 +305,8 @@ class OpenEventStack(cdk.Stack):
                              removal_policy=cdk.RemovalPolicy.DESTROY)
 
     def _function(self, fn: package.FunctionSpec) -> lambda_.Function:
+        log_group = self._log_group(fn.name)
+        log_group.grant_write(self.roles[fn.group])
         function = lambda_.Function(
             self, f"Fn-{fn.name}", description=f"openevent {fn.name} ({fn.handler})",
             runtime=lambda_.Runtime.PYTHON_3_11, architecture=lambda_.Architecture.X86_64,
@@ -311,11 +314,13 @@ class OpenEventStack(cdk.Stack):
             handler=fn.handler, layers=[self.layers[name] for name in fn.layers],
             role=self.roles[fn.group], memory_size=fn.memory_mb,
             timeout=cdk.Duration.seconds(fn.timeout_s), environment=self._env(fn.group),
-            tracing=lambda_.Tracing.ACTIVE, log_group=self._log_group(fn.name))
+            tracing=lambda_.Tracing.ACTIVE, log_group=log_group)
         function.node.add_dependency(self.secret_values)  # values exist before first read
         return function
 
     def _renderer(self) -> lambda_.DockerImageFunction:
+        log_group = self._log_group("renderer")
+        log_group.grant_write(self.roles["orders"])
         renderer = lambda_.DockerImageFunction(
             self, "Fn-renderer", description="openevent ticket renderer (WeasyPrint, image)",
             code=lambda_.DockerImageCode.from_image_asset(
@@ -324,7 +329,7 @@ class OpenEventStack(cdk.Stack):
             architecture=lambda_.Architecture.X86_64, role=self.roles["orders"],
             memory_size=2048, timeout=cdk.Duration.seconds(RENDERER_TIMEOUT_S),
             environment=self._env("orders"), tracing=lambda_.Tracing.ACTIVE,
-            log_group=self._log_group("renderer"))
+            log_group=log_group)
         renderer.node.add_dependency(self.secret_values)
         renderer.add_event_source(sources.SqsEventSource(self.document_events, batch_size=1))
         return renderer
@@ -336,6 +341,14 @@ class OpenEventStack(cdk.Stack):
 
     # --- APIs and the public origin --------------------------------------------------------
 
+    def _api_account(self) -> apigw.CfnAccount:
+        """API Gateway's account-wide CloudWatch role (one per account and region)."""
+        role = iam.Role(self, "ApiGatewayLogsRole",
+                        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
+                            "service-role/AmazonAPIGatewayPushToCloudWatchLogs")])
+        return apigw.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+
     def _api(self, group: str) -> apigw.SpecRestApi:
         function = self.functions[f"{group}-api"]
         swagger = chalice_swagger(load_chalice_app(group), function.function_arn)
@@ -343,8 +356,7 @@ class OpenEventStack(cdk.Stack):
         api = apigw.SpecRestApi(
             self, f"{group.title()}Api", rest_api_name=f"openevent-{group}",
             api_definition=apigw.ApiDefinition.from_inline(swagger),
-            endpoint_types=[apigw.EndpointType.REGIONAL], cloud_watch_role=True,
-            cloud_watch_role_removal_policy=cdk.RemovalPolicy.DESTROY,
+            endpoint_types=[apigw.EndpointType.REGIONAL], cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name="api", tracing_enabled=True, metrics_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
@@ -354,6 +366,7 @@ class OpenEventStack(cdk.Stack):
                     caller=False, http_method=True, ip=True, protocol=True,
                     request_time=True, resource_path=True, response_length=True,
                     status=True, user=False)))
+        api.deployment_stage.node.add_dependency(self.api_account)
         function.add_permission(
             f"{group}-api-invoke", principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
             source_arn=api.arn_for_execute_api())
@@ -496,13 +509,13 @@ class OpenEventStack(cdk.Stack):
                         f"{name} raised")
 
     def _outputs(self) -> None:
-        cdk.CfnOutput(self, "Url", value=f"https://{self.distribution.distribution_domain_name}")
-        cdk.CfnOutput(self, "MediaBaseUrl",
+        cdk.CfnOutput(self, "OutUrl", value=f"https://{self.distribution.distribution_domain_name}")
+        cdk.CfnOutput(self, "OutMediaBaseUrl",
                       value=f"https://{self.distribution.distribution_domain_name}/media/")
-        cdk.CfnOutput(self, "SecretArn", value=self.secret.secret_arn)
-        cdk.CfnOutput(self, "LabThingType", value=LAB_THING_TYPE)
-        cdk.CfnOutput(self, "LabPolicy", value=LAB_POLICY)
-        cdk.CfnOutput(self, "IotDataEndpoint", value=self.iot_endpoint)
-        cdk.CfnOutput(self, "MailFeedbackQueue", value=self.mail_feedback.queue_url)
+        cdk.CfnOutput(self, "OutSecretArn", value=self.secret.secret_arn)
+        cdk.CfnOutput(self, "OutLabThingType", value=LAB_THING_TYPE)
+        cdk.CfnOutput(self, "OutLabPolicy", value=LAB_POLICY)
+        cdk.CfnOutput(self, "OutLabIotDataEndpoint", value=self.iot_endpoint)
+        cdk.CfnOutput(self, "OutMailFeedbackQueue", value=self.mail_feedback.queue_url)
         for group, api in self.apis.items():
-            cdk.CfnOutput(self, f"{group.title()}ApiUrl", value=api.url)
+            cdk.CfnOutput(self, f"Out{group.title()}ApiUrl", value=api.url)
