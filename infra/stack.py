@@ -50,15 +50,15 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 from openevent.routing import GROUPS
 
-from infra import package
+from infra import package, register_lab_host
 from infra.routes import API_PATTERNS, router_js
 from infra.tables import GROUP_TABLES, table_specs
 
 ROOT = package.ROOT
 PREFIX = "openevent-"
 DOCUMENTS_QUEUE = "openevent-document-events"
-LAB_THING_TYPE = "openevent-lab-host"
-LAB_POLICY = "openevent-lab-host"
+LAB_THING_TYPE = register_lab_host.THING_TYPE
+LAB_POLICY = register_lab_host.POLICY
 MAX_BODY_BYTES = 256 * 1024  # the core refuses larger bodies (413); API GW allows 10 MB
 RENDERER_TIMEOUT_S = 120
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
@@ -410,7 +410,6 @@ class OpenEventStack(cdk.Stack):
             default_behavior=s3_behaviour(self.web), default_root_object="index.html",
             additional_behaviors={**{p: api_behaviour for p in API_PATTERNS},
                                   "/media/*": s3_behaviour(self.media)},
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             enable_logging=True, log_bucket=self.access_logs, log_file_prefix="cloudfront/",
             price_class=cloudfront.PriceClass.PRICE_CLASS_100)
         self._web_content(distribution)
