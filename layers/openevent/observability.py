@@ -22,11 +22,10 @@ import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
+if TYPE_CHECKING:  # Powertools loads on the first invocation, not with the core
+    from aws_lambda_powertools import Logger, Metrics, Tracer
 
 NAMESPACE = "OpenEvent"
 CORRELATION_HEADER = "x-correlation-id"
@@ -53,29 +52,45 @@ def in_lambda() -> bool:
 
 
 def _service() -> str:
-    return os.environ.get("POWERTOOLS_SERVICE_NAME", "openevent")
+    return os.environ.get("POWERTOOLS_SERVICE_NAME") or "openevent-api"
 
 
 @lru_cache(maxsize=1)
 def logger() -> Logger:
     """The process's Powertools logger (JSON); locally also to `<data dir>/logs/`."""
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
     handler: logging.Handler | None = None
     data_dir = os.environ.get("OPENEVENT_DATA_DIR")
-    if not in_lambda() and data_dir:
-        path = Path(data_dir) / "logs"
-        path.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path / "openevent.log", encoding="utf-8")
+    if not in_lambda():
+        # leave the root logger's handlers alone locally (Powertools would filter them)
+        os.environ.setdefault("POWERTOOLS_LOG_DEDUPLICATION_DISABLED", "true")
+        if data_dir:
+            path = Path(data_dir) / "logs"
+            path.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(path / "openevent.log", encoding="utf-8")
     level = os.environ.get("POWERTOOLS_LOG_LEVEL") or (
         "INFO" if in_lambda() or handler is not None else "WARNING")
-    log = Logger(service=_service(), level=level, logger_handler=handler,
-                 name="openevent.observability")
-    # the core's `openevent.*` loggers: same handler, same JSON
-    copy_config_to_registered_loggers(source_logger=log, include={"openevent"})
+    # Powertools names its logging.Logger after the service: "openevent-<group>" in Lambda,
+    # "openevent-api" locally (never "openevent", the core's own loggers' parent)
+    log = Logger(service=_service(), level=level, logger_handler=handler)
+    if in_lambda():
+        # the core's `openevent.*` loggers: same handler, same JSON on stdout
+        copy_config_to_registered_loggers(source_logger=log, include={"openevent"})
+    elif handler is not None:
+        # locally: the core's loggers also write JSON lines to the file, and still propagate
+        core = logging.getLogger("openevent")
+        core.addHandler(handler)
+        if core.level == logging.NOTSET or core.level > logging.INFO:
+            core.setLevel(logging.INFO)
     return log
 
 
 @lru_cache(maxsize=1)
 def metrics() -> Metrics:
+    from aws_lambda_powertools import Metrics
+
     return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE),
                    service=_service())
 
@@ -83,11 +98,15 @@ def metrics() -> Metrics:
 @lru_cache(maxsize=1)
 def tracer() -> Tracer:
     # Powertools disables tracing outside Lambda (and with POWERTOOLS_TRACE_DISABLED).
+    from aws_lambda_powertools import Tracer
+
     return Tracer(service=_service())
 
 
 def count(name: str, value: float = 1) -> None:
     """Add to a business metric (flushed at the end of the invocation in Lambda)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
