@@ -66,11 +66,12 @@ layer: package
 # cdk-nag's report beside it. Deploy/destroy use the CDK CLI from npm and AWS credentials;
 # the renderer's image is built by the CLI, so deploy needs docker. Context:
 #   make deploy MAIL_SENDER=tickets@example.org [FRONTEND_DIR=../open-event-frontend/dist]
-#               [ALARM_EMAIL=ops@example.org]
+#               [ALARM_EMAIL=ops@example.org] [PUBLIC_URL=https://<the Url output>]
 CDK := npx --yes aws-cdk@2
 CDK_CONTEXT = $(if $(MAIL_SENDER),-c mail_sender=$(MAIL_SENDER)) \
               $(if $(FRONTEND_DIR),-c frontend_dir=$(abspath $(FRONTEND_DIR))) \
-              $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL))
+              $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
+              $(if $(PUBLIC_URL),-c public_url=$(PUBLIC_URL))
 
 $(INFRA_STAMP): infra/requirements.txt pyproject.toml
 	$(PYTHON) -m venv .venv-infra

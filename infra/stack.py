@@ -14,7 +14,9 @@
 - cdk-nag (AwsSolutions) with a one-line reason for each suppression.
 
 Context (`cdk deploy -c key=value`): `mail_sender` (verified SES address or domain
-identity), `frontend_dir` (built Open Event frontend to publish at /), `alarm_email`.
+identity), `frontend_dir` (built Open Event frontend to publish at /), `alarm_email`,
+`public_url` (the site's https URL for links in mail; the distribution's own URL is known
+only after the first deploy, so set it then — or use a domain you point at it).
 """
 
 from __future__ import annotations
@@ -253,7 +255,10 @@ class OpenEventStack(cdk.Stack):
     # --- functions -------------------------------------------------------------------------
 
     def _env(self, group: str) -> dict[str, str]:
-        return {
+        public = str(self.node.try_get_context("public_url") or "").rstrip("/")
+        links = {"OPENEVENT_FRONTEND_URL": public, "OPENEVENT_API_BASE_URL": public,
+                 "OPENEVENT_CORS_ORIGIN": public} if public else {}
+        return {**links,
             "OPENEVENT_TABLE_PREFIX": PREFIX,
             "OPENEVENT_DOCUMENTS_BUCKET": self.documents.bucket_name,
             "OPENEVENT_MEDIA_BUCKET": self.media.bucket_name,

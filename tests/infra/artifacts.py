@@ -55,6 +55,8 @@ def build_once() -> tuple[package.Manifest, Path]:
         manifest = package.build()
         boto = package._dependency_layer("runtime-boto3", ["boto3"], set(), force=False,
                                          platform=None)
+        if not any((boto / "python" / "botocore").glob("__pycache__/*.pyc")):
+            package._compile(boto / "python")  # the runtime's own boto3 comes compiled
     return manifest, boto / "python"
 
 
