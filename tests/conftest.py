@@ -22,6 +22,7 @@ os.environ.update({
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "OPENEVENT_JWT_SECRET": "test-secret-for-jwt-signing-0123456789",
+    "OPENEVENT_DATA_KEY": "dGVzdC1kYXRhLWtleS1mb3ItZmVybmV0LTAxMjM0NTY=",
     "OPENEVENT_TABLE_PREFIX": "test-",
     "OPENEVENT_FRONTEND_URL": "http://frontend.test",
 })

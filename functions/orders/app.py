@@ -17,6 +17,7 @@ from openevent.errors import (
     Unprocessable,
     relationship_pointer,
 )
+from openevent.idempotency import idempotent
 from openevent.jsonapi.document import (
     JSONAPI,
     meta_document,
@@ -39,6 +40,11 @@ def _collection(items: list[Any], to_resource: Any, schema: Any, path: str) -> A
                                            web.query(app)))
 
 
+def _caller() -> int:
+    """Who sends an idempotent request (its key is scoped to them)."""
+    return int(require_login(web.current_user(app)).id)
+
+
 def _user_id(raw: str) -> int:
     return web.parse_int_id(raw, "User")
 
@@ -46,6 +52,7 @@ def _user_id(raw: str) -> int:
 # --- attendees -----------------------------------------------------------------------------
 
 @route(app, "/v1/attendees", methods=["POST"])
+@idempotent(app, lambda: _caller())
 def create_attendee() -> Any:
     user = require_login(web.current_user(app))
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ATTENDEE,
@@ -169,6 +176,7 @@ def _ticket(ticket_id: str) -> Any:
 # --- orders --------------------------------------------------------------------------------
 
 @route(app, "/v1/orders", methods=["POST"])
+@idempotent(app, lambda: _caller())
 def create_order() -> Any:
     user = require_login(web.current_user(app))
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
@@ -213,6 +221,7 @@ def calculate_amount() -> Any:
 
 
 @route(app, "/v1/orders/create-order", methods=["POST"])
+@idempotent(app, lambda: _caller())
 def create_checkout_order() -> Any:
     user = require_login(web.current_user(app))
     order = service.create_checkout_order(user, web.json_body(app))
@@ -355,6 +364,7 @@ def _charge_attributes() -> dict[str, Any]:
 
 
 @route(app, "/v1/orders/{order_ref}/charge", methods=["POST"])
+@idempotent(app, lambda: _caller())
 def charge(order_ref: str) -> Any:
     from openevent.services import payments
 
@@ -449,6 +459,14 @@ def ticket_order_statistics(ticket_id: str) -> Any:
 def expire_orders(event: Any) -> dict[str, int]:
     """Release the seats of overdue initializing/pending orders and orphan attendee holds."""
     return service.expire_due_orders()
+
+
+@app.schedule("rate(5 minutes)")
+def retry_refunds(event: Any) -> dict[str, int]:
+    """Retry the refunds still owed for payments that could not be applied."""
+    from openevent.services import payments
+
+    return payments.retry_pending_refunds()
 
 
 # --- ticket documents ----------------------------------------------------------------------

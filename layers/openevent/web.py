@@ -27,7 +27,7 @@ log = logging.getLogger("openevent")
 
 # Routes accept both media types; each view enforces the one its contract requires (415).
 CONTENT_TYPES = [MEDIA_TYPE, "application/json"]
-CORS_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token"]
+CORS_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token", "Idempotency-Key"]
 
 
 def _json_default(value: Any) -> Any:
@@ -118,6 +118,9 @@ def error_middleware(cors: CORSConfig) -> Callable[[Request, Callable[[Request],
 
 def create_app(name: str) -> Chalice:
     """A Chalice app for one function group, with CORS and the error middleware."""
+    from openevent import data_key
+
+    data_key.require_in_aws()
     app = Chalice(app_name=name)
     cors = CORSConfig(
         allow_origin=get_settings().cors_origin,

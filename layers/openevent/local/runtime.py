@@ -68,6 +68,17 @@ def _jwt_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _data_key(data_dir: Path) -> str:
+    """The installation's data-encryption key (openevent.data_key), generated once."""
+    from cryptography.fernet import Fernet
+
+    path = data_dir / "data-key"
+    if not path.exists():
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 class Runtime:
     """Starts and stops every local part; `start()` then `serve_forever()` or `stop()`."""
 
@@ -103,6 +114,7 @@ class Runtime:
         }
         os.environ.update(env)
         os.environ.setdefault("OPENEVENT_JWT_SECRET", _jwt_secret(self.data_dir))
+        os.environ.setdefault("OPENEVENT_DATA_KEY", _data_key(self.data_dir))
         os.environ.setdefault("SUPER_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
         os.environ.setdefault("SUPER_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)
         from openevent.settings import get_settings

@@ -32,3 +32,14 @@ class Modules(Model):
     ticket_include = BooleanAttribute(default=False)
     payment_include = BooleanAttribute(default=False)
     donation_include = BooleanAttribute(default=False)
+
+
+class IdempotencyRecord(Model):
+    """Requests sent with an `Idempotency-Key` and their first answer, kept 24 hours.
+
+    Written and read by Powertools' idempotency utility (DynamoDB persistence layer: key
+    attribute `id`, TTL attribute `expiration`); declared here so the table is created locally
+    and in infra like every other."""
+
+    Meta = table_meta("idempotency")
+    id = UnicodeAttribute(hash_key=True)

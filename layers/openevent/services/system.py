@@ -42,16 +42,36 @@ def update_modules(values: dict[str, Any]) -> Modules:
     return modules
 
 
+# Platform secrets are stored encrypted (openevent.data_key) and read back in clear.
+SEALED_SETTINGS = ("stripe_secret_key", "stripe_webhook_secret", "paypal_secret")
+
+
 def get_system_settings() -> SystemSettings:
     try:
-        return SystemSettings.get("1")
+        settings = SystemSettings.get("1")
     except SystemSettings.DoesNotExist:
         return SystemSettings("1")
+    if any(getattr(settings, name, None) for name in SEALED_SETTINGS):
+        from openevent import data_key
+
+        for name in SEALED_SETTINGS:
+            setattr(settings, name, data_key.unseal(getattr(settings, name, None)))
+    return settings
 
 
 def update_system_settings(values: dict[str, Any]) -> SystemSettings:
     current = get_system_settings()
     for key, value in values.items():
         setattr(current, key, value)
-    current.save()
+    clear = {name: getattr(current, name, None) for name in SEALED_SETTINGS}
+    if any(clear.values()):
+        from openevent import data_key
+
+        for name, value in clear.items():
+            setattr(current, name, data_key.seal(value))
+    try:
+        current.save()
+    finally:
+        for name, value in clear.items():
+            setattr(current, name, value)
     return current
