@@ -80,6 +80,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("orders-api", "orders", "app.app", ORDERS_LAYERS, 60, memory_mb=1024),
     FunctionSpec("orders-expire", "orders", "app.expire_orders", ORDERS_LAYERS, 60,
                  timeout_s=60),
+    FunctionSpec("orders-refunds", "orders", "app.retry_refunds", ORDERS_LAYERS, 60,
+                 timeout_s=120),
     FunctionSpec("lab-api", "lab", "app.app", CORE_LAYERS, 30),
     FunctionSpec("lab-iot-results", "lab", "app.iot_results", CORE_LAYERS, 30),
 )

@@ -340,9 +340,19 @@ class OpenEventStack(cdk.Stack):
         return renderer
 
     def _schedule(self) -> None:
-        events.Rule(self, "ExpireOrdersEveryMinute",
-                    schedule=events.Schedule.rate(cdk.Duration.minutes(1)),
-                    targets=[targets.LambdaFunction(self.functions["orders-expire"])])
+        """A rule per `@app.schedule` handler, with the expression the app declares."""
+        for group in GROUPS:
+            for source in load_chalice_app(group).event_sources:
+                expression = getattr(source, "schedule_expression", None)
+                if expression is None:
+                    continue
+                handler = "app." + source.handler_string.rpartition(".")[2]
+                (fn,) = [f for f in package.FUNCTIONS if (f.group, f.handler) == (group, handler)]
+                events.Rule(self, f"Schedule-{fn.name}",
+                            schedule=events.Schedule.expression(
+                                expression.to_string() if hasattr(expression, "to_string")
+                                else str(expression)),
+                            targets=[targets.LambdaFunction(self.functions[fn.name])])
 
     # --- APIs and the public origin --------------------------------------------------------
 
