@@ -63,6 +63,9 @@ LAB_THING_TYPE = register_lab_host.THING_TYPE
 LAB_POLICY = register_lab_host.POLICY
 MAX_BODY_BYTES = 256 * 1024  # the core refuses larger bodies (413); API GW allows 10 MB
 RENDERER_TIMEOUT_S = 120
+# DynamoDB TTL clean-up (never a release mechanism): rate-limit windows, and Powertools'
+# idempotency records (its persistence layer's `expiration` attribute).
+TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration"}
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
 # Generates the secret's values inside AWS at deploy time (never in the template or a
@@ -182,7 +185,7 @@ class OpenEventStack(cdk.Stack):
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True),
                 removal_policy=cdk.RemovalPolicy.RETAIN,
-                time_to_live_attribute="expires" if spec.name == "rate-limits" else None)
+                time_to_live_attribute=TTL_ATTRIBUTES.get(spec.name))
             for index in spec.indexes:
                 table.add_global_secondary_index(
                     index_name=index["name"],

@@ -15,12 +15,17 @@ LAB_POLICY, LAB_THING_TYPE = reg.POLICY, reg.THING_TYPE
 
 @pytest.fixture
 def iot():
+    # moto's state may be shared with other tests in this process: create what is missing,
+    # remove what we created
     with mock_aws():
         client = boto3.client("iot", region_name="us-east-1")
-        client.create_thing_type(thingTypeName=LAB_THING_TYPE)
-        client.create_policy(policyName=LAB_POLICY, policyDocument='{"Version":"2012-10-17",'
-                             '"Statement":[{"Effect":"Allow","Action":"iot:Connect",'
-                             '"Resource":"*"}]}')
+        types = {t["thingTypeName"] for t in client.list_thing_types()["thingTypes"]}
+        if LAB_THING_TYPE not in types:
+            client.create_thing_type(thingTypeName=LAB_THING_TYPE)
+        if LAB_POLICY not in {p["policyName"] for p in client.list_policies()["policies"]}:
+            client.create_policy(policyName=LAB_POLICY, policyDocument=(
+                '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+                '"Action":"iot:Connect","Resource":"*"}]}'))
         yield client
 
 
@@ -38,8 +43,9 @@ def test_register_creates_thing_certificate_and_attachments(iot, tmp_path):
     assert "--device-id lab-1" in info["command"] and info["endpoint"]
 
     reg.remove(iot, "lab-1")
-    assert iot.list_things()["things"] == []
-    assert iot.list_certificates()["certificates"] == []
+    assert "lab-1" not in {t["thingName"] for t in iot.list_things()["things"]}
+    assert info["certificate_arn"] not in {
+        c["certificateArn"] for c in iot.list_certificates()["certificates"]}
 
 
 def test_register_refuses_a_name_the_topics_cannot_carry(iot, tmp_path):

@@ -194,6 +194,18 @@ def test_mail_identity_with_bounces_and_complaints_to_a_queue(synth):
     assert _resources(template, "AWS::SNS::Subscription")
 
 
+def test_tables_on_demand_with_recovery_and_ttl_where_records_expire(synth):
+    tables = {t["Properties"]["TableName"]: t["Properties"]
+              for t in _resources(synth["template"], "AWS::DynamoDB::Table").values()}
+    assert all(t["BillingMode"] == "PAY_PER_REQUEST" for t in tables.values())
+    assert all(t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+               for t in tables.values())
+    assert tables["openevent-idempotency"]["TimeToLiveSpecification"] == {
+        "AttributeName": "expiration", "Enabled": True}
+    assert tables["openevent-rate-limits"]["TimeToLiveSpecification"]["AttributeName"] == \
+        "expires"
+
+
 def test_alarms_log_retention_and_static_sites(synth):
     template = synth["template"]
     alarms = _resources(template, "AWS::CloudWatch::Alarm").values()
