@@ -12,7 +12,7 @@ SYSTEM_PACKAGES := mosquitto bubblewrap poppler-utils zbar-tools fonts-dejavu-co
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-fast lint typecheck bench openapi layer package synth deploy destroy \
-        system-deps clean
+        system-deps clean lab-console-vendor
 
 # Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font, and
 # Chromium for the browser tests (Playwright drives Debian's build; it downloads no browser).
@@ -93,6 +93,10 @@ destroy: package $(INFRA_STAMP)
 
 openapi: $(STAMP)
 	$(BIN)/python -m openevent.openapi
+
+# Re-fetch the lab console's pinned front-end libraries (uPlot, CodeMirror) from npm.
+lab-console-vendor:
+	web/lab/vendor/update.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -109,8 +109,10 @@ def aws(_moto_session: None, outbox: Path) -> Iterator[None]:
 
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
+    from openevent import container_cache
 
     get_settings.cache_clear()
+    container_cache.invalidate()  # the tables are emptied under the per-container cache
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
     if "tables" not in _EMPTY_TABLES:
         _reset_state()

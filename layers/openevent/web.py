@@ -192,10 +192,18 @@ def current_user(app: Chalice) -> Any:
     user = None
     if token is not None:
         claims = decode_token(token)
-        try:
-            user = User.get(claims.identity)
-        except User.DoesNotExist:
-            raise Unauthorized("User not found", parameter="Authorization") from None
+        from openevent import container_cache
+
+        def load() -> Any:
+            try:
+                return User.get(claims.identity)
+            except User.DoesNotExist:
+                raise Unauthorized("User not found", parameter="Authorization") from None
+
+        user = container_cache.get(("User", claims.identity), load)
+        if claims.password_version != user.password_version:
+            container_cache.invalidate(("User", claims.identity))  # changed elsewhere?
+            user = container_cache.get(("User", claims.identity), load)
         if user.deleted_at is not None or claims.password_version != user.password_version:
             raise Unauthorized("Token is no longer valid", parameter="Authorization")
     cache["user"] = user

@@ -43,10 +43,11 @@ class LocalSystem:
         return requests.request(method, self.url(path), json=body, headers=headers, timeout=30)
 
 
-def start_system(data_dir: Path, port: int) -> LocalSystem:
+def start_system(data_dir: Path, port: int, extra_env: dict[str, str] | None = None
+                 ) -> LocalSystem:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
-    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir)})
+    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir), **(extra_env or {})})
     log = data_dir.parent / f"runtime-{port}.log"
     out = open(log, "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,

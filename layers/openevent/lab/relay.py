@@ -39,6 +39,10 @@ class NoDeviceOnline(Exception):
     """No edge agent is online (for the requested device): the API answers 503."""
 
 
+class RelayUnavailable(Exception):
+    """The command could not be handed to the broker (or AWS IoT): the API answers 503."""
+
+
 class Publisher(Protocol):
     """Publishes one command message to a device's command topic."""
 
@@ -113,6 +117,16 @@ def get_publisher() -> Publisher:
     return _publisher
 
 
+class DeferredPublisher:
+    """The process-wide publisher, built only when a command is really sent: a refused string
+    or a lab without an online device never waits for (or fails on) a broker connection."""
+
+    def publish(self, topic: str, payload: bytes, *, correlation_id: str,
+                response_topic: str, expiry_seconds: int) -> None:
+        get_publisher().publish(topic, payload, correlation_id=correlation_id,
+                                response_topic=response_topic, expiry_seconds=expiry_seconds)
+
+
 # ------------------------------------------------------------------ sending
 
 
@@ -129,8 +143,8 @@ def submit_call(user_id: str, function: str, publisher: Publisher,
                 ttl: float = protocol.DEFAULT_TTL_SECONDS) -> store.CallRecord:
     """Parse ``function``, store a pending call and publish it to an online device.
 
-    Raises FunctionStringError (→ 422, nothing stored or sent) or NoDeviceOnline (→ 503).
-    If publishing fails the call is stored as failed and the exception propagates.
+    Raises FunctionStringError (→ 422, nothing stored or sent), NoDeviceOnline (→ 503), or
+    RelayUnavailable (→ 503) when publishing fails; the call is then stored as failed.
     """
     call = parse_call(function)
     target = store.pick_device(device_id)
@@ -141,9 +155,9 @@ def submit_call(user_id: str, function: str, publisher: Publisher,
     try:
         publish_command(publisher, target,
                         protocol.make_call_command(rec.id, text, ttl))
-    except Exception:
+    except Exception as exc:
         store.complete_call(rec.id, "failed", error="could not relay the call to the device")
-        raise
+        raise RelayUnavailable(f"could not relay the call: {type(exc).__name__}") from exc
     return rec
 
 
@@ -151,7 +165,8 @@ def submit_run(user_id: str, code: str, source: str, publisher: Publisher,
                device_id: str | None = None,
                ttl: float = protocol.DEFAULT_TTL_SECONDS) -> store.Run:
     """Store a queued run of ``code`` (``source`` = ``script:<id>``/``example:<name>``) and
-    publish it. Raises NoDeviceOnline, or ProtocolError if the code is too long."""
+    publish it. Raises NoDeviceOnline, ProtocolError if the code is too long, or
+    RelayUnavailable when publishing fails (the run is then stored as failed)."""
     target = store.pick_device(device_id)
     if target is None:
         raise NoDeviceOnline(device_id or "any")
@@ -160,9 +175,9 @@ def submit_run(user_id: str, code: str, source: str, publisher: Publisher,
     run = store.create_run(user_id, target, source, ttl, run_id=run_id)
     try:
         publish_command(publisher, target, message)
-    except Exception:
+    except Exception as exc:
         store.set_run_status(run.id, "failed", reason="could not relay the run to the device")
-        raise
+        raise RelayUnavailable(f"could not relay the run: {type(exc).__name__}") from exc
     return run
 
 

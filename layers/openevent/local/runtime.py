@@ -229,6 +229,7 @@ class Runtime:
             "",
             "Open Event (serverless) is running locally",
             f"  API          http://127.0.0.1:{self.port}/v1  (OpenAPI: /v1/openapi.json)",
+            f"  Lab console  http://127.0.0.1:{self.port}/lab/",
             f"  Admin login  {settings.super_admin_email} / {admin_password}",
             f"  Outbox       {self.data_dir / 'outbox'}  (every sent mail as .eml)",
             f"  Data         {self.data_dir}  ({restored} items restored)",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
+from openevent.container_cache import InvalidatingModel
 from openevent.models.base import IntAttribute, table_meta
 
 
-class SystemSettings(Model):
+class SystemSettings(InvalidatingModel, Model):
     Meta = table_meta("settings")
     id = UnicodeAttribute(hash_key=True, default="1")
     app_name = UnicodeAttribute(default="Open Event")
@@ -26,7 +27,7 @@ class SystemSettings(Model):
     paypal_webhook_id = UnicodeAttribute(null=True)
 
 
-class Modules(Model):
+class Modules(InvalidatingModel, Model):
     Meta = table_meta("modules")
     id = UnicodeAttribute(hash_key=True, default="1")
     ticket_include = BooleanAttribute(default=False)

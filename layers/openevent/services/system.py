@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openevent import container_cache
 from openevent.errors import Forbidden
 from openevent.models.system import Modules, SystemSettings
 
@@ -17,11 +18,16 @@ MODULE_MESSAGES = {
 }
 
 
-def get_modules() -> Modules:
+def _load_modules() -> Modules:
     try:
         return Modules.get("1")
     except Modules.DoesNotExist:
         return Modules("1")
+
+
+def get_modules() -> Modules:
+    """The modules (cached per container for a few seconds: `openevent.container_cache`)."""
+    return container_cache.get(("Modules", "1"), _load_modules)
 
 
 def module_enabled(name: str) -> bool:
@@ -35,7 +41,7 @@ def require_module(name: str, pointer: str | None = None) -> None:
 
 
 def update_modules(values: dict[str, Any]) -> Modules:
-    modules = get_modules()
+    modules = _load_modules()
     for key, value in values.items():
         setattr(modules, key, value)
     modules.save()
@@ -47,6 +53,11 @@ SEALED_SETTINGS = ("stripe_secret_key", "stripe_webhook_secret", "paypal_secret"
 
 
 def get_system_settings() -> SystemSettings:
+    """The settings with secrets in clear (cached per container for a few seconds)."""
+    return container_cache.get(("SystemSettings", "1"), _load_system_settings)
+
+
+def _load_system_settings() -> SystemSettings:
     try:
         settings = SystemSettings.get("1")
     except SystemSettings.DoesNotExist:
@@ -60,7 +71,7 @@ def get_system_settings() -> SystemSettings:
 
 
 def update_system_settings(values: dict[str, Any]) -> SystemSettings:
-    current = get_system_settings()
+    current = _load_system_settings()
     for key, value in values.items():
         setattr(current, key, value)
     clear = {name: getattr(current, name, None) for name in SEALED_SETTINGS}
