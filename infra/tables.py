@@ -10,17 +10,18 @@ from typing import Any
 # Which tables each function group may touch (least privilege); names without the prefix.
 GROUP_TABLES: dict[str, dict[str, str]] = {
     "auth": {"users": "rw", "mail-tokens": "rw", "rate-limits": "rw", "settings": "rw",
-             "modules": "rw", "uniques": "rw", "counters": "rw", "events": "r",
+             "modules": "rw", "uniques": "rw", "events": "r",
              "event-roles": "rw", "role-invites": "rw"},
     "events": {"events": "rw", "event-roles": "rw", "tickets": "rw", "discount-codes": "rw",
                "taxes": "rw", "tracks": "rw", "sponsors": "rw", "microlocations": "rw",
                "social-links": "rw", "custom-forms": "rw", "stripe-authorizations": "rw",
-               "uniques": "rw", "counters": "rw", "users": "r", "settings": "r",
+               "uniques": "rw", "users": "r", "settings": "r",
                "modules": "r", "orders": "r"},
     "orders": {"orders": "rw", "attendees": "rw", "payment-records": "rw", "tickets": "rw",
                "discount-codes": "rw", "events": "r", "event-roles": "r", "users": "rw",
                "settings": "r", "modules": "r", "taxes": "r", "custom-forms": "r",
-               "stripe-authorizations": "r", "uniques": "rw", "counters": "rw"},
+               "stripe-authorizations": "r", "uniques": "rw",
+               "hold-counts": "rw", "idempotency": "rw"},
     "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
             "lab-run-output": "rw", "users": "r"},
 }

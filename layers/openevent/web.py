@@ -17,6 +17,7 @@ from typing import Any
 
 from chalice.app import Chalice, CORSConfig, Request, Response
 
+from openevent import observability
 from openevent.errors import TITLES, ApiError, NotFound, Unauthorized
 from openevent.jsonapi.document import JSONAPI, MEDIA_TYPE
 from openevent.jsonapi.request import read_json_object
@@ -145,6 +146,7 @@ def create_app(name: str) -> Chalice:
         expose_headers=["Location"],
         max_age=600,
     )
+    observability.instrument(app)  # first: it sees the final status of every response
     app.api.cors = cors
     app.api.binary_types = list(app.api.binary_types) + ["application/pdf"]
     app.register_middleware(error_middleware(cors), "http")
