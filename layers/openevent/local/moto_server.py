@@ -513,6 +513,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--watch-parent", action="store_true")
     opts = parser.parse_args(args)
+    from openevent.local.runtime import limit_malloc_retention
+
+    limit_malloc_retention()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     serve_durable(opts.host, opts.port, opts.data_dir, opts.watch_parent)

@@ -35,6 +35,27 @@ DEFAULT_ADMIN_PASSWORD = "open-event-admin"  # local default only; documented in
 SNAPSHOT_SECONDS = 5.0
 
 
+def limit_malloc_retention() -> None:
+    """Keep freed memory from staying resident in a long-running threaded process (glibc).
+
+    Each argon2 hash takes ~19 MiB; glibc raises its mmap threshold after such a block is
+    freed, so later ones come from per-thread arenas (up to 8 per core) and stay resident:
+    measured 140 MB → 580 MB after a login burst. A fixed threshold (blocks of 1 MiB and more
+    are mapped and unmapped) and two arenas keep the resident size near the live size."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (fixed: no dynamic raise)
+    except (OSError, AttributeError):
+        pass  # another libc: its defaults
+
+
 class StartupError(Exception):
     """A start that cannot go on; `str()` is the one line shown, and nothing was changed."""
 
@@ -349,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
                              "when the data directory is damaged (damaged files are moved "
                              "aside, not deleted)")
     opts = parser.parse_args(argv)
+    limit_malloc_retention()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     data_dir = Path(os.environ.get("OPENEVENT_DATA_DIR", ".openevent")).resolve()
