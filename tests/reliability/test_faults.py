@@ -286,3 +286,17 @@ def test_unknown_methods_are_405_jsonapi(method, tmp_path):
     assert resp.json()["errors"][0]["status"] == 405
     assert "GET" in resp.headers["Allow"]
 
+
+
+def test_a_second_instance_on_the_same_data_is_refused(tmp_path):
+    data_dir = tmp_path / "data"
+    system = start_system(data_dir, free_port(), **LEAN)
+    try:
+        before = _tree(data_dir / "store")
+        code, err = _start_fails(data_dir, free_port())
+        assert code != 0
+        assert len(err.splitlines()) == 1 and "in use by another running instance" in err, err
+        assert _tree(data_dir / "store") == before
+        assert requests.get(system.url("/v1/events"), timeout=30).status_code == 200
+    finally:
+        stop_system(system)

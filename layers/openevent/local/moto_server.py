@@ -463,6 +463,11 @@ def serve_durable(host: str, port: int, data_dir: Path, watch_parent: bool) -> N
         _watch_parent()
     store_dir = store.store_dir(data_dir)
     try:
+        store.lock(store_dir, wait=10.0)
+    except store.InUse as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        sys.exit(3)
+    try:
         plan = store.plan(store_dir)
     except store.DamagedData as exc:
         print(store.describe(exc), file=sys.stderr, flush=True)

@@ -117,6 +117,12 @@ def check_store(data_dir: Path, recover: bool) -> list[str]:
     from openevent.local import store
 
     root = store.store_dir(data_dir)
+    deadline = time.monotonic() + 10  # a killed instance's embedded AWS may still be exiting
+    while store.is_locked(root) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if store.is_locked(root):
+        raise StartupError(f"openevent: {data_dir} is in use by another running instance; "
+                           "stop it first, or use another OPENEVENT_DATA_DIR.")
     notes = store.repair(root) if recover and root.exists() else []
     try:
         store.plan(root)

@@ -402,6 +402,47 @@ def repair(store: Path) -> list[str]:
     return notes
 
 
+class InUse(Exception):
+    """Another process holds the store (two runtimes on one data dir would interleave)."""
+
+
+def lock(store: Path, wait: float = 0.0) -> int:
+    """Take the store's exclusive lock (held until the process exits); returns its fd.
+    `wait` covers a previous owner that is still exiting (its runtime was just killed)."""
+    import fcntl
+
+    store.mkdir(parents=True, exist_ok=True)
+    fd = os.open(store / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise InUse(f"openevent: {store.parent} is in use by another running "
+                            "instance (its embedded AWS holds store/LOCK); stop it first, "
+                            "or use another OPENEVENT_DATA_DIR.") from None
+            time.sleep(0.1)
+
+
+def is_locked(store: Path) -> bool:
+    """Whether another process holds the store's lock (checks without creating anything)."""
+    import fcntl
+
+    if not (store / "LOCK").exists():
+        return False
+    fd = os.open(store / "LOCK", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def describe(exc: DamagedData) -> str:
     return (f"openevent: damaged data: {exc}. Nothing was changed. Restore the file from a "
             "backup, or start with --recover (`make run RECOVER=1`) to start from the newest "
