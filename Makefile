@@ -50,6 +50,7 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/requests.py
 	$(BIN)/python bench/orders.py
 	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/lab.py
 
 # The core package and its runtime dependencies, laid out as a Lambda layer (infra/).
