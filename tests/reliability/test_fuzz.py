@@ -42,7 +42,8 @@ def _schemathesis(base: str, token: str, phases: str, report: Path) -> None:
          "--phases", phases, "-n", EXAMPLES, "--workers", "1", "--no-shrink",
          "--request-timeout", "60", "--seed", "20261201", "--generation-deterministic",
          "--report", "junit", "--report-junit-path", str(report)],
-        capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
+        capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"},
+        cwd=report.parent)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
 
 
