@@ -369,43 +369,24 @@ class DurableApp:
 
     # -- snapshots --------------------------------------------------------------------
     def _capture_dynamodb(self) -> dict[str, Any]:
-        import requests
-
-        def call_api(region: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
-            resp = requests.post(self.endpoint, data=json.dumps(params), timeout=120, headers={
-                "X-Amz-Target": f"DynamoDB_20120810.{action}",
-                "Content-Type": "application/x-amz-json-1.0",
-                "Authorization": _fake_auth(region, "dynamodb")})
-            resp.raise_for_status()
-            return resp.json()  # type: ignore[no-any-return]
+        """Every table's definition and items, read from moto's memory (the caller holds
+        the write lock: this is the consistent cut, so it must be quick)."""
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.dynamodb.models.utilities import dynamo_json_dump  # as moto answers
 
         tables = []
-        for region in sorted(self.regions):
-            names: list[str] = []
-            params: dict[str, Any] = {}
-            while True:
-                page = call_api(region, "ListTables", params)
-                names.extend(page.get("TableNames", []))
-                if not page.get("LastEvaluatedTableName"):
-                    break
-                params = {"ExclusiveStartTableName": page["LastEvaluatedTableName"]}
-            for name in names:
-                desc = call_api(region, "DescribeTable", {"TableName": name})["Table"]
-                ttl = call_api(region, "DescribeTimeToLive", {"TableName": name}).get(
-                    "TimeToLiveDescription", {})
-                rows: list[Any] = []
-                scan: dict[str, Any] = {"TableName": name}
-                while True:  # an admin export of the local store, not a request path
-                    page = call_api(region, "Scan", scan)
-                    rows.extend(page.get("Items", []))
-                    if not page.get("LastEvaluatedKey"):
-                        break
-                    scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-                tables.append({"region": region, "create": _create_params(desc),
-                               "ttl": ({"Enabled": True,
-                                        "AttributeName": ttl["AttributeName"]}
-                                       if ttl.get("TimeToLiveStatus") == "ENABLED" else None),
-                               "items": rows})
+        for account in list(dynamodb_backends.values()):
+            for region, backend in list(account.items()):
+                for table in list(backend.tables.values()):
+                    desc = table.describe(base_key="Table")["Table"]
+                    ttl = table.ttl or {}
+                    tables.append({
+                        "region": region, "create": _create_params(desc),
+                        "ttl": ({"Enabled": True, "AttributeName": ttl["AttributeName"]}
+                                if ttl.get("TimeToLiveStatus") == "ENABLED" else None),
+                        # serialized now (wire JSON): items change once the lock is released
+                        "items": json.loads(dynamo_json_dump(
+                            [item.to_json()["Attributes"] for item in table.all_items()]))})
         return {"tables": tables}
 
     def _capture_s3(self) -> tuple[dict[str, Any], dict[str, bytes]]:
