@@ -52,6 +52,7 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/requests.py
 	$(BIN)/python bench/orders.py
 	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/lab.py
 
 # What Lambda runs (infra/package.py): per-group code zips, dependency layers resolved for

@@ -267,17 +267,34 @@ def change_email(user: User, new_email: str) -> None:
     user.is_verified = False
 
 
+def keep_a_super_admin(user: User, pointer: str | None = None) -> None:
+    """409 when `user` is the last live super admin: deleting or demoting it would lock the
+    platform out. (A Query of the users index, on this rare admin path only.)"""
+    if not user.is_super_admin or user.deleted_at is not None:
+        return
+    others = User.kind_index.query(
+        user.kind or "user",
+        filter_condition=(User.is_super_admin == True)  # noqa: E712 - a condition, not a test
+        & User.deleted_at.does_not_exist() & (User.id != user.id))
+    if next(iter(others), None) is None:
+        raise Conflict("The last super admin cannot be deleted or demoted; make another "
+                       "user super admin first", pointer, parameter=None if pointer
+                       else "user_id")
+
+
 def soft_delete(user: User) -> None:
+    keep_a_super_admin(user)
     user.update(actions=[User.deleted_at.set(now()), User.password_version.add(1)])
 
 
 def ensure_super_admin(email: str, password: str) -> User:
-    """Create (or promote) the configured super admin at start; idempotent."""
+    """Create (or promote, or undelete) the configured super admin at start; idempotent."""
     existing = find_by_email(email)
     if existing is not None:
-        if not (existing.is_super_admin and existing.is_admin and existing.is_verified):
+        if not (existing.is_super_admin and existing.is_admin and existing.is_verified) \
+                or existing.deleted_at is not None:
             existing.update(actions=[User.is_super_admin.set(True), User.is_admin.set(True),
-                                     User.is_verified.set(True)])
+                                     User.is_verified.set(True), User.deleted_at.remove()])
         return existing
     try:
         return create_user(
