@@ -256,6 +256,16 @@ def test_empty_signing_key_is_refused_with_one_line(tmp_path):
     assert sorted(p.name for p in data_dir.iterdir()) == ["jwt-secret"]
 
 
+def test_damaged_data_key_is_refused_with_one_line(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "data-key").write_text("not-a-key")
+    code, err = _start_fails(data_dir, free_port())
+    assert code != 0
+    assert len(err.splitlines()) == 1 and "data-key" in err and "damaged" in err, err
+    assert sorted(p.name for p in data_dir.iterdir()) == ["data-key"]
+
+
 def test_port_in_use_is_refused_with_one_line(tmp_path):
     data_dir = tmp_path / "data"
     with socket.socket() as taken:
