@@ -5,16 +5,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+INFRA_STAMP := .venv-infra/.installed
 SYSTEM_PACKAGES := mosquitto bubblewrap poppler-utils zbar-tools fonts-dejavu-core \
                    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
-                   chromium
+                   chromium nodejs
 FRONTEND_SRC   ?= $(abspath ../shared/clients/open-event-frontend)
 FRONTEND_CACHE ?= $(HOME)/.cache/openevent-frontend
 export OPENEVENT_FRONTEND_CACHE := $(FRONTEND_CACHE)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint typecheck bench openapi layer synth system-deps clean \
-        frontend test-frontend
+.PHONY: run test test-fast lint typecheck bench openapi layer package synth deploy destroy \
+        system-deps clean lab-console-vendor frontend test-frontend
 
 # Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font, and
 # Chromium for the browser tests (Playwright drives Debian's build; it downloads no browser).
@@ -38,7 +39,7 @@ run: system-deps $(STAMP)
 	OPENEVENT_FRONTEND_URL=$${OPENEVENT_FRONTEND_URL-http://127.0.0.1:$${PORT:-8000}} \
 	$(BIN)/python -m openevent.local
 
-test: system-deps $(STAMP) frontend
+test: system-deps $(STAMP) $(INFRA_STAMP) frontend
 	OPENEVENT_REQUIRE_FRONTEND=1 $(BIN)/pytest -n 2 --durations=15
 
 # The Open Event web app (Ember), built once per source tarball into a cache outside the
@@ -75,22 +76,52 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/requests.py
 	$(BIN)/python bench/orders.py
 	$(BIN)/python bench/pdf.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/lab.py
 
-# The core package and its runtime dependencies, laid out as a Lambda layer (infra/).
-layer: $(STAMP)
-	rm -rf build/layer && mkdir -p build/layer/python
-	$(BIN)/pip install -q --target build/layer/python ".[pdf,payments]"
+# What Lambda runs (infra/package.py): per-group code zips, dependency layers resolved for
+# Lambda (manylinux2014 x86_64, CPython 3.11; cached by requirements), the renderer's image
+# context. Output and sizes: build/lambda/manifest.json.
+package: $(STAMP)
+	$(BIN)/python -m infra.package
 
-# CloudFormation for the whole deployment, from infra/ (CDK, Python); needs node for jsii.
-synth: layer
-	python3 -m venv .venv-infra
+layer: package
+
+# CloudFormation for the whole deployment, from infra/ (CDK, Python; node runs jsii), with
+# cdk-nag's report beside it. Deploy/destroy use the CDK CLI from npm and AWS credentials;
+# the renderer's image is built by the CLI, so deploy needs docker. Context:
+#   make deploy MAIL_SENDER=tickets@example.org [FRONTEND_DIR=../open-event-frontend/dist]
+#               [ALARM_EMAIL=ops@example.org] [PUBLIC_URL=https://<the Url output>]
+CDK := npx --yes aws-cdk@2
+CDK_CONTEXT = $(if $(MAIL_SENDER),-c mail_sender=$(MAIL_SENDER)) \
+              $(if $(FRONTEND_DIR),-c frontend_dir=$(abspath $(FRONTEND_DIR))) \
+              $(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
+              $(if $(PUBLIC_URL),-c public_url=$(PUBLIC_URL))
+
+$(INFRA_STAMP): infra/requirements.txt pyproject.toml
+	$(PYTHON) -m venv .venv-infra
 	.venv-infra/bin/pip install -q -r infra/requirements.txt -e .
-	cd infra && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CDK_OUTDIR=cdk.out ../.venv-infra/bin/python app.py
+	touch $(INFRA_STAMP)
+
+synth: package $(INFRA_STAMP)
+	cd infra && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CDK_OUTDIR=cdk.out \
+	  JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1 ../.venv-infra/bin/python app.py
 	@echo "template: infra/cdk.out/OpenEvent.template.json"
+
+deploy: package $(INFRA_STAMP)
+	@test -n "$(MAIL_SENDER)" || { echo "set MAIL_SENDER (an address or domain SES may send as)"; exit 1; }
+	cd infra && $(CDK) bootstrap $(CDK_CONTEXT) && \
+	  $(CDK) deploy OpenEvent --require-approval never $(CDK_CONTEXT)
+
+destroy: package $(INFRA_STAMP)
+	cd infra && $(CDK) destroy OpenEvent --force $(CDK_CONTEXT)
 
 openapi: $(STAMP)
 	$(BIN)/python -m openevent.openapi
+
+# Re-fetch the lab console's pinned front-end libraries (uPlot, CodeMirror) from npm.
+lab-console-vendor:
+	web/lab/vendor/update.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

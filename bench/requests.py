@@ -70,7 +70,7 @@ class CallCounter:
 
 def seed(n_events: int) -> dict[str, Any]:
     """n events (every 10th a draft) by batch writes, plus one fully set-up event."""
-    from openevent.models.base import Counter
+    from openevent.models.base import next_id
     from openevent.models.events import Event
     from openevent.services import users
     from openevent.services.events import create_event, new_identifier
@@ -89,14 +89,13 @@ def seed(n_events: int) -> dict[str, Any]:
                                 "ends_at": starts + timedelta(days=1), "timezone": "UTC",
                                 "state": "published", "can_pay_by_stripe": True})
     grant_role(main.id, member.id, "coorganizer")
-    first = main.id + 1
     with Event.batch_write() as batch:
-        for eid in range(first, first + n_events - 1):
+        for i in range(1, n_events):
+            eid = next_id("event")
             batch.save(Event(eid, identifier=new_identifier(), owner_id=owner.id,
                              name=f"Event {eid}", starts_at=starts,
                              ends_at=starts + timedelta(days=1),
-                             state="draft" if eid % 10 == 0 else "published"))
-    Counter("event").update(actions=[Counter.value.set(first + n_events)])
+                             state="draft" if i % 10 == 0 else "published"))
     tokens = {name: users.tokens_for(u, with_refresh=False)["access_token"]
               for name, u in (("owner", owner), ("member", member), ("admin", admin))}
     return {"event": main, "owner": owner, "tokens": tokens}

@@ -25,7 +25,7 @@ from openevent.lab.mqtt5 import TlsFiles
 from edge_agent.agent import Agent, SessionPublisher, heartbeat
 from edge_agent.devices import Device, PslabDevice, SimulatedDevice
 from edge_agent.mqtt import AWS_IOT_PORT, agent_session
-from edge_agent.sandbox import SandboxLimits
+from edge_agent.sandbox import NO_SANDBOX_REASON, SandboxLimits, bwrap_available
 
 log = logging.getLogger("edge_agent")
 
@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     device = make_device(args)
+    if not bwrap_available():
+        # Function calls still work; every script run fails with this reason.
+        log.warning("%s", NO_SANDBOX_REASON)
     holder: dict[str, Agent] = {}
 
     def on_connect() -> None:

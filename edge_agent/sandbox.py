@@ -4,11 +4,14 @@ Layers, outermost first:
 
 1. ``prlimit``: CPU seconds, address space, file size, open files, processes, no core dumps.
    (prlimit rather than ``preexec_fn``, which is unsafe in a threaded agent.)
-2. ``bwrap`` (bubblewrap) when present: new pid/net/ipc/uts namespaces, no network at all,
-   and a minimal read-only view of the filesystem: ``/usr``, the Python installation, the
-   runtime and the script — nothing else, so the agent's key files do not exist in there.
-   Without bubblewrap: ``unshare -n`` (``-rn`` when not root), which removes the network but
-   *not* the view of files; the unprivileged user (below) is then what protects 0600 keys.
+2. ``bwrap`` (bubblewrap): new pid/net/ipc/uts namespaces, no network at all, and a minimal
+   read-only view of the filesystem: ``/usr``, the Python installation, the runtime and the
+   script — nothing else, so the agent's key files do not exist in there. The only writable
+   place is a private ``/tmp`` tmpfs of ``tmp_bytes`` (tmpfs is memory that the address-space
+   limit does not count, and RLIMIT_FSIZE caps single files, not their sum).
+   Without bubblewrap scripts are refused (:data:`NO_SANDBOX_REASON`): ``unshare -n`` alone
+   removes the network but not the view of files, so a script could read whatever the
+   agent's user can — its private key included.
 3. An unprivileged user (``nobody``) when the agent runs as root, via ``setpriv``, so
    ``RLIMIT_NPROC`` binds and root-only files stay unreadable.
 4. A wall-clock deadline: the whole process group is killed.
@@ -52,6 +55,8 @@ class SandboxLimits:
     cpu_seconds: int = 10
     memory_bytes: int = 512 * 1024 * 1024
     file_size_bytes: int = 1024 * 1024
+    #: Size of the script's private /tmp (a tmpfs: RAM outside the memory limit).
+    tmp_bytes: int = 16 * 1024 * 1024
     open_files: int = 64
     processes: int = 64
     #: Total JSON bytes of all widgets of one run.
@@ -69,7 +74,12 @@ class RunOutcome:
 
 
 class SandboxUnavailable(RuntimeError):
-    """Neither bubblewrap nor unshare can isolate a script here: scripts are refused."""
+    """Bubblewrap cannot isolate a script here: scripts are refused."""
+
+
+#: The reason a run fails with on a lab host without a working bubblewrap.
+NO_SANDBOX_REASON = ("scripts are disabled on this lab host: bubblewrap (bwrap) is not "
+                     "installed or cannot create namespaces, and no script runs without it")
 
 
 def _python() -> tuple[str, str]:
@@ -104,7 +114,7 @@ def bwrap_available() -> bool:
 
 
 def build_command(workdir: Path, limits: SandboxLimits) -> list[str]:
-    """The full command line: prlimit → bwrap|unshare → setpriv → python runtime."""
+    """The full command line: prlimit → bwrap → setpriv → python runtime."""
     exe, prefix = _python()
     is_root = os.geteuid() == 0
     prlimit = shutil.which("prlimit")
@@ -117,27 +127,24 @@ def build_command(workdir: Path, limits: SandboxLimits) -> list[str]:
     drop = ([shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={NOBODY_UID}",
              f"--regid={NOBODY_UID}", "--clear-groups", "--no-new-privs"]
             if is_root else [])
-    if bwrap_available():
-        view = list(_BASE_VIEW)
-        if not prefix.startswith("/usr/") and prefix != "/usr":
-            view += ["--ro-bind", prefix, prefix]
-        cmd += [shutil.which("bwrap") or "bwrap", *view,
-                "--ro-bind", str(workdir), "/sandbox", "--chdir", "/sandbox",
-                "--proc", "/proc", "--dev", "/dev",
-                "--tmpfs", "/tmp",  # noqa: S108 - a fresh private tmpfs inside the sandbox
-                "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-                "--hostname", "lab-sandbox"]
-        if is_root:
-            # Just enough privilege for setpriv to drop to nobody; gone after the setuid.
-            cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        cmd += ["--", *drop, exe, "-I", "-S", "-B", "-X", "utf8", "/sandbox/runtime.py"]
-        return cmd
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        raise SandboxUnavailable("neither bwrap nor unshare is available")
-    cmd += [unshare, "-n"] if is_root else [unshare, "-rn"]
-    cmd += ["--", *drop, exe, "-I", "-S", "-B", "-X", "utf8", str(workdir / "runtime.py")]
+    if not bwrap_available():
+        raise SandboxUnavailable(NO_SANDBOX_REASON)
+    view = list(_BASE_VIEW)
+    if not prefix.startswith("/usr/") and prefix != "/usr":
+        view += ["--ro-bind", prefix, prefix]
+    cmd += [shutil.which("bwrap") or "bwrap", *view,
+            "--ro-bind", str(workdir), "/sandbox", "--chdir", "/sandbox",
+            "--proc", "/proc", "--dev", "/dev",
+            # A fresh private /tmp of bounded size, writable by the (dropped) script user.
+            "--perms", "1777", "--size", str(limits.tmp_bytes),
+            "--tmpfs", "/tmp",  # noqa: S108
+            "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            "--hostname", "lab-sandbox"]
+    if is_root:
+        # Just enough privilege for setpriv to drop to nobody; gone after the setuid.
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    cmd += ["--", *drop, exe, "-I", "-S", "-B", "-X", "utf8", "/sandbox/runtime.py"]
     return cmd
 
 
@@ -169,8 +176,7 @@ def run_script(code: str, *, call_device: Callable[[str], Any],
             cmd = build_command(workdir, limits)
         except SandboxUnavailable as exc:
             return RunOutcome("failed", str(exc), 0)
-        script_path = "/sandbox/script.py" if bwrap_available() else str(workdir / "script.py")
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LAB_SCRIPT": script_path,
+        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LAB_SCRIPT": "/sandbox/script.py",
                "LAB_FUNCTIONS": json.dumps(sorted(FUNCTIONS))}
         return _supervise(cmd, env, limits, call_device, emit, check_button)
 

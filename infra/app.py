@@ -1,5 +1,6 @@
-"""CDK entry point: `cd infra && cdk synth` (after `make layer`)."""
+"""CDK entry point: `make synth` (after `make package`), `make deploy`, `make destroy`."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -8,8 +9,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers")]
 
 import aws_cdk as cdk  # noqa: E402
 
+from infra.nag import check  # noqa: E402
 from infra.stack import OpenEventStack  # noqa: E402
 
 app = cdk.App()
-OpenEventStack(app, "OpenEvent")
+stack = OpenEventStack(app, "OpenEvent", env=cdk.Environment(
+    account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")))
+check(stack)
 app.synth()

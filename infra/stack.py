@@ -1,104 +1,176 @@
 """The AWS deployment: every resource the system uses, declared with the CDK.
 
-- DynamoDB tables (on demand, point-in-time recovery) from the PynamoDB models;
-- S3 buckets for ticket documents (private) and media; manifests notify the renderer
-  through an SQS queue with a dead-letter queue;
-- the shared core as a Lambda layer; each function group a Chalice app (its own API
-  Gateway and Lambdas) with a policy naming only the tables and services it uses;
-- one CloudFront origin in front of the four APIs, its behaviours generated from the same
-  route table the local gateway uses (openevent.routing);
-- IoT topic rules feeding lab results and device status to the lab group's Lambda;
-- secrets (JWT key, provider keys) in Secrets Manager, never in environment variables.
+- DynamoDB tables (on demand, point-in-time recovery) generated from the PynamoDB models;
+- Lambda functions from the artifacts `make package` builds (infra/package.py): each group's
+  code zip with only the layers it imports; the ticket renderer as a container image (Pango);
+- one REST API per group, declared from Chalice's own swagger for that app (so API Gateway's
+  resource paths are Chalice's routes), behind one CloudFront distribution whose edge router
+  applies the route table (infra/routes.py); the web apps and media from S3 through it too;
+- S3 → SQS → renderer for ticket documents, with a dead-letter queue and an alarm on it;
+- SES identity + configuration set (bounces and complaints → SNS → SQS);
+- IoT: thing type, a per-device policy (thing-name policy variables), rules → lab Lambda;
+- one Secrets Manager secret (`jwt_secret`, `data_key`) generated at deploy, read by ARN;
+- Powertools settings, X-Ray tracing, log retention, 5xx / error / DLQ alarms;
+- cdk-nag (AwsSolutions) with a one-line reason for each suppression.
+
+Context (`cdk deploy -c key=value`): `mail_sender` (verified SES address or domain
+identity), `frontend_dir` (built Open Event frontend to publish at /), `alarm_email`,
+`public_url` (the site's https URL for links in mail; the distribution's own URL is known
+only after the first deploy, so set it then — or use a domain you point at it).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_iot as iot
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
-from chalice.cdk import Chalice
+from aws_cdk import custom_resources as cr
 from constructs import Construct
-from openevent.routing import GROUPS, cloudfront_patterns
+from openevent.lab.protocol import RULE_SQL
+from openevent.routing import GROUPS
 
+from infra import package, register_lab_host
+from infra.routes import API_PATTERNS, router_js
 from infra.tables import GROUP_TABLES, table_specs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = package.ROOT
 PREFIX = "openevent-"
 DOCUMENTS_QUEUE = "openevent-document-events"
+LAB_THING_TYPE = register_lab_host.THING_TYPE
+LAB_POLICY = register_lab_host.POLICY
+MAX_BODY_BYTES = 256 * 1024  # the core refuses larger bodies (413); API GW allows 10 MB
+RENDERER_TIMEOUT_S = 120
+# DynamoDB TTL clean-up (never a release mechanism): rate-limit windows, and Powertools'
+# idempotency records (its persistence layer's `expiration` attribute).
+TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration"}
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
+
+# Generates the secret's values inside AWS at deploy time (never in the template or a
+# default): inline code, so CloudFormation's cfnresponse module is available.
+_SECRET_GENERATOR = """
+import base64, json, secrets
+import boto3, cfnresponse
+
+def handler(event, context):
+    try:
+        if event["RequestType"] == "Create":
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=event["ResourceProperties"]["SecretArn"],
+                SecretString=json.dumps({
+                    "jwt_secret": secrets.token_urlsafe(48),
+                    "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}))
+        cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, "openevent-secret-values")
+    except Exception as exc:
+        cfnresponse.send(event, context, cfnresponse.FAILED, {"error": type(exc).__name__},
+                         "openevent-secret-values")
+"""
+
+_STATIC_REWRITE = """function handler(event) {
+  var request = event.request;
+  var uri = request.uri;
+  if (uri.indexOf('/media/') === 0) {
+    request.uri = uri.substring(6);
+  } else if (uri === '/lab' || uri === '/lab/') {
+    request.uri = '/lab/index.html';
+  } else if (uri.indexOf('/lab/') !== 0 && uri.split('/').pop().indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}
+"""
+
+
+def load_chalice_app(group: str) -> Any:
+    """Import functions/<group>/app.py as `app` (each group in turn) and return its app."""
+    sys.modules.pop("app", None)
+    spec = importlib.util.spec_from_file_location("app", ROOT / "functions" / group / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["app"] = module
+    spec.loader.exec_module(module)
+    sys.modules.pop("app", None)
+    return module.app
+
+
+def chalice_swagger(app: Any, function_arn: str) -> dict[str, Any]:
+    """Chalice's swagger for `app`, every integration invoking `function_arn`."""
+    from chalice.deploy.swagger import CFNSwaggerGenerator
+
+    class Generator(CFNSwaggerGenerator):  # type: ignore[misc]
+        def _uri(self, lambda_arn: Any = None) -> Any:
+            return (f"arn:{cdk.Aws.PARTITION}:apigateway:{cdk.Aws.REGION}:lambda:path"
+                    f"/2015-03-31/functions/{function_arn}/invocations")
+
+    swagger: dict[str, Any] = Generator().generate_swagger(app)
+    return swagger
 
 
 class OpenEventStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.manifest = package.load_manifest()
+        self.mail_sender = self.node.try_get_context("mail_sender") or "tickets@example.com"
+        self.alarm_topic = sns.Topic(self, "Alarms", enforce_ssl=True)
+        if email := self.node.try_get_context("alarm_email"):
+            self.alarm_topic.add_subscription(subs.EmailSubscription(email))
+        self.access_logs = s3.Bucket(
+            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,  # CloudFront standard logs
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
+            removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
         self.tables = self._tables()
-        documents = s3.Bucket(self, "Documents", encryption=s3.BucketEncryption.S3_MANAGED,
-                              block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                              enforce_ssl=True)
-        media = s3.Bucket(self, "Media", encryption=s3.BucketEncryption.S3_MANAGED,
-                          block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True)
-        # Manifests written by the orders group notify the renderer through a queue, which
-        # retries a failed render and keeps what keeps failing in a dead-letter queue.
-        dead_letters = sqs.Queue(self, "DocumentEventsDLQ",
-                                 retention_period=cdk.Duration.days(14))
-        self.document_events = sqs.Queue(
-            self, "DocumentEvents", queue_name=DOCUMENTS_QUEUE,
-            visibility_timeout=cdk.Duration.seconds(180),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=dead_letters))
-        documents.add_event_notification(
-            s3.EventType.OBJECT_CREATED, s3n.SqsDestination(self.document_events),
-            s3.NotificationKeyFilter(prefix="manifests/", suffix=".json"))
-        secrets = secretsmanager.Secret(self, "AppSecrets", description="JWT key and keys")
-        layer = lambda_.LayerVersion(
-            self, "Core", code=lambda_.Code.from_asset(str(ROOT / "build" / "layer")),
-            compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
-            description="openevent core package")
-        env = {
-            "OPENEVENT_TABLE_PREFIX": PREFIX,
-            "OPENEVENT_DOCUMENTS_BUCKET": documents.bucket_name,
-            "OPENEVENT_MEDIA_BUCKET": media.bucket_name,
-            "OPENEVENT_DOCUMENTS_QUEUE": DOCUMENTS_QUEUE,
-            "OPENEVENT_SECRETS_ARN": secrets.secret_arn,
-            "BOTO_DISABLE_CRT": "true",
-        }
-        self.apps: dict[str, Chalice] = {}
-        for group in GROUPS:
-            # One role per group, granted only what the group uses (see _grant).
-            role = iam.Role(
-                self, f"{group.title()}Role",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
-                    "service-role/AWSLambdaBasicExecutionRole")])
-            self._grant(role, group, documents, media, secrets)
-            # Chalice packages each app in this process by importing its `app` module: drop
-            # the previous group's module, or every group would be packaged as the first one.
-            sys.modules.pop("app", None)
-            self.apps[group] = Chalice(
-                self, f"{group.title()}Api", source_dir=str(ROOT / "functions" / group),
-                # four apps in one stack: their templates share logical ids (APIHandler, ...)
-                preserve_logical_ids=False,
-                stage_config={
-                    "environment_variables": env,
-                    "layers": [layer.layer_version_arn],
-                    "manage_iam_role": False,
-                    "iam_role_arn": role.role_arn,
-                    "lambda_memory_size": 1024 if group == "orders" else 512,
-                    "lambda_timeout": 30,
-                })
-        self._distribution()
-        self._iot_rules()
+        self.documents = self._bucket("Documents")
+        self.media = self._bucket("Media")
+        self.web = self._bucket("Web")
+        self._document_queue()
+        self.secret = self._secret()
+        self.identity, self.config_set = self._mail()
+        self.layers = {
+            name: lambda_.LayerVersion(
+                self, f"Layer-{name}", code=lambda_.Code.from_asset(str(ROOT / path)),
+                compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
+                compatible_architectures=[lambda_.Architecture.X86_64],
+                description=f"openevent {name} (infra/package.py)")
+            for name, path in self.manifest.layers.items()}
+        self.roles = {group: self._role(group) for group in GROUPS}
+        self.functions = {fn.name: self._function(fn) for fn in package.FUNCTIONS}
+        self.renderer = self._renderer()
+        self.api_account = self._api_account()
+        self.apis = {group: self._api(group) for group in GROUPS}
+        self._schedule()
+        self.iot_endpoint = self._iot()
+        self.functions["lab-api"].add_environment("OPENEVENT_IOT_DATA_ENDPOINT",
+                                                  self.iot_endpoint)
+        self.distribution = self._distribution()
+        self._alarms()
+        self._outputs()
+
+    # --- storage ---------------------------------------------------------------------------
 
     def _tables(self) -> dict[str, dynamodb.Table]:
         tables = {}
@@ -114,7 +186,7 @@ class OpenEventStack(cdk.Stack):
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True),
                 removal_policy=cdk.RemovalPolicy.RETAIN,
-                time_to_live_attribute="expires" if spec.name == "rate-limits" else None)
+                time_to_live_attribute=TTL_ATTRIBUTES.get(spec.name))
             for index in spec.indexes:
                 table.add_global_secondary_index(
                     index_name=index["name"],
@@ -126,8 +198,88 @@ class OpenEventStack(cdk.Stack):
             tables[spec.name] = table
         return tables
 
-    def _grant(self, role: iam.Role, group: str, documents: s3.Bucket, media: s3.Bucket,
-               secrets: secretsmanager.Secret) -> None:
+    def _bucket(self, name: str) -> s3.Bucket:
+        return s3.Bucket(self, name, encryption=s3.BucketEncryption.S3_MANAGED,
+                         block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+                         server_access_logs_bucket=self.access_logs,
+                         server_access_logs_prefix=f"s3/{name.lower()}/",
+                         removal_policy=cdk.RemovalPolicy.RETAIN)
+
+    def _document_queue(self) -> None:
+        # Manifests written by the orders group notify the renderer through a queue, which
+        # retries a failed render and keeps what keeps failing in a dead-letter queue.
+        self.dead_letters = sqs.Queue(self, "DocumentEventsDLQ", enforce_ssl=True,
+                                      encryption=sqs.QueueEncryption.SQS_MANAGED,
+                                      retention_period=cdk.Duration.days(14))
+        self.document_events = sqs.Queue(
+            self, "DocumentEvents", queue_name=DOCUMENTS_QUEUE, enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            visibility_timeout=cdk.Duration.seconds(6 * RENDERER_TIMEOUT_S),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letters))
+        self.documents.add_event_notification(
+            s3.EventType.OBJECT_CREATED, s3n.SqsDestination(self.document_events),
+            s3.NotificationKeyFilter(prefix="manifests/", suffix=".json"))
+
+    def _secret(self) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self, "AppSecrets", description="openevent: jwt_secret and data_key (JSON)",
+            removal_policy=cdk.RemovalPolicy.DESTROY)
+        generator = lambda_.Function(
+            self, "SecretValues", runtime=lambda_.Runtime.PYTHON_3_11, handler="index.handler",
+            code=lambda_.Code.from_inline(_SECRET_GENERATOR), timeout=cdk.Duration.seconds(30),
+            architecture=lambda_.Architecture.X86_64,
+            log_group=logs.LogGroup(self, "SecretValuesLogs",
+                                    retention=logs.RetentionDays.ONE_MONTH,
+                                    removal_policy=cdk.RemovalPolicy.DESTROY))
+        secret.grant_write(generator)
+        self.secret_values = cdk.CustomResource(
+            self, "SecretValuesOnCreate", service_token=generator.function_arn,
+            properties={"SecretArn": secret.secret_arn})
+        return secret
+
+    def _mail(self) -> tuple[ses.EmailIdentity, ses.ConfigurationSet]:
+        feedback = sns.Topic(self, "MailFeedback", enforce_ssl=True)
+        self.mail_feedback = sqs.Queue(self, "MailFeedbackQueue", enforce_ssl=True,
+                                       encryption=sqs.QueueEncryption.SQS_MANAGED,
+                                       retention_period=cdk.Duration.days(14))
+        feedback.add_subscription(subs.SqsSubscription(self.mail_feedback))
+        config_set = ses.ConfigurationSet(
+            self, "MailConfig", configuration_set_name="openevent",
+            reputation_metrics=True, sending_enabled=True)
+        config_set.add_event_destination(
+            "BouncesAndComplaints", destination=ses.EventDestination.sns_topic(feedback),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT,
+                    ses.EmailSendingEvent.REJECT])
+        sender = str(self.mail_sender)
+        identity = ses.EmailIdentity(
+            self, "MailIdentity", configuration_set=config_set,
+            identity=ses.Identity.email(sender) if "@" in sender else ses.Identity.domain(sender))
+        return identity, config_set
+
+    # --- functions -------------------------------------------------------------------------
+
+    def _env(self, group: str) -> dict[str, str]:
+        public = str(self.node.try_get_context("public_url") or "").rstrip("/")
+        links = {"OPENEVENT_FRONTEND_URL": public, "OPENEVENT_API_BASE_URL": public,
+                 "OPENEVENT_CORS_ORIGIN": public} if public else {}
+        return {**links,
+            "OPENEVENT_TABLE_PREFIX": PREFIX,
+            "OPENEVENT_DOCUMENTS_BUCKET": self.documents.bucket_name,
+            "OPENEVENT_MEDIA_BUCKET": self.media.bucket_name,
+            "OPENEVENT_DOCUMENTS_QUEUE": DOCUMENTS_QUEUE,
+            "OPENEVENT_SECRETS_ARN": self.secret.secret_arn,
+            "OPENEVENT_MAIL_SENDER": str(self.mail_sender),
+            "OPENEVENT_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+            "BOTO_DISABLE_CRT": "true",
+            "POWERTOOLS_SERVICE_NAME": f"openevent-{group}",
+            "POWERTOOLS_METRICS_NAMESPACE": "OpenEvent",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+
+    def _role(self, group: str) -> iam.Role:
+        """One role per group, granted only the tables and services the group uses."""
+        role = iam.Role(self, f"{group.title()}Role",
+                        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         for name, mode in GROUP_TABLES[group].items():
             table = self.tables.get(name)
             if table is None:
@@ -136,56 +288,255 @@ class OpenEventStack(cdk.Stack):
                 table.grant_read_write_data(role)
             else:
                 table.grant_read_data(role)
-        secrets.grant_read(role)
+        self.secret.grant_read(role)
+        role.add_to_principal_policy(iam.PolicyStatement(  # X-Ray segments
+            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
         if group in ("auth", "orders"):
             role.add_to_principal_policy(iam.PolicyStatement(
-                actions=["ses:SendRawEmail"], resources=["*"]))
+                actions=["ses:SendRawEmail", "ses:SendEmail"],
+                resources=[self.identity.email_identity_arn,
+                           f"arn:{self.partition}:ses:{self.region}:{self.account}:"
+                           f"configuration-set/{self.config_set.configuration_set_name}"]))
         if group == "orders":
-            documents.grant_read_write(role)
+            self.documents.grant_read_write(role)
             self.document_events.grant_consume_messages(role)
         if group == "events":
-            media.grant_read_write(role)
+            self.media.grant_read_write(role)
             # GET /v1/tickets/<order identifier>: the web app's order download (re-rendered
             # on demand when missing).
-            documents.grant_read_write(role)
+            self.documents.grant_read_write(role)
         if group == "lab":
             role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["iot:Publish"],
-                resources=[f"arn:aws:iot:{self.region}:{self.account}:topic/lab/v1/*/cmd"]))
+                resources=[f"arn:{self.partition}:iot:{self.region}:{self.account}"
+                           ":topic/lab/v1/*/cmd"]))
+        return role
 
-    def _distribution(self) -> None:
-        def origin(group: str) -> origins.HttpOrigin:
-            api = self.apps[group].get_resource("RestAPI")
-            domain = cdk.Fn.join("", [api.ref, ".execute-api.", self.region, ".amazonaws.com"])
-            return origins.HttpOrigin(domain, origin_path="/api")
+    def _log_group(self, name: str) -> logs.LogGroup:
+        return logs.LogGroup(self, f"{name}-logs", retention=logs.RetentionDays.ONE_MONTH,
+                             removal_policy=cdk.RemovalPolicy.DESTROY)
 
-        behaviour = {
-            "viewer_protocol_policy": cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-            "allowed_methods": cloudfront.AllowedMethods.ALLOW_ALL,
-            "cache_policy": cloudfront.CachePolicy.CACHING_DISABLED,
-            "origin_request_policy":
-                cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-        }
-        patterns = [(p, g) for p, g in cloudfront_patterns() if p != "/v1/*"]
-        cloudfront.Distribution(
-            self, "Origin",
-            default_behavior=cloudfront.BehaviorOptions(origin=origin("events"), **behaviour),
-            additional_behaviors={
-                pattern: cloudfront.BehaviorOptions(origin=origin(group), **behaviour)
-                for pattern, group in patterns
-            })
+    def _function(self, fn: package.FunctionSpec) -> lambda_.Function:
+        log_group = self._log_group(fn.name)
+        log_group.grant_write(self.roles[fn.group])
+        function = lambda_.Function(
+            self, f"Fn-{fn.name}", description=f"openevent {fn.name} ({fn.handler})",
+            runtime=lambda_.Runtime.PYTHON_3_11, architecture=lambda_.Architecture.X86_64,
+            code=lambda_.Code.from_asset(str(ROOT / self.manifest.functions[fn.group])),
+            handler=fn.handler, layers=[self.layers[name] for name in fn.layers],
+            role=self.roles[fn.group], memory_size=fn.memory_mb,
+            timeout=cdk.Duration.seconds(fn.timeout_s), environment=self._env(fn.group),
+            tracing=lambda_.Tracing.ACTIVE, log_group=log_group)
+        function.node.add_dependency(self.secret_values)  # values exist before first read
+        return function
 
-    def _iot_rules(self) -> None:
-        function_arn = self.apps["lab"].get_function("IotResults").function_arn
-        rules = (("LabResults", "SELECT *, topic() AS topic FROM 'lab/v1/+/res'"),
-                 ("LabStatus", "SELECT *, topic() AS topic FROM 'lab/v1/+/status'"))
-        for name, sql in rules:
+    def _renderer(self) -> lambda_.DockerImageFunction:
+        log_group = self._log_group("renderer")
+        log_group.grant_write(self.roles["orders"])
+        renderer = lambda_.DockerImageFunction(
+            self, "Fn-renderer", description="openevent ticket renderer (WeasyPrint, image)",
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(ROOT / self.manifest.renderer_context),
+                platform=cdk.aws_ecr_assets.Platform.LINUX_AMD64),
+            architecture=lambda_.Architecture.X86_64, role=self.roles["orders"],
+            memory_size=2048, timeout=cdk.Duration.seconds(RENDERER_TIMEOUT_S),
+            environment=self._env("orders"), tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group)
+        renderer.node.add_dependency(self.secret_values)
+        renderer.add_event_source(sources.SqsEventSource(self.document_events, batch_size=1))
+        return renderer
+
+    def _schedule(self) -> None:
+        """A rule per `@app.schedule` handler, with the expression the app declares."""
+        for group in GROUPS:
+            for source in load_chalice_app(group).event_sources:
+                expression = getattr(source, "schedule_expression", None)
+                if expression is None:
+                    continue
+                handler = "app." + source.handler_string.rpartition(".")[2]
+                (fn,) = [f for f in package.FUNCTIONS if (f.group, f.handler) == (group, handler)]
+                events.Rule(self, f"Schedule-{fn.name}",
+                            schedule=events.Schedule.expression(
+                                expression.to_string() if hasattr(expression, "to_string")
+                                else str(expression)),
+                            targets=[targets.LambdaFunction(self.functions[fn.name])])
+
+    # --- APIs and the public origin --------------------------------------------------------
+
+    def _api_account(self) -> apigw.CfnAccount:
+        """API Gateway's account-wide CloudWatch role (one per account and region)."""
+        role = iam.Role(self, "ApiGatewayLogsRole",
+                        assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
+                            "service-role/AmazonAPIGatewayPushToCloudWatchLogs")])
+        return apigw.CfnAccount(self, "ApiGatewayAccount", cloud_watch_role_arn=role.role_arn)
+
+    def _api(self, group: str) -> apigw.SpecRestApi:
+        function = self.functions[f"{group}-api"]
+        swagger = chalice_swagger(load_chalice_app(group), function.function_arn)
+        access_logs = self._log_group(f"{group}-api-access")
+        api = apigw.SpecRestApi(
+            self, f"{group.title()}Api", rest_api_name=f"openevent-{group}",
+            api_definition=apigw.ApiDefinition.from_inline(swagger),
+            endpoint_types=[apigw.EndpointType.REGIONAL], cloud_watch_role=False,
+            deploy_options=apigw.StageOptions(
+                stage_name="api", tracing_enabled=True, metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                throttling_rate_limit=200, throttling_burst_limit=400,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False, http_method=True, ip=True, protocol=True,
+                    request_time=True, resource_path=True, response_length=True,
+                    status=True, user=False)))
+        api.deployment_stage.node.add_dependency(self.api_account)
+        function.add_permission(
+            f"{group}-api-invoke", principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            source_arn=api.arn_for_execute_api())
+        return api
+
+    def _distribution(self) -> cloudfront.Distribution:
+        def domain(group: str) -> str:
+            return f"{self.apis[group].rest_api_id}.execute-api.{self.region}.amazonaws.com"
+
+        router = cloudfront.Function(
+            self, "EdgeRouter", runtime=cloudfront.FunctionRuntime.JS_2_0,
+            comment="route table: path -> function group API",
+            code=cloudfront.FunctionCode.from_inline(router_js({g: domain(g) for g in GROUPS})))
+        static = cloudfront.Function(
+            self, "StaticRewrite", runtime=cloudfront.FunctionRuntime.JS_1_0,
+            comment="SPA fallback, /lab/ index, /media/ prefix",
+            code=cloudfront.FunctionCode.from_inline(_STATIC_REWRITE))
+        api_origin = origins.HttpOrigin(
+            domain("events"), origin_path="/api",
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY)
+        api_behaviour = cloudfront.BehaviorOptions(
+            origin=api_origin, viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            function_associations=[cloudfront.FunctionAssociation(
+                function=router, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)])
+
+        def s3_behaviour(bucket: s3.Bucket) -> cloudfront.BehaviorOptions:
+            return cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                function_associations=[cloudfront.FunctionAssociation(
+                    function=static, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)])
+
+        distribution = cloudfront.Distribution(
+            self, "Origin", comment="openevent: web apps, media, the four APIs",
+            default_behavior=s3_behaviour(self.web), default_root_object="index.html",
+            additional_behaviors={**{p: api_behaviour for p in API_PATTERNS},
+                                  "/media/*": s3_behaviour(self.media)},
+            enable_logging=True, log_bucket=self.access_logs, log_file_prefix="cloudfront/",
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100)
+        self._web_content(distribution)
+        return distribution
+
+    def _web_content(self, distribution: cloudfront.Distribution) -> None:
+        """The lab console (web/lab/, if present) at /lab/; the Open Event frontend build
+        (context `frontend_dir`) at /."""
+        lab = ROOT / "web" / "lab"
+        if lab.is_dir():
+            s3deploy.BucketDeployment(
+                self, "LabConsole", sources=[s3deploy.Source.asset(str(lab))],
+                destination_bucket=self.web, destination_key_prefix="lab/",
+                distribution=distribution, distribution_paths=["/lab/*"], prune=True)
+        frontend = self.node.try_get_context("frontend_dir")
+        if frontend:
+            path = Path(str(frontend)).expanduser().resolve()
+            if not (path / "index.html").is_file():
+                raise ValueError(f"frontend_dir {path} has no index.html (build it first)")
+            s3deploy.BucketDeployment(
+                self, "Frontend", sources=[s3deploy.Source.asset(str(path))],
+                destination_bucket=self.web, exclude=["lab/*"], prune=True,
+                distribution=distribution, distribution_paths=["/*"])
+
+    # --- the remote lab ----------------------------------------------------------------------
+
+    def _iot(self) -> str:
+        iot.CfnThingType(self, "LabHostType", thing_type_name=LAB_THING_TYPE,
+                         thing_type_properties=iot.CfnThingType.ThingTypePropertiesProperty(
+                             thing_type_description="PSLab host running edge_agent"))
+        thing = "${iot:Connection.Thing.ThingName}"
+        topic = f"arn:{self.partition}:iot:{self.region}:{self.account}:topic/lab/v1/{thing}"
+        iot.CfnPolicy(self, "LabHostPolicy", policy_name=LAB_POLICY, policy_document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "iot:Connect",
+                 "Resource": f"arn:{self.partition}:iot:{self.region}:{self.account}"
+                             f":client/{thing}",
+                 "Condition": {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}},
+                {"Effect": "Allow", "Action": "iot:Publish",
+                 "Resource": [f"{topic}/res", f"{topic}/status"]},
+                {"Effect": "Allow", "Action": "iot:Subscribe",
+                 "Resource": f"arn:{self.partition}:iot:{self.region}:{self.account}"
+                             f":topicfilter/lab/v1/{thing}/cmd"},
+                {"Effect": "Allow", "Action": "iot:Receive", "Resource": f"{topic}/cmd"},
+            ]})
+        results = self.functions["lab-iot-results"]
+        for name, kind in (("LabResults", "res"), ("LabStatus", "status")):
             rule = iot.CfnTopicRule(self, name, topic_rule_payload=iot.CfnTopicRule.
                                     TopicRulePayloadProperty(
-                sql=sql,
-                aws_iot_sql_version="2016-03-23",
+                sql=RULE_SQL[kind],  # the payload wrapped: its keys can't pose as the topic
+                aws_iot_sql_version="2016-03-23", rule_disabled=False,
                 actions=[iot.CfnTopicRule.ActionProperty(
-                    lambda_=iot.CfnTopicRule.LambdaActionProperty(function_arn=function_arn))]))
-            lambda_.CfnPermission(self, f"{name}Invoke", action="lambda:InvokeFunction",
-                                  function_name=function_arn,
-                                  principal="iot.amazonaws.com", source_arn=rule.attr_arn)
+                    lambda_=iot.CfnTopicRule.LambdaActionProperty(
+                        function_arn=results.function_arn))]))
+            results.add_permission(f"{name}Invoke",
+                                   principal=iam.ServicePrincipal("iot.amazonaws.com"),
+                                   source_arn=rule.attr_arn)
+        # The account's IoT data endpoint (not a CloudFormation attribute): DescribeEndpoint.
+        endpoint = cr.AwsCustomResource(
+            self, "IotDataEndpoint",
+            on_update=cr.AwsSdkCall(
+                service="Iot", action="describeEndpoint",
+                parameters={"endpointType": "iot:Data-ATS"},
+                physical_resource_id=cr.PhysicalResourceId.of("iot-data-ats"),
+                output_paths=["endpointAddress"]),
+            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
+                resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE),
+            install_latest_aws_sdk=False)
+        return "https://" + endpoint.get_response_field("endpointAddress")
+
+    # --- operations --------------------------------------------------------------------------
+
+    def _alarm(self, name: str, metric: cloudwatch.IMetric, threshold: float,
+               what: str) -> None:
+        alarm = cloudwatch.Alarm(
+            self, name, metric=metric, threshold=threshold, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=what)
+        alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
+
+    def _alarms(self) -> None:
+        five = cdk.Duration.minutes(5)
+        self._alarm("DocumentsDeadLetters",
+                    self.dead_letters.metric_approximate_number_of_messages_visible(period=five),
+                    1, "ticket documents failed 5 renders: see the renderer's logs")
+        self._alarm("MailFeedbackWaiting",
+                    self.mail_feedback.metric_approximate_number_of_messages_visible(
+                        period=five), 10, "bounces/complaints are piling up")
+        for group, api in self.apis.items():
+            self._alarm(f"{group.title()}Api5xx", api.metric_server_error(
+                period=five, statistic="Sum"), 5, f"{group} API answered 5xx")
+        for name, fn in {**self.functions, "renderer": self.renderer}.items():
+            self._alarm(f"Errors-{name}", fn.metric_errors(period=five, statistic="Sum"), 5,
+                        f"{name} raised")
+
+    def _outputs(self) -> None:
+        cdk.CfnOutput(self, "OutUrl", value=f"https://{self.distribution.distribution_domain_name}")
+        cdk.CfnOutput(self, "OutMediaBaseUrl",
+                      value=f"https://{self.distribution.distribution_domain_name}/media/")
+        cdk.CfnOutput(self, "OutSecretArn", value=self.secret.secret_arn)
+        cdk.CfnOutput(self, "OutLabThingType", value=LAB_THING_TYPE)
+        cdk.CfnOutput(self, "OutLabPolicy", value=LAB_POLICY)
+        cdk.CfnOutput(self, "OutLabIotDataEndpoint", value=self.iot_endpoint)
+        cdk.CfnOutput(self, "OutMailFeedbackQueue", value=self.mail_feedback.queue_url)
+        for group, api in self.apis.items():
+            cdk.CfnOutput(self, f"Out{group.title()}ApiUrl", value=api.url)

@@ -22,6 +22,7 @@ os.environ.update({
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "OPENEVENT_JWT_SECRET": "test-secret-for-jwt-signing-0123456789",
+    "OPENEVENT_DATA_KEY": "dGVzdC1kYXRhLWtleS1mb3ItZmVybmV0LTAxMjM0NTY=",
     "OPENEVENT_TABLE_PREFIX": "test-",
     "OPENEVENT_FRONTEND_URL": "http://frontend.test",
 })
@@ -108,8 +109,10 @@ def aws(_moto_session: None, outbox: Path) -> Iterator[None]:
 
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
+    from openevent import container_cache
 
     get_settings.cache_clear()
+    container_cache.invalidate()  # the tables are emptied under the per-container cache
     backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
     if "tables" not in _EMPTY_TABLES:
         _reset_state()

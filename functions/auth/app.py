@@ -17,9 +17,11 @@ from openevent.models.users import User
 from openevent.permissions import (
     has_event_role,
     is_self_or_staff,
+    proves_email,
     require_event_role,
     require_login,
     require_staff,
+    require_user_manage,
 )
 from openevent.schemas import users as schemas
 from openevent.services import roles, sessions, system
@@ -90,6 +92,7 @@ def user_relationship(user_id: str, name: str) -> Any:
 @route(app, "/v1/users/{user_id}", methods=["PATCH"])
 def update_user(user_id: str) -> Any:
     caller, user = _target_user(user_id)
+    require_user_manage(caller, user)
     current = item_values(schemas.USER, user)
     current.pop("password", None)
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.USER,
@@ -99,6 +102,8 @@ def update_user(user_id: str) -> Any:
             and not caller.is_super_admin:
         raise Unprocessable("'is-super-admin' can only be set by a super admin",
                             "/data/attributes/is-super-admin")
+    if values.get("is_super_admin") is False:
+        accounts.keep_a_super_admin(user, "/data/attributes/is-super-admin")
     if "password" in values:
         if not caller.is_staff:
             raise Unprocessable("Use /v1/auth/change-password to change your password",
@@ -120,7 +125,8 @@ def update_user(user_id: str) -> Any:
 
 @route(app, "/v1/users/{user_id}", methods=["DELETE"])
 def delete_user(user_id: str) -> Any:
-    _, user = _target_user(user_id)
+    caller, user = _target_user(user_id)
+    require_user_manage(caller, user)
     accounts.soft_delete(user)
     return web.jsonapi(meta_document("Object successfully deleted"))
 
@@ -329,7 +335,7 @@ def _invite_for(invite_id: str, needed: str) -> Any:
     except RoleInvite.DoesNotExist:
         raise NotFound("Role invite not found") from None
     event = get_event(str(invite.event_id), user)
-    if invite.email != user.email.lower():
+    if not proves_email(user, invite.email):
         require_event_role(user, event, needed)
     return invite
 

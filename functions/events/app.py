@@ -141,12 +141,13 @@ def list_user_events(user_id: str) -> Any:
 def event_owner(ref: str) -> Any:
     from openevent.models.users import User
     from openevent.schemas.users import user_resource
+    from openevent.visibility import require_readable
 
     user = web.current_user(app)
     event = get_event(ref, user)
     require_event_role(user, event, "coorganizer")
     try:
-        return _ok(user_resource(User.get(event.owner_id)))
+        return _ok(require_readable(user, user_resource(User.get(event.owner_id))))
     except User.DoesNotExist:
         return _empty_single()
 
@@ -240,18 +241,21 @@ def ticket_availability(ref: str) -> Any:
 
 # --- discount codes --------------------------------------------------------------------
 
-def _marketer(payload: Payload) -> tuple[bool, int | None]:
-    """(sent, user id) of the `marketer` relationship; 422 for an unknown user."""
+def _marketer(payload: Payload, user: Any) -> tuple[bool, int | None]:
+    """(sent, user id) of the `marketer` relationship; 422 for an unknown user, 403 for
+    someone else unless the caller is an admin."""
     if "marketer" not in payload.relationships:
         return False, None
     raw = payload.relationships["marketer"]
     if raw is None:
         return True, None
     from openevent.models.users import User
+    from openevent.permissions import require_marketer_assignable
 
     pointer = relationship_pointer("marketer")
     if not raw.isdigit() or len(raw) > 18:
         raise Unprocessable("Unknown user", pointer)
+    require_marketer_assignable(user, int(raw), pointer)
     try:
         User.get(int(raw))
     except User.DoesNotExist:
@@ -266,7 +270,7 @@ def create_discount_code() -> Any:
     event = _event_of(payload, user)
     code = codes.create_code(user, event, dict(payload.attributes),
                              _int_ids(payload.relationships.get("tickets"), "tickets"),
-                             _marketer(payload)[1])
+                             _marketer(payload, user)[1])
     return web.created(web.resource_document(app, schemas.discount_code_resource(code, user)),
                        f"/v1/discount-codes/{code.id}")
 
@@ -292,7 +296,7 @@ def update_discount_code(item_id: str) -> Any:
     code = codes.update_code(user, code, event, dict(payload.attributes),
                              _int_ids(payload.relationships["tickets"], "tickets")
                              if "tickets" in payload.relationships else None,
-                             _marketer(payload))
+                             _marketer(payload, user))
     return _ok(schemas.discount_code_resource(code, user))
 
 
@@ -321,12 +325,13 @@ def discount_code_tickets(item_id: str) -> Any:
 def discount_code_marketer(item_id: str) -> Any:
     from openevent.models.users import User
     from openevent.schemas.users import user_resource
+    from openevent.visibility import require_readable
 
-    _, code, _ = _code(item_id)
+    user, code, _ = _code(item_id)
     if code.marketer_id is None:
         return _empty_single()
     try:
-        return _ok(user_resource(User.get(code.marketer_id)))
+        return _ok(require_readable(user, user_resource(User.get(code.marketer_id))))
     except User.DoesNotExist:
         return _empty_single()
 
@@ -356,7 +361,7 @@ def check_discount_code(ref: str, code: str) -> Any:
 
     user = web.current_user(app)
     found = codes.check_public_code(get_event(ref, user), unquote(code))
-    return _ok(schemas.discount_code_resource(found, user))
+    return _ok(schemas.public_discount_code_resource(found, user))
 
 
 # --- tax -------------------------------------------------------------------------------

@@ -81,11 +81,14 @@ def create_call() -> Any:
         raise Unprocessable("'device' must be a device id", "/device")
     wait = _wait_seconds(body)
     try:
-        record = relay.submit_call(user_id, function, relay.get_publisher(), device_id=device)
+        record = relay.submit_call(user_id, function, relay.DeferredPublisher(),
+                                   device_id=device)
     except FunctionStringError as exc:
         raise Unprocessable(exc.detail, "/function") from None
     except relay.NoDeviceOnline:
         raise ServiceUnavailable("No lab device is online", "/device") from None
+    except relay.RelayUnavailable:
+        raise ServiceUnavailable("The lab relay is unavailable; try again", "/device") from None
     if wait > 0:
         record = store.wait_for_call(record.id, wait) or record
     return _call_response(record)
@@ -191,9 +194,11 @@ def _start_run(user_id: str, code: str, source: str) -> Any:
     if raw.strip():
         web.json_body(app)  # an empty JSON object is the contract; anything else must parse
     try:
-        run = relay.submit_run(user_id, code, source, relay.get_publisher())
+        run = relay.submit_run(user_id, code, source, relay.DeferredPublisher())
     except relay.NoDeviceOnline:
         raise ServiceUnavailable("No lab device is online", "/device") from None
+    except relay.RelayUnavailable:
+        raise ServiceUnavailable("The lab relay is unavailable; try again", "/device") from None
     except relay.protocol.ProtocolError as exc:
         raise Unprocessable(str(exc), "/data/attributes/code") from None
     return web.plain({"id": run.id, "status": run.status}, 202,

@@ -18,6 +18,7 @@ from openevent.errors import (
     attribute_pointer,
     relationship_pointer,
 )
+from openevent.idempotency import idempotent
 from openevent.jsonapi.compat import core_and_extra, dump_extra, item_values
 from openevent.jsonapi.document import (
     JSONAPI,
@@ -47,6 +48,11 @@ def _collection(items: list[Any], to_resource: Any, schema: Any, path: str) -> A
                                            web.query(app)))
 
 
+def _caller() -> int:
+    """Who sends an idempotent request (its key is scoped to them)."""
+    return int(require_login(web.current_user(app)).id)
+
+
 def _user_id(raw: str) -> int:
     return web.parse_int_id(raw, "User")
 
@@ -54,6 +60,7 @@ def _user_id(raw: str) -> int:
 # --- attendees -----------------------------------------------------------------------------
 
 @route(app, "/v1/attendees", methods=["POST"])
+@idempotent(app, lambda: _caller())
 def create_attendee() -> Any:
     user = require_login(web.current_user(app))
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ATTENDEE,
@@ -192,6 +199,7 @@ def _ticket(ticket_id: str) -> Any:
 # --- orders --------------------------------------------------------------------------------
 
 @route(app, "/v1/orders", methods=["POST"])
+@idempotent(app, lambda: _caller())
 def create_order() -> Any:
     user = require_login(web.current_user(app))
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
@@ -236,6 +244,7 @@ def calculate_amount() -> Any:
 
 
 @route(app, "/v1/orders/create-order", methods=["POST"])
+@idempotent(app, lambda: _caller())
 def create_checkout_order() -> Any:
     user = require_login(web.current_user(app))
     order = service.create_checkout_order(user, web.json_body(app))
@@ -387,6 +396,7 @@ def _charge_attributes() -> dict[str, Any]:
 
 
 @route(app, "/v1/orders/{order_ref}/charge", methods=["POST"])
+@idempotent(app, lambda: _caller())
 def charge(order_ref: str) -> Any:
     from openevent.services import payments
 
@@ -483,6 +493,14 @@ def expire_orders(event: Any) -> dict[str, int]:
     return service.expire_due_orders()
 
 
+@app.schedule("rate(5 minutes)")
+def retry_refunds(event: Any) -> dict[str, int]:
+    """Retry the refunds still owed for payments that could not be applied."""
+    from openevent.services import payments
+
+    return payments.retry_pending_refunds()
+
+
 # --- ticket documents ----------------------------------------------------------------------
 # Rendering runs in its own Lambda, triggered by the order manifest the completion hook
 # writes: the documents bucket notifies an SQS queue (S3 → SQS is what CloudFormation can
@@ -499,50 +517,61 @@ def render_tickets(event: Any) -> list[str]:
 _DOCUMENT_STATUSES = ("completed", "placed")
 
 
-def _download(kind: str, object_id: str, identifier: str, key: str, allowed: Any) -> Any:
-    """302 to a short-lived presigned URL, for a mailed link token or an allowed login."""
+def _download_caller(kind: str, ref: str) -> Any:
+    """Authenticate a download before anything is looked up, so a caller without a login or
+    a valid link cannot tell missing documents from forbidden ones: the mailed link's token
+    (None, the link is the proof) or the logged-in user (401 without one)."""
     from openevent.documents import pipeline
 
     token = web.query(app).get("token")
-    if token is not None:
-        if not pipeline.check_download_token(kind, object_id, token):
-            raise Forbidden("Invalid download link", parameter="token")
-    elif not allowed(require_login(web.current_user(app))):
-        raise Forbidden("You can't download this ticket")
-    pipeline.ensure_pdf(identifier, key)
+    if token is None:
+        return require_login(web.current_user(app))
+    if not pipeline.check_download_token(kind, ref, token):
+        raise Forbidden("Invalid download link", parameter="token")
+    return None
+
+
+def _redirect_to_pdf(order: Any, key: str) -> Any:
+    """302 to a short-lived presigned URL, once the order has its documents."""
+    from openevent.documents import pipeline
+
+    if order is None or order.status not in _DOCUMENT_STATUSES:
+        raise NotFound("This ticket has no document yet")
+    pipeline.ensure_pdf(order.identifier, key)
     url = pipeline.presigned_url(key)
     return web.plain({"url": url}, 302, {"Location": url, "Cache-Control": "no-store"})
 
 
 @route(app, "/v1/attendees/{attendee_id}/ticket-pdf")
 def attendee_ticket_pdf(attendee_id: str) -> Any:
-    """An attendee's ticket: the buyer, the attendee, co-organizer+ or admin (or a mailed link)."""
-    from openevent.documents import pipeline
+    """An attendee's ticket: the buyer, the attendee, co-organizer+ or admin (or a mailed link).
 
+    The attendee proves themself by a verified account email (`openevent.documents.access`).
+    """
+    from openevent.documents import access, pipeline
+
+    user = _download_caller("attendee", attendee_id)
     attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"))
-    order = service.get_order(str(attendee.order_id)) if attendee.order_id else None
-    if order is None or order.status not in _DOCUMENT_STATUSES:
-        raise NotFound("This ticket has no document yet")
-
-    def allowed(user: Any) -> bool:
-        same_person = bool(attendee.email) and user.email.lower() == attendee.email.lower()
-        return same_person or service.can_manage_attendee(user, attendee)
-
-    return _download("attendee", str(attendee.id), order.identifier,
-                     pipeline.attendee_pdf_key(order.identifier, str(attendee.id)), allowed)
+    if user is not None and not access.can_download_attendee_ticket(user, attendee):
+        raise Forbidden("You can't download this ticket")
+    order = service.find_order(str(attendee.order_id)) if attendee.order_id else None
+    return _redirect_to_pdf(order, pipeline.attendee_pdf_key(order.identifier, str(attendee.id))
+                            if order is not None else "")
 
 
 @route(app, "/v1/orders/{order_ref}/tickets-pdf")
 def order_tickets_pdf(order_ref: str) -> Any:
-    """Every ticket of the order in one PDF: the buyer, co-organizer+ or admin."""
-    from openevent.documents import pipeline
+    """Every ticket of the order in one PDF: the buyer, co-organizer+ or admin.
 
+    Or the mailed link, which names the order by its identifier.
+    """
+    from openevent.documents import access, pipeline
+
+    user = _download_caller("order", order_ref)
     order = service.get_order(order_ref)
-    if order.status not in _DOCUMENT_STATUSES:
-        raise NotFound("This order has no documents yet")
-    return _download("order", order.identifier, order.identifier,
-                     pipeline.order_pdf_key(order.identifier),
-                     lambda user: service.can_view_order(user, order))
+    if user is not None and not access.can_download_order_tickets(user, order):
+        raise Forbidden("You can't download these tickets")
+    return _redirect_to_pdf(order, pipeline.order_pdf_key(order.identifier))
 
 
 # --- documents as the web app downloads them (XHR with the JWT, bytes in the answer) -------

@@ -78,8 +78,33 @@ def can_see_event(user: User | None, event: Event) -> bool:
     return has_event_role(user, event.id, "coorganizer")
 
 
+def proves_email(user: User | None, email: str | None) -> bool:
+    """Is `user` proven to own `email`? Only by a verified account with that address:
+    anyone can sign up with any address, so an unverified one proves nothing."""
+    return bool(user is not None and user.is_verified and email and user.email
+                and user.email.strip().lower() == email.strip().lower())
+
+
 def is_self_or_staff(user: User | None, user_id: int) -> bool:
     return user is not None and (user.is_staff or user.id == user_id)
+
+
+def require_user_manage(caller: User, target: User) -> None:
+    """Changing or deleting an account: the user themself or staff — and a super admin's
+    account only by a super admin (an admin must not take over the root account)."""
+    if caller.id == target.id:
+        return
+    if target.is_super_admin and not caller.is_super_admin:
+        raise Forbidden("Only a super admin can change a super admin")
+    if not caller.is_staff:
+        raise Forbidden("You can only access your own account")
+
+
+def require_marketer_assignable(caller: User, marketer_id: int, pointer: str) -> None:
+    """A code's `marketer` is the caller themself; naming anyone else is for admins (it would
+    otherwise tie a stranger's account to the caller's code)."""
+    if marketer_id != caller.id and not caller.is_staff:
+        raise Forbidden("Only an admin can name another user as marketer", pointer)
 
 
 def event_ids_with_role(user: User, needed: str = "track_organizer") -> Iterable[int]:

@@ -4,7 +4,8 @@
   carry `identity` (the user id), `exp`, `iat`, a `type` (access/refresh) and the user's
   `pwv` (password version): changing or resetting the password bumps it, so tokens minted
   before the change stop working.
-- Passwords use argon2id.
+- Passwords use argon2id (~19 MiB per hash): at most one hash per CPU core runs at a time,
+  so a burst of logins queues for a core instead of multiplying the memory.
 - Mailed tokens (verify email, reset password, role invites) are URL-safe random strings;
   only their SHA-256 is stored, so a database leak does not leak usable links.
 """
@@ -12,7 +13,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -107,15 +110,25 @@ def _hasher() -> Any:
     return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
 
+@lru_cache(maxsize=1)
+def _hash_slots() -> threading.BoundedSemaphore:
+    """One argon2 computation per core: more only adds memory, not throughput."""
+    return threading.BoundedSemaphore(max(1, len(os.sched_getaffinity(0))
+                                          if hasattr(os, "sched_getaffinity")
+                                          else os.cpu_count() or 1))
+
+
 def hash_password(password: str) -> str:
-    return str(_hasher().hash(password))
+    with _hash_slots():
+        return str(_hasher().hash(password))
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
     try:
-        return bool(_hasher().verify(password_hash, password))
+        with _hash_slots():
+            return bool(_hasher().verify(password_hash, password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

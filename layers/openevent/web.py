@@ -18,6 +18,7 @@ from typing import Any
 
 from chalice.app import Chalice, CORSConfig, Request, Response
 
+from openevent import observability
 from openevent.errors import TITLES, ApiError, NotFound, Unauthorized
 from openevent.jsonapi.document import JSONAPI, MEDIA_TYPE
 from openevent.jsonapi.request import read_json_object
@@ -27,7 +28,7 @@ log = logging.getLogger("openevent")
 
 # Routes accept both media types; each view enforces the one its contract requires (415).
 CONTENT_TYPES = [MEDIA_TYPE, "application/json"]
-CORS_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token"]
+CORS_HEADERS = ["Authorization", "Content-Type", "X-CSRF-Token", "Idempotency-Key"]
 
 
 def _json_default(value: Any) -> Any:
@@ -146,8 +147,29 @@ class _App(Chalice):
         return super().__call__(event, context)
 
 
+def read_check_middleware(app: Chalice) -> Callable[[Request, Callable[[Request], Response]],
+                                                    Response]:
+    """Install the caller's read rule (`openevent.visibility`) for the request, so every
+    relationship a view serializes shows only what the caller may read."""
+    from openevent.jsonapi.document import READ_CHECK
+
+    def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        from openevent.visibility import reader
+
+        token = READ_CHECK.set(reader(lambda: current_user(app)))
+        try:
+            return get_response(event)
+        finally:
+            READ_CHECK.reset(token)
+
+    return middleware
+
+
 def create_app(name: str) -> Chalice:
     """A Chalice app for one function group, with CORS and the error middleware."""
+    from openevent import data_key
+
+    data_key.require_in_aws()
     app = _App(app_name=name)
     cors = CORSConfig(
         allow_origin=get_settings().cors_origin,
@@ -155,9 +177,11 @@ def create_app(name: str) -> Chalice:
         expose_headers=["Location"],
         max_age=600,
     )
+    observability.instrument(app)  # first: it sees the final status of every response
     app.api.cors = cors
     app.api.binary_types = list(app.api.binary_types) + ["application/pdf"]
     app.register_middleware(error_middleware(cors), "http")
+    app.register_middleware(read_check_middleware(app), "http")
     app.log.setLevel(logging.INFO)
     return app
 
@@ -218,10 +242,18 @@ def current_user(app: Chalice) -> Any:
     user = None
     if token is not None:
         claims = decode_token(token)
-        try:
-            user = User.get(claims.identity)
-        except User.DoesNotExist:
-            raise Unauthorized("User not found", parameter="Authorization") from None
+        from openevent import container_cache
+
+        def load() -> Any:
+            try:
+                return User.get(claims.identity)
+            except User.DoesNotExist:
+                raise Unauthorized("User not found", parameter="Authorization") from None
+
+        user = container_cache.get(("User", claims.identity), load)
+        if claims.password_version != user.password_version:
+            container_cache.invalidate(("User", claims.identity))  # changed elsewhere?
+            user = container_cache.get(("User", claims.identity), load)
         if user.deleted_at is not None or claims.password_version != user.password_version:
             raise Unauthorized("Token is no longer valid", parameter="Authorization")
     cache["user"] = user

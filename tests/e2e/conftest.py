@@ -43,14 +43,23 @@ class LocalSystem:
         return requests.request(method, self.url(path), json=body, headers=headers, timeout=30)
 
 
-def start_system(data_dir: Path, port: int) -> LocalSystem:
+def runtime_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
-    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir)})
+           if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN", "RECOVER"))}
+    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir), **extra})
+    return env
+
+
+def start_system(data_dir: Path, port: int, *args: str,
+                 extra_env: dict[str, str] | None = None, **extra: str) -> LocalSystem:
+    """Start `python -m openevent.local` in a session of its own (so a test can kill its
+    whole process group as a terminal would) and wait for the banner."""
+    env = runtime_env(data_dir, port, **{**(extra_env or {}), **extra})
     log = data_dir.parent / f"runtime-{port}.log"
     out = open(log, "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,
-                               stdout=out, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "openevent.local", *args], cwd=ROOT,
+                               env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     deadline = time.monotonic() + 90
     while "running locally" not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:

@@ -202,5 +202,5 @@ def test_no_route_scans_a_table(api, world, monkeypatch):
     for path, method in ROUTES:
         if method == "GET":
             api.get(_fill(path, cast, ids), token=cast.token("admin"))
-    assert len(operations) > 100
+    assert len(operations) > 80  # the routes really read (settings/user come from the cache)
     assert "Scan" not in operations

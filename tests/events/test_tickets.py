@@ -109,10 +109,17 @@ def test_invalid_ticket_is_422(api, cast, attrs, pointer):
 
 
 def test_paid_ticket_with_price(api, cast):
-    resp = api.post("/v1/tickets", ticket_doc(cast.event.id, type="paid", price="12.345"),
+    resp = api.post("/v1/tickets", ticket_doc(cast.event.id, type="paid", price="12.35"),
                     token=cast.token("owner"))
     assert resp.status == 201
     assert resp.json()["data"]["attributes"]["price"] == 12.35
+
+
+def test_price_finer_than_the_currency_is_refused_not_rounded(api, cast):
+    resp = api.post("/v1/tickets", ticket_doc(cast.event.id, type="paid", price="12.345"),
+                    token=cast.token("owner"))
+    assert resp.status == 422
+    assert error_of(resp)["source"] == {"pointer": "/data/attributes/price"}
 
 
 def test_paid_ticket_needs_payment_method(api, make_user, make_event):

@@ -110,12 +110,64 @@ def test_status_message_marks_device_offline(online):
     assert online.pick_device() is None
 
 
+def _rule_event(topic, msg):
+    """What the IoT rule hands the Lambda: `SELECT encode(*, 'base64') AS payload,
+    topic() AS topic` — the device's bytes wrapped, the topic from the broker."""
+    import base64
+
+    raw = msg if isinstance(msg, bytes) else json.dumps(msg).encode()
+    return {"payload": base64.b64encode(raw).decode(), "topic": topic}
+
+
 def test_rule_event_is_routed_by_topic(online):
     rec = relay.submit_call("u1", "get_pv1()", FakePublisher())
-    event = dict(protocol.make_call_result(rec.id, "lab-1", "done", 2.0),
-                 topic="lab/v1/lab-1/res")
+    event = _rule_event("lab/v1/lab-1/res", protocol.make_call_result(rec.id, "lab-1", "done",
+                                                                      2.0))
     assert relay.handle_rule_event(event) == "call-done"
     assert online.get_call(rec.id).result == 2.0
+
+
+# --- a lab host answering for another (issue 9, item 18, the relay's half) --------------------
+
+def test_payload_cannot_name_the_topic_it_came_from(online):
+    """lab-2 publishes on its own topic a payload that carries `"topic"` naming lab-1's: the
+    relay reads the topic the broker saw, never one from the payload."""
+    rec = relay.submit_call("u1", "get_pv1()", FakePublisher())
+    forged = dict(protocol.make_call_result(rec.id, "lab-1", "done", 666.0),
+                  topic="lab/v1/lab-1/res")
+    assert relay.handle_rule_event(_rule_event("lab/v1/lab-2/res", forged)) == "dropped"
+    assert online.get_call(rec.id).status == "pending"
+
+
+def test_rule_event_with_payload_fields_spliced_in_is_refused(online):
+    """The old rule shape (`SELECT *, topic() AS topic`) merges the device's JSON keys with
+    the topic, so a payload key could stand in for the topic: that shape is not accepted."""
+    rec = relay.submit_call("u1", "get_pv1()", FakePublisher())
+    spliced = dict(protocol.make_call_result(rec.id, "lab-1", "done", 666.0),
+                   topic="lab/v1/lab-1/res")
+    assert relay.handle_rule_event(spliced) == "dropped"
+    assert online.get_call(rec.id).status == "pending"
+
+
+def test_result_naming_another_device_in_its_payload_is_dropped(online):
+    rec = relay.submit_call("u1", "get_pv1()", FakePublisher())
+    assert relay.handle_result_message(
+        "lab/v1/lab-1/res", _result(rec.id, "lab-2", status="done", result=1.0)) == "dropped"
+    assert online.get_call(rec.id).status == "pending"
+
+
+def test_run_update_from_another_device_is_dropped(online):
+    run = relay.submit_run("u1", "print(1)", "script:s1", FakePublisher())
+    w = [{"type": "text", "text": "forged"}]
+    assert relay.handle_result_message("lab/v1/lab-2/res", protocol.encode(
+        protocol.make_run_update(run.id, "lab-2", "done", 0, w, final=True))) == "dropped"
+    assert online.run_to_json(online.get_run(run.id))["output"] == []
+    assert online.get_run(run.id).status == "queued"
+
+
+def test_status_rule_event_is_routed_by_topic(online):
+    event = _rule_event("lab/v1/lab-1/status", protocol.make_status("lab-1", False))
+    assert relay.handle_rule_event(event) == "offline"
 
 
 def test_iot_data_publisher_publishes_with_mqtt5_properties(lab_tables):
@@ -153,3 +205,9 @@ def test_local_runtime_round_trip_through_broker(lab_tables, broker):
         publisher.close()
         agent.stop()
         subscriber.stop()
+
+
+def test_status_naming_another_device_is_dropped(online):
+    payload = protocol.encode(protocol.make_status("lab-1", False))
+    assert relay.handle_status_message("lab/v1/lab-2/status", payload) == "dropped"
+    assert online.pick_device() == "lab-1"

@@ -82,6 +82,10 @@ class World:
                             type=values.pop("type", "amount"),
                             ticket_ids=[t.id for t in tickets], **values)
         code.save()
+        from openevent.models.base import Unique
+        from openevent.services.discount_codes import code_claim_key
+
+        Unique(code_claim_key(event.id, code.code), owner=str(code.id)).save()
         return code
 
     def tax(self, event: Any, rate: str, included: bool, name: str = "VAT") -> Any:

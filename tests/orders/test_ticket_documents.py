@@ -112,15 +112,58 @@ def test_mailed_link_downloads_without_login(api, people, completed, outbox):
     assert forged.status == 403
 
 
-@pytest.mark.parametrize("who,status", [("anonymous", 401), ("stranger", 403), ("buyer", 302),
-                                        ("coorganizer", 302), ("admin", 302)])
-def test_ticket_download_permissions(api, people, completed, who, status):
+# The permission matrix of both download routes. "attendee" is Ada (a seat of the buyer's
+# order) logged in with a *verified* account of her email: her own ticket, not the order's
+# PDF (it holds every seat). "attendee_unverified" signed up with Ada's email but never proved
+# it: nothing — anyone can sign up with any address.
+@pytest.mark.parametrize("who,attendee_status,order_status", [
+    ("anonymous", 401, 401), ("stranger", 403, 403), ("buyer", 302, 302),
+    ("coorganizer", 302, 302), ("admin", 302, 302),
+    ("attendee", 302, 403), ("attendee_unverified", 403, 403)])
+def test_ticket_download_permissions(api, people, completed, make_user, who, attendee_status,
+                                     order_status):
     pipeline.process_manifest(get_settings().documents_bucket, completed["key"])
-    token = None if who == "anonymous" else getattr(people, who).token
+    if who == "anonymous":
+        token = None
+    elif who.startswith("attendee"):
+        token = make_user(email="ada@example.com", verified=who == "attendee").token
+    else:
+        token = getattr(people, who).token
     path = f"/v1/attendees/{completed['attendees'][0]}/ticket-pdf"
-    assert api.get(path, token=token).status == status
+    assert api.get(path, token=token).status == attendee_status
     order_path = f"/v1/orders/{completed['identifier']}/tickets-pdf"
-    assert api.get(order_path, token=token).status == status
+    assert api.get(order_path, token=token).status == order_status
+
+
+def test_unverified_namesake_learns_nothing_from_the_ticket(api, completed, make_user):
+    """The unverified signup gets no PDF and no presigned URL to it (no Location, no url)."""
+    pipeline.process_manifest(get_settings().documents_bucket, completed["key"])
+    namesake = make_user(email="ada@example.com", verified=False)
+    resp = api.get(f"/v1/attendees/{completed['attendees'][0]}/ticket-pdf",
+                   token=namesake.token)
+    assert resp.status == 403
+    assert "Location" not in resp.headers
+    assert "X-Amz-Signature" not in resp.body.decode()
+
+
+@pytest.mark.parametrize("path", ["/v1/attendees/{missing}/ticket-pdf",
+                                  "/v1/attendees/{pending}/ticket-pdf",
+                                  "/v1/orders/{missing_order}/tickets-pdf",
+                                  "/v1/orders/{pending_order}/tickets-pdf"])
+def test_anonymous_caller_cannot_tell_which_documents_exist(api, people, shop, path):
+    """Authentication comes first: an anonymous caller gets 401 whether the attendee or order
+    is missing, has no document yet, or has one — never a 404 that tells them apart."""
+    resp = api.post("/v1/attendees", attendee_doc(shop.event, shop.paid, firstname="P",
+                                                  lastname="Q", email="p@example.com"),
+                    token=people.buyer.token)
+    aid = resp.json()["data"]["id"]
+    order = api.post("/v1/orders", order_doc(shop.event, [aid], **{"payment-mode": "stripe"}),
+                     token=people.buyer.token).json()["data"]
+    url = path.format(missing=987654, pending=aid, missing_order="00000000-dead-beef",
+                      pending_order=order["attributes"]["identifier"])
+    resp = api.get(url)
+    assert resp.status == 401
+    assert api.get(f"{url}?token={'0' * 40}").status == 403
 
 
 def test_missing_pdf_is_rendered_again_on_demand(api, people, completed):

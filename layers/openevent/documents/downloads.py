@@ -4,8 +4,7 @@ The app saves what `GET /v1/tickets/<order identifier>` (every ticket of an orde
 `GET /v1/orders/attendees/<id>.pdf` (one attendee's ticket) and
 `GET /v1/orders/invoices/<order identifier>` answer as a file, so these answer the PDF itself
 (a redirect to object storage would cross origins and drop the Authorization header).
-Who may download is the same as for the mailed links' routes: the buyer, the attendee,
-co-organizers and up, admins.
+Who may download is `openevent.documents.access`, as for the other download routes.
 """
 
 from __future__ import annotations
@@ -27,11 +26,11 @@ def _read(identifier: str, key: str) -> bytes:
 
 def order_pdf(user: User, order_ref: str) -> tuple[str, bytes]:
     """(file name, bytes) of every ticket of the order."""
-    from openevent.documents import pipeline
+    from openevent.documents import access, pipeline
     from openevent.services import orders
 
     order = orders.get_order(order_ref)
-    if not orders.can_view_order(user, order):
+    if not access.can_download_order_tickets(user, order):
         raise Forbidden("You can't download this order's tickets")
     if order.status not in DOCUMENT_STATUSES:
         raise NotFound("This order has no documents yet")
@@ -41,13 +40,11 @@ def order_pdf(user: User, order_ref: str) -> tuple[str, bytes]:
 
 def attendee_pdf(user: User, attendee_id: int) -> tuple[str, bytes]:
     """(file name, bytes) of one attendee's ticket."""
-    from openevent.documents import pipeline
+    from openevent.documents import access, pipeline
     from openevent.services import orders
 
     attendee = orders.get_attendee(attendee_id)
-    allowed = (bool(attendee.email) and user.email.lower() == str(attendee.email).lower()) \
-        or orders.can_manage_attendee(user, attendee)
-    if not allowed:
+    if not access.can_download_attendee_ticket(user, attendee):
         raise Forbidden("You can't download this ticket")
     order = orders.get_order(str(attendee.order_id)) if attendee.order_id else None
     if order is None or order.status not in DOCUMENT_STATUSES:

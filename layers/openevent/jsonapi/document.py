@@ -9,6 +9,7 @@ is one object ready to serialize. Output names are dasherized, every relationshi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,12 @@ from openevent.jsonapi.naming import dasherize
 
 JSONAPI = {"version": "1.0"}
 MEDIA_TYPE = "application/vnd.api+json"
+
+# Who may read a resource reached through a relationship (`include=`, relationship linkage):
+# the web layer sets it per request to `openevent.visibility.reader(<caller>)`, so a related
+# resource is shown exactly when its own endpoint would show it. Unset (None) outside requests.
+READ_CHECK: ContextVar[Callable[[Resource], bool] | None] = ContextVar("openevent_read_check",
+                                                                        default=None)
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,14 @@ class Rel:
     include_data: bool = True
     many: bool = False
 
+    def load(self) -> list[Resource]:
+        """The related resources the current caller may read (every loader goes through here)."""
+        if self.loader is None:
+            return []
+        loaded = self.loader()
+        check = READ_CHECK.get()
+        return loaded if check is None else [r for r in loaded if check(r)]
+
     def linkage(self, numeric: bool) -> Any:
         def one(value: Any) -> dict[str, Any]:
             return {"type": self.type, "id": value if numeric else str(value)}
@@ -80,6 +95,7 @@ class Resource:
     values: dict[str, Any]
     relationships: dict[str, Rel] = field(default_factory=dict)
     link: str | None = None  # singletons (settings, modules) live at the collection path
+    source: Any = None  # the model it was built from, for the read rule (openevent.visibility)
     loaded: dict[str, list[Resource]] = field(default_factory=dict, repr=False)  # filters
 
     @property
@@ -139,7 +155,7 @@ def collect_included(
             rel = item.relationships.get(head.replace("-", "_")) or item.relationships.get(head)
             if rel is None or rel.loader is None:
                 continue
-            loaded = rel.loader()
+            loaded = rel.load()
             for res in loaded:
                 if res.key() not in primary:
                     seen.setdefault(res.key(), res)
@@ -178,7 +194,7 @@ def relationship_document(resource: Resource, name: str) -> dict[str, Any]:
     if rel.include_data or rel.loader is None:
         data = rel.linkage(numeric=_numeric_type(rel.type))
     else:
-        loaded = [r.to_json() for r in rel.loader()]
+        loaded = [r.to_json() for r in rel.load()]
         linkage = [{"type": r["type"], "id": r["id"]} for r in loaded]
         data = linkage if rel.many else (linkage[0] if linkage else None)
     return {"data": data,

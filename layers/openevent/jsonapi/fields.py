@@ -16,7 +16,7 @@ from typing import Any
 from openevent.errors import Unprocessable, attribute_pointer
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
-TWO_PLACES = Decimal("0.01")
+THREE_PLACES = Decimal("0.001")
 
 
 class Field:
@@ -126,7 +126,8 @@ class Integer(Field):
 
 
 class Money(Field):
-    """A non-negative amount, rounded half-up to 2 decimals; JSON number on output."""
+    """A non-negative amount with at most 3 decimals (the most any currency has), kept exactly;
+    whether it fits the event's currency is checked where the currency is known."""
 
     kind = "number"
 
@@ -147,10 +148,12 @@ class Money(Field):
             raise self.fail(name, "must not be negative")
         if amount > self.maximum:
             raise self.fail(name, f"must be at most {self.maximum}")
-        return amount.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+        if amount != amount.quantize(THREE_PLACES, rounding=ROUND_HALF_UP):
+            raise self.fail(name, "has more decimals than any currency allows")
+        return amount
 
     def dump(self, value: Any) -> Any:
-        return None if value is None else float(Decimal(value).quantize(TWO_PLACES))
+        return None if value is None else float(Decimal(value))
 
 
 class Number(Money):

@@ -90,7 +90,7 @@ def related(resource: Resource, name: str) -> list[Resource]:
         return []
     cache = resource.loaded
     if name not in cache:
-        cache[name] = rel.loader()
+        cache[name] = rel.load()  # only what the caller may read (openevent.visibility)
     return cache[name]
 
 

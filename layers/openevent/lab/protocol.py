@@ -109,6 +109,15 @@ RES_FILTER = f"{TOPIC_ROOT}/+/res"
 STATUS_FILTER = f"{TOPIC_ROOT}/+/status"
 
 
+#: The AWS IoT topic rules that feed results and status to the lab Lambda. The device's bytes
+#: travel base64-wrapped beside the broker's topic, so no key of the device's JSON can pose as
+#: the topic (``SELECT *, topic() AS topic`` would splice them together).
+RULE_SQL = {
+    "res": "SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'lab/v1/+/res'",
+    "status": "SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'lab/v1/+/status'",
+}
+
+
 def parse_topic(topic: str) -> tuple[str, str]:
     """``lab/v1/<device>/<kind>`` → ``(device, kind)``; raise ProtocolError otherwise."""
     parts = topic.split("/") if isinstance(topic, str) else []

@@ -8,10 +8,14 @@ Sending (API side)::
 
 Receiving: :func:`handle_result_message` and :func:`handle_status_message` are the single code
 path that stores results and device status. In AWS an IoT topic rule invokes the lab Lambda
-(:func:`handle_rule_event`) with::
+(:func:`handle_rule_event`) with (:data:`protocol.RULE_SQL`)::
 
-    SELECT *, topic() AS topic FROM 'lab/v1/+/res'
-    SELECT *, topic() AS topic FROM 'lab/v1/+/status'
+    SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'lab/v1/+/res'
+    SELECT encode(*, 'base64') AS payload, topic() AS topic FROM 'lab/v1/+/status'
+
+The device's bytes arrive wrapped, so no key of its JSON can stand in for the topic: the
+device a message speaks for is the one in the topic the broker saw (which the IoT policy lets
+only that device publish to), and a result counts only for a call or run sent to that device.
 
 Locally :class:`LocalResultSubscriber` subscribes to the broker and calls the same functions.
 """
@@ -37,6 +41,10 @@ IOT_ENDPOINT_ENV = "OPENEVENT_IOT_DATA_ENDPOINT"
 
 class NoDeviceOnline(Exception):
     """No edge agent is online (for the requested device): the API answers 503."""
+
+
+class RelayUnavailable(Exception):
+    """The command could not be handed to the broker (or AWS IoT): the API answers 503."""
 
 
 class Publisher(Protocol):
@@ -113,6 +121,16 @@ def get_publisher() -> Publisher:
     return _publisher
 
 
+class DeferredPublisher:
+    """The process-wide publisher, built only when a command is really sent: a refused string
+    or a lab without an online device never waits for (or fails on) a broker connection."""
+
+    def publish(self, topic: str, payload: bytes, *, correlation_id: str,
+                response_topic: str, expiry_seconds: int) -> None:
+        get_publisher().publish(topic, payload, correlation_id=correlation_id,
+                                response_topic=response_topic, expiry_seconds=expiry_seconds)
+
+
 # ------------------------------------------------------------------ sending
 
 
@@ -129,8 +147,8 @@ def submit_call(user_id: str, function: str, publisher: Publisher,
                 ttl: float = protocol.DEFAULT_TTL_SECONDS) -> store.CallRecord:
     """Parse ``function``, store a pending call and publish it to an online device.
 
-    Raises FunctionStringError (→ 422, nothing stored or sent) or NoDeviceOnline (→ 503).
-    If publishing fails the call is stored as failed and the exception propagates.
+    Raises FunctionStringError (→ 422, nothing stored or sent), NoDeviceOnline (→ 503), or
+    RelayUnavailable (→ 503) when publishing fails; the call is then stored as failed.
     """
     call = parse_call(function)
     target = store.pick_device(device_id)
@@ -141,9 +159,9 @@ def submit_call(user_id: str, function: str, publisher: Publisher,
     try:
         publish_command(publisher, target,
                         protocol.make_call_command(rec.id, text, ttl))
-    except Exception:
+    except Exception as exc:
         store.complete_call(rec.id, "failed", error="could not relay the call to the device")
-        raise
+        raise RelayUnavailable(f"could not relay the call: {type(exc).__name__}") from exc
     return rec
 
 
@@ -151,7 +169,8 @@ def submit_run(user_id: str, code: str, source: str, publisher: Publisher,
                device_id: str | None = None,
                ttl: float = protocol.DEFAULT_TTL_SECONDS) -> store.Run:
     """Store a queued run of ``code`` (``source`` = ``script:<id>``/``example:<name>``) and
-    publish it. Raises NoDeviceOnline, or ProtocolError if the code is too long."""
+    publish it. Raises NoDeviceOnline, ProtocolError if the code is too long, or
+    RelayUnavailable when publishing fails (the run is then stored as failed)."""
     target = store.pick_device(device_id)
     if target is None:
         raise NoDeviceOnline(device_id or "any")
@@ -160,9 +179,9 @@ def submit_run(user_id: str, code: str, source: str, publisher: Publisher,
     run = store.create_run(user_id, target, source, ttl, run_id=run_id)
     try:
         publish_command(publisher, target, message)
-    except Exception:
+    except Exception as exc:
         store.set_run_status(run.id, "failed", reason="could not relay the run to the device")
-        raise
+        raise RelayUnavailable(f"could not relay the run: {type(exc).__name__}") from exc
     return run
 
 
@@ -190,6 +209,8 @@ def _apply_result(device_id: str, msg: dict[str, Any]) -> str:
     mid = msg.get("id")
     if not isinstance(mid, str):
         raise protocol.ProtocolError("result without id")
+    if msg.get("device", device_id) != device_id:
+        raise protocol.ProtocolError("result names another device than its topic")
     kind, status = msg.get("kind"), msg.get("status")
     if kind == "call":
         rec = store.get_call(mid)
@@ -236,6 +257,8 @@ def handle_status_message(topic: str, payload: bytes | str | dict[str, Any]) -> 
         online, at = msg.get("online"), msg.get("at")
         if not isinstance(online, bool):
             raise protocol.ProtocolError("bad status message")
+        if msg.get("device", device_id) != device_id:
+            raise protocol.ProtocolError("status names another device than its topic")
         agent_time = float(at) if isinstance(at, int | float) and not isinstance(at, bool) \
             else None
         store.record_device_status(device_id, online, agent_time)
@@ -253,12 +276,21 @@ def handle_message(topic: str, payload: bytes | str | dict[str, Any]) -> str:
 
 
 def handle_rule_event(event: dict[str, Any]) -> str:
-    """Entry point for the IoT topic rule Lambda (``SELECT *, topic() AS topic ...``)."""
-    if not isinstance(event, dict) or not isinstance(event.get("topic"), str):
-        log.warning("dropped IoT rule event without topic")
+    """Entry point for the IoT topic rule Lambda (:data:`protocol.RULE_SQL`): exactly ``payload``
+    (the device's bytes, base64) and ``topic``. Any other shape — e.g. the device's JSON keys
+    spliced beside the topic, where a payload key could pose as the topic — is dropped."""
+    import binascii
+
+    if not isinstance(event, dict) or set(event) != {"payload", "topic"} \
+            or not isinstance(event["topic"], str) or not isinstance(event["payload"], str):
+        log.warning("dropped IoT rule event of an unexpected shape")
         return "dropped"
-    msg = {k: v for k, v in event.items() if k != "topic"}
-    return handle_message(event["topic"], msg)
+    try:
+        raw = base64.b64decode(event["payload"], validate=True)
+    except (binascii.Error, ValueError):
+        log.warning("dropped IoT rule event with a bad payload on %s", event["topic"][:80])
+        return "dropped"
+    return handle_message(event["topic"], raw)
 
 
 class LocalResultSubscriber:

@@ -12,8 +12,10 @@ import base64
 import importlib.util
 import logging
 import queue
+import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +25,14 @@ from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import ForbiddenError, LocalGateway
 
-from openevent.errors import NotFound
+from openevent.errors import (
+    TITLES,
+    ApiError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
 from openevent.local import static
 from openevent.routing import GROUPS, group_for
 from openevent.web import dumps
@@ -130,16 +139,32 @@ class Gateway:
             payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         return GatewayResponse(int(raw["statusCode"]), out_headers, payload)
 
-    def serve(self, host: str, port: int) -> ThreadingHTTPServer:
+    def serve(self, host: str, port: int) -> GatewayServer:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            server: GatewayServer
 
             def _handle(self) -> None:
+                if not self.server.enter(self.connection):  # stopping: refuse, nothing was done
+                    self.close_connection = True
+                    self._send(_error_response(ServiceUnavailable(
+                        "The server is stopping; retry shortly.")))
+                    return
+                try:
+                    self._serve()
+                finally:
+                    self.server.leave(self.connection)
+                    if self.server.closing:
+                        self.close_connection = True
+
+            def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > 10 * 1024 * 1024:  # API Gateway's own payload limit
-                    self.send_error(413)
+                    self.close_connection = True
+                    self._send(_error_response(PayloadTooLarge(
+                        "Request body is larger than 10 MiB", parameter="Content-Length")))
                     return
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items()}
@@ -149,22 +174,123 @@ class Gateway:
                     log.exception("gateway failure on %s %s", self.command, self.path)
                     resp = GatewayResponse(502, {"Content-Type": "application/json"},
                                            b'{"message": "Bad Gateway"}')
+                self._send(resp)
+
+            def _send(self, resp: GatewayResponse) -> None:
                 self.send_response(resp.status)
                 for key, value in resp.headers.items():
                     if key.lower() not in {"content-length", "connection"}:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(resp.body)))
+                if self.close_connection or self.server.closing:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(resp.body)
+
+            def _not_allowed(self) -> None:
+                self.close_connection = True
+                self._send(_error_response(MethodNotAllowed(
+                    f"Method {self.command} is not supported", parameter="method"),
+                    {"Allow": ", ".join(ALLOWED_METHODS)}))
+
+            def __getattr__(self, name: str) -> Any:
+                # http.server answers methods it has no do_X for with a 501 HTML page
+                if name.startswith("do_"):
+                    return self._not_allowed
+                raise AttributeError(name)
+
+            def send_error(self, code: int, message: str | None = None,
+                           explain: str | None = None) -> None:
+                # malformed request lines, oversized headers…: a JSON:API error, not HTML
+                error = ApiError(message or explain or "Bad request")
+                error.status = code
+                error.title = TITLES.get(code, "Error")
+                self.close_connection = True
+                self._send(_error_response(error))
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_OPTIONS = do_HEAD = _handle
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 log.info("%s %s", self.address_string(), format % args)
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 512  # the default (5) resets bursts of simultaneous connects
+        return GatewayServer((host, port), Handler)
 
-        return Server((host, port), Handler)
+
+ALLOWED_METHODS = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS")
+
+
+def _error_response(error: ApiError, headers: dict[str, str] | None = None
+                    ) -> GatewayResponse:
+    return GatewayResponse(error.status, {"Content-Type": "application/vnd.api+json",
+                                          "Access-Control-Allow-Origin": "*", **(headers or {})},
+                           dumps(error.to_document()).encode())
+
+
+class GatewayServer(ThreadingHTTPServer):
+    """A threading HTTP server that stops cleanly: `drain()` stops accepting, closes idle
+    keep-alive connections, lets requests in progress finish (their answer says
+    `Connection: close`) and refuses new ones on open connections with a 503."""
+
+    daemon_threads = True
+    request_queue_size = 512  # the default (5) resets bursts of simultaneous connects
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.closing = False
+        self._busy = 0
+        self._state = threading.Condition()
+        self._connections: set[socket.socket] = set()
+        self._busy_sockets: set[socket.socket] = set()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._state:
+            if self.closing:
+                self.shutdown_request(request)
+                return
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._state:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def enter(self, conn: socket.socket) -> bool:
+        with self._state:
+            if self.closing:
+                return False
+            self._busy += 1
+            self._busy_sockets.add(conn)
+            return True
+
+    def leave(self, conn: socket.socket) -> None:
+        with self._state:
+            self._busy -= 1
+            self._busy_sockets.discard(conn)
+            self._state.notify_all()
+
+    def drain(self, timeout: float = 15.0) -> int:
+        """Stop as described above; returns how many requests were still running at the
+        timeout (0 when every one finished)."""
+        with self._state:
+            self.closing = True
+        self.shutdown()  # no more accepts
+        self.socket.close()
+        deadline = time.monotonic() + timeout
+        with self._state:
+            while self._busy and time.monotonic() < deadline:
+                self._state.wait(0.05)
+                self._close_idle()
+            self._close_idle()
+            return self._busy
+
+    def _close_idle(self) -> None:
+        # A connection waiting for its next request gets EOF; one in a request finishes it
+        # first (its handler closes the connection after answering).
+        for conn in list(self._connections - self._busy_sockets):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

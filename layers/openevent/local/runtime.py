@@ -35,28 +35,29 @@ DEFAULT_ADMIN_PASSWORD = "open-event-admin"  # local default only; documented in
 SNAPSHOT_SECONDS = 5.0
 
 
-def _wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+def limit_malloc_retention() -> None:
+    """Keep freed memory from staying resident in a long-running threaded process (glibc).
+
+    Each argon2 hash takes ~19 MiB; glibc raises its mmap threshold after such a block is
+    freed, so later ones come from per-thread arenas (up to 8 per core) and stay resident:
+    measured 140 MB → 580 MB after a login burst. A fixed threshold (blocks of 1 MiB and more
+    are mapped and unmapped) and two arenas keep the resident size near the live size."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (fixed: no dynamic raise)
+    except (OSError, AttributeError):
+        pass  # another libc: its defaults
 
 
-def _wait_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+class StartupError(Exception):
+    """A start that cannot go on; `str()` is the one line shown, and nothing was changed."""
 
 
 def _jwt_secret(data_dir: Path) -> str:
@@ -68,13 +69,106 @@ def _jwt_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _data_key(data_dir: Path) -> str:
+    """The installation's data-encryption key (openevent.data_key), generated once."""
+    from cryptography.fernet import Fernet
+
+    path = data_dir / "data-key"
+    if not path.exists():
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def check_data_key(data_dir: Path) -> None:
+    """An existing data-encryption key must be a valid key: a damaged one is refused (a new
+    one could not read the payment secrets stored under the old)."""
+    from cryptography.fernet import Fernet
+
+    path = data_dir / "data-key"
+    if os.environ.get("OPENEVENT_DATA_KEY") or not path.exists():
+        return
+    try:
+        Fernet(path.read_text().strip().encode())
+    except (OSError, UnicodeDecodeError, ValueError, TypeError):
+        raise StartupError(f"openevent: the data-encryption key {path} is damaged. Restore it "
+                           "from a backup; without it the stored payment secrets can't be "
+                           "read.") from None
+
+def check_jwt_secret(data_dir: Path) -> None:
+    """An existing key file must hold a usable key: an empty or short one is refused rather
+    than silently replaced (replacing it signs everybody out) or used (every login fails)."""
+    path = data_dir / "jwt-secret"
+    if os.environ.get("OPENEVENT_JWT_SECRET") or not path.exists():
+        return
+    try:
+        key = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StartupError(f"openevent: cannot read the signing key {path}: {exc}. "
+                           "Delete the file to generate a new key (every session ends).") \
+            from None
+    if len(key) < 32:
+        what = "empty" if not key else f"too short ({len(key)} characters, 32 needed)"
+        raise StartupError(f"openevent: the signing key {path} is {what}. Restore it from a "
+                           "backup, or delete it to generate a new key (every session ends).")
+
+
+def check_port(port: int) -> None:
+    """The API port must be free: say which port and how to choose another one."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError as exc:
+        raise StartupError(f"openevent: port {port} on 127.0.0.1 is in use ({exc.strerror}). "
+                           "Stop what uses it, or start with PORT=<another port>.") from None
+    finally:
+        probe.close()
+
+
+def check_tools() -> None:
+    """Python packages the runtime needs (the Makefile installs them)."""
+    import importlib.util
+
+    for module, package in (("moto", "moto[server]"), ("chalice", "chalice"),
+                            ("werkzeug", "werkzeug"), ("boto3", "boto3")):
+        if importlib.util.find_spec(module) is None:
+            raise StartupError(f"openevent: the Python package {package} is missing; "
+                               "run `make run` (it installs everything) or "
+                               "`make .venv/.installed`.")
+
+
+def check_store(data_dir: Path, recover: bool) -> list[str]:
+    """Refuse a damaged store (nothing changed), or repair it when `recover` is asked."""
+    from openevent.local import store
+
+    root = store.store_dir(data_dir)
+    deadline = time.monotonic() + 10  # a killed instance's embedded AWS may still be exiting
+    while store.is_locked(root) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if store.is_locked(root):
+        raise StartupError(f"openevent: {data_dir} is in use by another running instance; "
+                           "stop it first, or use another OPENEVENT_DATA_DIR.")
+    notes = store.repair(root) if recover and root.exists() else []
+    try:
+        store.plan(root)
+    except store.DamagedData as exc:
+        raise StartupError(store.describe(exc)) from None
+    return notes
+
+
 class Runtime:
     """Starts and stops every local part; `start()` then `serve_forever()` or `stop()`."""
 
     def __init__(self, data_dir: Path, port: int, *, with_lab: bool = True,
-                 moto_port: int | None = None, broker_port: int | None = None) -> None:
+                 moto_port: int | None = None, broker_port: int | None = None,
+                 recover: bool = False) -> None:
         self.data_dir = data_dir
         self.port = port
+        self.recover = recover
+        self.recovery_notes: list[str] = []
+        self.guard: subprocess.Popen[bytes] | None = None
+        self.restored: dict[str, Any] = {}
         self.with_lab = with_lab
         self.moto_port = moto_port or free_port()
         self.broker_port = broker_port or free_port()
@@ -87,6 +181,25 @@ class Runtime:
         self.on_stop: list[Any] = []  # callbacks of the parts started in-process
 
     # -- setup ------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Every check that can refuse a start, before anything on disk is touched."""
+        check_tools()
+        check_port(self.port)
+        check_jwt_secret(self.data_dir)
+        check_data_key(self.data_dir)
+        self.recovery_notes = check_store(self.data_dir, self.recover)
+
+    def start_guard(self) -> None:
+        self.guard = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
+            [sys.executable, "-m", "openevent.local.guard", str(os.getpid())],
+            stdin=subprocess.PIPE)
+
+    def watch(self, pid: int) -> None:
+        """Have the guard end `pid` if this process dies without stopping it."""
+        if self.guard is not None and self.guard.stdin is not None:
+            self.guard.stdin.write(f"{pid}\n".encode())
+            self.guard.stdin.flush()
+
     def configure_environment(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "outbox").mkdir(exist_ok=True)
@@ -103,6 +216,7 @@ class Runtime:
         }
         os.environ.update(env)
         os.environ.setdefault("OPENEVENT_JWT_SECRET", _jwt_secret(self.data_dir))
+        os.environ.setdefault("OPENEVENT_DATA_KEY", _data_key(self.data_dir))
         os.environ.setdefault("SUPER_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
         os.environ.setdefault("SUPER_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)
         from openevent.settings import get_settings
@@ -110,23 +224,46 @@ class Runtime:
         get_settings.cache_clear()
 
     def start_moto(self) -> None:
-        # moto made atomic per DynamoDB call (see openevent.local.moto_server)
+        """moto, atomic per call and journaled to the data dir (openevent.local.moto_server).
+
+        Same process group as the runtime (a kill of the group ends it too); it ignores
+        Ctrl-C, so the API drains before moto takes its final snapshot on SIGTERM, and it
+        exits by itself when this process is gone (its stdin closes)."""
+        import json
+
         cmd = [sys.executable, "-m", "openevent.local.moto_server", "-H", "127.0.0.1",
-               "-p", str(self.moto_port)]
-        log_file = open(self.data_dir / "moto.log", "ab")  # noqa: SIM115 - lives with the child
-        # A session of its own: Ctrl-C in the terminal must not kill moto before the final
-        # snapshot; stop() ends it.
-        self.children.append(subprocess.Popen(  # noqa: S603 - fixed argv, our own binary
-            cmd, stdout=log_file, stderr=log_file,
-            start_new_session=True))
-        _wait_http(f"http://127.0.0.1:{self.moto_port}/moto-api/")
+               "-p", str(self.moto_port), "--data-dir", str(self.data_dir), "--watch-parent"]
+        log_path = self.data_dir / "moto.log"
+        log_file = open(log_path, "ab")  # noqa: SIM115 - lives with the child
+        child = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
+            cmd, stdin=subprocess.PIPE, stdout=log_file, stderr=log_file)
+        self.children.append(child)
+        self.watch(child.pid)
+        url = f"http://127.0.0.1:{self.moto_port}/openevent/ready"
+        deadline = time.monotonic() + 300  # replaying a long journal takes a while
+        while True:
+            if child.poll() is not None:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
+                raise StartupError(tail[0] if tail else
+                                   f"openevent: the embedded AWS exited; see {log_path}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
+                    self.restored = json.loads(resp.read())
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise StartupError(f"openevent: the embedded AWS did not start; see "
+                                       f"{log_path}") from None
+                time.sleep(0.1)
 
     def provision(self) -> int:
         from openevent.local.provision import provision
-        from openevent.local.snapshot import import_state
+        from openevent.local.snapshot import import_legacy
 
         provision()
-        restored = import_state(self.data_dir)
+        restored = int(self.restored.get("items", 0)) + int(self.restored.get("objects", 0))
+        if self.restored.get("generation") is None and not self.restored.get("replayed"):
+            restored += import_legacy(self.data_dir)  # a data dir from before the journal
         from openevent.services.users import ensure_super_admin
         from openevent.settings import get_settings
 
@@ -152,7 +289,12 @@ class Runtime:
         from openevent.local.gateway import Gateway
 
         self.gateway = Gateway(pool_size=int(os.environ.get("OPENEVENT_POOL_SIZE", "8")))
-        self.server = self.gateway.serve("127.0.0.1", self.port)
+        try:
+            self.server = self.gateway.serve("127.0.0.1", self.port)
+        except OSError as exc:  # taken since the preflight check
+            raise StartupError(f"openevent: port {self.port} on 127.0.0.1 is in use "
+                               f"({exc.strerror}). Stop what uses it, or start with "
+                               "PORT=<another port>.") from None
         thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
         thread.start()
         self.threads.append(thread)
@@ -177,25 +319,11 @@ class Runtime:
             log.exception("lab did not start")
             self.lab_status = f"off ({type(exc).__name__}: {exc})"
 
-    def start_snapshots(self) -> None:
-        def loop() -> None:
-            while not self.stopping.wait(SNAPSHOT_SECONDS):
-                self.snapshot()
-
-        self.snapshot_thread = threading.Thread(target=loop, name="snapshots", daemon=True)
-        self.snapshot_thread.start()
-
-    def snapshot(self) -> None:
-        from openevent.local.snapshot import export_state
-
-        try:
-            export_state(self.data_dir)
-        except Exception as exc:  # noqa: BLE001 - keep serving; retry next interval
-            log.warning("snapshot failed: %s", exc)
-
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> None:
+        self.preflight()
         self.configure_environment()
+        self.start_guard()
         self.start_moto()
         restored = self.provision()
         if os.environ.get("OPENEVENT_PAYMENT_SANDBOX", "1") != "0":
@@ -204,7 +332,6 @@ class Runtime:
         self.start_events()
         if self.with_lab:
             self.start_lab()
-        self.start_snapshots()
         self.banner(restored)
 
     def banner(self, restored: int) -> None:
@@ -221,9 +348,12 @@ class Runtime:
             "Open Event (serverless) is running locally",
             f"  API          http://127.0.0.1:{self.port}/v1  (OpenAPI: /v1/openapi.json)",
             f"  Web app      {self.web_app_line()}",
+            f"  Lab console  http://127.0.0.1:{self.port}/lab/",
             f"  Admin login  {settings.super_admin_email} / {admin_password}",
             f"  Outbox       {self.data_dir / 'outbox'}  (every sent mail as .eml)",
-            f"  Data         {self.data_dir}  ({restored} items restored)",
+            f"  Data         {self.data_dir}  ({restored} items restored, "
+            f"{self.restored.get('replayed', 0)} journaled writes replayed)",
+            *(f"  Recovered    {note}" for note in self.recovery_notes),
             f"  Embedded AWS moto at http://127.0.0.1:{self.moto_port}",
             f"  Lab          {self.lab_status}",
             f"  Payments     {self.payments_status}",
@@ -243,51 +373,79 @@ class Runtime:
         return f"http://127.0.0.1:{self.port}/  (from {built})"
 
     def stop(self) -> None:
+        """Drain the API (no new connections; requests in progress finish, new ones on open
+        connections get 503; keep-alive connections close), stop the in-process parts, then
+        moto (which takes its final snapshot on SIGTERM), then the guard."""
         if self.stopping.is_set():
             return
         self.stopping.set()
         if self.server is not None:
-            self.server.shutdown()
+            left = self.server.drain()
+            if left:
+                log.warning("%d requests still running at shutdown", left)
             self.server.server_close()
         for callback in self.on_stop:
             try:
                 callback()
             except Exception as exc:  # noqa: BLE001 - keep stopping the rest
                 log.warning("stopping %s failed: %s", callback, exc)
-        snapshots = getattr(self, "snapshot_thread", None)
-        if snapshots is not None:
-            snapshots.join(timeout=30)
-        if self.children and self.children[0].poll() is None:
-            self.snapshot()
+        for thread in self.threads:
+            thread.join(timeout=5)
         for child in reversed(self.children):
             if child.poll() is None:
                 child.terminate()
         for child in self.children:
             try:
-                child.wait(timeout=5)
+                child.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 child.kill()
-        print("stopped; data kept in", self.data_dir, flush=True)
+                child.wait()
+        if self.guard is not None:
+            if self.guard.stdin is not None:
+                self.guard.stdin.close()
+            self.guard.wait(timeout=10)
+        if self.children:
+            print("stopped; data kept in", self.data_dir, flush=True)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m openevent.local",
+                                     description="The whole system on this machine.")
+    parser.add_argument("--recover", action="store_true",
+                        default=os.environ.get("RECOVER", "") not in ("", "0"),
+                        help="start from the newest valid snapshot generation and journal "
+                             "when the data directory is damaged (damaged files are moved "
+                             "aside, not deleted)")
+    opts = parser.parse_args(argv)
+    limit_malloc_retention()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     data_dir = Path(os.environ.get("OPENEVENT_DATA_DIR", ".openevent")).resolve()
-    port = int(os.environ.get("PORT", "8000"))
-    runtime = Runtime(data_dir, port, with_lab=os.environ.get("OPENEVENT_LAB", "1") != "0")
+    try:
+        port = int(os.environ.get("PORT", "8000"))
+    except ValueError:
+        print(f"openevent: PORT={os.environ['PORT']!r} is not a port number", file=sys.stderr)
+        sys.exit(2)
+    runtime = Runtime(data_dir, port, with_lab=os.environ.get("OPENEVENT_LAB", "1") != "0",
+                      recover=opts.recover)
+    stop_requested = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        stop_requested.set()
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = 0
     try:
         runtime.start()
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        while not stop_requested.wait(3600):
+            pass
+    except StartupError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        code = 2
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop
         runtime.stop()
-
-
+    sys.exit(code)

@@ -1,20 +1,15 @@
-"""Keep local data across restarts: export moto's tables and buckets to the data directory.
+"""Data directories from before the journal: `<data dir>/snapshot/` (one JSON file per table,
+one file per object), imported once into a store that is still empty.
 
-moto keeps state in memory only, so the local runtime exports every table (an admin export,
-paginated) and every object to `<data dir>/snapshot/` every few seconds and at shutdown, and
-imports it again at start. Objects whose ETag did not change are hard-linked from the
-previous snapshot instead of downloaded again, so ticket PDFs cost one download each.
-A hard kill loses at most the last interval. This runs only in the local runtime; in AWS,
-DynamoDB and S3 are the durable stores.
+The durable store is `openevent.local.store` (snapshot generations plus a journal, kept by
+the embedded AWS itself, `openevent.local.moto_server`). The import goes through the API like
+any write, so it is journaled; the old folder is left in place and ignored afterwards.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,81 +20,30 @@ from openevent.settings import get_settings
 log = logging.getLogger("openevent.snapshot")
 
 
-def _clients() -> tuple[Any, Any]:
-    region = get_settings().region
-    return boto3.client("dynamodb", region_name=region), boto3.client("s3", region_name=region)
+def import_legacy(data_dir: Path) -> int:
+    """Load an old-format snapshot into the provisioned tables and buckets; returns items."""
+    from openevent.local.runtime import StartupError
 
-
-def export_state(data_dir: Path) -> int:
-    """Write every table's items and every object under `data_dir/snapshot`; returns items."""
-    ddb, s3 = _clients()
-    target = data_dir / "snapshot"
-    tmp = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=data_dir))
-    total = 0
-    try:
-        (tmp / "dynamodb").mkdir()
-        for table in ddb.list_tables().get("TableNames", []):
-            items: list[dict[str, Any]] = []
-            for page in ddb.get_paginator("scan").paginate(TableName=table):  # admin export
-                items.extend(page.get("Items", []))
-            (tmp / "dynamodb" / f"{table}.json").write_text(json.dumps(items))
-            total += len(items)
-        previous = _load_index(target)
-        index: dict[str, str] = {}
-        for bucket in s3.list_buckets().get("Buckets", []):
-            name = bucket["Name"]
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-                for obj in page.get("Contents", []):
-                    ref = f"{name}/{obj['Key']}"
-                    path = tmp / "s3" / ref
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    old = target / "s3" / ref
-                    if previous.get(ref) == obj["ETag"] and old.is_file():
-                        os.link(old, path)  # unchanged since the last snapshot: no download
-                    else:
-                        path.write_bytes(s3.get_object(Bucket=name, Key=obj["Key"])[
-                            "Body"].read())
-                    index[ref] = obj["ETag"]
-                    total += 1
-        (tmp / "s3-index.json").write_text(json.dumps(index))
-        old = data_dir / ".snapshot-old"
-        if target.exists():
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old.exists():
-            shutil.rmtree(old)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return total
-
-
-def _load_index(snapshot: Path) -> dict[str, str]:
-    try:
-        return dict(json.loads((snapshot / "s3-index.json").read_text()))
-    except (OSError, ValueError):
-        return {}
-
-
-def import_state(data_dir: Path) -> int:
-    """Load a snapshot into freshly provisioned tables and buckets; returns items loaded."""
     source = data_dir / "snapshot"
-    if not source.exists():
+    if not (source / "dynamodb").is_dir():
         return 0
-    ddb, s3 = _clients()
+    region = get_settings().region
+    ddb, s3 = boto3.client("dynamodb", region_name=region), boto3.client("s3", region_name=region)
     total = 0
     tables = set(ddb.list_tables().get("TableNames", []))
     for file in sorted((source / "dynamodb").glob("*.json")):
-        table = file.stem
-        if table not in tables:
-            log.warning("snapshot table %s no longer exists; skipped", table)
+        if file.stem not in tables:
+            log.warning("snapshot table %s no longer exists; skipped", file.stem)
             continue
-        items = json.loads(file.read_text())
+        try:
+            items = json.loads(file.read_text())
+        except ValueError:
+            raise StartupError(f"openevent: damaged data: {file}: not valid JSON (an old-format "
+                               "snapshot). Restore it from a backup or move the snapshot "
+                               "folder away.") from None
         for start in range(0, len(items), 25):
-            batch = [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]
-            pending: dict[str, Any] = {table: batch}
+            pending: dict[str, Any] = {
+                file.stem: [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]}
             while pending:
                 pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems", {})
         total += len(items)

@@ -1,4 +1,4 @@
-"""Shared model plumbing: table naming, money attributes, numeric id counters, uniqueness.
+"""Shared model plumbing: table naming, money attributes, coordination-free ids, uniqueness.
 
 Table names are `<OPENEVENT_TABLE_PREFIX><name>`; every table is on-demand. boto3 and
 PynamoDB honour `AWS_ENDPOINT_URL`, so the same models talk to moto locally and to DynamoDB
@@ -8,7 +8,9 @@ in AWS without a code path of their own.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -102,18 +104,36 @@ class IntAttribute(Attribute[int]):
         return int(Decimal(value))
 
 
-class Counter(Model):
-    """Monotonic numeric ids: `next_id("event")` does one atomic ADD."""
-
-    Meta = table_meta("counters")
-    name = UnicodeAttribute(hash_key=True)
-    value = IntAttribute(default=0)
+# Ids need no coordination: no shared counter item (one per kind was a platform-wide hot
+# partition, and sequential ids let anyone count sales and guess records). They stay below
+# 2**53 because the web app reads ids as JavaScript numbers.
+ID_BITS = 53
+_RANDOM_BITS = 12
+_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z; 41 bits of milliseconds last to 2093
+_SECRET_KINDS = frozenset({"discount-code", "access-code"})
+_id_lock = threading.Lock()
+_last_id = 0
 
 
 def next_id(kind: str) -> int:
-    counter = Counter(kind)
-    counter.update(actions=[Counter.value.add(1)])
-    return int(counter.value)
+    """A new id of `kind`, made here without any database call.
+
+    Most kinds get time-ordered ids (milliseconds since 2024, then 12 random bits, rising
+    within a process), so lists sorted by id follow creation. Discount and access codes are
+    applied by id from the web app, so theirs are 53 random bits: unguessable. Creation paths
+    write new items under `attribute_not_exists`, so the rare clash of two containers in the
+    same millisecond is refused (and retried by the client), never an overwrite.
+    """
+    global _last_id
+    if kind in _SECRET_KINDS:
+        return secrets.randbits(ID_BITS - 1) | (1 << (ID_BITS - 1))  # 16 digits, never 0
+    millis = max(0, int(time.time() * 1000) - _EPOCH_MS) & ((1 << (ID_BITS - _RANDOM_BITS)) - 1)
+    candidate = (millis << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
+    with _id_lock:
+        if candidate <= _last_id:
+            candidate = _last_id + 1
+        _last_id = candidate
+    return candidate
 
 
 class Unique(Model):

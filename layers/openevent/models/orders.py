@@ -127,6 +127,7 @@ class Order(Model):
     paypal_capture_id = UnicodeAttribute(null=True)
     refund_id = UnicodeAttribute(null=True)
     refunded_at = UTCDateTimeAttribute(null=True)
+    refunded_amount = DecimalAttribute(null=True)  # refunds so far (partial or full)
     tickets_pdf_url = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
     completed_at = UTCDateTimeAttribute(null=True)
@@ -206,6 +207,8 @@ class Attendee(Model):
     pdf_url = UnicodeAttribute(null=True)
     # True while this attendee's seat is counted in Ticket.seats_taken.
     holds_seat = BooleanAttribute(default=False)
+    # True while this attendee's hold (no order yet) is counted in its buyer's HoldCount.
+    counted_hold = BooleanAttribute(default=False)
     hold_bucket = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
@@ -216,6 +219,28 @@ class Attendee(Model):
     ticket_index = AttendeeTicketIndex()
     user_index = AttendeeUserIndex()
     hold_index = AttendeeHoldIndex()
+
+
+class HoldCount(Model):
+    """Seats one user holds of one ticket without an order (`POST /v1/attendees`), keyed
+    `<user id>#<ticket id>`: raised under a cap and lowered in the same transactions that
+    take and give back the seats, so no burst of requests holds more than the cap."""
+
+    Meta = table_meta("hold-counts")
+    key = UnicodeAttribute(hash_key=True)
+    held = IntAttribute(default=0)
+
+
+def hold_count_key(user_id: float, ticket_id: float) -> str:
+    return f"{int(user_id)}#{int(ticket_id)}"
+
+
+class PaymentRetryIndex(GlobalSecondaryIndex["PaymentRecord"]):
+    """Sparse: refunds owed but not yet confirmed by the provider, for the retry job."""
+
+    Meta = index_meta("retry-index")
+    retry_bucket = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class PaymentRecord(Model):
@@ -231,11 +256,21 @@ class PaymentRecord(Model):
     payment_id = UnicodeAttribute()
     order_id = IntAttribute()
     order_identifier = UnicodeAttribute()
-    outcome = UnicodeAttribute()  # completed | refunded | ignored
+    # completed | refund_pending (owed, the provider has not confirmed yet) | refunded
+    outcome = UnicodeAttribute()
     amount = DecimalAttribute(null=True)
     currency = UnicodeAttribute(null=True)
     source = UnicodeAttribute(null=True)  # charge | verify | webhook:<event id>
     created_at = UTCDateTimeAttribute(default=now)
+    reason = UnicodeAttribute(null=True)  # why a payment is refunded
+    refund_id = UnicodeAttribute(null=True)
+    retry_bucket = UnicodeAttribute(null=True)  # set while outcome is refund_pending
+    # what the refund needs: the provider's references for this payment
+    payment_intent = UnicodeAttribute(null=True)
+    charge_id = UnicodeAttribute(null=True)
+    account = UnicodeAttribute(null=True)
+
+    retry_index = PaymentRetryIndex()
 
 
 def payment_key(provider: str, payment_id: str) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
+from openevent.container_cache import InvalidatingModel
 from openevent.models.base import IntAttribute, table_meta
 
 
-class SystemSettings(Model):
+class SystemSettings(InvalidatingModel, Model):
     Meta = table_meta("settings")
     id = UnicodeAttribute(hash_key=True, default="1")
     extra = UnicodeAttribute(null=True)  # Open Event settings (jsonapi/compat.py), JSON
@@ -27,12 +28,23 @@ class SystemSettings(Model):
     paypal_webhook_id = UnicodeAttribute(null=True)
 
 
-class Modules(Model):
+class Modules(InvalidatingModel, Model):
     Meta = table_meta("modules")
     id = UnicodeAttribute(hash_key=True, default="1")
     ticket_include = BooleanAttribute(default=False)
     payment_include = BooleanAttribute(default=False)
     donation_include = BooleanAttribute(default=False)
+
+
+class IdempotencyRecord(Model):
+    """Requests sent with an `Idempotency-Key` and their first answer, kept 24 hours.
+
+    Written and read by Powertools' idempotency utility (DynamoDB persistence layer: key
+    attribute `id`, TTL attribute `expiration`); declared here so the table is created locally
+    and in infra like every other."""
+
+    Meta = table_meta("idempotency")
+    id = UnicodeAttribute(hash_key=True)
 
 
 class SystemRecord(Model):
@@ -44,3 +56,12 @@ class SystemRecord(Model):
     kind = UnicodeAttribute(hash_key=True)
     id = IntAttribute(range_key=True)
     data = UnicodeAttribute(default="{}")
+
+
+class Statistic(Model):
+    """One figure of the admin dashboard (`openevent.services.statistics`), kept current by
+    an atomic ADD from the write that changes it."""
+
+    Meta = table_meta("statistics")
+    name = UnicodeAttribute(hash_key=True)
+    value = IntAttribute(default=0)

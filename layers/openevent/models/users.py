@@ -10,6 +10,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from openevent.container_cache import InvalidatingModel
 from openevent.models.base import IntAttribute, index_meta, now, table_meta
 
 
@@ -26,7 +27,7 @@ class KindIndex(GlobalSecondaryIndex["User"]):
     id = IntAttribute(range_key=True)
 
 
-class User(Model):
+class User(InvalidatingModel, Model):
     Meta = table_meta("users")
     extra = UnicodeAttribute(null=True)  # Open Event attributes (jsonapi/compat.py), JSON
     id = IntAttribute(hash_key=True)

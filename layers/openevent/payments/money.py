@@ -6,7 +6,7 @@ is a ValueError, so a pricing bug surfaces instead of charging a different sum.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # Stripe's zero-decimal currencies (https://docs.stripe.com/currencies#zero-decimal).
 _STRIPE_ZERO_DECIMAL = frozenset(
@@ -27,6 +27,36 @@ def currency_exponent(currency: str, provider: str = "stripe") -> int:
     if code in _THREE_DECIMAL:
         return 3
     return 2
+
+
+# ISO 4217 currencies without minor units, and those PayPal or Stripe payouts take only whole
+# (HUF, TWD, ISK, UGX: Stripe wants them divisible by 100 minor units).
+_WHOLE_ON_SOME_PROVIDER = _STRIPE_ZERO_DECIMAL | _PAYPAL_ZERO_DECIMAL | frozenset(
+    "ISK UGX".split())
+MAX_DECIMALS = 3  # no currency we take has more
+
+
+def amount_exponent(currency: str | None) -> int:
+    """Decimals an amount in `currency` has on this platform: the fewest any provider needs,
+    so every amount the server computes can be paid by Stripe and PayPal alike
+    (JPY, KRW, HUF: 0; BHD, KWD: 3; most: 2)."""
+    code = (currency or "USD").upper()
+    if code in _WHOLE_ON_SOME_PROVIDER:
+        return 0
+    if code in _THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def round_amount(value: Decimal | int | str, currency: str | None) -> Decimal:
+    """Round half-up to the currency's minor unit (1062.5 JPY -> 1063, 1.2345 KWD -> 1.235)."""
+    quantum = Decimal(1).scaleb(-amount_exponent(currency))
+    return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def fits_currency(value: Decimal, currency: str | None) -> bool:
+    """True when `value` has no more decimals than `currency` allows (10.50 JPY: False)."""
+    return value == round_amount(value, currency)
 
 
 def _exact(amount: Decimal, exponent: int, currency: str) -> Decimal:

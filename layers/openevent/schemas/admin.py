@@ -77,7 +77,7 @@ def record_resource(schema: Schema, record: SystemRecord) -> Resource:
         ids = [int(i) for i in data.get(name, [])]
         rels[name] = Rel(KINDS[target].type, ids, f"/v1/{schema.path}/{record.id}/{target}",
                          many=True, loader=_loader(target, ids))
-    return Resource(schema, record.id, values, rels)
+    return Resource(schema, record.id, values, rels, source=record)
 
 
 def _loader(kind: str, ids: list[int]) -> Any:

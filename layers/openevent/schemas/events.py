@@ -359,7 +359,7 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
         "faqs": many("faq", "faqs"),
         "session_types": many("session-type", "session-types"),
     }
-    return Resource(EVENT, event.id, values, rels)
+    return Resource(EVENT, event.id, values, rels, source=event)
 
 
 def _is_stripe_linked(event: Event) -> bool:
@@ -382,7 +382,7 @@ def ticket_resource(ticket: Ticket, user: User | None = None) -> Resource:
         "discount_codes": Rel("discount-code", None, f"{base}/discount-codes",
                               include_data=False, many=True),
         "attendees": Rel("attendee", None, f"{base}/attendees", include_data=False, many=True),
-    })
+    }, source=ticket)
 
 
 # --- discount code -------------------------------------------------------------------------
@@ -412,7 +412,31 @@ def discount_code_resource(code: DiscountCode, user: User | None = None) -> Reso
                      loader=_event_loader(code.event_id, user)),
         "tickets": Rel("ticket", ticket_ids, f"{base}/tickets", loader=tickets, many=True),
         "marketer": Rel("user", code.marketer_id, f"{base}/marketer", loader=marketer),
-    })
+    }, source=code)
+
+
+# What the public check by code text answers a buyer: enough to apply the code — nothing
+# about who is behind it (`marketer`) or how it is run (uses allowed, creation date).
+PUBLIC_DISCOUNT_CODE = Schema(
+    type="discount-code",
+    path="discount-codes",
+    numeric_id=True,
+    fields={name: spec for name, spec in DISCOUNT_CODE.fields.items()
+            if name not in ("tickets_number", "created_at")},
+)
+
+
+def public_discount_code_resource(code: DiscountCode, user: User | None = None) -> Resource:
+    """The discount code as `GET /v1/events/<id>/discount-codes/<code>` shows it to anyone:
+    its linkage names only the tickets the caller may see (no hidden ones)."""
+    from openevent.services.tickets import get_tickets
+    from openevent.visibility import RULES
+
+    full = discount_code_resource(code, user)
+    rels = {name: rel for name, rel in full.relationships.items() if name in ("event", "tickets")}
+    rels["tickets"].ids = [int(t.id) for t in get_tickets(rels["tickets"].ids or [])
+                           if RULES["ticket"](user, t)]
+    return Resource(PUBLIC_DISCOUNT_CODE, full.id, full.values, rels, source=code)
 
 
 # --- event content -------------------------------------------------------------------------
@@ -424,7 +448,7 @@ def content_resource(schema: Schema, item: Model) -> Resource:
     base = f"/v1/{schema.path}/{item_id}"
     return Resource(schema, item_id, _values(schema, item), {
         "event": Rel("event", event_id, f"{base}/event", loader=_event_loader(event_id)),
-    })
+    }, source=item)
 
 
 def tax_resource(tax: Any) -> Resource:
@@ -437,4 +461,4 @@ def stripe_authorization_resource(auth: Any) -> Resource:
     return Resource(STRIPE_AUTHORIZATION, auth.id,
                     {"stripe_publishable_key": auth.stripe_publishable_key}, {
         "event": Rel("event", auth.event_id, f"{base}/event"),
-    })
+    }, source=auth)

@@ -154,7 +154,7 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
                              if order.discount_code_id is not None else f"{base}/discount-code",
                              loader=code),
         "user": Rel("user", order.user_id, f"/v1/users/{order.user_id}", loader=buyer),
-    })
+    }, source=order)
     return res
 
 
@@ -196,7 +196,7 @@ def attendee_resource(attendee: Attendee, user: User | None = None) -> Resource:
         # Links only, as Open Event serves it: the web app keys orders by identifier, and a
         # numeric linkage would detach the attendee from the order the app holds.
         "order": Rel("order", attendee.order_id, order_link, loader=order, include_data=False),
-    })
+    }, source=attendee)
 
 
 def charge_document(order: Order, status: bool, message: str) -> dict[str, Any]:

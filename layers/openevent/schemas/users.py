@@ -50,7 +50,8 @@ def user_resource(user: User) -> Resource:
         from openevent.schemas.orders import ORDER
 
         # Linkage only (type and id): the full documents live behind links.related.
-        return [Resource(ORDER, o.identifier, {}) for o in Order.user_index.query(user.id)]
+        return [Resource(ORDER, o.identifier, {}, source=o)
+                for o in Order.user_index.query(user.id)]
 
     def events() -> list[Resource]:
         from openevent.models.events import Event
@@ -58,7 +59,7 @@ def user_resource(user: User) -> Resource:
         from openevent.schemas.events import EVENT
 
         ids = list(event_ids_with_role(user, "any"))
-        return [Resource(EVENT, e.id, {}) for e in Event.batch_get(ids)
+        return [Resource(EVENT, e.id, {}, source=e) for e in Event.batch_get(ids)
                 if e.deleted_at is None]
 
     return Resource(
@@ -74,6 +75,7 @@ def user_resource(user: User) -> Resource:
                                            many=True)
                for name, rtype in USER_EMPTY_RELATIONSHIPS},
         },
+        source=user,
     )
 
 
@@ -137,7 +139,7 @@ def role_invite_resource(invite: RoleInvite) -> Resource:
               "created_at": invite.created_at}
     return Resource(ROLE_INVITE, invite.id, values, {
         "event": Rel("event", invite.event_id, f"/v1/events/{invite.event_id}"),
-    })
+    }, source=invite)
 
 
 USERS_EVENTS_ROLE = Schema(
@@ -160,4 +162,4 @@ def users_events_role_resource(role: EventRole) -> Resource:
                     {"role_name": role.role, "created_at": role.created_at}, {
         "user": Rel("user", role.user_id, f"/v1/users/{role.user_id}"),
         "event": Rel("event", role.event_id, f"/v1/events/{role.event_id}"),
-    })
+    }, source=role)

@@ -43,6 +43,7 @@ from openevent.models.base import (
 )
 from openevent.models.events import DiscountCode, Event
 from openevent.models.users import User
+from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import require_event_role, require_login, require_staff
 from openevent.services.lookup import get_event
 from openevent.services.tickets import get_tickets
@@ -72,6 +73,21 @@ def find_code(code_id: int) -> DiscountCode | None:
     except DiscountCode.DoesNotExist:
         return None
     return None if code.deleted_at is not None else code
+
+
+def find_code_by_text(event: Event, code_text: str) -> DiscountCode | None:
+    """The live code of `event` whose text is `code_text` (case-insensitive): one GetItem on
+    its uniqueness claim, one on the code."""
+    if not code_text or len(code_text) > 100:
+        return None
+    try:
+        claim = Unique.get(code_claim_key(event.id, code_text))
+    except Unique.DoesNotExist:
+        return None
+    code = find_code(int(claim.owner)) if claim.owner and claim.owner.isdigit() else None
+    if code is None or int(code.event_id) != int(event.id):
+        return None
+    return code
 
 
 def require_code_access(user: User | None, code: DiscountCode, event: Event) -> None:
@@ -104,14 +120,8 @@ def event_level_code(event: Event) -> DiscountCode | None:
 
 def check_public_code(event: Event, code_text: str) -> DiscountCode:
     """The public check by code: 404 unknown, 405 inactive or outside its validity window."""
-    if not code_text or len(code_text) > 100:
-        raise NotFound("Discount code not found")
-    try:
-        claim = Unique.get(code_claim_key(event.id, code_text))
-    except Unique.DoesNotExist:
-        raise NotFound("Discount code not found") from None
-    code = find_code(int(claim.owner)) if claim.owner and claim.owner.isdigit() else None
-    if code is None or code.event_id != event.id:
+    code = find_code_by_text(event, code_text)
+    if code is None:
         raise NotFound("Discount code not found")
     moment = now()
     if not code.is_active:
@@ -140,6 +150,10 @@ def check_code(event: Event, values: dict[str, Any], ticket_ids: list[int] | Non
     value: Decimal = c["value"] if c["value"] is not None else Decimal(0)
     if c["type"] == "percent" and value > 100:
         raise Unprocessable("A percent discount must be between 0 and 100",
+                            attribute_pointer("value"))
+    if c["type"] == "amount" and not fits_currency(value, event.payment_currency):
+        raise Unprocessable(f"An amount in {(event.payment_currency or 'USD').upper()} has at "
+                            f"most {amount_exponent(event.payment_currency)} decimals",
                             attribute_pointer("value"))
     if (c["min_quantity"] is not None and c["max_quantity"] is not None
             and c["min_quantity"] > c["max_quantity"]):

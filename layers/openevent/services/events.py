@@ -34,7 +34,6 @@ from openevent.errors import (
 )
 from openevent.jsonapi.compat import core_and_extra, dump_extra
 from openevent.models.base import (
-    Counter,
     Unique,
     db_connection,
     failed_positions,
@@ -66,13 +65,8 @@ DEFAULT_ATTENDEE_FIELDS = (
 
 
 def reserve_ids(kind: str, count: int) -> list[int]:
-    """`count` fresh ids of `kind` with one atomic counter ADD."""
-    if count <= 0:
-        return []
-    counter = Counter(kind)
-    counter.update(actions=[Counter.value.add(count)])
-    top = int(counter.value)
-    return list(range(top - count + 1, top + 1))
+    """`count` fresh ids of `kind` (no database call: see `models.base.next_id`)."""
+    return [next_id(kind) for _ in range(max(0, count))]
 
 
 def identifier_claim(identifier: str, event_id: int) -> Unique:

@@ -36,10 +36,13 @@ from openevent.models.orders import (
     HOLD_BUCKET,
     HOLDING_STATUSES,
     Attendee,
+    HoldCount,
     Order,
     OrderLine,
+    hold_count_key,
 )
 from openevent.models.users import User
+from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import can_see_event, has_event_role, require_login
 from openevent.services import inventory, pricing
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
@@ -200,9 +203,14 @@ def decide_status(organizer: bool, requested: str | None, amount: Decimal) -> st
     return "completed" if amount == 0 else "pending"
 
 
-def decide_amount(organizer: bool, requested: Decimal | None, computed: Decimal) -> Decimal:
-    """The server's amount, unless an organizer sets one."""
+def decide_amount(organizer: bool, requested: Decimal | None, computed: Decimal,
+                  currency: str | None = None) -> Decimal:
+    """The server's amount, unless an organizer sets one (in the currency's minor units)."""
     if organizer and requested is not None:
+        if not fits_currency(requested, currency):
+            raise Unprocessable(f"An amount in {(currency or 'USD').upper()} has at most "
+                                f"{amount_exponent(currency)} decimals",
+                                attribute_pointer("amount"))
         return requested
     return computed
 
@@ -236,17 +244,23 @@ def check_attendees_complete(order: Order) -> None:
                             relationship_pointer("attendees"))
 
 
-def _code_for(code_ref: Any, pointer: str) -> DiscountCode:
-    """The discount code named by a numeric id (422 otherwise)."""
-    text = str(code_ref).strip() if isinstance(code_ref, int | str) and not isinstance(
-        code_ref, bool) else ""
-    if not text.isdigit() or len(text) > 18:
-        raise Unprocessable(pricing.INVALID, pointer)
-    try:
-        code = DiscountCode.get(int(text))
-    except DiscountCode.DoesNotExist:
-        raise Unprocessable(pricing.INVALID, pointer) from None
-    if code.deleted_at is not None:
+def _code_for(code_ref: Any, pointer: str, event: Event | None = None) -> DiscountCode:
+    """The discount code a buyer names: its text (for `event`), or its id — ids are 53 random
+    bits, so only someone who was given the code (or looked it up by its text) has one.
+    Anything else is 422 "Invalid Discount Code", the same answer for every wrong guess."""
+    from openevent.services.discount_codes import find_code, find_code_by_text
+
+    code: DiscountCode | None = None
+    if isinstance(code_ref, int) and not isinstance(code_ref, bool) and 0 < code_ref < 2**53:
+        code = find_code(code_ref)
+    elif isinstance(code_ref, str) and 0 < len(code_ref.strip()) <= 100:
+        text = code_ref.strip()
+        if event is not None:
+            code = find_code_by_text(event, text)
+        if code is None and text.isdigit() and len(text) <= 16:
+            code = find_code(int(text))
+    if code is None or code.deleted_at is not None or (
+            event is not None and int(code.event_id) != int(event.id)):
         raise Unprocessable(pricing.INVALID, pointer)
     return code
 
@@ -257,23 +271,64 @@ def _lines(quote: pricing.Quote) -> list[OrderLine]:
             for line in quote.lines]
 
 
-def _check_tickets_on_sale(tickets: Iterable[Ticket], counts: dict[int, int], pointer: str
-                           ) -> None:
+def _check_sellable(event: Event, tickets: Iterable[Ticket], counts: dict[int, int],
+                    pointer: str, user: User | None, *, window: bool = True,
+                    per_order: bool = True) -> None:
+    """What a buyer (not the organizer side) may buy: the event sells tickets; hidden tickets
+    are never sold by id (access codes are not offered, so only organizers issue them) and
+    answer like a missing ticket; and, where `window`, inside the sales window and, where
+    `per_order`, within min/max-order."""
+    if not event.is_ticketing_enabled:
+        raise Unprocessable("Ticketing is not enabled for this event", pointer)
     at = now()
     for ticket in tickets:
         n = counts.get(int(ticket.id), 0)
         if n <= 0:
             continue
-        if ticket.sales_starts_at and at < ticket.sales_starts_at:
+        if ticket.is_hidden:
+            raise Unprocessable(f"Ticket {ticket.id} not found", pointer)
+        if window and ticket.sales_starts_at and at < ticket.sales_starts_at:
             raise Unprocessable(f"Sales of '{ticket.name}' have not started", pointer)
-        if ticket.sales_ends_at and at > ticket.sales_ends_at:
+        if window and ticket.sales_ends_at and at > ticket.sales_ends_at:
             raise Unprocessable(f"Sales of '{ticket.name}' have ended", pointer)
-        if ticket.min_order and n < int(ticket.min_order):
+        if per_order and ticket.min_order and n < int(ticket.min_order):
             raise Unprocessable(f"At least {ticket.min_order} of '{ticket.name}' per order",
                                 pointer)
-        if ticket.max_order and n > int(ticket.max_order):
+        if per_order and ticket.max_order and n > int(ticket.max_order):
             raise Unprocessable(f"At most {ticket.max_order} of '{ticket.name}' per order",
                                 pointer)
+
+
+def hold_cap(ticket: Ticket) -> int:
+    """Seats of `ticket` one user may hold without an order: one order's worth."""
+    return int(ticket.max_order or pricing.MAX_SEATS_PER_ORDER)
+
+
+def _count_hold(batch: Batch, user_id: float, ticket: Ticket) -> None:
+    cap = hold_cap(ticket)
+    batch.update("holds", HoldCount(hold_count_key(user_id, ticket.id)), [HoldCount.held.add(1)],
+                 HoldCount.held.does_not_exist() | (HoldCount.held < cap))
+
+
+def _counted_is(value: bool) -> Any:
+    """Condition: the attendee's hold is (not) counted; attendees older than the count lack
+    the attribute and are not counted."""
+    if value:
+        return Attendee.counted_hold == True  # noqa: E712
+    return Attendee.counted_hold.does_not_exist() | (Attendee.counted_hold == False)  # noqa: E712
+
+
+def _uncount_holds(batch: Batch, attendees: Iterable[Attendee]) -> None:
+    """Lower the buyers' hold counts for attendees whose holds were counted (one update per
+    user and ticket: a transaction may touch an item once)."""
+    counts: dict[str, int] = {}
+    for a in attendees:
+        if a.counted_hold:
+            key = hold_count_key(a.user_id, a.ticket_id)
+            counts[key] = counts.get(key, 0) + 1
+    for key, n in sorted(counts.items()):
+        batch.update(f"holds:{key}", HoldCount(key), [HoldCount.held.add(-n)],
+                     HoldCount.held >= n)
 
 
 # --- transactions ------------------------------------------------------------------------
@@ -293,6 +348,10 @@ def _commit(build: Callable[[], Batch], *, sold_out_pointer: str,
         except InventoryConflict as exc:
             if retry_if is not None and attempt < 3 and retry_if(exc):
                 continue
+            if exc.failed("holds"):
+                raise Unprocessable("You already hold as many seats of this ticket as one "
+                                    "order may have; order them or let them go first",
+                                    sold_out_pointer) from None
             if exc.failed("ticket:"):
                 raise Conflict(SOLD_OUT, sold_out_pointer) from None
             if exc.failed("code:"):
@@ -357,7 +416,9 @@ def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
 
 def create_attendee(user: User, event: Event, ticket_ref: str | None,
                     values: dict[str, Any]) -> Attendee:
-    """A seat holder without an order: holds one seat until the order expiry time."""
+    """A seat holder without an order: holds one seat until the order expiry time. A buyer
+    holds only what they could order — inside the sales window, never a hidden ticket, and
+    at most `hold_cap` seats of a ticket at once (counted in the same transaction)."""
     require_module("ticket_include")
     pointer = relationship_pointer("ticket")
     if ticket_ref is None:
@@ -372,15 +433,20 @@ def create_attendee(user: User, event: Event, ticket_ref: str | None,
         raise NotFound("Ticket not found", pointer)
     if int(ticket.event_id) != int(event.id):
         raise Unprocessable("Ticket does not belong to this event", pointer)
+    organizer = is_organizer(user, event.id)
+    if not organizer:
+        _check_sellable(event, [ticket], {int(ticket.id): 1}, pointer, user, per_order=False)
     attendee = Attendee(next_id("attendee"), event_id=int(event.id), ticket_id=int(ticket.id),
                         user_id=int(user.id), holds_seat=True, hold_bucket=HOLD_BUCKET,
-                        expires_at=_hold_until(), **values)
+                        expires_at=_hold_until(), counted_hold=not organizer, **values)
 
     def build() -> Batch:
         batch = Batch()
         current = Ticket.get(int(ticket.id))
         inventory.acquire_seats(batch, {int(current.id): current}, {int(current.id): 1})
         batch.save("attendee", attendee, Attendee.id.does_not_exist())
+        if not organizer:
+            _count_hold(batch, user.id, current)
         return batch
 
     _commit(build, sold_out_pointer=pointer, retry_if=_tickets_changed)
@@ -416,11 +482,13 @@ def delete_attendee(user: User, attendee: Attendee) -> None:
         batch = Batch()
         batch.update("attendee", Attendee(int(attendee.id)),
                      [Attendee.deleted_at.set(now()), Attendee.holds_seat.set(False),
-                      Attendee.hold_bucket.remove()],
+                      Attendee.hold_bucket.remove(), Attendee.counted_hold.set(False)],
                      Attendee.order_id.does_not_exist() & Attendee.deleted_at.does_not_exist()
-                     & (Attendee.holds_seat == bool(current.holds_seat)))
+                     & (Attendee.holds_seat == bool(current.holds_seat))
+                     & _counted_is(bool(current.counted_hold)))
         if current.holds_seat:
             inventory.release_seats(batch, {int(current.ticket_id): 1})
+            _uncount_holds(batch, [current])
         return batch
 
     try:
@@ -465,10 +533,11 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
     if len(requests) != len(counts):
         raise Unprocessable("An attendee's ticket no longer exists", apointer)
     if not organizer:
-        _check_tickets_on_sale(tickets.values(), counts, apointer)
+        _check_sellable(event, tickets.values(), counts, apointer, user)
     code, uses = _discount_for(organizer, code_ref, event, counts, tickets, cpointer)
     quote = pricing.quote(event, requests, None if organizer else code)
-    amount = decide_amount(organizer, values.get("amount"), quote.total)
+    amount = decide_amount(organizer, values.get("amount"), quote.total,
+                           event.payment_currency)
     mode = values.get("payment_mode") or "free"
     check_payment_mode(event, mode, amount, attribute_pointer("payment_mode"))
     status = decide_status(organizer, values.get("status"), amount)
@@ -488,10 +557,14 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
         for a in current:
             batch.update(f"attendee:{a.id}", Attendee(int(a.id)),
                          [Attendee.order_id.set(int(order.id)), Attendee.holds_seat.set(True),
-                          Attendee.hold_bucket.remove(), Attendee.expires_at.remove()],
+                          Attendee.hold_bucket.remove(), Attendee.expires_at.remove(),
+                          Attendee.counted_hold.set(False)],
                          Attendee.order_id.does_not_exist()
                          & Attendee.deleted_at.does_not_exist()
-                         & (Attendee.holds_seat == bool(a.holds_seat)))
+                         & (Attendee.holds_seat == bool(a.holds_seat))
+                         & _counted_is(bool(a.counted_hold)))
+
+        _uncount_holds(batch, [a for a in current if a.holds_seat])
         if code is not None and uses:
             inventory.consume_code(batch, code, uses)
         return batch
@@ -519,13 +592,12 @@ def _attendees_by_id(ids: list[int], pointer: str) -> list[Attendee]:
 
 def _discount_for(organizer: bool, code_ref: Any, event: Event, counts: dict[int, int],
                   tickets: dict[int, Ticket], pointer: str) -> tuple[DiscountCode | None, int]:
-    """The code and the uses to consume. An organizer's coupon is recorded, not consumed."""
+    """The code and the uses to consume. An organizer's coupon is recorded, not consumed
+    (and not applied: an organizer's order is priced without it)."""
     if code_ref is None:
         return None, 0
-    code = _code_for(code_ref, pointer)
+    code = _code_for(code_ref, pointer, event)
     if organizer:
-        if int(code.event_id) != int(event.id):
-            raise Unprocessable(pricing.INVALID, pointer)
         return code, 0
     return code, pricing.check_discount_code(code, event, counts, tickets, pointer)
 
@@ -614,11 +686,7 @@ def _priced_request(user: User | None, body: dict[str, Any]
         event_ids.add(int(ticket.event_id))
         if donation is not None and ticket.type != "donation":
             donation = None  # a price is only taken for donation tickets
-        try:
-            requests.append(pricing.SeatRequest(ticket, qty, donation))
-            pricing.unit_price(ticket, donation, f"/tickets/{i}/price")
-        except Unprocessable:
-            raise
+        requests.append(pricing.SeatRequest(ticket, qty, donation))
     if len(event_ids) != 1:
         raise Unprocessable("All tickets must belong to one event", "/tickets")
     try:
@@ -627,19 +695,29 @@ def _priced_request(user: User | None, body: dict[str, Any]
         raise Unprocessable("The tickets' event does not exist", "/tickets") from None
     if not can_see_event(user, event):
         raise Unprocessable("The tickets' event does not exist", "/tickets")
+    for i, request in enumerate(requests):
+        pricing.unit_price(request.ticket, request.price, f"/tickets/{i}/price",
+                           event.payment_currency)
     return event, requests, tickets
 
 
 def calculate_amount(user: User | None, body: dict[str, Any]) -> dict[str, Any]:
-    """POST /v1/orders/calculate-amount: the price of a basket, nothing written."""
+    """POST /v1/orders/calculate-amount: the price of a basket, nothing written — priced as
+    create-order would price it for this caller (an organizer's coupon is not applied)."""
     event, requests, tickets = _priced_request(user, body)
-    code = None
     code_ref = body.get("discount-code", body.get("discount_code"))
-    if code_ref is not None:
-        code = _code_for(code_ref, "/discount-code")
-        counts = {int(r.ticket.id): r.quantity for r in requests if r.quantity > 0}
-        pricing.check_discount_code(code, event, counts, tickets, "/discount-code")
-    return pricing.quote(event, requests, code).to_json()
+    counts = {int(r.ticket.id): r.quantity for r in requests if r.quantity > 0}
+    organizer = user is not None and is_organizer(user, event.id)
+    if not organizer:
+        _check_sellable(event, tickets.values(), counts, "/tickets", user, window=False)
+    code, _ = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
+    quote = pricing.quote(event, requests, None if organizer else code).to_json()
+    if not isinstance(code_ref, str) or code is None or code_ref.strip().lower() != \
+            str(code.code).lower():
+        for line in quote["tickets"]:  # the buyer did not type the code: don't reveal it
+            if line["discount"] is not None:
+                line["discount"]["code"] = None
+    return quote
 
 
 def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
@@ -653,7 +731,7 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
     counts = {int(r.ticket.id): r.quantity for r in requests}
     organizer = is_organizer(user, event.id)
     if not organizer:
-        _check_tickets_on_sale(tickets.values(), counts, "/tickets")
+        _check_sellable(event, tickets.values(), counts, "/tickets", user)
     code_ref = body.get("discount-code", body.get("discount_code"))
     code, uses = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
     for r in requests:  # fail fast, before ids are allocated; the transaction decides races
@@ -785,24 +863,31 @@ def _move(order: Order, to: str, values: dict[str, Any], event: Event) -> Order:
 
 def cancel_order(user: User | None, order: Order, note: str | None) -> Order:
     """Cancel: seats and discount uses released, buyer mailed the note, paid orders refunded
-    at the provider (first, so a failed refund leaves the order as it was)."""
-    require_order_manage(user, order)
-    if order.status not in ALLOWED_FROM["cancelled"]:
-        raise Conflict(f"An order that is '{order.status}' can't be cancelled",
-                       attribute_pointer("status"))
-    if order.status == "completed" and order.transaction_id and order.paid_via in (
-            "stripe", "paypal") and order.refunded_at is None:
-        from openevent.services import payments
+    at the provider first (a failed refund leaves the order as it was: 503, try again).
 
-        payments.refund_order(order)
-    try:
-        cancelled = transition(order, "cancelled",
-                               values={"cancel_note": note} if note else None)
-    except InventoryConflict:
-        raise Conflict("The order's status changed meanwhile", attribute_pointer("status")
-                       ) from None
-    _mail_cancellation(cancelled, note)
-    return cancelled
+    The cancel is conditioned on the exact status it was decided from: if a payment
+    completes the order meanwhile, the transaction fails and the cancel is decided again —
+    now as the cancel of a paid order, which refunds. A paid order is never cancelled
+    without its refund."""
+    require_order_manage(user, order)
+    from openevent.services import payments
+
+    for _ in range(4):
+        current = Order.get(order.id)
+        if current.status not in ALLOWED_FROM["cancelled"]:
+            raise Conflict(f"An order that is '{current.status}' can't be cancelled",
+                           attribute_pointer("status"))
+        if current.transaction_id and current.paid_via in ("stripe", "paypal") and \
+                current.refunded_at is None:
+            payments.refund_order(current)
+        try:
+            cancelled = transition(current, "cancelled", allowed_from=(current.status,),
+                                   values={"cancel_note": note} if note else None)
+        except InventoryConflict:
+            continue  # the status moved (a payment landed, an expiry): decide again
+        _mail_cancellation(cancelled, note)
+        return cancelled
+    raise Conflict("The order's status changed meanwhile", attribute_pointer("status"))
 
 
 def _mail_cancellation(order: Order, note: str | None) -> None:
@@ -839,10 +924,13 @@ def release_attendee_hold(attendee: Attendee) -> bool:
     """Give back the seat of an attendee that never joined an order; True if this call did."""
     batch = Batch()
     batch.update("attendee", Attendee(int(attendee.id)),
-                 [Attendee.holds_seat.set(False), Attendee.hold_bucket.remove()],
+                 [Attendee.holds_seat.set(False), Attendee.hold_bucket.remove(),
+                  Attendee.counted_hold.set(False)],
                  Attendee.order_id.does_not_exist() & (Attendee.holds_seat == True)  # noqa: E712
-                 & Attendee.hold_bucket.exists())
+                 & Attendee.hold_bucket.exists()
+                 & _counted_is(bool(attendee.counted_hold)))
     inventory.release_seats(batch, {int(attendee.ticket_id): 1})
+    _uncount_holds(batch, [attendee])
     try:
         inventory.run(lambda: batch)
         return True

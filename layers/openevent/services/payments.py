@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pynamodb.exceptions import PutError, UpdateError
+
 from openevent.errors import (
     BadRequest,
     Conflict,
@@ -30,9 +32,11 @@ from openevent.errors import (
     attribute_pointer,
 )
 from openevent.mail import send_mail
+from openevent.models.base import now
 from openevent.models.events import Event
 from openevent.models.orders import Order, PaymentRecord, payment_key
 from openevent.payments import errors as perr
+from openevent.payments.money import fits_currency, from_minor_units
 from openevent.services import inventory
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings
@@ -218,20 +222,53 @@ def _paid_values(payment: Payment) -> dict[str, Any]:
     return values
 
 
+class UnusablePayment(Unprocessable):
+    """A payment that can never be applied to this order: it names no order or another one,
+    went to an account that is not the event's, or was already used for another order.
+    Nothing is recorded and nothing is refunded (it may not even be ours to refund)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, "/data/attributes")
+
+
+def expected_account(order: Order) -> str | None:
+    """The Stripe account an order's money must land in: the one its checkout was created
+    on, else the event's Stripe authorization."""
+    return order.stripe_account or connected_account(order.event_id)
+
+
+def check_destination(order: Order, payment: Payment) -> None:
+    """A payment counts for `order` only if it names this order and (Stripe) was collected
+    on the event's own connected account — never one an attacker connected to an event of
+    their own with metadata naming someone else's order."""
+    if payment.order_identifier != order.identifier:
+        raise UnusablePayment("The payment does not name this order" if
+                              payment.order_identifier is None else
+                              "The payment is for another order")
+    if payment.provider == "stripe":
+        expected = expected_account(order)
+        if expected is None or payment.account != expected:
+            raise UnusablePayment("The payment was not made to this event's Stripe account")
+
+
 def confirm_payment(order: Order, payment: Payment, source: str) -> str:
     """Apply a collected payment to `order` once. Returns the outcome: `completed`,
     `duplicate` (already applied), or `refunded` (amount mismatch, order cancelled or
     already paid, or expired with its seats gone)."""
     from openevent.services import orders as order_service
 
-    if payment.order_identifier is not None and payment.order_identifier != order.identifier:
-        raise Unprocessable("The payment is for another order", "/data/attributes")
+    check_destination(order, payment)
     for _ in range(3):
         try:
-            PaymentRecord.get(payment_key(payment.provider, payment.payment_id))
-            return "duplicate"
+            seen = PaymentRecord.get(payment_key(payment.provider, payment.payment_id))
         except PaymentRecord.DoesNotExist:
-            pass
+            seen = None
+        if seen is not None:
+            if int(seen.order_id) != int(order.id):
+                raise UnusablePayment("This payment was already used for another order")
+            if seen.outcome == "refund_pending":
+                return retry_refund(seen)
+            return "duplicate"
         current = Order.get(order.id)
         if payment.currency.upper() != (current.currency or "").upper() or \
                 payment.amount != Decimal(current.amount):
@@ -257,7 +294,7 @@ def confirm_payment(order: Order, payment: Payment, source: str) -> str:
             return _refund_unapplied(current, payment, source, "its seats were sold meanwhile")
         except InventoryConflict as exc:
             if exc.failed("record"):
-                return "duplicate"
+                continue  # recorded meanwhile: decide from what the record says
             if reacquire and (exc.failed("ticket:") or exc.failed("code:")):
                 return _refund_unapplied(current, payment, source,
                                          "its seats were sold meanwhile")
@@ -268,32 +305,71 @@ def confirm_payment(order: Order, payment: Payment, source: str) -> str:
     raise Conflict("The order changed meanwhile; try again", "/data")
 
 
+RETRY_BUCKET = "refund"
+
+
 def _refund_unapplied(order: Order, payment: Payment, source: str, why: str) -> str:
-    """Refund a payment that can't be applied, recording it once (a replay does nothing)."""
-    batch = Batch()
-    _record(batch, order, payment, "refunded", source)
+    """A collected payment that can't be applied is owed back. The debt is recorded once
+    (`refund_pending`, a replay finds it), then the provider is asked; only its answer makes
+    it `refunded` and mails the buyer. A failed refund stays pending for the next delivery
+    or the scheduled retry."""
+    record = PaymentRecord(
+        payment_key(payment.provider, payment.payment_id), provider=payment.provider,
+        payment_id=payment.payment_id, order_id=int(order.id),
+        order_identifier=order.identifier, outcome="refund_pending", amount=payment.amount,
+        currency=payment.currency, source=source[:200], reason=why[:200],
+        retry_bucket=RETRY_BUCKET, payment_intent=payment.payment_intent,
+        charge_id=payment.charge_id, account=payment.account)
     try:
-        inventory.run(lambda: batch)
-    except InventoryConflict:
-        return "duplicate"
-    log.info("refunding payment %s for order %s: %s", payment.payment_id, order.id, why)
+        record.save(PaymentRecord.key.does_not_exist())
+    except PutError:
+        seen = PaymentRecord.get(record.key)
+        return retry_refund(seen) if seen.outcome == "refund_pending" else "duplicate"
+    log.info("refund owed for payment %s of order %s: %s", payment.payment_id, order.id, why)
+    return retry_refund(record)
+
+
+def retry_refund(record: PaymentRecord) -> str:
+    """Ask the provider to refund a pending record (idempotent there by its key); returns
+    `refunded`, or `refund_pending` when the provider could not be reached or refused."""
+    order = Order.get(int(record.order_id))
     try:
-        _refund(payment.provider, order, payment_intent=payment.payment_intent,
-                charge=payment.charge_id, capture=payment.payment_id,
-                account=payment.account, key=f"refund-{payment.payment_id}")
+        refund_id = _refund(str(record.provider), order, payment_intent=record.payment_intent,
+                            charge=record.charge_id, capture=record.payment_id,
+                            account=record.account, key=f"refund-{record.payment_id}")
     except perr.AlreadyRefunded:
-        pass
+        refund_id = "already-refunded"
     except perr.PaymentError as exc:
-        log.error("refund of payment %s failed: %s", payment.payment_id, type(exc).__name__)
+        log.error("refund of payment %s failed (%s); it stays pending", record.payment_id,
+                  type(exc).__name__)
+        return "refund_pending"
+    try:
+        record.update(actions=[PaymentRecord.outcome.set("refunded"),
+                               PaymentRecord.refund_id.set(refund_id),
+                               PaymentRecord.retry_bucket.remove()],
+                      condition=PaymentRecord.outcome == "refund_pending")
+    except UpdateError:
+        return "refunded"  # a concurrent retry confirmed it (and mailed)
     from openevent.services.orders import _user
 
     buyer = _user(order.user_id)
     if buyer is not None:
         send_mail(buyer.email, "Your payment has been refunded",
-                  f"We received a payment of {payment.amount} {payment.currency} for order "
-                  f"{order.identifier}, but could not accept it because {why}. It has been "
-                  "refunded in full.\n")
+                  f"We received a payment of {record.amount} {record.currency} for order "
+                  f"{order.identifier}, but could not accept it because {record.reason}. "
+                  "It has been refunded in full.\n")
     return "refunded"
+
+
+def retry_pending_refunds(limit: int = 100) -> dict[str, int]:
+    """The scheduled job: retry every refund still owed (sparse index, no Scan)."""
+    done = pending = 0
+    for record in PaymentRecord.retry_index.query(RETRY_BUCKET, limit=limit):
+        if retry_refund(record) == "refunded":
+            done += 1
+        else:
+            pending += 1
+    return {"refunded": done, "pending": pending}
 
 
 # --- refunds -------------------------------------------------------------------------------
@@ -325,7 +401,8 @@ def refund_order(order: Order) -> None:
         refund_id = order.refund_id or "already-refunded"
     except perr.PaymentError as exc:
         raise _unavailable(exc) from None
-    order.update(actions=[Order.refund_id.set(refund_id), Order.refunded_at.set(now())])
+    order.update(actions=[Order.refund_id.set(refund_id), Order.refunded_at.set(now()),
+                          Order.refunded_amount.set(Decimal(order.amount))])
 
 
 # --- charge and verify ---------------------------------------------------------------------
@@ -338,6 +415,10 @@ def _require_payable(order: Order, mode: str | None = None) -> None:
     if mode is not None and order.payment_mode != mode:
         raise Unprocessable(f"The order is paid by {order.payment_mode}",
                             attribute_pointer("payment_mode"))
+    if not fits_currency(Decimal(order.amount), order.currency):
+        # written before amounts were kept in minor units; no provider can take it
+        raise Unprocessable(f"The amount {order.amount} cannot be paid in {order.currency}; "
+                            "the organizer must correct it", attribute_pointer("amount"))
 
 
 def charge(order: Order, attributes: dict[str, Any]) -> tuple[bool, str]:
@@ -373,6 +454,9 @@ def _stripe_payment(order: Order, paid: Any, account: str) -> Payment:
 def _outcome_message(outcome: str) -> tuple[bool, str]:
     if outcome in ("completed", "duplicate"):
         return True, "Charge successful"
+    if outcome == "refund_pending":
+        return False, ("The payment could not be applied to this order; its refund has been "
+                       "requested and will be retried until the provider confirms it")
     return False, "The payment could not be applied to this order and has been refunded"
 
 
@@ -471,8 +555,24 @@ def _order_by_identifier(identifier: Any) -> Order | None:
     return None
 
 
+WEBHOOK_TOLERANCE = 300  # seconds: older deliveries are replays (Stripe's own default)
+
+
+def _webhook_outcome(order: Order, payment: Payment, source: str) -> dict[str, Any]:
+    try:
+        outcome = confirm_payment(order, payment, source)
+    except UnusablePayment as exc:
+        log.warning("webhook %s: %s", source, exc.detail)
+        return {"received": True, "applied": "unusable"}
+    if outcome == "refund_pending":
+        # the provider could not refund now: fail the delivery so it is sent again
+        raise ServiceUnavailable("A refund is pending at the provider; deliver again later")
+    return {"received": True, "applied": outcome}
+
+
 def stripe_webhook(body: bytes, signature: str | None) -> dict[str, Any]:
-    """Verify, re-check with Stripe, confirm once. 400 on a bad signature."""
+    """Verify, re-check with Stripe on the event's own account, confirm once. 400 on a bad
+    signature; a payment on any other account is ignored."""
     try:
         gateway = stripe_gateway()
         event = gateway.verify_webhook(body, signature)
@@ -482,15 +582,17 @@ def stripe_webhook(body: bytes, signature: str | None) -> dict[str, Any]:
     obj = (event.get("data") or {}).get("object") or {}
     if not isinstance(obj, dict) or kind not in (
             "checkout.session.completed", "checkout.session.async_payment_succeeded",
-            "payment_intent.succeeded", "charge.succeeded"):
+            "payment_intent.succeeded", "charge.succeeded", "charge.refunded"):
         return {"received": True, "applied": "ignored"}
     meta = obj.get("metadata") or {}
     order = _order_by_identifier(meta.get("order_identifier") or obj.get("client_reference_id"))
     if order is None:
         return {"received": True, "applied": "unknown order"}
-    account = event.get("account") or order.stripe_account or connected_account(order.event_id)
-    if not account:
-        return {"received": True, "applied": "no account"}
+    account = expected_account(order)
+    if not account or event.get("account") != account:
+        log.warning("stripe event %s from account %s is not for order %s's account",
+                    event.get("id"), event.get("account"), order.id)
+        return {"received": True, "applied": "foreign account"}
     try:
         if kind.startswith("checkout.session"):
             session = gateway.retrieve_checkout_session(str(obj.get("id")),
@@ -507,18 +609,61 @@ def stripe_webhook(body: bytes, signature: str | None) -> dict[str, Any]:
         return {"received": True, "applied": "unknown payment"}
     except perr.PaymentError as exc:
         raise _unavailable(exc) from None  # 503: the provider retries the delivery
+    if kind == "charge.refunded":
+        ours = (paid.id == order.stripe_charge_id or (
+            paid.payment_intent is not None and paid.payment_intent == order.stripe_payment_intent))
+        if not ours or not order.transaction_id:
+            return {"received": True, "applied": "not this order's payment"}
+        return {"received": True, "applied": record_refund_total(
+            order, from_minor_units(paid.amount_refunded, paid.currency))}
     if not paid.paid:
         return {"received": True, "applied": "unpaid"}
-    outcome = confirm_payment(order, _stripe_payment(order, paid, account),
-                              f"webhook:{event.get('id')}")
-    return {"received": True, "applied": outcome}
+    return _webhook_outcome(order, _stripe_payment(order, paid, account),
+                            f"webhook:{event.get('id')}")
+
+
+def record_refund_total(order: Order, total: Decimal) -> str:
+    """The provider reports `total` refunded so far on the order's payment (Stripe's
+    `amount_refunded`): kept if larger than what we know, so reordered deliveries never
+    lower it. Fully refunded → `refunded_at`."""
+    actions: list[Any] = [Order.refunded_amount.set(total)]
+    if total >= Decimal(order.amount):
+        actions.append(Order.refunded_at.set(now()))
+    try:
+        order.update(actions=actions, condition=Order.refunded_amount.does_not_exist()
+                     | (Order.refunded_amount < total))
+    except UpdateError:
+        return "duplicate"
+    return "refund recorded"
+
+
+def _record_refund_delta(order: Order, refund_id: str, amount: Decimal) -> str:
+    """PayPal reports each refund on its own: counted once per refund id, in one
+    transaction with the order's running total."""
+    batch = Batch()
+    batch.save("refund", PaymentRecord(
+        payment_key("paypal-refund", refund_id), provider="paypal", payment_id=refund_id,
+        order_id=int(order.id), order_identifier=order.identifier, outcome="refund",
+        amount=amount, currency=order.currency, source="webhook"),
+        PaymentRecord.key.does_not_exist())
+    total = Decimal(order.refunded_amount or 0) + amount
+    actions: list[Any] = [Order.refunded_amount.add(amount)]
+    if total >= Decimal(order.amount):
+        actions.append(Order.refunded_at.set(now()))
+    batch.update("order", Order(order.id), actions)
+    try:
+        inventory.run(lambda: batch)
+    except InventoryConflict:
+        return "duplicate"
+    return "refund recorded"
 
 
 def paypal_webhook(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """Verify, re-check with PayPal (capturing an approved order), confirm once."""
+    """Verify (within the transmission-time tolerance), re-check with PayPal (capturing an
+    approved order), confirm once; refunds update the order's refunded amount."""
     try:
         gateway = paypal_gateway()
-        event = gateway.verify_webhook(headers, body)
+        event = gateway.verify_webhook(headers, body, tolerance=WEBHOOK_TOLERANCE)
     except (perr.SignatureError, Unprocessable):
         raise BadRequest("Invalid PayPal signature",
                          parameter="PAYPAL-TRANSMISSION-SIG") from None
@@ -526,6 +671,8 @@ def paypal_webhook(headers: dict[str, str], body: bytes) -> dict[str, Any]:
     resource = event.get("resource") or {}
     if not isinstance(resource, dict):
         return {"received": True, "applied": "ignored"}
+    if kind == "PAYMENT.CAPTURE.REFUNDED":
+        return _paypal_refund(resource)
     try:
         if kind == "CHECKOUT.ORDER.APPROVED":
             paypal_order_id = str(resource.get("id", ""))
@@ -550,7 +697,28 @@ def paypal_webhook(headers: dict[str, str], body: bytes) -> dict[str, Any]:
         raise _unavailable(exc) from None
     if capture.status != "COMPLETED":
         return {"received": True, "applied": "unpaid"}
-    outcome = confirm_payment(order, _paypal_payment(state.reference_id, capture,
-                                                     paypal_order_id),
-                              f"webhook:{event.get('id')}")
-    return {"received": True, "applied": outcome}
+    return _webhook_outcome(order, _paypal_payment(state.reference_id, capture,
+                                                   paypal_order_id),
+                            f"webhook:{event.get('id')}")
+
+
+def _paypal_refund(resource: dict[str, Any]) -> dict[str, Any]:
+    raw_links = resource.get("links")
+    links: list[Any] = raw_links if isinstance(raw_links, list) else []
+    up = next((str(link.get("href", "")) for link in links
+               if isinstance(link, dict) and link.get("rel") == "up"), "")
+    capture_id = up.rstrip("/").rsplit("/", 1)[-1] if "/captures/" in up else ""
+    order = _order_by_identifier(resource.get("custom_id"))
+    if order is None or not capture_id or order.paypal_capture_id != capture_id:
+        return {"received": True, "applied": "not this order's payment"}
+    raw_money = resource.get("amount")
+    money: dict[str, Any] = raw_money if isinstance(raw_money, dict) else {}
+    try:
+        amount = Decimal(str(money.get("value")))
+    except ArithmeticError:
+        return {"received": True, "applied": "unusable"}
+    if not amount.is_finite() or amount <= 0 or str(money.get("currency_code", "")).upper() \
+            != (order.currency or "").upper():
+        return {"received": True, "applied": "unusable"}
+    return {"received": True, "applied": _record_refund_delta(order, str(resource.get("id")),
+                                                               amount)}

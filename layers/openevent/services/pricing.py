@@ -2,7 +2,9 @@
 
 `quote()` is used by calculate-amount, create-order and POST /v1/orders alike, so the amount a
 buyer is shown is the amount they are charged. Money is `Decimal` throughout; per-seat
-discounts and the tax are rounded half-up to 2 decimals, sub-totals are then exact.
+discounts and the tax are rounded half-up to the event currency's minor unit (0 decimals for
+JPY, 3 for KWD, 2 for most: `payments.money.amount_exponent`), sub-totals are then exact, so
+every total can be paid.
 
 Tax (the event's `Tax`, at most one) is either included in the prices (the tax is the part of
 the total it contains: total − total / (1 + rate)) or added on top (total × rate).
@@ -13,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from openevent.errors import Unprocessable
 from openevent.models.base import now as utcnow
 from openevent.models.events import DiscountCode, Event, Ticket
+from openevent.payments.money import amount_exponent, fits_currency, round_amount
 
-CENTS = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 MAX_SEATS_PER_ORDER = 50  # keeps an order's transaction under DynamoDB's 100 items
@@ -31,9 +33,9 @@ EXCEEDED = "Discount Usage Exceeded"
 INVALID = "Invalid Discount Code"
 
 
-def money(value: Decimal | int | str) -> Decimal:
-    """Round half-up to cents."""
-    return Decimal(value).quantize(CENTS, rounding=ROUND_HALF_UP)
+def money(value: Decimal | int | str, currency: str | None = None) -> Decimal:
+    """Round half-up to the currency's minor unit (USD when none is given)."""
+    return round_amount(value, currency)
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,11 @@ class QuoteLine:
     price: Decimal  # unit price
     discount: Decimal = ZERO  # per seat
     discounted: bool = False
+    currency: str = "USD"
 
     @property
     def sub_total(self) -> Decimal:
-        return money((self.price - self.discount) * self.quantity)
+        return money((self.price - self.discount) * self.quantity, self.currency)
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Quote:
     tax_amount: Decimal = ZERO
     total: Decimal = ZERO
     counts: dict[int, int] = field(default_factory=dict)
+    currency: str = "USD"
 
     @property
     def seats(self) -> int:
@@ -99,7 +103,7 @@ class Quote:
                     "code": self.code.code,
                     "percent": float(self.code.value) if self.code.type == "percent" else None,
                     "amount": float(line.discount),
-                    "total": float(money(line.discount * line.quantity)),
+                    "total": float(money(line.discount * line.quantity, self.currency)),
                 }
             tickets.append({"id": line.ticket.id, "name": line.ticket.name,
                             "price": float(line.price), "quantity": line.quantity,
@@ -156,51 +160,58 @@ def event_tax(event_id: int) -> TaxInfo | None:
     return None
 
 
-def unit_price(ticket: Ticket, donation: Decimal | None, pointer: str) -> Decimal:
+def unit_price(ticket: Ticket, donation: Decimal | None, pointer: str,
+               currency: str | None = None) -> Decimal:
     """The price of one seat: the ticket's, 0 for free, the buyer's within min..max for
-    donations."""
+    donations — in the currency's minor units (a donation with more decimals is 422)."""
     if ticket.type == "free":
         return ZERO
     if ticket.type == "donation":
         low = Decimal(ticket.min_price or 0)
         high = Decimal(ticket.max_price) if ticket.max_price is not None else None
         if donation is None:
-            return money(low)
+            return money(low, currency)
         if donation < low or (high is not None and donation > high):
             raise Unprocessable(f"Donation for '{ticket.name}' must be between {low} and "
                                 f"{high if high is not None else 'any amount'}", pointer)
-        return money(donation)
-    return money(ticket.price or 0)
+        if not fits_currency(donation, currency):
+            raise Unprocessable(f"A donation in {(currency or 'USD').upper()} has at most "
+                                f"{amount_exponent(currency)} decimals", pointer)
+        return money(donation, currency)
+    return money(ticket.price or 0, currency)
 
 
 def quote(event: Event, requests: Iterable[SeatRequest], code: DiscountCode | None = None,
           *, tax: TaxInfo | None = None, load_tax: bool = True) -> Quote:
     """Price `requests`; `code` (already checked, or None) discounts the tickets it covers."""
+    currency = str(event.payment_currency or "USD").upper()
     lines: list[QuoteLine] = []
     for req in requests:
         line = QuoteLine(req.ticket, req.quantity, unit_price(req.ticket, req.price,
-                                                              "/tickets"))
+                                                              "/tickets", currency),
+                         currency=currency)
         if code is not None and code_applies(code, req.ticket) and line.price > 0:
             value = Decimal(code.value or 0)
             off = value if code.type == "amount" else line.price * value / HUNDRED
-            line.discount = min(money(off), line.price)
+            line.discount = min(money(off, currency), line.price)
             line.discounted = True
         lines.append(line)
-    result = Quote(lines=lines, code=code)
+    result = Quote(lines=lines, code=code, currency=currency)
     result.counts = {}
     for line in lines:
         result.counts[int(line.ticket.id)] = result.counts.get(int(line.ticket.id), 0) \
             + line.quantity
-    result.sub_total = money(sum((line.sub_total for line in lines), ZERO))
-    result.discount = money(sum((line.discount * line.quantity for line in lines), ZERO))
+    result.sub_total = money(sum((line.sub_total for line in lines), ZERO), currency)
+    result.discount = money(sum((line.discount * line.quantity for line in lines), ZERO),
+                            currency)
     result.tax = tax if tax is not None or not load_tax else event_tax(event.id)
     total = result.sub_total
     if result.tax is not None:
         rate = result.tax.rate / HUNDRED
         if result.tax.included:
-            result.tax_amount = money(total - total / (1 + rate))
+            result.tax_amount = money(total - total / (1 + rate), currency)
         else:
-            result.tax_amount = money(total * rate)
+            result.tax_amount = money(total * rate, currency)
             total += result.tax_amount
-    result.total = money(total)
+    result.total = money(total, currency)
     return result

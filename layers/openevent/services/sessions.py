@@ -53,9 +53,11 @@ def open_session(user: User) -> dict[str, str]:
 def _touch(user: User) -> None:
     from openevent.jsonapi.compat import dump_extra
 
+    stored = dump_extra("user", user.extra, {"last_accessed_at": now()})
+    if stored is None:
+        return
     try:
-        user.update(actions=[User.extra.set(
-            dump_extra("user", user.extra, {"last_accessed_at": now()}))])
+        user.update(actions=[User.extra.set(stored)])
     except Exception as exc:  # noqa: BLE001 - a login never fails for its bookkeeping
         log.warning("last-accessed-at not recorded: %s", type(exc).__name__)
 

@@ -1,9 +1,9 @@
 """Admin statistics (`/v1/admin/statistics/...`) from counters maintained as things happen.
 
-Each figure is one item of the counters table (`stat#<name>`), changed with an atomic ADD by
+Each figure is one item of the statistics table (`events#draft`, ...), changed with an atomic ADD by
 the write that changes it (an event created or published, a user verified, a mail sent, a
 role granted). Reading the admin dashboard is one BatchGet, whatever the number of events or
-users; nothing scans or counts a table. Mails are counted per UTC day (`stat#mails#<date>`),
+users; nothing scans or counts a table. Mails are counted per UTC day (`mails#<date>`),
 so "the last 7 days" is the sum of seven day counters.
 
 A counter update that fails is logged, never raised into the request that did the work: the
@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from openevent.models.base import Counter, now
+from openevent.models.base import now
+from openevent.models.system import Statistic
 
 log = logging.getLogger("openevent.statistics")
-PREFIX = "stat#"
+PREFIX = ""
 
 EVENT_FIGURES = ("draft", "published", "past")
 USER_FIGURES = ("super_admin", "admin", "verified", "unverified", "owner", "organizer",
@@ -38,7 +39,7 @@ def bump(name: str, delta: int = 1) -> None:
     if not delta:
         return
     try:
-        Counter(PREFIX + name).update(actions=[Counter.value.add(delta)])
+        Statistic(PREFIX + name).update(actions=[Statistic.value.add(delta)])
     except Exception as exc:  # noqa: BLE001 - statistics never break the write they count
         log.warning("statistic %s not updated: %s", name, type(exc).__name__)
 
@@ -46,7 +47,7 @@ def bump(name: str, delta: int = 1) -> None:
 def read(names: Iterable[str]) -> dict[str, int]:
     wanted = list(dict.fromkeys(names))
     found = {c.name[len(PREFIX):]: int(c.value or 0)
-             for c in Counter.batch_get([PREFIX + n for n in wanted])}
+             for c in Statistic.batch_get([PREFIX + n for n in wanted])}
     return {n: max(0, found.get(n, 0)) for n in wanted}
 
 

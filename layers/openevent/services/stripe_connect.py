@@ -5,11 +5,9 @@ at `{connect_base}/oauth/token` (grant_type=authorization_code, authenticated wi
 admin-set platform secret key from SystemSettings) through `StripeGateway`, imported lazily so
 the events group never loads the Stripe SDK at import time.
 
-Secrets: the organizer's access and refresh tokens are encrypted with Fernet (AES-128-CBC +
-HMAC-SHA256) before they are stored, and are never serialized or logged. The key is
-`OPENEVENT_DATA_KEY` (a urlsafe-base64 32-byte Fernet key; in AWS from Secrets Manager/SSM,
-or replace `_fernet()` with AWS KMS envelope encryption). Without it — local runs and tests —
-a key is derived from the JWT secret with HKDF, so a deployment must set its own.
+Secrets: the organizer's access and refresh tokens are encrypted (`openevent.data_key`, a key
+that exists only in the secret store) before they are stored, and are never serialized or
+logged.
 
 One authorization per event: a `Unique` claim `stripe-authorization#<event>` written in the
 same transaction as the item makes a second one 409, also under concurrency.
@@ -17,10 +15,7 @@ same transaction as the item makes a second one 409, also under concurrency.
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
-from functools import lru_cache
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -43,33 +38,20 @@ from openevent.services.system import get_system_settings
 from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.stripe_connect")
-DATA_KEY_ENV = "OPENEVENT_DATA_KEY"
 
 
-# --- encryption at rest ----------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def _fernet() -> Any:
-    from cryptography.fernet import Fernet
-
-    key = os.environ.get(DATA_KEY_ENV, "").strip()
-    if not key:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-        secret = str(get_settings().jwt_secret).encode()
-        raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=b"openevent-data-key").derive(secret)
-        key = base64.urlsafe_b64encode(raw).decode()
-    return Fernet(key.encode())
-
+# --- encryption at rest: openevent.data_key (the key lives only in the secret store) ----
 
 def encrypt(text: str) -> str:
-    return str(_fernet().encrypt(text.encode()).decode())
+    from openevent import data_key
+
+    return data_key.encrypt(text)
 
 
 def decrypt(token: str) -> str:
-    return str(_fernet().decrypt(token.encode()).decode())
+    from openevent import data_key
+
+    return data_key.decrypt(token)
 
 
 # --- reads -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from openevent import container_cache
 from openevent.errors import Forbidden
 from openevent.models.system import Modules, SystemSettings
 
@@ -19,7 +20,7 @@ MODULE_MESSAGES = {
 }
 
 
-def get_modules() -> Modules:
+def _load_modules() -> Modules:
     try:
         return Modules.get("1")
     except Modules.DoesNotExist:
@@ -50,6 +51,11 @@ def enabled_module_names(modules: Modules) -> list[str]:
     return [n for n in MODULE_NAMES if getattr(modules, f"{n}_include")]
 
 
+def get_modules() -> Modules:
+    """The modules (cached per container for a few seconds: `openevent.container_cache`)."""
+    return container_cache.get(("Modules", "1"), _load_modules)
+
+
 def module_enabled(name: str) -> bool:
     return bool(getattr(get_modules(), name))
 
@@ -61,30 +67,55 @@ def require_module(name: str, pointer: str | None = None) -> None:
 
 
 def update_modules(values: dict[str, Any]) -> Modules:
-    modules = get_modules()
+    modules = _load_modules()
     for key, value in values.items():
         setattr(modules, key, value)
     modules.save()
     return modules
 
 
+# Platform secrets are stored encrypted (openevent.data_key) and read back in clear.
+SEALED_SETTINGS = ("stripe_secret_key", "stripe_webhook_secret", "paypal_secret")
+
+
 def get_system_settings() -> SystemSettings:
+    """The settings with secrets in clear (cached per container for a few seconds)."""
+    return container_cache.get(("SystemSettings", "1"), _load_system_settings)
+
+
+def _load_system_settings() -> SystemSettings:
     try:
-        return SystemSettings.get("1")
+        settings = SystemSettings.get("1")
     except SystemSettings.DoesNotExist:
         return SystemSettings("1")
+    if any(getattr(settings, name, None) for name in SEALED_SETTINGS):
+        from openevent import data_key
+
+        for name in SEALED_SETTINGS:
+            setattr(settings, name, data_key.unseal(getattr(settings, name, None)))
+    return settings
 
 
 def update_system_settings(values: dict[str, Any]) -> SystemSettings:
     from openevent.jsonapi.compat import core_and_extra, dump_extra
 
-    current = get_system_settings()
+    current = _load_system_settings()
     values, extra = core_and_extra("setting", values)
     if extra:
         values["extra"] = dump_extra("setting", current.extra, extra)
     for key, value in values.items():
         setattr(current, key, value)
-    current.save()
+    clear = {name: getattr(current, name, None) for name in SEALED_SETTINGS}
+    if any(clear.values()):
+        from openevent import data_key
+
+        for name, value in clear.items():
+            setattr(current, name, data_key.seal(value))
+    try:
+        current.save()
+    finally:
+        for name, value in clear.items():
+            setattr(current, name, value)
     return current
 
 

@@ -36,6 +36,7 @@ from openevent.models.base import (
 )
 from openevent.models.events import Event, Ticket
 from openevent.models.users import User
+from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_event_role
 from openevent.services.events import PAYMENT_FLAGS
 from openevent.services.lookup import get_event
@@ -124,6 +125,13 @@ def check_ticket(event: Event, values: dict[str, Any], ticket: Ticket | None = N
                             attribute_pointer("price"))
     if kind == "free" and price is not None and price > 0:
         raise Unprocessable("A free ticket cannot have a price", attribute_pointer("price"))
+    currency = event.payment_currency
+    for name in ("price", "min_price", "max_price"):
+        amount = t[name]
+        if amount is not None and not fits_currency(Decimal(amount), currency):
+            raise Unprocessable(f"A price in {(currency or 'USD').upper()} has at most "
+                                f"{amount_exponent(currency)} decimals",
+                                attribute_pointer(name))
     if kind == "donation":
         if "type" in values or ticket is None:
             require_module("donation_include", attribute_pointer("type"))

@@ -19,6 +19,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from openevent import container_cache
 from openevent.errors import (
     BadRequest,
     Conflict,
@@ -144,12 +145,20 @@ def _consume_token(token: Any, purpose: str) -> MailToken | None:
 
 
 def verify_email(token: Any) -> User:
+    """Verify the address the token was mailed to — only while it is still the account's
+    address (a token mailed before an email change proves nothing about the new one)."""
     record = _consume_token(token, "verify-email")
     if record is None:
         raise BadRequest("Invalid or expired token", "/data/token")
     user = get_user(record.user_id)
     was_verified = bool(user.is_verified)
-    user.update(actions=[User.is_verified.set(True)])
+    try:
+        # Conditional on the stored email, so a concurrent email change cannot slip in.
+        user.update(actions=[User.is_verified.set(True)],
+                    condition=User.email == record.email)
+    except UpdateError:
+        raise BadRequest("This token was sent to another email address",
+                         "/data/token") from None
     if not was_verified:
         statistics.user_verified()
     return user
@@ -225,6 +234,8 @@ def reset_password(token: Any, password: Any) -> User:
     if record is None:
         raise NotFound("Invalid, used or expired token", "/data/token")
     user = get_user(record.user_id)
+    if user.email != record.email:  # mailed to an address the account no longer has
+        raise NotFound("Invalid, used or expired token", "/data/token")
     set_password(user, password, revoke_sessions=True)
     return user
 
@@ -256,21 +267,41 @@ def change_email(user: User, new_email: str) -> None:
                             None, owner=str(user.id), old_claim=old_key, new_claim=new_key)
     except ClaimTaken:
         raise Conflict("Email already exists", attribute_pointer("email")) from None
+    finally:
+        # A transaction bypasses the model's own cache invalidation (container_cache).
+        container_cache.invalidate(("User", user.id))
     user.email = new_email
     user.is_verified = False
 
 
+def keep_a_super_admin(user: User, pointer: str | None = None) -> None:
+    """409 when `user` is the last live super admin: deleting or demoting it would lock the
+    platform out. (A Query of the users index, on this rare admin path only.)"""
+    if not user.is_super_admin or user.deleted_at is not None:
+        return
+    others = User.kind_index.query(
+        user.kind or "user",
+        filter_condition=(User.is_super_admin == True)  # noqa: E712 - a condition, not a test
+        & User.deleted_at.does_not_exist() & (User.id != user.id))
+    if next(iter(others), None) is None:
+        raise Conflict("The last super admin cannot be deleted or demoted; make another "
+                       "user super admin first", pointer, parameter=None if pointer
+                       else "user_id")
+
+
 def soft_delete(user: User) -> None:
+    keep_a_super_admin(user)
     user.update(actions=[User.deleted_at.set(now()), User.password_version.add(1)])
 
 
 def ensure_super_admin(email: str, password: str) -> User:
-    """Create (or promote) the configured super admin at start; idempotent."""
+    """Create (or promote, or undelete) the configured super admin at start; idempotent."""
     existing = find_by_email(email)
     if existing is not None:
-        if not (existing.is_super_admin and existing.is_admin and existing.is_verified):
+        if not (existing.is_super_admin and existing.is_admin and existing.is_verified) \
+                or existing.deleted_at is not None:
             existing.update(actions=[User.is_super_admin.set(True), User.is_admin.set(True),
-                                     User.is_verified.set(True)])
+                                     User.is_verified.set(True), User.deleted_at.remove()])
         return existing
     try:
         return create_user(

@@ -1,0 +1,189 @@
+"""Memory and latency of the local runtime under a mixed load.
+
+Starts `python -m openevent.local` (the real runtime: gateway, journaled moto) on a free port
+in a temporary data directory, then sends 3,000 requests at concurrency 50 — logins (argon2,
+the memory-hungry part), signups, event creation, event lists and single events — and prints
+the resident memory (RSS) of the runtime and of the embedded AWS before and after, next to
+p50/p99 latency per kind. Exits non-zero if the runtime's RSS after the load exceeds the
+budget (`--budget-mb`, default 400) or any request got a 5xx.
+
+    .venv/bin/python bench/load.py [--requests 3000] [--concurrency 50] [--budget-mb 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+from openevent.lab.localbroker import free_port  # noqa: E402
+
+JSONAPI = {"Content-Type": "application/vnd.api+json"}
+ADMIN = {"email": "admin@openevent.local", "password": "open-event-admin"}
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def moto_pid(runtime: int) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == runtime and b"openevent.local.moto_server" in cmd:
+                return int(entry.name)
+    raise RuntimeError("moto child not found")
+
+
+def event_doc(name: str) -> dict[str, Any]:
+    start = datetime.now(UTC) + timedelta(days=30)
+    return {"data": {"type": "event", "attributes": {
+        "name": name, "starts-at": start.isoformat(), "timezone": "UTC", "state": "published",
+        "ends-at": (start + timedelta(hours=2)).isoformat()}}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--budget-mb", type=float, default=400.0)
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="openevent-load-")) / "data"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
+    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir), "OPENEVENT_LAB": "0",
+                "OPENEVENT_PAYMENT_SANDBOX": "0"})
+    log = data_dir.parent / "runtime.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while "running locally" not in log.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"runtime did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        run(base, proc.pid, args)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)
+
+
+def run(base: str, runtime: int, args: argparse.Namespace) -> None:
+    admin = requests.post(f"{base}/auth/session", json=ADMIN, timeout=60).json()["access_token"]
+    auth = {**JSONAPI, "Authorization": f"JWT {admin}"}
+    seed = [requests.post(f"{base}/v1/events", json=event_doc(f"Seed {i}"), headers=auth,
+                          timeout=60).json()["data"]["id"] for i in range(10)]
+    accounts = []
+    for i in range(20):
+        email = f"load{i}@example.com"
+        requests.post(f"{base}/v1/users", json={"data": {"type": "user", "attributes": {
+            "email": email, "password": "load-password"}}}, headers=JSONAPI, timeout=60)
+        accounts.append(email)
+    moto = moto_pid(runtime)
+    before = (rss_mb(runtime), rss_mb(moto))
+
+    local = threading.local()
+    counter = iter(range(10**9))
+
+    def session() -> requests.Session:
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        return local.s  # type: ignore[no-any-return]
+
+    def one(kind: str) -> tuple[str, float, int]:
+        s = session()
+        n = next(counter)
+        started = time.perf_counter()
+        if kind == "login":
+            resp = s.post(f"{base}/auth/session", timeout=120, json={
+                "email": random.choice(accounts), "password": "load-password"})  # noqa: S311
+        elif kind == "signup":
+            resp = s.post(f"{base}/v1/users", headers=JSONAPI, timeout=120, json={"data": {
+                "type": "user", "attributes": {"email": f"new{n}@example.com",
+                                               "password": "load-password"}}})
+        elif kind == "create event":
+            resp = s.post(f"{base}/v1/events", json=event_doc(f"Load {n}"), headers=auth,
+                          timeout=120)
+        elif kind == "list events":
+            resp = s.get(f"{base}/v1/events?page[size]=10", timeout=120)
+        else:
+            resp = s.get(f"{base}/v1/events/{random.choice(seed)}", timeout=120)  # noqa: S311
+        return kind, (time.perf_counter() - started) * 1000, resp.status_code
+
+    mix = (["login"] * 2 + ["signup"] * 2 + ["create event"] * 2 + ["list events"] * 2
+           + ["get event"] * 2)
+    kinds = [mix[i % len(mix)] for i in range(args.requests)]
+    random.Random(7).shuffle(kinds)
+    started = time.perf_counter()
+    peak = [before[0]]
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mb(runtime))
+            time.sleep(0.2)
+
+    done = threading.Event()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        results = list(pool.map(one, kinds))
+    done.set()
+    elapsed = time.perf_counter() - started
+    after = (rss_mb(runtime), rss_mb(moto))
+
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    statuses: dict[int, int] = defaultdict(int)
+    for kind, ms, status in results:
+        by_kind[kind].append(ms)
+        statuses[status] += 1
+    all_ms = sorted(ms for _, ms, _ in results)
+
+    def pct(values: list[float], p: float) -> float:
+        return statistics.quantiles(values, n=100)[int(p) - 1] if len(values) > 1 else values[0]
+
+    print(f"{args.requests} requests, concurrency {args.concurrency}, {elapsed:.1f} s "
+          f"({args.requests / elapsed:.0f} req/s), {os.cpu_count()} cores")
+    print(f"{'kind':14} {'n':>5} {'p50 ms':>8} {'p99 ms':>8}")
+    for kind in sorted(by_kind):
+        values = sorted(by_kind[kind])
+        print(f"{kind:14} {len(values):5} {pct(values, 50):8.0f} {pct(values, 99):8.0f}")
+    print(f"{'all':14} {len(all_ms):5} {pct(all_ms, 50):8.0f} {pct(all_ms, 99):8.0f}")
+    print("statuses", dict(sorted(statuses.items())))
+    print(f"RSS runtime   before {before[0]:6.0f} MB  after {after[0]:6.0f} MB  "
+          f"peak {peak[0]:6.0f} MB  (budget {args.budget_mb:.0f} MB)")
+    print(f"RSS moto      before {before[1]:6.0f} MB  after {after[1]:6.0f} MB")
+    errors = sum(count for status, count in statuses.items() if status >= 500)
+    if peak[0] > args.budget_mb or errors:
+        print(f"FAIL: peak RSS {peak[0]:.0f} MB (budget {args.budget_mb:.0f}), {errors} 5xx")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The attacker's side of discount codes, hidden tickets and seat holds (issue 9, items 7-11).
+
+Each test is what someone without the right would try: guess a secret code's id, buy a
+hidden ticket by id, hold a whole ticket before sales open, get a different price quoted
+than charged, buy where the organizer switched ticketing off."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from openevent.models.base import now
+
+from tests.conftest import error_of
+
+
+def _quote(world, body, token=None):
+    return world.api.post_json("/v1/orders/calculate-amount", body, token=token)
+
+
+# --- 7. a secret code is used only by someone who knows it ------------------------------
+
+def test_code_ids_cannot_be_guessed_in_sequence(world, people, shop):
+    a = world.code(shop.event, [shop.paid], code="SPKR-9f3k2", value=10)
+    b = world.code(shop.event, [shop.paid], code="OTHER", value=10)
+    assert abs(int(a.id) - int(b.id)) > 1_000_000
+    assert 2**52 <= int(a.id) < 2**53  # JavaScript-safe, 16 digits
+
+
+def test_anonymous_guessing_code_ids_learns_nothing(world, people, shop):
+    secret = world.code(shop.event, [shop.paid], code="SPKR-9f3k2", type="percent", value=100)
+    for guess in (1, 2, 3, int(secret.id) + 1, int(secret.id) - 1, "2"):
+        resp = _quote(world, {"tickets": [{"id": shop.paid.id, "quantity": 1}],
+                              "discount-code": guess})
+        assert resp.status == 422
+        assert error_of(resp)["detail"] == "Invalid Discount Code"
+        assert b"SPKR" not in resp.body
+
+
+def test_code_applied_by_id_is_not_echoed_to_the_buyer(world, people, shop):
+    secret = world.code(shop.event, [shop.paid], code="SPKR-9f3k2", type="percent", value=50)
+    resp = _quote(world, {"tickets": [{"id": shop.paid.id, "quantity": 1}],
+                          "discount-code": secret.id})
+    assert resp.status == 200
+    assert resp.json()["total"] == 5.0
+    assert b"SPKR" not in resp.body
+
+
+def test_buyer_applies_a_code_by_its_text(world, people, shop):
+    world.code(shop.event, [shop.paid], code="SPKR-9f3k2", type="percent", value=50)
+    resp = world.checkout(people.buyer, [(shop.paid, 1)], **{"discount-code": "spkr-9f3k2"})
+    assert resp.status == 201, resp.body
+    assert resp.json()["data"]["attributes"]["amount"] == 5.0
+
+
+def test_code_of_another_event_is_invalid_even_by_text(world, people, shop):
+    other = world.event(people.stranger, can_pay_by_stripe=True)
+    other_ticket = world.ticket(other, price="10")
+    world.code(other, [other_ticket], code="MINE", type="percent", value=100)
+    resp = world.checkout(people.buyer, [(shop.paid, 1)], **{"discount-code": "MINE"})
+    assert resp.status == 422
+    assert error_of(resp)["detail"] == "Invalid Discount Code"
+
+
+# --- 8. hidden tickets are never sold by id ------------------------------------------------
+
+def test_hidden_ticket_is_not_sold_by_id_through_any_route(world, people, shop):
+    hidden = world.ticket(shop.event, name="Speakers", quantity=5, is_hidden=True)
+    assert world.checkout(people.buyer, [(hidden, 1)]).status == 422
+    assert _quote(world, {"tickets": [{"id": hidden.id, "quantity": 1}]}).status == 422
+    assert world.attendee(people.buyer, shop.event, hidden).status == 422
+    assert world.ticket_state(hidden).seats_taken == 0
+
+
+def test_organizer_still_issues_hidden_tickets(world, people, shop):
+    hidden = world.ticket(shop.event, name="Speakers", quantity=5, is_hidden=True)
+    assert world.checkout(people.coorganizer, [(hidden, 1)]).status == 201
+
+
+# --- 9. seat holds obey the sales rules ----------------------------------------------------
+
+def test_no_hold_before_sales_open_or_after_they_end(world, people, shop):
+    early = world.ticket(shop.event, name="Later", quantity=5,
+                         sales_starts_at=now() + timedelta(days=1))
+    late = world.ticket(shop.event, name="Over", quantity=5,
+                        sales_starts_at=now() - timedelta(days=3),
+                        sales_ends_at=now() - timedelta(days=1))
+    for ticket in (early, late):
+        resp = world.attendee(people.stranger, shop.event, ticket)
+        assert resp.status == 422, resp.body
+        assert world.ticket_state(ticket).seats_taken == 0
+
+
+def test_a_stranger_cannot_hold_a_whole_ticket(world, people, shop):
+    ticket = world.ticket(shop.event, name="Small", quantity=20, max_order=3)
+    statuses = [world.attendee(people.stranger, shop.event, ticket).status for _ in range(6)]
+    assert statuses == [201, 201, 201, 422, 422, 422]
+    assert world.ticket_state(ticket).seats_taken == 3
+
+
+def test_concurrent_holds_never_pass_the_cap(world, people, shop):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ticket = world.ticket(shop.event, name="Hot", quantity=50, max_order=2)
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(
+            lambda _: world.attendee(people.stranger, shop.event, ticket).status, range(12)))
+    assert statuses.count(201) == 2
+    assert world.ticket_state(ticket).seats_taken == 2
+
+
+def test_ordering_held_seats_frees_the_cap(world, people, shop):
+    ticket = world.ticket(shop.event, name="Small", quantity=20, max_order=2)
+    ids = [world.attendee(people.buyer, shop.event, ticket).json()["data"]["id"]
+           for _ in range(2)]
+    assert world.attendee(people.buyer, shop.event, ticket).status == 422
+    assert world.classic_order(people.buyer, shop.event, ids).status == 201
+    assert world.attendee(people.buyer, shop.event, ticket).status == 201
+
+
+def test_expired_and_deleted_holds_free_the_cap(world, people, shop):
+    from openevent.services.orders import expire_due_orders
+
+    ticket = world.ticket(shop.event, name="Small", quantity=20, max_order=2)
+    first = world.attendee(people.buyer, shop.event, ticket).json()["data"]["id"]
+    world.attendee(people.buyer, shop.event, ticket)
+    assert world.api.delete(f"/v1/attendees/{first}", token=people.buyer.token).status == 200
+    assert world.attendee(people.buyer, shop.event, ticket).status == 201
+    assert expire_due_orders(now() + timedelta(minutes=16))["attendees"] == 2
+    assert world.ticket_state(ticket).seats_taken == 0
+    assert [world.attendee(people.buyer, shop.event, ticket).status for _ in range(3)] == [
+        201, 201, 422]
+
+
+# --- 10. the organizer's quote is what the order charges ---------------------------------
+
+def test_organizer_quote_and_order_amount_agree(world, people, shop):
+    world.code(shop.event, [shop.paid], code="HALF", type="percent", value=50)
+    body = {"tickets": [{"id": shop.paid.id, "quantity": 2}], "discount-code": "HALF"}
+    quote = _quote(world, body, token=people.owner.token)
+    assert quote.status == 200
+    order = world.checkout(people.owner, [(shop.paid, 2)], **{"discount-code": "HALF"})
+    assert order.status == 201, order.body
+    assert order.json()["data"]["attributes"]["amount"] == quote.json()["total"] == 20.0
+    buyer_quote = _quote(world, body, token=people.buyer.token).json()["total"]
+    buyer_order = world.checkout(people.buyer, [(shop.paid, 2)], **{"discount-code": "HALF"})
+    assert buyer_order.json()["data"]["attributes"]["amount"] == buyer_quote == 10.0
+
+
+# --- 11. ticketing switched off means no sales ---------------------------------------------
+
+def test_no_sales_when_ticketing_is_off(world, people, shop):
+    from openevent.models.events import Event
+
+    Event(shop.event.id).update(actions=[Event.is_ticketing_enabled.set(False)])
+    assert world.checkout(people.buyer, [(shop.free, 1)]).status == 422
+    assert world.attendee(people.buyer, shop.event, shop.free).status == 422
+    assert _quote(world, {"tickets": [{"id": shop.free.id, "quantity": 1}]}).status == 422
+    assert world.ticket_state(shop.free).seats_taken == 0

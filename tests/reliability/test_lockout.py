@@ -1,0 +1,51 @@
+"""The platform cannot lock itself out: the last super admin stays, and a start with
+SUPER_ADMIN_EMAIL brings a deleted one back."""
+
+from __future__ import annotations
+
+from openevent.services import users as accounts
+
+from tests.conftest import error_of
+
+
+def _is_super(user_id: int) -> bool:
+    return bool(accounts.get_user(user_id, include_deleted=True).is_super_admin)
+
+
+def test_last_super_admin_cannot_delete_itself(api, make_user):
+    root = make_user(super_admin=True)
+    resp = api.delete(f"/v1/users/{root.id}", token=root.token)
+    assert resp.status == 409, resp.body
+    assert "last super admin" in error_of(resp)["detail"]
+    assert accounts.get_user(root.id).deleted_at is None
+
+
+def test_last_super_admin_cannot_be_demoted(api, make_user):
+    root = make_user(super_admin=True)
+    resp = api.patch(f"/v1/users/{root.id}", {"data": {"type": "user", "id": str(root.id),
+                     "attributes": {"is-super-admin": False}}}, token=root.token)
+    assert resp.status == 409, resp.body
+    assert error_of(resp)["source"]["pointer"] == "/data/attributes/is-super-admin"
+    assert _is_super(root.id)
+
+
+def test_a_super_admin_may_go_while_another_remains(api, make_user):
+    first, second = make_user(super_admin=True), make_user(super_admin=True)
+    demoted = api.patch(f"/v1/users/{first.id}", {"data": {"type": "user", "id": str(first.id),
+                        "attributes": {"is-super-admin": False}}}, token=second.token)
+    assert demoted.status == 200, demoted.body
+    assert api.delete(f"/v1/users/{second.id}", token=second.token).status == 409  # now last
+    first_again = make_user(super_admin=True)
+    assert api.delete(f"/v1/users/{second.id}", token=second.token).status == 200
+    assert _is_super(first_again.id)
+
+
+def test_start_restores_a_deleted_super_admin(aws, make_user):
+    root = make_user(super_admin=True, email="root@example.com")
+    make_user(super_admin=True)
+    accounts.soft_delete(accounts.get_user(root.id))  # allowed: another one remains
+    restored = accounts.ensure_super_admin("root@example.com", "whatever-password")
+    assert restored.id == root.id
+    user = accounts.get_user(root.id)  # NotFound if still deleted
+    assert user.is_super_admin and user.is_admin
+    assert accounts.authenticate("root@example.com", root.password).id == root.id
