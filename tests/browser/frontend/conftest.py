@@ -119,14 +119,12 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebSystem]:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
+def chromium(playwright: Any) -> Iterator[Any]:
+    """Debian's Chromium (the shared Playwright is tests/browser/conftest.py's)."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-dev-shm-usage"])
+    yield browser
+    browser.close()
 
 
 @dataclass
