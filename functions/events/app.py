@@ -479,18 +479,7 @@ for _kind in content.KINDS.values():
     _register_content(_kind)
 
 
-# --- stripe authorization --------------------------------------------------------------
-
-def _create_stripe_authorization() -> Any:
-    from openevent.services import stripe_connect
-
-    user = require_login(web.current_user(app))
-    payload = _parse(schemas.STRIPE_AUTHORIZATION, create=True)
-    event = _event_of(payload, user)
-    auth = stripe_connect.authorize(user, event, payload.attributes["stripe_auth_code"])
-    return web.created(web.resource_document(app, schemas.stripe_authorization_resource(auth)),
-                       f"/v1/stripe-authorization/{auth.id}")
-
+# --- stripe authorization (created by the orders group, which ships the Stripe SDK) -----
 
 def _stripe_auth(item_id: str) -> Any:
     from openevent.services import stripe_connect
@@ -499,16 +488,6 @@ def _stripe_auth(item_id: str) -> Any:
     auth, event = stripe_connect.get_authorization(
         web.parse_int_id(item_id, "Stripe authorization"), user)
     return user, auth, event
-
-
-@route(app, "/v1/stripe-authorization", methods=["POST"])
-def create_stripe_authorization() -> Any:
-    return _create_stripe_authorization()
-
-
-@route(app, "/v1/stripe-authorizations", methods=["POST"])
-def create_stripe_authorization_plural() -> Any:
-    return _create_stripe_authorization()
 
 
 @route(app, "/v1/stripe-authorization/{item_id}")

@@ -485,6 +485,36 @@ def ticket_order_statistics(ticket_id: str) -> Any:
         "ticket", ticket.id, ticket_statistics(ticket.id, event.id)))
 
 
+# --- stripe authorization: the Connect code exchange needs the Stripe SDK, which only this
+# group ships; reading and deleting an authorization stay with the events group.
+
+def _create_stripe_authorization() -> Any:
+    from openevent.schemas import events as event_schemas
+    from openevent.services import stripe_connect
+
+    user = require_login(web.current_user(app))
+    payload = parse_document(web.raw_body(app), web.content_type(app),
+                             event_schemas.STRIPE_AUTHORIZATION, create=True)
+    ref = payload.relationships.get("event")
+    if not ref:
+        raise Unprocessable("'event' is required", relationship_pointer("event"))
+    auth = stripe_connect.authorize(user, get_event(ref, user),
+                                    payload.attributes["stripe_auth_code"])
+    return web.created(web.resource_document(
+        app, event_schemas.stripe_authorization_resource(auth)),
+        f"/v1/stripe-authorization/{auth.id}")
+
+
+@route(app, "/v1/stripe-authorization", methods=["POST"])
+def create_stripe_authorization() -> Any:
+    return _create_stripe_authorization()
+
+
+@route(app, "/v1/stripe-authorizations", methods=["POST"])
+def create_stripe_authorization_plural() -> Any:
+    return _create_stripe_authorization()
+
+
 # --- scheduled -----------------------------------------------------------------------------
 
 @app.schedule("rate(1 minute)")

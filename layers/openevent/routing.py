@@ -26,6 +26,9 @@ ROUTE_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/tickets/*/attendees", "orders"),
     ("/v1/users/*/orders", "orders"),
     ("/v1/users/*/attendees", "orders"),
+    # creating a Stripe authorization exchanges the Connect code: the Stripe SDK is here
+    ("/v1/stripe-authorization", "orders"),
+    ("/v1/stripe-authorizations", "orders"),
     # events listed under a user (the user document's `events` relationship)
     ("/v1/users/*/events", "events"),
     # lab

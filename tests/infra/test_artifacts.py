@@ -173,10 +173,14 @@ def test_lab_api_artifact_lists_devices_without_awscrt(built, aws):
 
 
 def test_lab_iot_results_artifact_stores_a_status_from_the_rule(built, aws):
-    event = {"v": 1, "kind": "status", "device": "lab-1", "online": True,
-             "at": 1764600000.0, "topic": "lab/v1/lab-1/status"}
-    out = _run(built, aws, "lab-iot-results", [event, {"topic": "lab/v1/lab-1/status"}],
-               absent=FOREIGN)
+    import base64
+
+    status = {"v": 1, "kind": "status", "device": "lab-1", "online": True,
+              "at": 1764600000.0}
+    event = {"payload": base64.b64encode(json.dumps(status).encode()).decode(),
+             "topic": "lab/v1/lab-1/status"}  # the rule's SQL (protocol.RULE_SQL) wraps it
+    spliced = {**status, "topic": "lab/v1/lab-1/status"}  # the old, unsafe rule shape
+    out = _run(built, aws, "lab-iot-results", [event, spliced], absent=FOREIGN)
     assert out["results"] == ["online", "dropped"]
 
 
