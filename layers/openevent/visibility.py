@@ -6,7 +6,7 @@ would show it to. One table, per resource type:
 
 | type | readable by |
 |---|---|
-| user | the user themself, admins |
+| user | the user themself, admins; as an order's buyer, co-organizer+ of that order's event |
 | order | its buyer, co-organizer+ of its event, admins |
 | attendee | the holder who created it, the order's buyer, co-organizer+, admins |
 | discount-code | co-organizer+ of its event (event-level codes: admins) |
@@ -105,12 +105,22 @@ RULES: dict[str, Rule] = {
 }
 
 
+def _buyer_to_organizer(viewer: User | None, resource: Resource) -> bool:
+    """An order's buyer, reached through that order, is shown to the order's organizers: they
+    sold to them (Open Event's organizer order lists show the buyer)."""
+    order, user = resource.via, resource.source
+    return (resource.schema.type == "user" and order is not None and user is not None
+            and type(order).__name__ == "Order" and order.user_id is not None
+            and int(order.user_id) == int(user.id)
+            and has_event_role(viewer, int(order.event_id), "coorganizer"))
+
+
 def can_read(viewer: User | None, resource: Resource) -> bool:
     """May `viewer` (None: anonymous) read `resource` as a related resource?"""
     rule = RULES.get(resource.schema.type)
     if rule is None or resource.source is None:
         return False
-    return bool(rule(viewer, resource.source))
+    return bool(rule(viewer, resource.source)) or _buyer_to_organizer(viewer, resource)
 
 
 def reader(viewer: Callable[[], User | None]) -> Callable[[Resource], bool]:

@@ -44,7 +44,7 @@ def test_buyer_still_includes_their_own_order_and_attendees(api, people, shop):
     assert [i["type"] for i in me.json()["included"]] == ["order"]
 
 
-def test_organizer_includes_no_buyer_profile_on_orders(api, people, shop):
+def test_organizer_sees_the_buyer_of_their_orders_but_not_the_owner(api, people, shop):
     held = api.post("/v1/attendees", attendee_doc(shop.event, shop.free, firstname="B",
                                                   lastname="Y", email="b@example.com"),
                     token=people.buyer.token)
@@ -53,5 +53,21 @@ def test_organizer_includes_no_buyer_profile_on_orders(api, people, shop):
     resp = api.get(f"/v1/events/{shop.event.id}/orders?include=user,attendees,event.owner",
                    token=people.coorganizer.token)
     assert resp.status == 200
-    assert sorted({i["type"] for i in resp.json()["included"]}) == ["attendee", "event"]
-    assert people.buyer.email not in resp.body.decode()
+    included = resp.json()["included"]
+    assert sorted({i["type"] for i in included}) == ["attendee", "event", "user"]
+    users = [i for i in included if i["type"] == "user"]
+    assert [u["id"] for u in users] == [str(people.buyer.id)]  # the buyer, not the owner
+
+
+def test_buyer_profile_is_not_shown_through_an_order_of_another_event(api, people, shop, world):
+    """An organizer of another event sees no buyer of this one, whatever path they take."""
+    other = world.event(people.stranger)
+    held = api.post("/v1/attendees", attendee_doc(shop.event, shop.free, firstname="B",
+                                                  lastname="Y", email="b@example.com"),
+                    token=people.buyer.token)
+    order = api.post("/v1/orders", order_doc(shop.event, [held.json()["data"]["id"]]),
+                     token=people.buyer.token).json()["data"]
+    for path in (f"/v1/orders/{order['id']}?include=user", f"/v1/orders/{order['id']}/user",
+                 f"/v1/events/{other.id}/orders?include=user"):
+        resp = api.get(path, token=people.stranger.token)
+        assert people.buyer.email not in resp.body.decode(), path

@@ -96,6 +96,7 @@ class Resource:
     relationships: dict[str, Rel] = field(default_factory=dict)
     link: str | None = None  # singletons (settings, modules) live at the collection path
     source: Any = None  # the model it was built from, for the read rule (openevent.visibility)
+    via: Any = None  # the model it was reached from, for rules that depend on it (a buyer)
     loaded: dict[str, list[Resource]] = field(default_factory=dict, repr=False)  # filters
 
     @property

@@ -140,9 +140,11 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
                 or has_event_role(user, int(order.event_id), "coorganizer")):
             return []
         try:
-            return [user_resource(User.get(int(order.user_id)))]
+            found = user_resource(User.get(int(order.user_id)))
         except User.DoesNotExist:
             return []
+        found.via = order  # openevent.visibility: an order's buyer, to its organizers
+        return [found]
 
     res = Resource(ORDER, order.id, values, {
         "event": Rel("event", order.event_id, f"{base}/event", loader=event),

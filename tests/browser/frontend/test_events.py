@@ -160,9 +160,9 @@ def test_organizer_orders_attendees_discount_code_and_edit(browser, web, new_acc
     page = browser.page
     browser.log_in(address, password)
 
-    # The completed order is listed. Buyer profiles are not shown to organizers
-    # (openevent.visibility: a user is readable by themself and admins), so the app's fetch of
-    # the buyer's user document is refused: declared here, see docs/frontend-compat.md.
+    # The completed order is listed with its buyer (include=user: an order's buyer is shown to
+    # its organizers). /v1/users/<id> itself stays self-or-admin, so if the app also fetches
+    # the buyer's document that is refused: declared here, see docs/frontend-compat.md.
     with browser.expect_errors(403, r"^/v1/users/\d+$"):
         browser.goto(f"/events/{identifier}/tickets/orders/completed")
         browser.settle()
