@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -55,9 +56,21 @@ def _service() -> str:
     return os.environ.get("POWERTOOLS_SERVICE_NAME") or "openevent-api"
 
 
-@lru_cache(maxsize=1)
+_logger_lock = threading.Lock()
+
+
 def logger() -> Logger:
-    """The process's Powertools logger (JSON); locally also to `<data dir>/logs/`."""
+    """The process's Powertools logger (JSON); locally also to `<data dir>/logs/`.
+
+    Built once under a lock: two threads' first invocations (the local runtime runs HTTP and
+    SQS handlers at once) would otherwise build two Loggers for one service, and the second
+    can see the service's logging.Logger before the first registered its handler."""
+    with _logger_lock:
+        return _build_logger()
+
+
+@lru_cache(maxsize=1)
+def _build_logger() -> Logger:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 

@@ -12,7 +12,7 @@ from openevent.errors import NotFound
 
 
 def _reset() -> None:
-    for fn in (observability.logger, observability.metrics, observability.tracer):
+    for fn in (observability._build_logger, observability.metrics, observability.tracer):
         fn.cache_clear()
     for name, lg in list(logging.root.manager.loggerDict.items()):
         if name.startswith("openevent") and isinstance(lg, logging.Logger):
