@@ -272,8 +272,7 @@ def _lines(quote: pricing.Quote) -> list[OrderLine]:
 
 
 def _check_sellable(event: Event, tickets: Iterable[Ticket], counts: dict[int, int],
-                    pointer: str, user: User | None, *, window: bool = True,
-                    per_order: bool = True) -> None:
+                    pointer: str, *, window: bool = True, per_order: bool = True) -> None:
     """What a buyer (not the organizer side) may buy: the event sells tickets; hidden tickets
     are never sold by id (access codes are not offered, so only organizers issue them) and
     answer like a missing ticket; and, where `window`, inside the sales window and, where
@@ -435,7 +434,7 @@ def create_attendee(user: User, event: Event, ticket_ref: str | None,
         raise Unprocessable("Ticket does not belong to this event", pointer)
     organizer = is_organizer(user, event.id)
     if not organizer:
-        _check_sellable(event, [ticket], {int(ticket.id): 1}, pointer, user, per_order=False)
+        _check_sellable(event, [ticket], {int(ticket.id): 1}, pointer, per_order=False)
     attendee = Attendee(next_id("attendee"), event_id=int(event.id), ticket_id=int(ticket.id),
                         user_id=int(user.id), holds_seat=True, hold_bucket=HOLD_BUCKET,
                         expires_at=_hold_until(), counted_hold=not organizer, **values)
@@ -533,7 +532,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
     if len(requests) != len(counts):
         raise Unprocessable("An attendee's ticket no longer exists", apointer)
     if not organizer:
-        _check_sellable(event, tickets.values(), counts, apointer, user)
+        _check_sellable(event, tickets.values(), counts, apointer)
     code, uses = _discount_for(organizer, code_ref, event, counts, tickets, cpointer)
     quote = pricing.quote(event, requests, None if organizer else code)
     amount = decide_amount(organizer, values.get("amount"), quote.total,
@@ -709,7 +708,7 @@ def calculate_amount(user: User | None, body: dict[str, Any]) -> dict[str, Any]:
     counts = {int(r.ticket.id): r.quantity for r in requests if r.quantity > 0}
     organizer = user is not None and is_organizer(user, event.id)
     if not organizer:
-        _check_sellable(event, tickets.values(), counts, "/tickets", user, window=False)
+        _check_sellable(event, tickets.values(), counts, "/tickets", window=False)
     code, _ = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
     quote = pricing.quote(event, requests, None if organizer else code).to_json()
     if not isinstance(code_ref, str) or code is None or code_ref.strip().lower() != \
@@ -731,7 +730,7 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
     counts = {int(r.ticket.id): r.quantity for r in requests}
     organizer = is_organizer(user, event.id)
     if not organizer:
-        _check_sellable(event, tickets.values(), counts, "/tickets", user)
+        _check_sellable(event, tickets.values(), counts, "/tickets")
     code_ref = body.get("discount-code", body.get("discount_code"))
     code, uses = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
     for r in requests:  # fail fast, before ids are allocated; the transaction decides races

@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,23 +82,14 @@ class WebSystem:
 
 
 def _start(data_dir: Path, port: int) -> WebSystem:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
-    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir),
-                "OPENEVENT_FRONTEND_DIR": str(DIST), "OPENEVENT_LAB": "0",
-                "OPENEVENT_MODULES": "ticket,payment,donation",
-                "OPENEVENT_FRONTEND_URL": f"http://127.0.0.1:{port}"})  # as `make run` does
-    log = data_dir.parent / f"runtime-{port}.log"
-    out = open(log, "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,
-                               stdout=out, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while "running locally" not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"local runtime did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-    return WebSystem(f"http://127.0.0.1:{port}", data_dir, process, log)
+    """The runtime as `make run` starts it, serving the built app at / (no lab)."""
+    from tests.e2e.conftest import start_system
+
+    system = start_system(data_dir, port, extra_env={
+        "OPENEVENT_FRONTEND_DIR": str(DIST), "OPENEVENT_LAB": "0",
+        "OPENEVENT_MODULES": "ticket,payment,donation",
+        "OPENEVENT_FRONTEND_URL": f"http://127.0.0.1:{port}"})  # as `make run` does
+    return WebSystem(system.base, system.data_dir, system.process, system.log)
 
 
 @pytest.fixture(scope="session")
