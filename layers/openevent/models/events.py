@@ -2,7 +2,9 @@
 
 Inventory lives on the items themselves and only changes by conditional writes:
 `Ticket.seats_taken` (seats held by pending orders plus seats sold) never exceeds
-`Ticket.quantity`, and `DiscountCode.used_count` never exceeds `tickets_number`
+`Ticket.quantity` (for a ticket split over `SeatShard`s, every shard's `left` stays ≥ 0
+and the shards' `left` plus `taken` add up to the quantity), and `DiscountCode.used_count`
+never exceeds `tickets_number`
 (see openevent/services/inventory.py, docs/concurrency.md).
 """
 
@@ -152,10 +154,30 @@ class Ticket(Model):
     # Seats held by unexpired pending orders plus seats sold. Conditional writes keep
     # seats_taken <= quantity.
     seats_taken = IntAttribute(default=0)
+    # Set (> 1) when the seats live in that many `SeatShard` items instead of `seats_taken`
+    # (a hot on-sale: buyers' transactions spread over shards instead of one item).
+    seat_shards = IntAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
     deleted_at = UTCDateTimeAttribute(null=True)
 
     event_index = TicketEventIndex()
+
+    @property
+    def shard_count(self) -> int:
+        return int(self.seat_shards or 1)
+
+
+class SeatShard(Model):
+    """One share of a sharded ticket's seats: `left` seats still free and `taken` held or
+    sold. Buyers take from `left` with the condition `left >= n` (no read needed), releases
+    give back to the shard the seats came from (`taken >= n`); a quantity edit moves `left`
+    of the shards in one transaction with the ticket."""
+
+    Meta = table_meta("seat-shards")
+    ticket_id = IntAttribute(hash_key=True)
+    shard = IntAttribute(range_key=True)
+    left = IntAttribute(default=0)
+    taken = IntAttribute(default=0)
 
 
 class CodeEventIndex(GlobalSecondaryIndex["DiscountCode"]):

@@ -9,6 +9,7 @@ Queries exactly the due holds — never a Scan. See docs/concurrency.md.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from pynamodb.attributes import (
@@ -112,6 +113,9 @@ class Order(Model):
     # seats and discount
     lines = ListAttribute(of=OrderLine, default=list)
     attendee_ids = ListAttribute(of=IntAttribute, default=list)
+    # Which seat shards the seats of sharded tickets came from, JSON
+    # `{"<ticket id>": {"<shard>": n}}` (releases return them there); absent when unsharded.
+    seat_shards = UnicodeAttribute(null=True)
     discount_code_id = IntAttribute(null=True)
     # Seats of the order the code was applied to (and consumed for); 0 when only recorded.
     discount_uses = IntAttribute(default=0)
@@ -150,6 +154,20 @@ class Order(Model):
     @property
     def seats(self) -> int:
         return sum(self.seat_counts().values())
+
+    def shard_counts(self) -> dict[int, dict[int, int]]:
+        """Seats per ticket id per shard, for the order's sharded tickets."""
+        if not self.seat_shards:
+            return {}
+        raw = json.loads(self.seat_shards)
+        return {int(t): {int(s): int(n) for s, n in shards.items()} for t, shards in raw.items()}
+
+
+def dump_shard_counts(counts: dict[int, dict[int, int]]) -> str | None:
+    live = {str(t): {str(s): n for s, n in sorted(shards.items()) if n}
+            for t, shards in sorted(counts.items())}
+    live = {t: shards for t, shards in live.items() if shards}
+    return json.dumps(live, separators=(",", ":")) if live else None
 
 
 class AttendeeOrderIndex(GlobalSecondaryIndex["Attendee"]):
@@ -205,8 +223,10 @@ class Attendee(Model):
     phone = UnicodeAttribute(null=True)
     company = UnicodeAttribute(null=True)
     pdf_url = UnicodeAttribute(null=True)
-    # True while this attendee's seat is counted in Ticket.seats_taken.
+    # True while this attendee's seat is counted in Ticket.seats_taken (or a seat shard).
     holds_seat = BooleanAttribute(default=False)
+    # The shard of a sharded ticket this attendee's own hold (no order yet) came from.
+    seat_shard = IntAttribute(null=True)
     # True while this attendee's hold (no order yet) is counted in its buyer's HoldCount.
     counted_hold = BooleanAttribute(default=False)
     hold_bucket = UnicodeAttribute(null=True)

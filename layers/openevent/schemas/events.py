@@ -109,6 +109,9 @@ TICKET = Schema(
         "sales_ends_at": DateTime(),
         "is_hidden": Boolean(nullable=False),
         "position": Integer(minimum=0, maximum=100_000, nullable=False),
+        # Our extension (docs/scale.md): the seats split over this many counters for a big
+        # on-sale; null = one counter. Changeable while no seat is held or sold.
+        "seat_shards": Integer(minimum=1, maximum=32),
         "created_at": DateTime(read_only=True),
     }),
     relationships={"event": RelSpec("event")},

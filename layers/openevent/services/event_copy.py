@@ -1,9 +1,9 @@
 """Copying an event (API.md §4 "Event copy"), all or nothing.
 
-What is copied: the event, its tickets (seats_taken reset to 0), tax, tracks, sponsors,
-microlocations, social links, custom forms, ticket discount codes (used_count reset to 0,
-ticket_ids remapped to the new tickets) and roles. Never copied: orders, attendees, access
-codes, the event-level (admin) discount code and the Stripe authorization.
+What is copied: the event, its tickets (seats_taken reset to 0, seat shards laid out anew),
+tax, tracks, sponsors, microlocations, social links, custom forms, ticket discount codes
+(used_count reset to 0, ticket_ids remapped to the new tickets) and roles. Never copied:
+orders, attendees, access codes, the event-level (admin) discount code and the Stripe authorization.
 
 Media files in the media bucket (the event's logo-url / original-image-url, sponsors' logos)
 are copied to new keys (`events/<old>/...` becomes `events/<new>/...`), never shared.
@@ -41,7 +41,7 @@ from openevent.models.event_content import Sponsor
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
 from openevent.permissions import require_event_role
-from openevent.services import event_content, events, tickets
+from openevent.services import event_content, events, inventory, tickets
 from openevent.services.discount_codes import code_claim_key, codes_of_event, ticket_ids_of
 from openevent.settings import get_settings
 
@@ -212,6 +212,9 @@ def copy_event(user: User | None, event: Event,
             plan.append(_claim(tickets.name_claim_key(new_id, t.name), nid))
             plan.append(Write(_clone(t, id=nid, event_id=new_id, seats_taken=0,
                                      created_at=stamp)))
+            if inventory.is_sharded(t):  # the copy's shards start with every seat free
+                plan.extend(Write(shard) for shard in
+                            inventory.shard_items(nid, int(t.quantity), t.shard_count))
         for c, nid in zip(old_codes, code_ids, strict=True):
             remapped = [ticket_ids[t] for t in ticket_ids_of(c) if t in ticket_ids]
             plan.append(_claim(code_claim_key(new_id, c.code), nid))

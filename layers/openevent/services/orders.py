@@ -39,6 +39,7 @@ from openevent.models.orders import (
     HoldCount,
     Order,
     OrderLine,
+    dump_shard_counts,
     hold_count_key,
 )
 from openevent.models.users import User
@@ -364,10 +365,12 @@ def _commit(build: Callable[[], Batch], *, sold_out_pointer: str,
 
 def _tickets_changed(exc: InventoryConflict) -> bool:
     """True when a failed ticket condition was a quantity edit, not missing seats."""
-    ids = [int(label.split(":")[1]) for label in exc.failed("ticket:")]
+    ids = [inventory.label_ticket(label) for label in exc.failed("ticket:")]
     if not ids or exc.failed("code:") or exc.failed("attendee:"):
         return False
-    return all(int(t.seats_taken or 0) < int(t.quantity) for t in load_tickets(ids))
+    tickets = load_tickets(ids)
+    taken = inventory.seats_taken(tickets)
+    return all(taken[int(t.id)] < int(t.quantity) for t in tickets)
 
 
 def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
@@ -390,19 +393,22 @@ def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
         actions += [getattr(Order, k).set(v) for k, v in values.items()]
         if to not in HOLDING_STATUSES:
             actions.append(Order.hold_bucket.remove())
-        batch.update("order", Order(order.id), actions, Order.status.is_in(*allowed))
         if current.status in allowed:
             if to in RELEASING:
-                inventory.release_seats(batch, current.seat_counts())
+                inventory.release_seats(batch, current.seat_counts(), current.shard_counts())
                 if current.discount_code_id is not None:
                     inventory.release_code(batch, int(current.discount_code_id),
                                            int(current.discount_uses or 0))
             if reacquire:
                 tickets = {int(t.id): t for t in order_tickets(current)}
-                inventory.acquire_seats(batch, tickets, current.seat_counts())
+                shards = inventory.acquire_seats(batch, tickets, current.seat_counts())
+                stored = dump_shard_counts(shards)
+                actions.append(Order.seat_shards.set(stored) if stored
+                               else Order.seat_shards.remove())
                 if current.discount_code_id is not None and current.discount_uses:
                     code = DiscountCode.get(int(current.discount_code_id))
                     inventory.consume_code(batch, code, int(current.discount_uses))
+        batch.update("order", Order(order.id), actions, Order.status.is_in(*allowed))
         if extra is not None:
             extra(batch)
         return batch
@@ -442,7 +448,9 @@ def create_attendee(user: User, event: Event, ticket_ref: str | None,
     def build() -> Batch:
         batch = Batch()
         current = Ticket.get(int(ticket.id))
-        inventory.acquire_seats(batch, {int(current.id): current}, {int(current.id): 1})
+        shards = inventory.acquire_seats(batch, {int(current.id): current},
+                                         {int(current.id): 1})
+        attendee.seat_shard = next(iter(shards[int(current.id)])) if shards else None
         batch.save("attendee", attendee, Attendee.id.does_not_exist())
         if not organizer:
             _count_hold(batch, user.id, current)
@@ -486,7 +494,7 @@ def delete_attendee(user: User, attendee: Attendee) -> None:
                      & (Attendee.holds_seat == bool(current.holds_seat))
                      & _counted_is(bool(current.counted_hold)))
         if current.holds_seat:
-            inventory.release_seats(batch, {int(current.ticket_id): 1})
+            inventory.release_seats(batch, {int(current.ticket_id): 1}, _hold_shard(current))
             _uncount_holds(batch, [current])
         return batch
 
@@ -548,11 +556,21 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
         batch.save("order", order, Order.id.does_not_exist())
         current = _attendees_by_id(ids, apointer)
         need: dict[int, int] = {}
+        shards: inventory.SeatShards = {}
         for a in current:
             if not a.holds_seat:
                 need[int(a.ticket_id)] = need.get(int(a.ticket_id), 0) + 1
+            elif a.seat_shard is not None:  # the order takes over the attendee's shard seat
+                per = shards.setdefault(int(a.ticket_id), {})
+                per[int(a.seat_shard)] = per.get(int(a.seat_shard), 0) + 1
         if need:
-            inventory.acquire_seats(batch, {int(t.id): t for t in load_tickets(need)}, need)
+            taken = inventory.acquire_seats(
+                batch, {int(t.id): t for t in load_tickets(need)}, need)
+            for tid, per_shard in taken.items():
+                for shard, k in per_shard.items():
+                    per = shards.setdefault(tid, {})
+                    per[shard] = per.get(shard, 0) + k
+        order.seat_shards = dump_shard_counts(shards)
         for a in current:
             batch.update(f"attendee:{a.id}", Attendee(int(a.id)),
                          [Attendee.order_id.set(int(order.id)), Attendee.holds_seat.set(True),
@@ -576,6 +594,13 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
 
     _commit(build, sold_out_pointer=apointer, code_pointer=cpointer, retry_if=benign)
     return _after_create(order, event)
+
+
+def _hold_shard(attendee: Attendee) -> inventory.SeatShards | None:
+    """Where an attendee's own hold came from, for its release (None: the ticket counter)."""
+    if attendee.seat_shard is None:
+        return None
+    return {int(attendee.ticket_id): {int(attendee.seat_shard): 1}}
 
 
 def _attendees_by_id(ids: list[int], pointer: str) -> list[Attendee]:
@@ -734,7 +759,8 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
     code_ref = body.get("discount-code", body.get("discount_code"))
     code, uses = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
     for r in requests:  # fail fast, before ids are allocated; the transaction decides races
-        if int(r.ticket.seats_taken or 0) + r.quantity > int(r.ticket.quantity):
+        if not inventory.is_sharded(r.ticket) and \
+                int(r.ticket.seats_taken or 0) + r.quantity > int(r.ticket.quantity):
             raise Conflict(f"{SOLD_OUT}: {r.ticket.name}", "/tickets")
     quote = pricing.quote(event, requests, None if organizer else code)
     mode = body.get("payment-mode", body.get("payment_mode"))
@@ -752,10 +778,17 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
                                       order_id=int(order.id), holds_seat=True))
     order.attendee_ids = [int(a.id) for a in attendees]  # type: ignore[misc]
 
+    attempts = 0
+
     def build() -> Batch:
+        # the first attempt uses the tickets just read; a retry re-reads what it conditions on
+        nonlocal attempts
+        attempts += 1
+        current = tickets if attempts == 1 else {int(t.id): t for t in load_tickets(counts)}
         batch = Batch()
+        shards = inventory.acquire_seats(batch, current, counts)
+        order.seat_shards = dump_shard_counts(shards)
         batch.save("order", order, Order.id.does_not_exist())
-        inventory.acquire_seats(batch, {int(t.id): t for t in load_tickets(counts)}, counts)
         for a in attendees:
             batch.save(f"attendee:{a.id}", a, Attendee.id.does_not_exist())
         if code is not None and uses:
@@ -928,7 +961,7 @@ def release_attendee_hold(attendee: Attendee) -> bool:
                  Attendee.order_id.does_not_exist() & (Attendee.holds_seat == True)  # noqa: E712
                  & Attendee.hold_bucket.exists()
                  & _counted_is(bool(attendee.counted_hold)))
-    inventory.release_seats(batch, {int(attendee.ticket_id): 1})
+    inventory.release_seats(batch, {int(attendee.ticket_id): 1}, _hold_shard(attendee))
     _uncount_holds(batch, [attendee])
     try:
         inventory.run(lambda: batch)

@@ -10,6 +10,10 @@ Rules, all checked here:
 - hidden tickets are visible to co-organizers and up only (404 for others);
 - quantity may not drop below `seats_taken` (a conditional update, so a concurrent hold cannot
   slip between the check and the write: 422);
+- seats split over `seat-shards` counters (docs/scale.md): a new ticket gets
+  `inventory.default_shards(quantity)` unless the organizer sets `seat-shards`; the shard
+  count changes only while no seat is held or sold; a quantity edit moves the shards' free
+  seats in the ticket's own transaction (and never takes more than they have free);
 - DELETE of a ticket with seats taken is 409; otherwise the ticket is soft-deleted (orders keep
   resolving it) and its name claim released so the name can be reused.
 """
@@ -34,10 +38,11 @@ from openevent.models.base import (
     unique_key,
     update_moving_claim,
 )
-from openevent.models.events import Event, Ticket
+from openevent.models.events import Event, SeatShard, Ticket
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_event_role
+from openevent.services import inventory
 from openevent.services.events import PAYMENT_FLAGS
 from openevent.services.lookup import get_event
 from openevent.services.system import require_module
@@ -96,10 +101,12 @@ def get_ticket(ticket_id: int, user: User | None) -> tuple[Ticket, Event]:
 
 def availability(event: Event, user: User | None) -> list[dict[str, Any]]:
     """`[{"id","name","quantity","available"}]`; available never negative."""
+    tickets = visible_tickets(event, user)
+    taken = inventory.seats_taken(tickets)
     return [
         {"id": t.id, "name": t.name, "quantity": int(t.quantity),
-         "available": max(0, int(t.quantity) - int(t.seats_taken or 0))}
-        for t in visible_tickets(event, user)
+         "available": max(0, int(t.quantity) - taken[int(t.id)])}
+        for t in tickets
     ]
 
 
@@ -162,8 +169,10 @@ def create_ticket(user: User | None, event: Event, values: dict[str, Any]) -> Ti
     require_module("ticket_include")
     check_ticket(event, values)
     values, extra = core_and_extra("ticket", values)
+    shards = values.pop("seat_shards", None) or inventory.default_shards(
+        int(values.get("quantity", 100)))
     ticket = Ticket(next_id("ticket"), event_id=event.id, extra=dump_extra("ticket", None, extra),
-                    **values)
+                    seat_shards=shards if shards > 1 else None, **values)
     if ticket.type == "free":
         ticket.price = Decimal("0.00")
     try:
@@ -171,6 +180,10 @@ def create_ticket(user: User | None, event: Event, values: dict[str, Any]) -> Ti
             tx.save(Unique(name_claim_key(event.id, ticket.name), owner=str(ticket.id)),
                     condition=Unique.key.does_not_exist())
             tx.save(ticket, condition=Ticket.id.does_not_exist())
+            if shards > 1:
+                for shard in inventory.shard_items(int(ticket.id), int(ticket.quantity),
+                                                   shards):
+                    tx.save(shard)
     except TransactWriteError:
         raise Conflict("A ticket with this name already exists in the event",
                        attribute_pointer("name")) from None
@@ -184,20 +197,29 @@ def update_ticket(user: User | None, ticket: Ticket, event: Event,
     if not values:
         return ticket
     values, extra = core_and_extra("ticket", values)
+    wanted = int(values.pop("seat_shards", None) or 1) if "seat_shards" in values \
+        else ticket.shard_count
     actions = [getattr(Ticket, n).remove() if v is None else getattr(Ticket, n).set(v)
                for n, v in values.items()]
     if extra:
         stored = dump_extra("ticket", ticket.extra, extra)
         actions.append(Ticket.extra.set(stored) if stored else Ticket.extra.remove())
+    new_claim = name_claim_key(event.id, values["name"]) if "name" in values else None
+    old_claim = name_claim_key(event.id, ticket.name)
+    if wanted != ticket.shard_count or (inventory.is_sharded(ticket) and "quantity" in values):
+        _reshape(ticket, actions, values.get("quantity", int(ticket.quantity)), wanted,
+                 old_claim, new_claim)
+        return Ticket.get(ticket.id)
+    if not actions:
+        return ticket
     # Never below the seats already held or sold; the condition makes this race-free against
     # the inventory service's conditional increments.
-    condition = Ticket.deleted_at.does_not_exist()
+    condition = Ticket.deleted_at.does_not_exist() & _same_shards(ticket)
     if "quantity" in values:
         condition &= Ticket.seats_taken <= values["quantity"]
-    new_claim = name_claim_key(event.id, values["name"]) if "name" in values else None
     try:
         update_moving_claim(ticket, actions, condition, owner=str(ticket.id),
-                            old_claim=name_claim_key(event.id, ticket.name), new_claim=new_claim)
+                            old_claim=old_claim, new_claim=new_claim)
     except ClaimTaken:
         raise Conflict("A ticket with this name already exists in the event",
                        attribute_pointer("name")) from None
@@ -209,13 +231,64 @@ def update_ticket(user: User | None, ticket: Ticket, event: Event,
     return Ticket.get(ticket.id)
 
 
+def _reshape(ticket: Ticket, actions: list[Any], quantity: int, wanted: int,
+             old_claim: str, new_claim: str | None) -> None:
+    """A quantity or shard-count change of a sharded (or to-be-sharded) ticket: the ticket,
+    its name claim and every shard it touches in one transaction, re-read and retried when
+    buyers took seats meanwhile."""
+    for _ in range(5):
+        current = Ticket.get(int(ticket.id), consistent_read=True)
+        if current.deleted_at is not None:
+            raise NotFound("Ticket not found")
+        shards = inventory.read_shards(int(ticket.id)) if inventory.is_sharded(current) else {}
+        batch = inventory.Batch()
+        try:
+            ops = inventory.reshape_shards(batch, current, shards, quantity, wanted)
+        except inventory.ShardsInUse:
+            raise Unprocessable("'seat-shards' can only change while no seat is held or sold",
+                                attribute_pointer("seat_shards")) from None
+        except inventory.BelowTaken:
+            raise Unprocessable("'quantity' cannot be lower than the seats already taken",
+                                attribute_pointer("quantity")) from None
+        batch.update("ticket", Ticket(int(ticket.id)), actions + ops,
+                     (Ticket.quantity == int(current.quantity))
+                     & Ticket.deleted_at.does_not_exist() & _same_shards(current)
+                     & (Ticket.seats_taken.does_not_exist()
+                        | (Ticket.seats_taken == int(current.seats_taken or 0))))
+        if new_claim is not None and new_claim != old_claim:
+            batch.save("claim", Unique(new_claim, owner=str(ticket.id)),
+                       Unique.key.does_not_exist())
+            batch.delete("old-claim", Unique(old_claim))
+        try:
+            inventory.run(lambda batch=batch: batch)  # type: ignore[misc]
+            return
+        except inventory.InventoryConflict as exc:
+            if exc.failed("claim"):
+                raise Conflict("A ticket with this name already exists in the event",
+                               attribute_pointer("name")) from None
+            continue  # seats moved meanwhile: read again
+    raise Conflict("The ticket changed concurrently; try again")
+
+
 def delete_ticket(user: User | None, ticket: Ticket, event: Event) -> None:
     """409 while seats are held or sold; otherwise soft-delete and free the name."""
     require_event_role(user, event, "coorganizer")
+    shards = inventory.read_shards(int(ticket.id)) if inventory.is_sharded(ticket) else {}
+    if any(int(s.taken or 0) for s in shards.values()):
+        raise Conflict("The ticket has seats held or sold and cannot be deleted")
     try:
         with TransactWrite(connection=db_connection()) as tx:
             tx.update(ticket, actions=[Ticket.deleted_at.set(now())],
-                      condition=(Ticket.seats_taken == 0) & Ticket.deleted_at.does_not_exist())
+                      condition=(Ticket.seats_taken == 0) & Ticket.deleted_at.does_not_exist()
+                      & _same_shards(ticket))
             tx.delete(Unique(name_claim_key(event.id, ticket.name)))
+            for shard in shards.values():  # no seat can be taken once they are gone
+                tx.delete(shard, condition=SeatShard.taken == 0)
     except (TransactWriteError, UpdateError):
         raise Conflict("The ticket has seats held or sold and cannot be deleted") from None
+
+
+def _same_shards(ticket: Ticket) -> Any:
+    if ticket.seat_shards is None:
+        return Ticket.seat_shards.does_not_exist()
+    return Ticket.seat_shards == int(ticket.seat_shards)
