@@ -91,9 +91,13 @@ class World:
     def tax(self, event: Any, rate: str, included: bool, name: str = "VAT") -> Any:
         from openevent.models.event_content import Tax
 
+        from openevent.models.base import Unique
+        from openevent.models.event_content import tax_claim_key
+
         tax = Tax(next_id("tax"), event_id=event.id, name=name, rate=Decimal(rate),
                   is_tax_included_in_price=included)
         tax.save()
+        Unique(tax_claim_key(event.id), owner=str(tax.id)).save()  # as the tax service does
         return tax
 
     def ticket_state(self, ticket: Any) -> Any:

@@ -134,6 +134,47 @@ def lock_moto_dynamodb() -> None:
     DynamoDBBackend._openevent_locked = True  # type: ignore[attr-defined]
 
 
+def model_transaction_conflicts(millis: float) -> None:
+    """Model DynamoDB's transaction conflicts (benchmarks only): a TransactWriteItems is in
+    flight for `millis` ms, and another one naming any of its items meanwhile is cancelled
+    with `TransactionConflict` — as DynamoDB does, rather than queueing it. Without this
+    the serialized backend never conflicts, and a benchmark could not show what one hot item
+    costs against N shards. The time is spent outside the backend lock, so transactions on
+    different items overlap as they do in DynamoDB."""
+    from moto.dynamodb.exceptions import TransactionCanceledException
+    from moto.dynamodb.models import DynamoDBBackend
+
+    inner = DynamoDBBackend.transact_write_items
+    in_flight: set[tuple[str, str]] = set()
+    guard = threading.Lock()
+
+    def key_of(entry: dict[str, Any]) -> tuple[str, str]:
+        _, op = next(iter(entry.items()))
+        if not isinstance(op, dict):
+            return ("", "")
+        key = op.get("Key") or op.get("Item") or {}
+        return (str(op.get("TableName")), json.dumps(key, sort_keys=True))
+
+    @functools.wraps(inner)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        keys = [key_of(entry) for entry in transact_items]
+        with guard:
+            busy = [k in in_flight for k in keys]
+            if any(busy):
+                raise TransactionCanceledException([
+                    ("TransactionConflict", "Transaction is ongoing for the item", None)
+                    if b else (None, None, None) for b in busy])
+            in_flight.update(keys)
+        try:
+            time.sleep(millis / 1000)
+            return inner(self, transact_items)
+        finally:
+            with guard:
+                in_flight.difference_update(keys)
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 # -- which calls change state -------------------------------------------------------------
 def classify(environ: dict[str, Any]) -> tuple[str, str] | None:
     """(service, region) of a state-changing call to a journaled service, else None."""
@@ -549,6 +590,10 @@ def serve_durable(host: str, port: int, data_dir: Path, watch_parent: bool) -> N
 def main(argv: list[str] | None = None) -> None:
     lock_moto_dynamodb()
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--transaction-ms" in args:  # benchmarks: DynamoDB's transaction conflicts modelled
+        at = args.index("--transaction-ms")
+        model_transaction_conflicts(float(args[at + 1]))
+        del args[at:at + 2]
     if "--data-dir" not in args:
         from moto.server import main as moto_main
 

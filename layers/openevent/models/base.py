@@ -192,3 +192,47 @@ def _held_by_other(claim: str, owner: str) -> bool:
         return Unique.get(claim, consistent_read=True).owner != owner
     except Unique.DoesNotExist:
         return False
+
+
+def get_many(keys: list[tuple[type[Model], Any, Any]]) -> list[Model | None]:
+    """Items of several tables in one BatchGetItem, in the order of `keys`
+    (`(model, hash key, range key or None)`), None where missing; strongly consistent.
+    Unprocessed keys (throttling) are asked again."""
+    wanted: dict[str, list[dict[str, Any]]] = {}
+    slots: dict[tuple[str, str], int] = {}
+    for i, (model, hash_key, range_key) in enumerate(keys):
+        item = model(hash_key, range_key) if range_key is not None else model(hash_key)
+        raw = item.serialize(null_check=False)
+        names = [model._hash_key_attribute().attr_name]
+        if model._range_key_attribute() is not None:
+            names.append(model._range_key_attribute().attr_name)
+        key = {n: raw[n] for n in names}
+        table = model.Meta.table_name
+        if (table, repr(sorted(key.items()))) in slots:
+            continue
+        slots[(table, repr(sorted(key.items())))] = i
+        wanted.setdefault(table, []).append(key)
+    found: list[Model | None] = [None] * len(keys)
+    models = {m.Meta.table_name: m for m, _, _ in keys}
+    request = {t: {"Keys": k, "ConsistentRead": True} for t, k in wanted.items()}
+    for _attempt in range(8):
+        if not request:
+            break
+        answer = db_connection()._make_api_call("BatchGetItem", {"RequestItems": request})
+        for table, items in answer.get("Responses", {}).items():
+            model = models[table]
+            names = [model._hash_key_attribute().attr_name]
+            if model._range_key_attribute() is not None:
+                names.append(model._range_key_attribute().attr_name)
+            for raw in items:
+                slot = slots[(table, repr(sorted({n: raw[n] for n in names}.items())))]
+                found[slot] = model.from_raw_data(raw)
+        request = answer.get("UnprocessedKeys") or {}
+        if request:
+            time.sleep(0.01 * (_attempt + 1))
+    for i, (model, hash_key, range_key) in enumerate(keys):  # duplicates share one read
+        if found[i] is None:
+            for j in range(i):
+                if keys[j] == (model, hash_key, range_key):
+                    found[i] = found[j]
+    return found

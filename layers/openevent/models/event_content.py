@@ -17,7 +17,14 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from openevent.models.base import DecimalAttribute, IntAttribute, index_meta, now, table_meta
+from openevent.models.base import (
+    DecimalAttribute,
+    IntAttribute,
+    index_meta,
+    now,
+    table_meta,
+    unique_key,
+)
 
 
 class TaxEventIndex(GlobalSecondaryIndex["Tax"]):
@@ -200,3 +207,8 @@ class Tag(Model):
     created_at = UTCDateTimeAttribute(default=now)
 
     event_index = TagEventIndex()
+
+
+def tax_claim_key(event_id: int) -> str:
+    """The `Unique` claim that keeps one tax per event (owner: the tax's id)."""
+    return unique_key("tax", event_id)

@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from openevent.errors import Conflict, Forbidden, NotFound, Unprocessable, attribute_pointer
 from openevent.jsonapi.document import Schema
-from openevent.models.base import Unique, db_connection, next_id, unique_key
+from openevent.models.base import Unique, db_connection, next_id
 from openevent.models.event_content import (
     CustomForm,
     Microlocation,
@@ -27,6 +27,7 @@ from openevent.models.event_content import (
     Tag,
     Tax,
     Track,
+    tax_claim_key,
 )
 from openevent.models.events import Event
 from openevent.models.users import User
@@ -118,10 +119,6 @@ def delete_child(kind: ContentKind, user: User | None, item: Any, event: Event) 
 
 
 # --- tax (single per event) ------------------------------------------------------------
-
-def tax_claim_key(event_id: int) -> str:
-    return unique_key("tax", event_id)
-
 
 def tax_of(event_id: int) -> Tax | None:
     for tax in Tax.event_index.query(event_id, limit=1):

@@ -25,6 +25,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from openevent.errors import ServiceUnavailable
 from openevent.models.base import db_connection
 from openevent.models.events import DiscountCode, SeatShard, Ticket
 
@@ -367,8 +368,12 @@ def run(build: Callable[[], Batch], *, attempts: int = _ATTEMPTS) -> None:
                     exc.cause_response_code in ("TransactionInProgressException",
                                                 "ThrottlingException")
                 conflicts += 1
-                if not retryable or conflicts >= attempts:
+                if not retryable:
                     raise
+                if conflicts >= attempts:  # the items stayed contended: nothing was written
+                    raise ServiceUnavailable(
+                        "Too many requests for these seats at once; try again",
+                        headers={"Retry-After": "1"}) from None
                 time.sleep(random.uniform(0.005, 0.03) * conflicts)
     finally:
         _chooser.reset(token)

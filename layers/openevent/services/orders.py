@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,8 +31,9 @@ from openevent.errors import (
     relationship_pointer,
 )
 from openevent.mail import send_mail
-from openevent.models.base import next_id, now
-from openevent.models.events import DiscountCode, Event, Ticket
+from openevent.models.base import Unique, get_many, next_id, now
+from openevent.models.event_content import tax_claim_key
+from openevent.models.events import DiscountCode, Event, EventRole, Ticket
 from openevent.models.orders import (
     HOLD_BUCKET,
     HOLDING_STATUSES,
@@ -44,7 +46,7 @@ from openevent.models.orders import (
 )
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
-from openevent.permissions import can_see_event, has_event_role, require_login
+from openevent.permissions import has_event_role, require_login, role_satisfies
 from openevent.services import inventory, pricing
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings, require_module
@@ -697,8 +699,19 @@ def parse_ticket_requests(body: dict[str, Any]) -> list[tuple[int, int, Decimal 
     return out
 
 
-def _priced_request(user: User | None, body: dict[str, Any]
-                    ) -> tuple[Event, list[pricing.SeatRequest], dict[int, Ticket]]:
+@dataclass
+class _Basket:
+    """What pricing a basket needs, read in two round trips: the tickets, then the event, the
+    caller's role in it and the event's tax claim together (plus the tax, if it has one)."""
+
+    event: Event
+    requests: list[pricing.SeatRequest]
+    tickets: dict[int, Ticket]
+    organizer: bool
+    tax: pricing.TaxInfo | None
+
+
+def _priced_request(user: User | None, body: dict[str, Any]) -> _Basket:
     wanted = parse_ticket_requests(body)
     tickets = {int(t.id): t for t in load_tickets(t for t, _, _ in wanted)}
     requests: list[pricing.SeatRequest] = []
@@ -713,29 +726,39 @@ def _priced_request(user: User | None, body: dict[str, Any]
         requests.append(pricing.SeatRequest(ticket, qty, donation))
     if len(event_ids) != 1:
         raise Unprocessable("All tickets must belong to one event", "/tickets")
-    try:
-        event = Event.get(event_ids.pop())
-    except Event.DoesNotExist:
-        raise Unprocessable("The tickets' event does not exist", "/tickets") from None
-    if not can_see_event(user, event):
+    event_id = event_ids.pop()
+    found = get_many([(Event, event_id, None), (Unique, tax_claim_key(event_id), None)]
+                     + ([(EventRole, event_id, int(user.id))] if user is not None else []))
+    event, claim = found[0], found[1]
+    if not isinstance(event, Event):
+        raise Unprocessable("The tickets' event does not exist", "/tickets")
+    role = found[2] if len(found) > 2 else None
+    organizer = user is not None and (user.is_staff or role_satisfies(
+        str(role.role) if isinstance(role, EventRole) else None, "coorganizer"))
+    visible = bool(user is not None and user.is_staff) if event.deleted_at is not None \
+        else event.state == "published" or organizer  # can_see_event, role already read
+    if not visible:
         raise Unprocessable("The tickets' event does not exist", "/tickets")
     for i, request in enumerate(requests):
         pricing.unit_price(request.ticket, request.price, f"/tickets/{i}/price",
                            event.payment_currency)
-    return event, requests, tickets
+    tax = pricing.event_tax(event_id) if isinstance(claim, Unique) else None
+    return _Basket(event, requests, tickets, organizer, tax)
 
 
 def calculate_amount(user: User | None, body: dict[str, Any]) -> dict[str, Any]:
     """POST /v1/orders/calculate-amount: the price of a basket, nothing written — priced as
     create-order would price it for this caller (an organizer's coupon is not applied)."""
-    event, requests, tickets = _priced_request(user, body)
+    basket = _priced_request(user, body)
+    event, requests, tickets = basket.event, basket.requests, basket.tickets
     code_ref = body.get("discount-code", body.get("discount_code"))
     counts = {int(r.ticket.id): r.quantity for r in requests if r.quantity > 0}
-    organizer = user is not None and is_organizer(user, event.id)
+    organizer = basket.organizer
     if not organizer:
         _check_sellable(event, tickets.values(), counts, "/tickets", window=False)
     code, _ = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
-    quote = pricing.quote(event, requests, None if organizer else code).to_json()
+    quote = pricing.quote(event, requests, None if organizer else code, tax=basket.tax,
+                          load_tax=False).to_json()
     if not isinstance(code_ref, str) or code is None or code_ref.strip().lower() != \
             str(code.code).lower():
         for line in quote["tickets"]:  # the buyer did not type the code: don't reveal it
@@ -748,12 +771,13 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
     """POST /v1/orders/create-order: blank attendees and an `initializing` order holding the
     seats, in one transaction."""
     require_module("ticket_include")
-    event, requests, tickets = _priced_request(user, body)
-    requests = [r for r in requests if r.quantity > 0]
+    basket = _priced_request(user, body)
+    event, tickets = basket.event, basket.tickets
+    requests = [r for r in basket.requests if r.quantity > 0]
     if not requests:
         raise Unprocessable("Choose at least one seat", "/tickets")
     counts = {int(r.ticket.id): r.quantity for r in requests}
-    organizer = is_organizer(user, event.id)
+    organizer = basket.organizer
     if not organizer:
         _check_sellable(event, tickets.values(), counts, "/tickets")
     code_ref = body.get("discount-code", body.get("discount_code"))
@@ -762,7 +786,8 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         if not inventory.is_sharded(r.ticket) and \
                 int(r.ticket.seats_taken or 0) + r.quantity > int(r.ticket.quantity):
             raise Conflict(f"{SOLD_OUT}: {r.ticket.name}", "/tickets")
-    quote = pricing.quote(event, requests, None if organizer else code)
+    quote = pricing.quote(event, requests, None if organizer else code, tax=basket.tax,
+                          load_tax=False)
     mode = body.get("payment-mode", body.get("payment_mode"))
     if mode is not None:
         if mode not in MODE_FLAGS and mode != "free":
