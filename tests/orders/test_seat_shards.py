@@ -293,3 +293,32 @@ def test_failed_update_is_named_even_after_puts_in_the_same_transaction(world, s
     with pytest.raises(inventory.InventoryConflict) as failed:
         inventory.run(build)
     assert failed.value.labels == ["code:1"]
+
+
+def test_sold_out_mark_is_set_exactly_and_cleared_by_any_seat_coming_back(world, people, shop):
+    ticket = Ticket.get(int(_post_ticket(world, people.owner, shop.event, quantity=4,
+                                         **{"seat-shards": 2}).json()["data"]["id"]))
+    first = world.checkout(people.buyer, [(ticket, 2)]).json()["data"]["id"]
+    assert world.checkout(people.coorganizer, [(ticket, 2)]).status == 201
+    assert not Ticket.get(ticket.id).shards_empty
+    assert world.checkout(people.stranger, [(ticket, 1)]).status == 409  # tried, saw empty
+    assert Ticket.get(ticket.id).shards_empty
+    assert world.checkout(people.stranger, [(ticket, 1)]).status == 409  # from the mark
+    cancel = world.api.patch(f"/v1/orders/{first}",
+                             {"data": {"type": "order", "id": first,
+                                       "attributes": {"status": "cancelled"}}},
+                             token=people.owner.token)
+    assert cancel.status == 200, cancel.body
+    assert not Ticket.get(ticket.id).shards_empty
+    assert world.checkout(people.stranger, [(ticket, 2)]).status == 201
+    assert world.checkout(people.admin, [(ticket, 1)]).status == 409
+    assert Ticket.get(ticket.id).shards_empty
+    assert _patch(world, people.owner, ticket, quantity=5).status == 200
+    assert not Ticket.get(ticket.id).shards_empty
+    assert world.checkout(people.admin, [(ticket, 1)]).status == 201
+    _invariant(ticket.id)
+
+
+def test_mark_is_not_set_while_a_shard_still_has_seats(world, people, hot):
+    inventory.mark_empty(int(hot.id), {i: 0 for i in range(8)})  # shards really hold 5 each
+    assert not Ticket.get(hot.id).shards_empty

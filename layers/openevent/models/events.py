@@ -157,6 +157,10 @@ class Ticket(Model):
     # Set (> 1) when the seats live in that many `SeatShard` items instead of `seats_taken`
     # (a hot on-sale: buyers' transactions spread over shards instead of one item).
     seat_shards = IntAttribute(null=True)
+    # Set only by a transaction that saw every shard at left = 0, removed by every
+    # transaction that gives a shard seats back: buyers of a sold-out sharded ticket are
+    # answered from the ticket they read, without trying a shard.
+    shards_empty = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
     deleted_at = UTCDateTimeAttribute(null=True)
 

@@ -126,6 +126,7 @@ class _ShardChooser:
 
     def __init__(self) -> None:
         self.levels: dict[int, dict[int, int]] = {}
+        self.empty: set[int] = set()  # tickets seen with every shard at left = 0
 
     def choose(self, ticket: Ticket, n: int) -> dict[int, int]:
         tid = int(ticket.id)
@@ -136,6 +137,8 @@ class _ShardChooser:
         if enough:
             return {random.choice(enough): n}
         if sum(levels.values()) < n:
+            if not any(levels.values()):
+                self.empty.add(int(ticket.id))
             raise SoldOut(ticket)
         taken: dict[int, int] = {}
         for s in sorted(levels, key=lambda s: (-levels[s], s)):
@@ -206,7 +209,7 @@ def reshape_shards(batch: Batch, ticket: Ticket, shards: Mapping[int, SeatShard]
                 if k:
                     batch.update(f"shard:{i}", SeatShard(int(ticket.id), i),
                                  [SeatShard.left.add(k)], SeatShard.taken.exists())
-            return []
+            return [Ticket.shards_empty.remove()] if delta else []
         levels = {i: int(shards[i].left or 0) if i in shards else 0 for i in range(old)}
         need = -delta
         if sum(levels.values()) < need:
@@ -237,8 +240,9 @@ def reshape_shards(batch: Batch, ticket: Ticket, shards: Mapping[int, SeatShard]
             batch.save(f"shard:{i}", SeatShard(int(ticket.id), i, left=shares[i], taken=0),
                        free)
     if wanted > 1:
-        return [Ticket.seat_shards.set(wanted), Ticket.seats_taken.set(0)]
-    return [Ticket.seat_shards.remove(), Ticket.seats_taken.set(0)]
+        return [Ticket.seat_shards.set(wanted), Ticket.seats_taken.set(0),
+                Ticket.shards_empty.remove()]
+    return [Ticket.seat_shards.remove(), Ticket.seats_taken.set(0), Ticket.shards_empty.remove()]
 
 
 # --- building blocks --------------------------------------------------------------------
@@ -261,7 +265,7 @@ def acquire_seats(batch: Batch, tickets: Mapping[int, Ticket],
             raise SoldOut(ticket)
         quantity = int(ticket.quantity)
         if is_sharded(ticket):
-            if n > quantity:
+            if n > quantity or ticket.shards_empty:
                 raise SoldOut(ticket)
             taken[tid] = chooser.choose(ticket, n)
             for shard, k in sorted(taken[tid].items()):
@@ -295,6 +299,7 @@ def release_seats(batch: Batch, counts: Mapping[int, int],
                     batch.update(f"release:{tid}#{shard}", SeatShard(tid, shard),
                                  [SeatShard.left.add(k), SeatShard.taken.add(-k)],
                                  SeatShard.taken >= k)
+            batch.update(f"refill:{tid}", Ticket(tid), [Ticket.shards_empty.remove()])
             continue
         batch.update(f"release:{tid}", Ticket(tid), [Ticket.seats_taken.add(-n)],
                      Ticket.seats_taken >= n)
@@ -332,51 +337,74 @@ def run(build: Callable[[], Batch], *, attempts: int = _ATTEMPTS) -> None:
     chooser = _ShardChooser()
     token = _chooser.set(chooser)
     try:
-        conflicts = moves = 0
-        while True:
-            batch = build()
-            if not batch.ops:
-                return
-            # PynamoDB sends a transaction's items grouped by kind (checks, deletes, puts,
-            # updates); keep the batch in that order so a cancellation reason's index names
-            # the right operation.
-            ops = sorted(batch.ops, key=lambda op: _KIND_ORDER[op[1]])
-            try:
-                with TransactWrite(connection=db_connection()) as tx:
-                    for _label, kind, item, kw in ops:
-                        if kind == "save":
-                            tx.save(item, condition=kw["condition"])
-                        elif kind == "update":
-                            tx.update(item, actions=kw["actions"], condition=kw["condition"])
-                        elif kind == "delete":
-                            tx.delete(item, condition=kw["condition"])
-                        else:
-                            hash_key, range_key = _key(item)
-                            tx.condition_check(type(item), hash_key, range_key,
-                                               condition=kw["condition"])
-                return
-            except TransactWriteError as exc:
-                reasons = _reasons(exc)
-                failed = [ops[i][0] for i, code in enumerate(reasons)
-                          if code == "ConditionalCheckFailed" and i < len(ops)]
-                if failed:
-                    moves += 1
-                    if moves <= _ATTEMPTS and chooser.learn(failed):
-                        continue
-                    raise InventoryConflict(failed) from None
-                retryable = any(code == "TransactionConflict" for code in reasons) or \
-                    exc.cause_response_code in ("TransactionInProgressException",
-                                                "ThrottlingException")
-                conflicts += 1
-                if not retryable:
-                    raise
-                if conflicts >= attempts:  # the items stayed contended: nothing was written
-                    raise ServiceUnavailable(
-                        "Too many requests for these seats at once; try again",
-                        headers={"Retry-After": "1"}) from None
-                time.sleep(random.uniform(0.005, 0.03) * conflicts)
+        _run(build, attempts, chooser)
+    except SoldOut:
+        for tid in chooser.empty:
+            mark_empty(tid, chooser.levels[tid])
+        raise
     finally:
         _chooser.reset(token)
+
+
+def mark_empty(ticket_id: int, levels: Mapping[int, int]) -> None:
+    """Record on the ticket that all its shards are empty — in a transaction that checks
+    each of them still is (a release in between removes the mark in its own transaction)."""
+    batch = Batch()
+    for shard in sorted(levels):
+        batch.check(f"empty:{shard}", SeatShard(int(ticket_id), shard), SeatShard.left == 0)
+    batch.update("ticket", Ticket(int(ticket_id)), [Ticket.shards_empty.set(True)],
+                 Ticket.seat_shards == len(levels))
+    try:
+        _run(lambda: batch, 1, _ShardChooser())
+    except (InventoryConflict, TransactWriteError, ServiceUnavailable):
+        pass  # seats came back or others are writing: buyers keep trying the shards
+
+
+def _run(build: Callable[[], Batch], attempts: int, chooser: _ShardChooser) -> None:
+    """One transaction with its retries (see `run`)."""
+    conflicts = moves = 0
+    while True:
+        batch = build()
+        if not batch.ops:
+            return
+        # PynamoDB sends a transaction's items grouped by kind (checks, deletes, puts,
+        # updates); keep the batch in that order so a cancellation reason's index names
+        # the right operation.
+        ops = sorted(batch.ops, key=lambda op: _KIND_ORDER[op[1]])
+        try:
+            with TransactWrite(connection=db_connection()) as tx:
+                for _label, kind, item, kw in ops:
+                    if kind == "save":
+                        tx.save(item, condition=kw["condition"])
+                    elif kind == "update":
+                        tx.update(item, actions=kw["actions"], condition=kw["condition"])
+                    elif kind == "delete":
+                        tx.delete(item, condition=kw["condition"])
+                    else:
+                        hash_key, range_key = _key(item)
+                        tx.condition_check(type(item), hash_key, range_key,
+                                           condition=kw["condition"])
+            return
+        except TransactWriteError as exc:
+            reasons = _reasons(exc)
+            failed = [ops[i][0] for i, code in enumerate(reasons)
+                      if code == "ConditionalCheckFailed" and i < len(ops)]
+            if failed:
+                moves += 1
+                if moves <= _ATTEMPTS and chooser.learn(failed):
+                    continue
+                raise InventoryConflict(failed) from None
+            retryable = any(code == "TransactionConflict" for code in reasons) or \
+                exc.cause_response_code in ("TransactionInProgressException",
+                                            "ThrottlingException")
+            conflicts += 1
+            if not retryable:
+                raise
+            if conflicts >= attempts:  # the items stayed contended: nothing was written
+                raise ServiceUnavailable(
+                    "Too many requests for these seats at once; try again",
+                    headers={"Retry-After": "1"}) from None
+            time.sleep(random.uniform(0.005, 0.03) * conflicts)
 
 
 _KIND_ORDER = {"check": 0, "delete": 1, "save": 2, "update": 3}

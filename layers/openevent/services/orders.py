@@ -803,13 +803,10 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
                                       order_id=int(order.id), holds_seat=True))
     order.attendee_ids = [int(a.id) for a in attendees]  # type: ignore[misc]
 
-    attempts = 0
+    current = dict(tickets)
 
     def build() -> Batch:
-        # the first attempt uses the tickets just read; a retry re-reads what it conditions on
-        nonlocal attempts
-        attempts += 1
-        current = tickets if attempts == 1 else {int(t.id): t for t in load_tickets(counts)}
+        # the tickets just read, until a quantity edit made the transaction fail (reread)
         batch = Batch()
         shards = inventory.acquire_seats(batch, current, counts)
         order.seat_shards = dump_shard_counts(shards)
@@ -820,8 +817,14 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
             inventory.consume_code(batch, code, uses)
         return batch
 
+    def reread(exc: InventoryConflict) -> bool:
+        if not _tickets_changed(exc):
+            return False
+        current.update({int(t.id): t for t in load_tickets(counts)})
+        return True
+
     _commit(build, sold_out_pointer="/tickets", code_pointer="/discount-code",
-            retry_if=_tickets_changed)
+            retry_if=reread)
     return order
 
 
