@@ -1,8 +1,10 @@
 """Admin statistics (`/v1/admin/statistics/...`) from counters maintained as things happen.
 
-Each figure is one item of the statistics table (`events#draft`, ...), changed with an atomic ADD by
-the write that changes it (an event created or published, a user verified, a mail sent, a
-role granted). Reading the admin dashboard is one BatchGet, whatever the number of events or
+Each figure is spread over `SHARDS` items of the statistics table (`events#draft#0` ...
+`events#draft#7`), one of them changed at random with an atomic ADD by the write that changes
+the figure (an event created or published, a user verified, a mail sent, a role granted), so
+no figure is one item that every signup or event in the platform writes (docs/scale.md).
+Reading the admin dashboard is a BatchGet of the shards, whatever the number of events or
 users; nothing scans or counts a table. Mails are counted per UTC day (`mails#<date>`),
 so "the last 7 days" is the sum of seven day counters.
 
@@ -13,6 +15,7 @@ figures are a dashboard, not a ledger.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -34,21 +37,39 @@ ROLE_FIGURES = {"owner": "owner", "organizer": "organizer", "coorganizer": "coor
                 "track_organizer": "track_organizer"}
 
 
+SHARDS = 8
+MAIL_SHARDS = 3  # 30 day counters x 3 = one BatchGetItem for the mail figures
+
+
+def _shards(name: str) -> int:
+    return MAIL_SHARDS if name.startswith("mails#") else SHARDS
+
+
 def bump(name: str, delta: int = 1) -> None:
-    """Add `delta` to counter `name` (atomic; failures are logged, not raised)."""
+    """Add `delta` to one shard of counter `name`, chosen at random (atomic; failures are
+    logged, not raised)."""
     if not delta:
         return
+    shard = secrets.randbelow(_shards(name))
     try:
-        Statistic(PREFIX + name).update(actions=[Statistic.value.add(delta)])
+        Statistic(f"{PREFIX}{name}#{shard}").update(actions=[Statistic.value.add(delta)])
     except Exception as exc:  # noqa: BLE001 - statistics never break the write they count
         log.warning("statistic %s not updated: %s", name, type(exc).__name__)
 
 
 def read(names: Iterable[str]) -> dict[str, int]:
+    """The figures `names`: the sum of each one's shards (plus its unsharded item, where
+    figures were kept before they were sharded)."""
     wanted = list(dict.fromkeys(names))
-    found = {c.name[len(PREFIX):]: int(c.value or 0)
-             for c in Statistic.batch_get([PREFIX + n for n in wanted])}
-    return {n: max(0, found.get(n, 0)) for n in wanted}
+    keys = [f"{PREFIX}{n}#{i}" for n in wanted for i in range(_shards(n))]
+    keys += [PREFIX + n for n in wanted]
+    owner = {f"{PREFIX}{n}#{i}": n for n in wanted for i in range(_shards(n))}
+    owner.update({PREFIX + n: n for n in wanted})
+    totals = dict.fromkeys(wanted, 0)
+    for start in range(0, len(keys), 100):
+        for c in Statistic.batch_get(keys[start:start + 100]):
+            totals[owner[str(c.name)]] += int(c.value or 0)
+    return {n: max(0, v) for n, v in totals.items()}
 
 
 # --- the writes that move the figures ------------------------------------------------------
