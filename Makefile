@@ -74,7 +74,7 @@ typecheck: lint
 bench: system-deps $(STAMP)
 	$(BIN)/python bench/cold_import.py
 	$(BIN)/python bench/requests.py
-	$(BIN)/python bench/orders.py
+	$(BIN)/python bench/orders.py --buyers 2000 --seats 1000 --shards 8
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/lab.py

@@ -88,7 +88,7 @@ def main() -> None:
     parser.add_argument("--transaction-ms", type=float, default=50.0,
                         help="how long a transaction is in flight in the modelled DynamoDB: "
                              "transactions on one item within it conflict (0: off)")
-    parser.add_argument("--min-ratio", type=float, default=1.5,
+    parser.add_argument("--min-ratio", type=float, default=1.2,
                         help="fail unless sharded orders/s >= this x single-counter orders/s")
     parser.add_argument("--max-conflict-ratio", type=float, default=0.5,
                         help="fail unless sharded conflicts per order <= this x single's")
