@@ -304,3 +304,52 @@ def test_the_sandbox_serves_its_stripe_js_stand_in(stripe):
     assert resp.headers["Content-Type"].startswith("application/javascript")
     assert f"var API_BASE = '{stripe.base_url}';" in resp.text
     assert "window.Stripe = StripeSandbox" in resp.text
+
+
+# --- PayPal, as the app's PayPal button calls the API -----------------------------------------
+
+def test_paypal_on_the_payment_step_as_the_apps_button_calls_it(world, people, shop, paypal):
+    """The PayPal button (paypal-checkout) saves the order, asks create-paypal-payment for
+    the PayPal order id, and after the payer approves at PayPal posts charge with the payer
+    and payment ids (and `stripe: null`); the capture at PayPal completes the order."""
+    order = _checkout(world, people, shop)
+    resp = _patch(world, people.buyer, order, status="pending", **{"payment-mode": "paypal"})
+    assert resp.status == 200, resp.body
+    ident = order["attributes"]["identifier"]
+    created = world.api.post(f"/v1/orders/{ident}/create-paypal-payment", {"data": {
+        "type": "paypal-payment", "attributes": {
+            "return-url": f"http://frontend.test/orders/{ident}/view",
+            "cancel-url": f"http://frontend.test/orders/{ident}/pending"}}},
+        token=people.buyer.token)
+    assert created.status == 200, created.body
+    assert created.json()["status"] is True
+    paypal_id = created.json()["payment_id"]
+    charge = {"stripe": None, "paypal_payer_id": "PAYER1", "paypal_payment_id": paypal_id}
+    early = _charge(world, people.buyer, order, **charge)
+    assert early.json()["data"]["attributes"] == {
+        "status": False, "message": "The payer has not approved the payment yet"}
+    paypal.approve_order(paypal_id, "PAYER1")
+    done = _charge(world, people.buyer, order, **charge)
+    assert done.status == 200, done.body
+    assert done.json()["data"]["attributes"] == {"status": True,
+                                                 "message": "Charge successful"}
+    stored = world.order(order["id"])
+    assert (stored.status, stored.paid_via, stored.payment_mode) == (
+        "completed", "paypal", "paypal")
+
+
+def test_a_paypal_order_of_another_checkout_does_not_pay_this_one(world, people, shop, paypal):
+    mine = _checkout(world, people, shop)
+    other = _checkout(world, people, shop)
+    for order in (mine, other):
+        assert _patch(world, people.buyer, order, **{"payment-mode": "paypal"}).status == 200
+    made = world.api.post(f"/v1/orders/{other['attributes']['identifier']}/"
+                          "create-paypal-payment", {"data": {"type": "paypal-payment",
+                          "attributes": {"return-url": "http://frontend.test/r",
+                                         "cancel-url": "http://frontend.test/c"}}},
+                          token=people.buyer.token).json()["payment_id"]
+    paypal.approve_order(made, "PAYER1")
+    resp = _charge(world, people.buyer, mine, stripe=None, paypal_payer_id="PAYER1",
+                   paypal_payment_id=made)
+    assert resp.status == 422
+    assert world.order(mine["id"]).status == "pending"
