@@ -353,3 +353,38 @@ def test_a_paypal_order_of_another_checkout_does_not_pay_this_one(world, people,
                    paypal_payment_id=made)
     assert resp.status == 422
     assert world.order(mine["id"]).status == "pending"
+
+
+def test_charging_with_the_payment_that_already_completed_the_order_answers_success(
+        world, people, shop, stripe, paypal):
+    """The provider's webhook may complete the order before the app's own charge call: the
+    same payment then answers success again; any other payment is still 409."""
+    order = _stripe_order(world, people, shop)
+    intent = _intent(world, people, order)
+    assert _confirm(stripe, intent, stripe.account).status_code == 200
+    paid = stripe.get_object(intent["id"])
+    assert _deliver(world, stripe, "payment_intent.succeeded", paid,
+                    stripe.account).json()["applied"] == "completed"
+    again = _charge(world, people.buyer, order, stripe=intent["id"])
+    assert again.json()["data"]["attributes"] == {"status": True,
+                                                  "message": "Charge successful"}
+    assert _charge(world, people.buyer, order, stripe="tok_visa").status == 409
+    assert _charge(world, people.buyer, order).status == 409
+
+    other = _checkout(world, people, shop)
+    assert _patch(world, people.buyer, other, **{"payment-mode": "paypal"}).status == 200
+    ident = other["attributes"]["identifier"]
+    paypal_id = world.api.post(f"/v1/orders/{ident}/create-paypal-payment", {"data": {
+        "type": "paypal-payment", "attributes": {"return-url": "http://frontend.test/r",
+                                                 "cancel-url": "http://frontend.test/c"}}},
+        token=people.buyer.token).json()["payment_id"]
+    approved = paypal.approve_order(paypal_id, "PAYER1")
+    body = json.dumps(paypal.event("CHECKOUT.ORDER.APPROVED", approved)).encode()
+    hook = world.api.request("POST", "/v1/webhooks/paypal", body=body, headers={
+        "Content-Type": "application/json", **paypal.signed_headers(body)})
+    assert hook.json()["applied"] == "completed"
+    charge = {"stripe": None, "paypal_payer_id": "PAYER1", "paypal_payment_id": paypal_id}
+    assert _charge(world, people.buyer, other, **charge).json()["data"]["attributes"] == {
+        "status": True, "message": "Charge successful"}
+    charge["paypal_payment_id"] = "5O190127TN364715T"
+    assert _charge(world, people.buyer, other, **charge).status == 409

@@ -431,7 +431,12 @@ def charge(order: Order, attributes: dict[str, Any]) -> tuple[bool, str]:
 
     A stripe order charged without `stripe` is the web app's Payment Element step: the
     message is the order's PaymentIntent (JSON, with its `client_secret`) for Stripe.js to
-    confirm; the order is completed later by the verified webhook or by `verify`."""
+    confirm; the order is completed later by the verified webhook or by `verify`.
+
+    A charge naming the very payment that already completed the order (its webhook came
+    first, as PayPal's approval webhook often does) answers success again."""
+    if order.status == "completed" and _already_paid_by(order, attributes):
+        return _outcome_message("duplicate")
     _require_payable(order)
     stripe_ref = attributes.get("stripe")
     payer = attributes.get("paypal_payer_id")
@@ -451,6 +456,15 @@ def charge(order: Order, attributes: dict[str, Any]) -> tuple[bool, str]:
         return _charge_stripe(order, stripe_ref.strip())
     raise Conflict(f"Orders paid by {order.payment_mode} are not charged online",
                    attribute_pointer("payment_mode"))
+
+
+def _already_paid_by(order: Order, attributes: dict[str, Any]) -> bool:
+    ref = attributes.get("stripe")
+    if order.paid_via == "stripe" and isinstance(ref, str) and ref.startswith("pi_"):
+        return ref in (order.stripe_payment_intent, order.transaction_id)
+    paypal_id = attributes.get("paypal_payment_id")
+    return (order.paid_via == "paypal" and isinstance(paypal_id, str)
+            and bool(order.paypal_order_id) and paypal_id == order.paypal_order_id)
 
 
 OPEN_INTENT = ("requires_payment_method", "requires_confirmation", "requires_action",
