@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.browser.frontend.conftest import TIMEOUT_MS
+from tests.browser.frontend.conftest import CACHE, TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -134,3 +134,89 @@ def test_buy_a_paid_ticket_with_stripe(browser, web, new_account):
     assert path is not None
     with open(path, "rb") as fh:
         assert fh.read(5) == b"%PDF-"
+
+
+# --- PayPal ------------------------------------------------------------------------------------
+
+# The app bundles paypal-checkout (checkout.js v4); PayPal's button page loads the same library
+# from PayPal's CDN. The stand-in button page does too, and the browser gets the app's copy.
+CHECKOUT_JS = CACHE / "src" / "node_modules" / "paypal-checkout" / "dist" / "checkout.lib.js"
+
+
+def _paypal_sandbox(web) -> str:
+    found = re.search(r"PayPal (http://127\.0\.0\.1:\d+)", web.log.read_text())
+    assert found, "the local runtime started no PayPal sandbox"
+    return found.group(1)
+
+
+def _serve_paypal_from(browser, paypal_base: str) -> list[str]:
+    """Answer the browser's requests to PayPal's sandbox site with the PayPal sandbox, and
+    PayPal's checkout.js with the library the app itself bundles."""
+    seen: list[str] = []
+
+    def proxy(route) -> None:
+        url = route.request.url
+        seen.append(url)
+        path = url.split("paypal.com", 1)[1]
+        response = route.fetch(url=paypal_base + path)
+        route.fulfill(response=response)
+
+    def checkout_js(route) -> None:
+        route.fulfill(status=200, path=str(CHECKOUT_JS), content_type="application/javascript")
+
+    browser.page.route(re.compile(r"^https://www\.sandbox\.paypal\.com/(smart/button|checkoutnow)"),
+                       proxy)
+    browser.page.route(re.compile(r"^https://www\.paypalobjects\.com/api/checkout\.js"),
+                       checkout_js)
+    return seen
+
+
+def _event_with_paypal(web, token: str) -> tuple[str, dict]:
+    event = web.api("POST", "/v1/events", {"data": {"type": "event", "attributes": {
+        "name": "PayPal Summit", "starts-at": "2031-07-01T09:00:00+00:00",
+        "ends-at": "2031-07-02T17:00:00+00:00", "timezone": "UTC", "state": "published",
+        "can-pay-by-paypal": True, "payment-currency": "USD", "payment-country": "Germany",
+        "location-name": "Town Hall"}}}, token=token)
+    assert event.status_code == 201, event.text
+    identifier = event.json()["data"]["attributes"]["identifier"]
+    ticket = web.api("POST", "/v1/tickets", {"data": {"type": "ticket", "attributes": {
+        "name": "Supporter", "type": "paid", "price": 15, "quantity": 20,
+        "sales-starts-at": "2020-01-01T00:00:00+00:00",
+        "sales-ends-at": "2031-06-30T00:00:00+00:00"},
+        "relationships": {"event": {"data": {"type": "event", "id": identifier}}}}},
+        token=token)
+    assert ticket.status_code == 201, ticket.text
+    return identifier, ticket.json()["data"]
+
+
+def test_buy_a_paid_ticket_with_paypal(browser, web, new_account):
+    if not CHECKOUT_JS.is_file():
+        pytest.skip(f"paypal-checkout is not in the web app's sources at {CHECKOUT_JS}")
+    paypal_base = _paypal_sandbox(web)
+    _, _, organizer = new_account()
+    identifier, ticket = _event_with_paypal(web, organizer)
+    address, password, _ = new_account()
+    seen = _serve_paypal_from(browser, paypal_base)
+    page = browser.page
+    browser.log_in(address, password)
+    order_ident = _order_the_paid_ticket(browser, identifier, ticket["id"])
+    buyer = web.login(address, password)
+    browser.assert_no_api_errors()
+
+    page.locator(".ui.radio.checkbox", has_text="Paypal").first.click()
+    button = page.frame_locator(".paypal-button iframe").first.get_by_role(
+        "button", name="PayPal (sandbox)")
+    expect(button).to_be_visible(timeout=TIMEOUT_MS)
+    assert any("/smart/button" in url for url in seen)
+    order = web.api("GET", f"/v1/orders/{order_ident}", token=buyer).json()["data"]
+    assert order["attributes"]["payment-mode"] == "paypal"
+    browser.screenshot("paypal-button.png")
+
+    button.click()
+    page.wait_for_url(re.compile(rf"/orders/{order_ident}/view"), timeout=TIMEOUT_MS)
+    browser.settle()
+    expect(page.get_by_text("PayPal Summit").first).to_be_visible(timeout=TIMEOUT_MS)
+    order = web.api("GET", f"/v1/orders/{order_ident}", token=buyer).json()["data"]
+    assert (order["attributes"]["status"], order["attributes"]["paid-via"]) == (
+        "completed", "paypal")
+    browser.assert_no_api_errors()
