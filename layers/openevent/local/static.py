@@ -114,7 +114,8 @@ def with_preloaded_stripe_js(body: bytes) -> bytes:
     already there instead of fetching https://js.stripe.com/v3, which a local machine may not
     reach and which would not know the sandbox's keys. Other pages pass through unchanged."""
     url = os.environ.get(PRELOAD_ENV, "")
-    if not re.fullmatch(r"http://127\.0\.0\.1:\d{1,5}/v3", url) or b"</head>" not in body:
+    if not re.fullmatch(r"http://127\.0\.0\.1:\d{1,5}/v3", url) or b"</head>" not in body \
+            or _CONFIG_META.search(body) is None:  # only the Ember app's page (not the lab's)
         return body
     tag = f'<script src="{url}"></script>'.encode()
     return body.replace(b"</head>", tag + b"</head>", 1)
