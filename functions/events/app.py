@@ -481,18 +481,18 @@ for _kind in content.KINDS.values():
 
 # --- stripe authorization (created by the orders group, which ships the Stripe SDK) -----
 
-def _stripe_auth(item_id: str) -> Any:
+def _stripe_auth(item_id: str, manage: bool = True) -> Any:
     from openevent.services import stripe_connect
 
     user = require_login(web.current_user(app))
     auth, event = stripe_connect.get_authorization(
-        web.parse_int_id(item_id, "Stripe authorization"), user)
+        web.parse_int_id(item_id, "Stripe authorization"), user, manage=manage)
     return user, auth, event
 
 
 @route(app, "/v1/stripe-authorization/{item_id}")
 def get_stripe_authorization(item_id: str) -> Any:
-    return _ok(schemas.stripe_authorization_resource(_stripe_auth(item_id)[1]))
+    return _ok(schemas.stripe_authorization_resource(_stripe_auth(item_id, manage=False)[1]))
 
 
 @route(app, "/v1/stripe-authorization/{item_id}", methods=["DELETE"])
@@ -515,7 +515,7 @@ def event_stripe_authorization(ref: str) -> Any:
     from openevent.services import stripe_connect
 
     user = require_login(web.current_user(app))
-    auth = stripe_connect.authorization_for_event(get_event(ref, user), user)
+    auth = stripe_connect.authorization_for_event(get_event(ref, user))
     if auth is None:
         return _empty_single()
     return _ok(schemas.stripe_authorization_resource(auth))

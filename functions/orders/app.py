@@ -398,6 +398,13 @@ def _charge_attributes() -> dict[str, Any]:
 @route(app, "/v1/orders/{order_ref}/charge", methods=["POST"])
 @idempotent(app, lambda: _caller())
 def charge(order_ref: str) -> Any:
+    """Pay an order (Stripe token or PayPal ids; no token: its PaymentIntent for Stripe.js).
+
+    A stripe order charged without `stripe` answers its PaymentIntent (message = JSON with
+    client_secret) for the web app's Payment Element. The order is completed only after the
+    provider confirms the payment (this call with a token or PayPal ids, the verified
+    webhook, or verify), never on the client's word.
+    """
     from openevent.services import payments
 
     user, order = _order_for(order_ref)

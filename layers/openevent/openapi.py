@@ -30,7 +30,12 @@ WEB_APP_NOTE = (
     "the app wins (docs/frontend-compat.md): every login answers a rotating refresh_token; "
     "filters take has/any on relationships, ne null, empty or/and as no constraint, dotted "
     "sorts; Open Event attributes the app serializes are typed and stored; unchanged echoes "
-    "of protected attributes are accepted; document downloads answer PDF bytes to the JWT.")
+    "of protected attributes are accepted; document downloads answer PDF bytes to the JWT; "
+    "a paid create-order leaves payment-mode null until the buyer PATCHes it on the pending "
+    "order; charge without a token on a stripe order answers the order's PaymentIntent "
+    "(message = its JSON with client_secret) and the order completes by the webhook or verify; "
+    "an event's stripe-authorization (publishable key only) is readable by anyone who sees "
+    "the event; settings serve the frontend-url in effect.")
 _PARAM = re.compile(r"{([^}]+)}")
 JSONAPI = "application/vnd.api+json"
 SCHEMA_MODULES = ("users", "events", "orders", "lab")

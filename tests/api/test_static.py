@@ -56,3 +56,27 @@ def test_the_web_app_page_is_served_with_the_api_at_its_own_origin(tmp_path):
     assert page.endswith("<p>x</p>")
     hostile = gw.request("GET", "/", headers={"Host": 'evil"><script>'}).body.decode()
     assert "127.0.0.1:8000" in unquote(hostile) and "<script>" not in hostile
+
+
+def test_the_stripe_sandbox_stand_in_is_preloaded_in_the_app_page(tmp_path, monkeypatch):
+    """With the local Stripe sandbox, the app's page loads the sandbox's Stripe.js first, so
+    the app's loadStripe() finds window.Stripe instead of fetching js.stripe.com."""
+    from openevent.local.static import PRELOAD_ENV, with_preloaded_stripe_js
+
+    meta = b'<meta name="open-event-frontend/config/environment" content="%7B%7D">'
+    page = b"<html><head>" + meta + b"</head><body></body></html>"
+    monkeypatch.delenv(PRELOAD_ENV, raising=False)
+    assert with_preloaded_stripe_js(page) == page
+    monkeypatch.setenv(PRELOAD_ENV, "http://127.0.0.1:4242/v3")
+    assert with_preloaded_stripe_js(page) == (
+        b"<html><head>" + meta + b'<script src="http://127.0.0.1:4242/v3"></script>'
+        b"</head><body></body></html>")
+    gw = _gateway(tmp_path)
+    (tmp_path / "spa" / "index.html").write_bytes(page)
+    assert b'src="http://127.0.0.1:4242/v3"' in gw.request("GET", "/events/x").body
+    # other pages (the lab console) are served as they are
+    (tmp_path / "lab" / "index.html").write_bytes(b"<html><head></head></html>")
+    assert gw.request("GET", "/lab/").body == b"<html><head></head></html>"
+    for odd in ("0", "https://evil.example/v3", 'http://127.0.0.1:1/v3"><script>'):
+        monkeypatch.setenv(PRELOAD_ENV, odd)
+        assert with_preloaded_stripe_js(page) == page

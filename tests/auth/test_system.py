@@ -57,6 +57,17 @@ def test_settings_are_public_with_defaults(api):
     assert "stripe-secret-key" not in attrs and "paypal-secret" not in attrs
 
 
+def test_settings_show_the_frontend_url_in_effect(api, make_user):
+    """The web app builds Stripe's return_url from `frontend-url`: until an admin sets one it
+    is the deployment's default (OPENEVENT_FRONTEND_URL)."""
+    assert api.get("/v1/settings").json()["data"]["attributes"]["frontend-url"] == \
+        "http://frontend.test"
+    api.patch("/v1/settings", settings_doc(**{"frontend-url": "https://events.example.org"}),
+              token=make_user(admin=True).token)
+    assert api.get("/v1/settings").json()["data"]["attributes"]["frontend-url"] == \
+        "https://events.example.org"
+
+
 def test_settings_secrets_are_write_only(api, make_user):
     admin = make_user(admin=True)
     resp = api.patch("/v1/settings", settings_doc(**{"stripe-secret-key": "sk_live_SECRET",

@@ -55,9 +55,11 @@ def test_declined_card_answers_status_false(world, people, shop, stripe):
     assert world.order(order["id"]).status == "pending"
 
 
-def test_charge_without_token_is_422(world, people, shop, stripe):
+def test_charge_with_an_empty_token_is_422(world, people, shop, stripe):
+    """No `stripe` at all asks for a PaymentIntent (tests/orders/test_payment_intents.py);
+    an empty one is a mistake."""
     order = _paid_order(world, people, shop, "stripe")
-    resp = _charge(world, people, order)
+    resp = _charge(world, people, order, stripe=" ")
     assert resp.status == 422
     assert error_of(resp)["source"]["pointer"] == "/data/attributes/stripe"
 

@@ -113,7 +113,8 @@ class Gateway:
                 body = found.read_bytes()
                 if found.name == "index.html":
                     host = next((v for k, v in headers.items() if k.lower() == "host"), None)
-                    body = static.same_origin_page(body, host)
+                    body = static.with_preloaded_stripe_js(
+                        static.same_origin_page(body, host))
                 return GatewayResponse(200, {"Content-Type": static.content_type(found),
                                              "Cache-Control": "no-cache"}, body)
         if group is None or group not in self.pools:

@@ -8,6 +8,10 @@ unchanged.
 
 They are used only while the system settings hold no real keys: the runtime fills empty
 settings with the sandbox keys (marked by `SANDBOX_SECRET`) and never overwrites real ones.
+The web app's Stripe step loads Stripe.js from https://js.stripe.com/v3; with the Stripe
+sandbox the local gateway preloads the sandbox's stand-in in the app's page instead
+(`openevent.local.static.with_preloaded_stripe_js`; `OPENEVENT_PRELOAD_STRIPE_JS=0` turns that
+off, as the browser tests do to answer the app's own request for Stripe.js at its URL).
 The fakes keep their state in memory: connected accounts and open checkouts start empty after
 a restart (connect Stripe again from the event's settings).
 """
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import os
 from typing import Any
+
+from openevent.local.static import PRELOAD_ENV
 
 SANDBOX_SECRET = "sk_test_openevent_local_sandbox"
 SANDBOX_WEBHOOK_SECRET = "whsec_openevent_local_sandbox"
@@ -42,6 +48,8 @@ def start_sandboxes(api_base: str) -> tuple[list[Any], str]:
                             webhook_url=f"{api_base}/v1/webhooks/stripe").start()
         servers.append(stripe)
         os.environ["STRIPE_API_BASE"] = os.environ["STRIPE_CONNECT_BASE"] = stripe.base_url
+        if os.environ.get(PRELOAD_ENV) != "0":  # "0": leave the app's own Stripe.js URL
+            os.environ[PRELOAD_ENV] = f"{stripe.base_url}/v3"
         values.update(stripe_secret_key=SANDBOX_SECRET,
                       stripe_webhook_secret=SANDBOX_WEBHOOK_SECRET,
                       stripe_client_id=stripe.client_id,

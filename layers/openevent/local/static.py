@@ -104,6 +104,23 @@ def same_origin_page(body: bytes, host: str | None) -> bytes:
     return body[:match.start(2)] + encoded + body[match.end(2):]
 
 
+PRELOAD_ENV = "OPENEVENT_PRELOAD_STRIPE_JS"
+
+
+def with_preloaded_stripe_js(body: bytes) -> bytes:
+    """The app's index.html with the Stripe sandbox's Stripe.js stand-in loaded first, when
+    the local run uses the sandbox (`OPENEVENT_PRELOAD_STRIPE_JS` holds its URL, set by
+    `openevent.local.providers`). The app's `loadStripe()` uses a `window.Stripe` that is
+    already there instead of fetching https://js.stripe.com/v3, which a local machine may not
+    reach and which would not know the sandbox's keys. Other pages pass through unchanged."""
+    url = os.environ.get(PRELOAD_ENV, "")
+    if not re.fullmatch(r"http://127\.0\.0\.1:\d{1,5}/v3", url) or b"</head>" not in body \
+            or _CONFIG_META.search(body) is None:  # only the Ember app's page (not the lab's)
+        return body
+    tag = f'<script src="{url}"></script>'.encode()
+    return body.replace(b"</head>", tag + b"</head>", 1)
+
+
 def find(mounts: list[StaticMount], path: str) -> Path | None:
     """The first mount's file for `path` (mounts are tried in order: specific prefixes first)."""
     for mount in mounts:

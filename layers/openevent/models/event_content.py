@@ -158,6 +158,7 @@ class CustomForm(Model):
     is_fixed = BooleanAttribute(default=False)
     is_complex = BooleanAttribute(default=False)
     position = IntAttribute(default=0)
+    form_id = UnicodeAttribute(null=True)  # Open Event's per-ticket form (ticket `form-id`)
     created_at = UTCDateTimeAttribute(default=now)
 
     event_index = CustomFormEventIndex()

@@ -95,7 +95,8 @@ class Order(Model):
     status = UnicodeAttribute(default="pending")
     amount = DecimalAttribute(default=_zero)
     currency = UnicodeAttribute(default="USD")
-    payment_mode = UnicodeAttribute(default="free")
+    # unset (None) on a paid checkout order until the buyer chooses at the payment step
+    payment_mode = UnicodeAttribute(null=True, default_for_new="free")
     payment_url = UnicodeAttribute(null=True)
     paid_via = UnicodeAttribute(null=True)
     transaction_id = UnicodeAttribute(null=True)

@@ -1,5 +1,5 @@
-"""Stripe: Connect OAuth, Checkout Sessions and token charges on an organizer's account, refunds,
-webhook signatures.
+"""Stripe: Connect OAuth, Checkout Sessions, PaymentIntents and token charges on an organizer's
+account, refunds, webhook signatures.
 
 Payments are direct charges on the organizer's connected account: the platform's secret key
 plus the `Stripe-Account` header, so a card token made with the organizer's publishable key
@@ -114,6 +114,26 @@ class StripePayment:
     def amount_decimal(self) -> Decimal:
         """`amount` as a Decimal in the currency's major unit."""
         return from_minor_units(self.amount, self.currency)
+
+
+@dataclass(frozen=True)
+class PaymentIntent:
+    """A PaymentIntent as the buyer's browser needs it: Stripe.js confirms it with the
+    connected account's publishable key and `client_secret`."""
+
+    id: str
+    status: str  # requires_payment_method | requires_action | processing | succeeded | ...
+    amount: int  # minor units
+    currency: str
+    client_secret: str = field(repr=False)
+    metadata: dict[str, str]
+    livemode: bool = False
+
+    def for_client(self) -> dict[str, Any]:
+        """The fields Stripe.js works with (what Stripe shows a publishable key)."""
+        return {"id": self.id, "object": "payment_intent", "amount": self.amount,
+                "currency": self.currency, "status": self.status,
+                "client_secret": self.client_secret, "livemode": self.livemode}
 
 
 @dataclass(frozen=True)
@@ -344,6 +364,43 @@ class StripeGateway:
             currency=pi["currency"], metadata=_metadata(pi), payment_intent=pi["id"],
             charge=_id_of(pi.get("latest_charge")),
         )
+
+    def create_payment_intent(
+        self,
+        *,
+        connected_account: str,
+        order_identifier: str,
+        amount: Decimal,
+        currency: str,
+        description: str,
+        idempotency_key: str | None = None,
+    ) -> PaymentIntent:
+        """A PaymentIntent for the order's total, a direct charge on the organizer's account,
+        for the Payment Element (Stripe.js) to confirm; its metadata names the order."""
+        params = {
+            "amount": to_minor_units(amount, currency),
+            "currency": currency.lower(),
+            "description": description,
+            "metadata": {"order_identifier": order_identifier},
+            "automatic_payment_methods": {"enabled": True},
+        }
+        pi = self._call(self._client.v1.payment_intents.create, params, connected_account,
+                        idempotency_key)
+        return self._intent(pi)
+
+    def retrieve_intent(self, payment_intent_id: str, *, connected_account: str
+                        ) -> PaymentIntent:
+        """A PaymentIntent with its `client_secret` (to hand an open one to the buyer again)."""
+        pi = self._call_retrieve(self._client.v1.payment_intents.retrieve, payment_intent_id,
+                                 connected_account)
+        return self._intent(pi)
+
+    @staticmethod
+    def _intent(pi: dict[str, Any]) -> PaymentIntent:
+        return PaymentIntent(
+            id=pi["id"], status=pi["status"], amount=int(pi["amount"]),
+            currency=pi["currency"], client_secret=str(pi.get("client_secret") or ""),
+            metadata=_metadata(pi), livemode=bool(pi.get("livemode", False)))
 
     def retrieve_charge(self, charge_id: str, *, connected_account: str) -> StripePayment:
         """Current state of a Charge."""

@@ -25,6 +25,7 @@ import time
 import uuid
 import zlib
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -211,6 +212,9 @@ class PayPalFake(FakeHTTPServer):
             return FakeResponse(200, self._cert_pem, {"Content-Type": "application/x-pem-file"})
         if path == "/checkoutnow":
             return self._approval_page(request)
+        if path in ("/smart/button", "/webapps/hermes/button") and method == "GET":
+            page = (Path(__file__).with_name("static") / "paypal-button.html").read_bytes()
+            return FakeResponse(200, page, {"Content-Type": "text/html; charset=utf-8"})
         if path == "/v1/oauth2/token" and method == "POST":
             return self._token(request)
         auth = request.headers.get("authorization", "")
@@ -447,6 +451,9 @@ class PayPalFake(FakeHTTPServer):
         if request.method == "POST":
             if order["status"] in ("PAYER_ACTION_REQUIRED", "CREATED"):
                 self.approve_order(order_id)
+            if request.query.get("format", [""])[-1] == "json":  # the sandbox button page
+                return FakeResponse.json(200, {"token": order_id, "PayerID": order["payer"][
+                    "payer_id"], "return_url": order.get("_return_url")})
             query = urlencode({"token": order_id, "PayerID": order["payer"]["payer_id"]})
             return FakeResponse.redirect(f"{order['_return_url']}?{query}")
         amount = order["purchase_units"][0]["amount"]

@@ -8,6 +8,11 @@ webhooks. State is in memory.
         fake.complete_checkout(session_id)           # the buyer pays on the Checkout page
         fake.send_webhook(url, "checkout.session.completed", session, account=acct)
 
+PaymentIntents are created with the secret key (and `Stripe-Account`) and confirmed either
+server-side or as Stripe.js does, with a publishable key and the intent's `client_secret`.
+`GET /v3` serves a Stripe.js stand-in (static/stripe-v3.js) that talks to this fake: point
+a browser's https://js.stripe.com/v3 at it.
+
 Standalone: `python -m openevent.sandboxes.stripe --port 12111 [--webhook-url URL]`.
 """
 
@@ -20,6 +25,7 @@ import html
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -43,6 +49,26 @@ _TOKENS: dict[str, dict[str, str]] = {
         "brand": "Visa", "last4": "0069", "decline_code": "expired_card",
         "code": "expired_card", "message": "Your card has expired."},
 }
+
+
+# Stripe's test card numbers (what a buyer types into the Payment Element) → test tokens;
+# test PaymentMethods (`pm_card_visa`, server-side confirms) likewise.
+_CARD_NUMBERS = {
+    "4242424242424242": "tok_visa", "5555555555554444": "tok_mastercard",
+    "378282246310005": "tok_amex", "4000000000000002": "tok_chargeDeclined",
+    "4000000000009995": "tok_chargeDeclinedInsufficientFunds",
+    "4000000000000069": "tok_chargeDeclinedExpiredCard",
+}
+_TEST_PAYMENT_METHODS = {
+    "pm_card_visa": "tok_visa", "pm_card_mastercard": "tok_mastercard",
+    "pm_card_amex": "tok_amex", "pm_card_chargeDeclined": "tok_chargeDeclined",
+    "pm_card_chargeDeclinedInsufficientFunds": "tok_chargeDeclinedInsufficientFunds",
+    "pm_card_chargeDeclinedExpiredCard": "tok_chargeDeclinedExpiredCard",
+}
+_STATIC = Path(__file__).with_name("static")
+# What the browser may read from the fake's answers to publishable-key calls (Stripe.js runs
+# on the shop's origin, the API on another).
+_CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 def decode_form(body: bytes) -> dict[str, Any]:
@@ -216,11 +242,25 @@ class StripeFake(FakeHTTPServer):
     # --- HTTP ----------------------------------------------------------------------------
 
     def handle(self, request: FakeRequest) -> FakeResponse:
+        response = self._handle(request)
+        with self.lock:
+            outbox, self._outbox = self._outbox, []
+        for event_type, obj, event_account in outbox:
+            self._deliver(event_type, obj, event_account)
+        return response
+
+    def _handle(self, request: FakeRequest) -> FakeResponse:
         path, method = request.path, request.method
         if path.startswith("/c/pay/"):
             return self._checkout_page(request, path.removeprefix("/c/pay/"))
         if path == "/oauth/authorize" and method == "GET":
             return self._oauth_authorize(request)
+        if path in ("/v3", "/v3/") and method == "GET":
+            return self._stripe_js()
+        if "authorization" not in request.headers:
+            publishable = self._publishable_call(request)
+            if publishable is not None:
+                return publishable
         auth = request.headers.get("authorization", "")
         if auth != f"Bearer {self.secret_key}":
             masked = auth.removeprefix("Bearer ")[-4:]
@@ -249,10 +289,6 @@ class StripeFake(FakeHTTPServer):
                 return FakeResponse(response.status, response.body,
                                     {**response.headers, "Idempotent-Replayed": "true"})
         response = self._route(method, path, params, account)
-        with self.lock:
-            outbox, self._outbox = self._outbox, []
-        for event_type, obj, event_account in outbox:
-            self._deliver(event_type, obj, event_account)
         if method == "POST" and key and response.status < 500:
             with self.lock:
                 self._idempotent[(account, key)] = (path, params, response)
@@ -264,10 +300,15 @@ class StripeFake(FakeHTTPServer):
             ("POST", "/v1/checkout/sessions"): self._create_session,
             ("POST", "/v1/charges"): self._create_charge,
             ("POST", "/v1/refunds"): self._create_refund,
+            ("POST", "/v1/payment_intents"): self._create_payment_intent,
         }
         if (method, path) in routes:
             with self.lock:
                 return routes[(method, path)](params, account)
+        confirm = re.fullmatch(r"/v1/payment_intents/([^/]+)/confirm", path)
+        if method == "POST" and confirm:
+            with self.lock:
+                return self._confirm(confirm.group(1), params, account, None)
         retrieve = re.fullmatch(r"/v1/(checkout/sessions|payment_intents|charges|refunds)/([^/]+)",
                                 path)
         if method == "GET" and retrieve:
@@ -295,6 +336,131 @@ class StripeFake(FakeHTTPServer):
     def _store(self, account: str, obj: dict[str, Any]) -> dict[str, Any]:
         self._objects[obj["id"]] = (account, obj)
         return obj
+
+    # Stripe.js: the stand-in script and the calls it makes with a publishable key
+
+    def _stripe_js(self) -> FakeResponse:
+        """The Stripe.js stand-in (static/stripe-v3.js), bound to this fake's address."""
+        script = (_STATIC / "stripe-v3.js").read_text().replace("__STRIPE_API_BASE__",
+                                                                 self.base_url)
+        return FakeResponse(200, script.encode(), {
+            "Content-Type": "application/javascript; charset=utf-8", **_CORS})
+
+    def _account_of_key(self, key: str) -> str | None:
+        if key == self.publishable_key:
+            return self.PLATFORM
+        for account_id, account in self.accounts.items():
+            if account["stripe_publishable_key"] == key:
+                return account_id
+        return None
+
+    def _publishable_call(self, request: FakeRequest) -> FakeResponse | None:
+        """What a browser may do with a publishable key (`key=pk_...`, form-encoded as
+        Stripe.js sends it, so no CORS preflight): read and confirm a PaymentIntent it holds
+        the `client_secret` of. None when the request carries no publishable key."""
+        params = decode_form(request.body) if request.method == "POST" else {
+            k: v[-1] for k, v in request.query.items()}
+        key = str(params.get("key") or "")
+        if not key.startswith("pk_"):
+            return None
+        response = self._publishable_route(request.method, request.path, params, key)
+        return FakeResponse(response.status, response.body, {**response.headers, **_CORS})
+
+    def _publishable_route(self, method: str, path: str, params: dict[str, Any], key: str
+                           ) -> FakeResponse:
+        with self.lock:
+            account = self._account_of_key(key)
+            if account is None:
+                return _error(401, "invalid_request_error",
+                              f"Invalid API Key provided: {key[:8]}****{key[-4:]}")
+            found = re.fullmatch(r"/v1/payment_intents/([^/]+?)(/confirm)?", path)
+            if not found or (method == "POST") != bool(found.group(2)):
+                return _error(401, "invalid_request_error",
+                              "This API call cannot be made with a publishable API key. "
+                              "Please use a secret API key.")
+            pi_id = found.group(1)
+            stored = self._objects.get(pi_id)
+            if stored is None or stored[0] != account or stored[1]["object"] != "payment_intent":
+                return _error(404, "invalid_request_error",
+                              f"No such payment_intent: '{pi_id}'", "resource_missing", "intent")
+            if params.get("client_secret") != stored[1]["client_secret"]:
+                return _error(400, "invalid_request_error",
+                              "The client_secret provided does not match the client_secret "
+                              "associated with the PaymentIntent.", "parameter_invalid_string",
+                              "client_secret")
+            if method == "GET":
+                return FakeResponse.json(200, self._public(stored[1]))
+            return self._confirm(pi_id, params, account, params.get("return_url"))
+
+    def _create_payment_intent(self, params: dict[str, Any], account: str) -> FakeResponse:
+        amount = _int(params.get("amount"))
+        if amount is None:
+            return _missing("amount")
+        if not params.get("currency"):
+            return _missing("currency")
+        if amount < 50:
+            return _error(400, "invalid_request_error",
+                          "Amount must be at least $0.50 usd", "amount_too_small", "amount")
+        pi_id = random_id("pi_", 24)
+        pi = self._store(account, {
+            "id": pi_id, "object": "payment_intent", "amount": amount,
+            "amount_received": 0, "automatic_payment_methods": {"enabled": True},
+            "capture_method": "automatic",
+            "client_secret": f"{pi_id}_secret_{random_id('', 24)}",
+            "confirmation_method": "automatic", "created": int(time.time()),
+            "currency": str(params["currency"]).lower(),
+            "description": params.get("description"), "last_payment_error": None,
+            "latest_charge": None, "livemode": False,
+            "metadata": params.get("metadata") or {}, "next_action": None,
+            "payment_method": None, "payment_method_types": ["card"],
+            "status": "requires_payment_method",
+        })
+        return FakeResponse.json(200, self._public(pi))
+
+    def _confirm(self, pi_id: str, params: dict[str, Any], account: str,
+                 return_url: Any) -> FakeResponse:
+        """Confirm with a card (Payment Element: `payment_method_data[card][number]`) or a
+        test PaymentMethod. Success: a succeeded Charge, the intent `succeeded`, and the
+        `payment_intent.succeeded` + `charge.succeeded` events to the Connect endpoint.
+        Decline: a failed Charge, the intent back to `requires_payment_method` with its
+        `last_payment_error`, a 402 card_error, `payment_intent.payment_failed`."""
+        stored = self._objects.get(pi_id)
+        if stored is None or stored[0] != account or stored[1]["object"] != "payment_intent":
+            return _error(404, "invalid_request_error", f"No such payment_intent: '{pi_id}'",
+                          "resource_missing", "intent")
+        pi = stored[1]
+        if pi["status"] not in ("requires_payment_method", "requires_confirmation"):
+            return _error(400, "invalid_request_error",
+                          f"This PaymentIntent's status is {pi['status']}, so it cannot be "
+                          "confirmed.", "payment_intent_unexpected_state", None,
+                          payment_intent=self._public(pi))
+        data = params.get("payment_method_data") or {}
+        number = re.sub(r"\D", "", str((data.get("card") or {}).get("number") or ""))
+        method = str(params.get("payment_method") or "")
+        token = _CARD_NUMBERS.get(number) if number else _TEST_PAYMENT_METHODS.get(method)
+        if token is None:
+            if number:
+                return _error(402, "card_error", "Your card number is incorrect.",
+                              "incorrect_number", "payment_method_data[card][number]")
+            return _missing("payment_method")
+        card = _TOKENS[token]
+        charge = self._new_charge(account, pi["amount"], pi["currency"], pi["metadata"],
+                                  pi.get("description"), card, pi_id)
+        pi.update(payment_method=random_id("pm_", 24), latest_charge=charge["id"])
+        if return_url:
+            pi["return_url"] = return_url
+        if "decline_code" in card:
+            pi.update(status="requires_payment_method", last_payment_error={
+                "type": "card_error", "code": card["code"], "decline_code":
+                card["decline_code"], "message": card["message"], "charge": charge["id"]})
+            self._outbox.append(("payment_intent.payment_failed", self._public(pi), account))
+            return _error(402, "card_error", card["message"], card["code"], None,
+                          decline_code=card["decline_code"], charge=charge["id"],
+                          payment_intent=self._public(pi))
+        pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
+        self._outbox.append(("payment_intent.succeeded", self._public(pi), account))
+        self._outbox.append(("charge.succeeded", self._public(charge), account))
+        return FakeResponse.json(200, self._public(pi))
 
     # Connect OAuth
 

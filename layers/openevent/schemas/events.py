@@ -232,6 +232,8 @@ CUSTOM_FORM = Schema(
         "is_fixed": Boolean(read_only=True),  # server-made default fields only
         "is_complex": Boolean(nullable=False),
         "position": Integer(minimum=0, maximum=100_000, nullable=False),
+        # the ticket-specific form it belongs to (the app's payment step filters on it)
+        "form_id": String(max_length=255),
     },
     relationships={"event": RelSpec("event")},
 )

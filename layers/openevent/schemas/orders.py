@@ -26,7 +26,7 @@ ORDER = Schema(
         "identifier": String(read_only=True),
         "amount": Money(),
         "status": Choice(ORDER_STATUSES, nullable=False),
-        "payment_mode": Choice(PAYMENT_MODES, nullable=False),
+        "payment_mode": Choice(PAYMENT_MODES),  # null: a paid checkout not yet paid by anything
         "currency": String(read_only=True),
         "payment_url": Url(read_only=True),
         "paid_via": String(read_only=True),

@@ -101,7 +101,12 @@ SETTING = Schema(
 
 
 def setting_resource(settings: SystemSettings) -> Resource:
+    from openevent.services.system import frontend_url
+
     values = item_values(SETTING, settings)
+    # the URL in effect (the deployment's default until an admin sets one): the web app
+    # builds Stripe's return_url from it
+    values["frontend_url"] = values.get("frontend_url") or frontend_url() or None
     return Resource(SETTING, "1", values, link="/v1/settings")
 
 

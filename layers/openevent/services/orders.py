@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pynamodb.exceptions import UpdateError
+
 from openevent import aws
 from openevent.errors import (
     Conflict,
@@ -793,8 +795,10 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         if mode not in MODE_FLAGS and mode != "free":
             raise Unprocessable("Unknown payment mode", "/payment-mode")
         check_payment_mode(event, mode, quote.total, "/payment-mode")
-    order = _new_order(user, event, quote, quote.total, mode or "free", "initializing", code,
-                       uses, {})
+    elif quote.total == 0:
+        mode = "free"
+    # else: a paid order's mode stays unset until the buyer chooses it at the payment step
+    order = _new_order(user, event, quote, quote.total, mode, "initializing", code, uses, {})
     attendees = []
     for r in requests:
         for _ in range(r.quantity):
@@ -851,6 +855,9 @@ def _buyer_update(user: User, order: Order, values: dict[str, Any]) -> Order:
 
     status = values.get("status")
     others = {k: v for k, v in values.items() if k != "status"}
+    if order.status == "pending" and status in (None, "pending") and set(others) == {
+            "payment_mode"}:
+        return choose_payment_mode(order, others["payment_mode"])
     if order.status != "initializing":
         zero_completion = (status == "completed" and not others and order.amount == 0
                            and order.status == "pending")
@@ -861,6 +868,8 @@ def _buyer_update(user: User, order: Order, values: dict[str, Any]) -> Order:
         if key not in CHECKOUT_FIELDS:
             raise Forbidden(f"You can't change '{key.replace('_', '-')}'",
                             attribute_pointer(key))
+    if "payment_mode" in others:
+        check_chosen_mode(Event.get(int(order.event_id)), others["payment_mode"], order.amount)
     if others:
         order.update(actions=[getattr(Order, k).set(v) for k, v in others.items()],
                      condition=Order.status == "initializing")
@@ -878,11 +887,33 @@ def _buyer_update(user: User, order: Order, values: dict[str, Any]) -> Order:
             raise Unprocessable("Nothing is owed: complete the order instead",
                                 attribute_pointer("status"))
         current = Order.get(order.id)
-        check_payment_mode(event, current.payment_mode or "free", current.amount,
-                           attribute_pointer("payment_mode"))
+        if current.payment_mode is not None:  # unset: chosen on the payment step
+            check_payment_mode(event, current.payment_mode, current.amount,
+                               attribute_pointer("payment_mode"))
         check_attendees_complete(current)
         return _move(current, "pending", {}, event)
     raise Forbidden(f"You can't set the status '{status}'", attribute_pointer("status"))
+
+
+def check_chosen_mode(event: Event, mode: Any, amount: Decimal) -> None:
+    """A buyer's choice of payment mode: one the event accepts for this amount (never back
+    to unset)."""
+    if mode is None:
+        raise Unprocessable("Choose a payment mode", attribute_pointer("payment_mode"))
+    check_payment_mode(event, str(mode), Decimal(amount), attribute_pointer("payment_mode"))
+
+
+def choose_payment_mode(order: Order, mode: Any) -> Order:
+    """The web app's payment step: the buyer picks (or switches) how to pay a `pending` order.
+    Only the mode changes; the order is paid only by a confirmed payment, whatever the mode
+    (a second payment for a completed order is refunded)."""
+    check_chosen_mode(Event.get(int(order.event_id)), mode, order.amount)
+    try:
+        order.update(actions=[Order.payment_mode.set(str(mode))],
+                     condition=(Order.status == "pending") & Order.transaction_id.does_not_exist())
+    except UpdateError:
+        raise Conflict("The order changed meanwhile", attribute_pointer("status")) from None
+    return Order.get(order.id)
 
 
 def _apply(user: User, order: Order, values: dict[str, Any], *, every_field: bool) -> Order:

@@ -15,6 +15,7 @@ The Stripe SDK and `requests` load only on these paths (`openevent.payments.*_ga
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -412,6 +413,9 @@ def _require_payable(order: Order, mode: str | None = None) -> None:
         raise Conflict(f"The order is {order.status}", attribute_pointer("status"))
     if order.payment_mode == "free" or Decimal(order.amount) == 0:
         raise Conflict("The order is free: nothing to pay", attribute_pointer("payment_mode"))
+    if order.payment_mode is None:
+        raise Unprocessable("Choose a payment mode first (PATCH the order's payment-mode)",
+                            attribute_pointer("payment_mode"))
     if mode is not None and order.payment_mode != mode:
         raise Unprocessable(f"The order is paid by {order.payment_mode}",
                             attribute_pointer("payment_mode"))
@@ -423,7 +427,16 @@ def _require_payable(order: Order, mode: str | None = None) -> None:
 
 def charge(order: Order, attributes: dict[str, Any]) -> tuple[bool, str]:
     """POST /v1/orders/<x>/charge: `stripe` (token, PaymentIntent or Checkout Session id) or
-    `paypal-payer-id` + `paypal-payment-id`. Returns (status, message)."""
+    `paypal-payer-id` + `paypal-payment-id`. Returns (status, message).
+
+    A stripe order charged without `stripe` is the web app's Payment Element step: the
+    message is the order's PaymentIntent (JSON, with its `client_secret`) for Stripe.js to
+    confirm; the order is completed later by the verified webhook or by `verify`.
+
+    A charge naming the very payment that already completed the order (its webhook came
+    first, as PayPal's approval webhook often does) answers success again."""
+    if order.status == "completed" and _already_paid_by(order, attributes):
+        return _outcome_message("duplicate")
     _require_payable(order)
     stripe_ref = attributes.get("stripe")
     payer = attributes.get("paypal_payer_id")
@@ -435,12 +448,73 @@ def charge(order: Order, attributes: dict[str, Any]) -> tuple[bool, str]:
                                     attribute_pointer(name))
         return _charge_paypal(order, str(paypal_id))
     if order.payment_mode == "stripe":
+        if stripe_ref is None:
+            return True, json.dumps(payment_intent_for(order).for_client())
         if not isinstance(stripe_ref, str) or not stripe_ref.strip() or len(stripe_ref) > 255:
             raise Unprocessable("'stripe' (a token or PaymentIntent id) is required",
                                 attribute_pointer("stripe"))
         return _charge_stripe(order, stripe_ref.strip())
     raise Conflict(f"Orders paid by {order.payment_mode} are not charged online",
                    attribute_pointer("payment_mode"))
+
+
+def _already_paid_by(order: Order, attributes: dict[str, Any]) -> bool:
+    ref = attributes.get("stripe")
+    if order.paid_via == "stripe" and isinstance(ref, str) and ref.startswith("pi_"):
+        return ref in (order.stripe_payment_intent, order.transaction_id)
+    paypal_id = attributes.get("paypal_payment_id")
+    return (order.paid_via == "paypal" and isinstance(paypal_id, str)
+            and bool(order.paypal_order_id) and paypal_id == order.paypal_order_id)
+
+
+OPEN_INTENT = ("requires_payment_method", "requires_confirmation", "requires_action",
+               "processing")
+
+
+def payment_intent_for(order: Order) -> Any:
+    """The order's PaymentIntent on the event's connected account (a direct charge) for its
+    exact amount: the one made before while it is open and still for this amount and
+    currency, else a new one (Stripe's idempotency key is the order and amount, so racing
+    requests get the same intent). Its metadata names the order; completing it is the
+    webhook's or `verify`'s business, after Stripe confirms it."""
+    from openevent.payments.money import to_minor_units
+
+    account = expected_account(order)
+    if account is None:
+        raise Unprocessable("The event has no Stripe authorization",
+                            attribute_pointer("payment_mode"))
+    gateway = stripe_gateway()
+    amount, currency = Decimal(order.amount), str(order.currency)
+    minor = to_minor_units(amount, currency)
+    try:
+        if order.stripe_payment_intent and order.stripe_payment_intent.startswith("pi_"):
+            try:
+                known = gateway.retrieve_intent(order.stripe_payment_intent,
+                                                connected_account=account)
+            except perr.PaymentNotFound:
+                known = None
+            if known is not None and known.status in OPEN_INTENT and known.amount == minor \
+                    and known.currency.upper() == currency.upper() \
+                    and known.metadata.get("order_identifier") == order.identifier:
+                return known
+        intent = gateway.create_payment_intent(
+            connected_account=account, order_identifier=order.identifier, amount=amount,
+            currency=currency, description=f"Order {order.identifier}",
+            idempotency_key=f"intent-{order.identifier}-{minor}-{currency.lower()}")
+    except perr.InvalidRequest as exc:  # e.g. below Stripe's minimum charge
+        raise Unprocessable(f"Stripe refused this payment ({exc.code or 'invalid request'})",
+                            attribute_pointer("amount")) from None
+    except perr.PaymentError as exc:
+        raise _unavailable(exc) from None
+    try:
+        # never over the payment of an order completed meanwhile (its refunds use this id)
+        order.update(actions=[Order.stripe_payment_intent.set(intent.id),
+                              Order.stripe_account.set(account)],
+                     condition=Order.status.is_in("initializing", "pending")
+                     & Order.transaction_id.does_not_exist())
+    except UpdateError:
+        raise Conflict("The order changed meanwhile", attribute_pointer("status")) from None
+    return intent
 
 
 def _stripe_payment(order: Order, paid: Any, account: str) -> Payment:

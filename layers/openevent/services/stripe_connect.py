@@ -74,8 +74,11 @@ def connected_account_for(event_id: int) -> tuple[str, str] | None:
     return auth.stripe_user_id, decrypt(auth.access_token_enc)
 
 
-def get_authorization(auth_id: int, user: User | None) -> tuple[StripeAuthorization, Event]:
-    """The authorization, for the event's organizers (and staff) only."""
+def get_authorization(auth_id: int, user: User | None, *, manage: bool = True
+                      ) -> tuple[StripeAuthorization, Event]:
+    """The authorization: to manage it, for the event's organizers (and staff) only; to read
+    it (`manage=False`), for anyone who can see the event — it serves only the publishable
+    key, which every buyer's browser needs for Stripe.js at the payment step."""
     try:
         auth = StripeAuthorization.get(auth_id)
     except StripeAuthorization.DoesNotExist:
@@ -84,13 +87,15 @@ def get_authorization(auth_id: int, user: User | None) -> tuple[StripeAuthorizat
         event = get_event(str(auth.event_id), user)
     except NotFound:
         raise NotFound("Stripe authorization not found") from None
-    require_event_role(user, event, "organizer")
+    if manage:
+        require_event_role(user, event, "organizer")
     return auth, event
 
 
-def authorization_for_event(event: Event, user: User | None) -> StripeAuthorization | None:
-    """The event's authorization (None if not connected yet), for organizers and staff."""
-    require_event_role(user, event, "organizer")
+def authorization_for_event(event: Event) -> StripeAuthorization | None:
+    """The event's authorization (None if not connected yet), for anyone who can see the
+    event: only its publishable key is served (the web app's payment step loads Stripe.js
+    with it)."""
     return authorization_of(event.id)
 
 
