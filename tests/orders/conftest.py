@@ -89,10 +89,8 @@ class World:
         return code
 
     def tax(self, event: Any, rate: str, included: bool, name: str = "VAT") -> Any:
-        from openevent.models.event_content import Tax
-
         from openevent.models.base import Unique
-        from openevent.models.event_content import tax_claim_key
+        from openevent.models.event_content import Tax, tax_claim_key
 
         tax = Tax(next_id("tax"), event_id=event.id, name=name, rate=Decimal(rate),
                   is_tax_included_in_price=included)
