@@ -114,3 +114,70 @@ def test_my_tickets_query_as_the_app_sends_it(world, people, shop):
     assert [o["id"] for o in resp.json()["data"]] == [order["id"]]
     assert {r["type"] for r in resp.json()["included"]} == {"event", "attendee", "ticket",
                                                             "user"}
+
+
+def _pending_paid_order(world, people, shop):
+    created = world.checkout(people.buyer, [(shop.paid, 1)])
+    assert created.status == 201, created.body
+    order = created.json()["data"]
+    attendee_id = order["relationships"]["attendees"]["data"][0]["id"]
+    world.api.patch(f"/v1/attendees/{attendee_id}", {"data": {
+        "type": "attendee", "id": attendee_id,
+        "attributes": {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com"}}},
+        token=people.buyer.token)
+    ident = order["attributes"]["identifier"]
+    resp = world.api.patch(f"/v1/orders/{ident}", {"data": {
+        "type": "order", "id": order["id"], "attributes": {"status": "pending"}}},
+        token=people.buyer.token)
+    assert resp.status == 200, resp.body
+    return resp.json()["data"]
+
+
+def _buyer_patch(world, people, order, **attrs):
+    echo = dict(order["attributes"])
+    echo.update(attrs)
+    return world.api.patch(f"/v1/orders/{order['attributes']['identifier']}", {"data": {
+        "type": "order", "id": order["id"], "attributes": echo}}, token=people.buyer.token)
+
+
+def test_buyer_places_an_onsite_order_as_the_payment_page_does(world, people, shop):
+    order = _pending_paid_order(world, people, shop)
+    chosen = _buyer_patch(world, people, order, **{"payment-mode": "onsite"})
+    assert chosen.status == 200, chosen.body
+    placed = _buyer_patch(world, people, chosen.json()["data"], status="placed")
+    assert placed.status == 200, placed.body
+    attrs = placed.json()["data"]["attributes"]
+    assert (attrs["status"], attrs["payment-mode"]) == ("placed", "onsite")
+    stored = world.order(order["id"])
+    assert stored.hold_bucket is None  # no longer expires; the organizer completes or cancels
+    assert world.ticket_state(shop.paid).seats_taken == 1
+    again = _buyer_patch(world, people, placed.json()["data"], status="completed")
+    assert again.status == 403  # only the organizer marks the money as received
+
+
+def test_buyer_cannot_place_an_order_to_be_paid_online(world, people, shop):
+    order = _pending_paid_order(world, people, shop)
+    chosen = _buyer_patch(world, people, order, **{"payment-mode": "stripe"})
+    assert chosen.status == 200, chosen.body
+    placed = _buyer_patch(world, people, chosen.json()["data"], status="placed")
+    assert placed.status == 403
+    assert error_of(placed)["source"]["pointer"] == "/data/attributes/status"
+    assert world.order(order["id"]).status == "pending"
+
+
+def test_buyer_cannot_place_by_a_mode_the_event_does_not_accept(world, people, shop):
+    order = _pending_paid_order(world, people, shop)  # the shop takes onsite, not bank
+    placed = _buyer_patch(world, people, order, status="placed", **{"payment-mode": "bank"})
+    assert placed.status == 422
+    assert error_of(placed)["source"]["pointer"] == "/data/attributes/payment-mode"
+    assert world.order(order["id"]).status == "pending"
+
+
+def test_stranger_cannot_place_the_buyers_order(world, people, shop):
+    order = _pending_paid_order(world, people, shop)
+    resp = world.api.patch(f"/v1/orders/{order['attributes']['identifier']}", {"data": {
+        "type": "order", "id": order["id"],
+        "attributes": {"status": "placed", "payment-mode": "onsite"}}},
+        token=people.stranger.token)
+    assert resp.status == 403
+    assert world.order(order["id"]).status == "pending"

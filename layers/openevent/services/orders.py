@@ -72,6 +72,7 @@ MODE_FLAGS = {"stripe": "can_pay_by_stripe", "paypal": "can_pay_by_paypal",
               "onsite": "can_pay_onsite", "bank": "can_pay_by_bank",
               "cheque": "can_pay_by_cheque"}
 DEFAULT_REQUIRED = ("firstname", "lastname", "email")
+OFFLINE_MODES = ("bank", "cheque", "onsite")
 SOLD_OUT = "Ticket sold out"
 
 
@@ -858,6 +859,8 @@ def _buyer_update(user: User, order: Order, values: dict[str, Any]) -> Order:
     if order.status == "pending" and status in (None, "pending") and set(others) == {
             "payment_mode"}:
         return choose_payment_mode(order, others["payment_mode"])
+    if order.status == "pending" and status == "placed" and set(others) <= {"payment_mode"}:
+        return place_offline(order, others.get("payment_mode", order.payment_mode))
     if order.status != "initializing":
         zero_completion = (status == "completed" and not others and order.amount == 0
                            and order.status == "pending")
@@ -893,6 +896,20 @@ def _buyer_update(user: User, order: Order, values: dict[str, Any]) -> Order:
         check_attendees_complete(current)
         return _move(current, "pending", {}, event)
     raise Forbidden(f"You can't set the status '{status}'", attribute_pointer("status"))
+
+
+def place_offline(order: Order, mode: Any) -> Order:
+    """The web app's payment step for bank, cheque and onsite: the buyer places their pending
+    order, to be paid outside the platform — only in a mode the event accepts, and never
+    completed by the buyer (an organizer marks it completed when the money arrives, as in
+    Open Event). The order stops expiring; the organizer can cancel it."""
+    if mode not in OFFLINE_MODES:
+        raise Forbidden("Only orders paid by bank, cheque or on site are placed by the buyer",
+                        attribute_pointer("status"))
+    event = Event.get(int(order.event_id))
+    check_chosen_mode(event, mode, order.amount)
+    check_attendees_complete(order)
+    return _move(order, "placed", {"payment_mode": str(mode)}, event)
 
 
 def check_chosen_mode(event: Event, mode: Any, amount: Decimal) -> None:
