@@ -35,7 +35,10 @@ WEB_APP_NOTE = (
     "order; charge without a token on a stripe order answers the order's PaymentIntent "
     "(message = its JSON with client_secret) and the order completes by the webhook or verify; "
     "an event's stripe-authorization (publishable key only) is readable by anyone who sees "
-    "the event; settings serve the frontend-url in effect.")
+    "the event; settings serve the frontend-url in effect; a buyer may PATCH their pending "
+    "order to status placed in an offline payment mode (bank, cheque, onsite) the event "
+    "accepts. Extension: a ticket's seat-shards (1-32, null = one counter) splits its seats "
+    "over counters for a big on-sale (docs/scale.md).")
 _PARAM = re.compile(r"{([^}]+)}")
 JSONAPI = "application/vnd.api+json"
 SCHEMA_MODULES = ("users", "events", "orders", "lab")

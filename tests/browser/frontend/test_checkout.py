@@ -220,3 +220,39 @@ def test_buy_a_paid_ticket_with_paypal(browser, web, new_account):
     assert (order["attributes"]["status"], order["attributes"]["paid-via"]) == (
         "completed", "paypal")
     browser.assert_no_api_errors()
+
+
+# --- paid on site ------------------------------------------------------------------------------
+
+def test_place_a_paid_order_to_pay_on_site(browser, web, new_account):
+    _, _, organizer = new_account()
+    event = web.api("POST", "/v1/events", {"data": {"type": "event", "attributes": {
+        "name": "Door Sales Fair", "starts-at": "2031-07-01T09:00:00+00:00",
+        "ends-at": "2031-07-02T17:00:00+00:00", "timezone": "UTC", "state": "published",
+        "can-pay-onsite": True, "onsite-details": "Pay at the door", "payment-currency": "EUR",
+        "payment-country": "Germany", "location-name": "Market Hall"}}}, token=organizer)
+    assert event.status_code == 201, event.text
+    identifier = event.json()["data"]["attributes"]["identifier"]
+    ticket = web.api("POST", "/v1/tickets", {"data": {"type": "ticket", "attributes": {
+        "name": "Entry", "type": "paid", "price": 12, "quantity": 10,
+        "sales-starts-at": "2020-01-01T00:00:00+00:00",
+        "sales-ends-at": "2031-06-30T00:00:00+00:00"},
+        "relationships": {"event": {"data": {"type": "event", "id": identifier}}}}},
+        token=organizer)
+    assert ticket.status_code == 201, ticket.text
+    address, password, _ = new_account()
+    page = browser.page
+    browser.log_in(address, password)
+    order_ident = _order_the_paid_ticket(browser, identifier, ticket.json()["data"]["id"])
+    buyer = web.login(address, password)
+
+    page.locator(".ui.radio.checkbox", has_text="Onsite").first.click()
+    browser.settle()
+    browser.submit(page.get_by_role("button", name="Pay Now"),
+                   re.compile(rf"/orders/{order_ident}/view"))
+    browser.settle()
+    expect(page.get_by_text("Door Sales Fair").first).to_be_visible(timeout=TIMEOUT_MS)
+    order = web.api("GET", f"/v1/orders/{order_ident}", token=buyer).json()["data"]
+    assert (order["attributes"]["status"], order["attributes"]["payment-mode"],
+            order["attributes"]["amount"]) == ("placed", "onsite", 12)
+    browser.assert_no_api_errors()
