@@ -119,7 +119,7 @@ def update_event(ref: str) -> Any:
     require_event_role(user, event, "organizer")
     payload = _parse(schemas.EVENT, url_ids=event_ids(event))
     event = events.update_event(user, event, dict(payload.attributes))
-    return _ok(schemas.event_resource(Event.get(event.id), user))
+    return _ok(schemas.event_resource(event, user))
 
 
 @route(app, "/v1/events/{ref}", methods=["DELETE"])

@@ -192,3 +192,53 @@ def _held_by_other(claim: str, owner: str) -> bool:
         return Unique.get(claim, consistent_read=True).owner != owner
     except Unique.DoesNotExist:
         return False
+
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem call (DynamoDB's limit)
+
+
+def batch_get_many(wanted: list[tuple[type[Model], list[Any]]]) -> dict[type[Model], list[Any]]:
+    """Items of several tables by key in one BatchGetItem (more only past 100 keys, or when
+    DynamoDB hands keys back unprocessed). `wanted` pairs a model with its keys (hash keys,
+    or (hash, range) tuples); the answer maps each model to the items found, in no order.
+
+    One round trip instead of one per table: a list page that needs its items' parents and
+    its count reads both at once.
+    """
+    by_table: dict[str, type[Model]] = {}
+    pending: list[tuple[str, dict[str, Any]]] = []
+    for model, keys in wanted:
+        table = model.Meta.table_name
+        by_table[table] = model
+        hash_attr = model._hash_key_attribute()
+        range_attr = model._range_key_attribute()
+        seen: set[str] = set()
+        for key in keys:
+            hash_value, range_value = (key if range_attr is not None else (key, None))
+            h, r = model._serialize_keys(hash_value, range_value)
+            typed = {hash_attr.attr_name: {hash_attr.attr_type: h}}
+            if range_attr is not None:
+                typed[range_attr.attr_name] = {range_attr.attr_type: r}
+            marker = repr(sorted((k, sorted(v.items())) for k, v in typed.items()))
+            if marker not in seen:  # BatchGetItem refuses a key asked twice
+                seen.add(marker)
+                pending.append((table, typed))
+    found: dict[type[Model], list[Any]] = {model: [] for model, _ in wanted}
+    connection = db_connection()
+    retries = 0
+    while pending:
+        chunk, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
+        request: dict[str, dict[str, list[Any]]] = {}
+        for table, typed in chunk:
+            request.setdefault(table, {"Keys": []})["Keys"].append(typed)
+        answer = connection.dispatch("BatchGetItem", {"RequestItems": request})
+        for table, items in (answer.get("Responses") or {}).items():
+            model = by_table[table]
+            found[model].extend(model.from_raw_data(item) for item in items)
+        unprocessed = answer.get("UnprocessedKeys") or {}
+        for table, rest in unprocessed.items():
+            pending.extend((table, typed) for typed in rest.get("Keys", []))
+        if unprocessed:  # throttled: back off before asking again
+            retries += 1
+            time.sleep(min(1.0, 0.05 * 2 ** retries))
+    return found
