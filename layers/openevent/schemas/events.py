@@ -366,6 +366,8 @@ def _is_stripe_linked(event: Event) -> bool:
     """Whether the event has a connected Stripe account (read only for Stripe events)."""
     if not event.can_pay_by_stripe:
         return False
+    if event.stripe_linked is not None:
+        return bool(event.stripe_linked)
     from openevent.services.stripe_connect import authorization_of
 
     return authorization_of(event.id) is not None

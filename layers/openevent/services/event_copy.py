@@ -245,6 +245,7 @@ def copy_event(user: User | None, event: Event,
             plan.append(Write(_clone(r, event_id=new_id, id=nid, created_at=stamp)))
         new_event = _clone(event, id=new_id, identifier=events.new_identifier(),
                            discount_code_id=None, deleted_at=None, created_at=stamp,
+                           stripe_linked=False,  # the copy has no Stripe authorization
                            logo_url=media.copy_url(event.logo_url),
                            original_image_url=media.copy_url(event.original_image_url))
 

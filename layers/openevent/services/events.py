@@ -24,6 +24,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from openevent import request_memo
 from openevent.errors import (
     Conflict,
     Forbidden,
@@ -119,7 +120,7 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
     role = EventRole(event_id, user.id, id=next_id("event-role"), role="owner")
     for _ in range(IDENTIFIER_ATTEMPTS):
         event = Event(event_id, identifier=new_identifier(), owner_id=user.id,
-                      extra=dump_extra("event", None, extra), **values)
+                      extra=dump_extra("event", None, extra), stripe_linked=False, **values)
         try:
             with TransactWrite(connection=db_connection()) as tx:
                 tx.save(identifier_claim(event.identifier, event_id),
@@ -174,6 +175,8 @@ def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Eve
         if failed_positions(exc):
             raise Conflict("The event changed meanwhile; reload it and try again") from None
         raise
+    finally:
+        request_memo.forget()
     return Event.get(event.id, consistent_read=True)
 
 
@@ -190,6 +193,8 @@ def delete_event(user: User | None, event: Event) -> None:
         if failed_positions(exc):
             raise NotFound("Event not found") from None
         raise
+    finally:
+        request_memo.forget()
 
 
 # --- reads -----------------------------------------------------------------------------
