@@ -26,7 +26,7 @@ from openevent.permissions import require_event_role, require_login
 from openevent.schemas import events as schemas
 from openevent.services import discount_codes as codes
 from openevent.services import event_content as content
-from openevent.services import events, tickets
+from openevent.services import event_lists, events, tickets
 from openevent.services.lookup import event_ids, get_event
 
 app = web.create_app("openevent-events")
@@ -90,9 +90,11 @@ def create_event() -> Any:
 @route(app, "/v1/events")
 def list_events() -> Any:
     user = web.current_user(app)
+    params = _params()
     return web.jsonapi(collection_document(
-        events.event_list_source(user), lambda e: schemas.event_resource(e, user),
-        schemas.EVENT, "/v1/events", web.query(app)))
+        event_lists.event_list_source(user, params.filter),
+        lambda e: schemas.event_resource(e, user), schemas.EVENT, "/v1/events", web.query(app),
+        params))
 
 
 @route(app, "/v1/events/upcoming")
@@ -102,8 +104,8 @@ def upcoming_events() -> Any:
     query = dict(web.query(app))
     query.setdefault("sort", "starts-at")
     return web.jsonapi(collection_document(
-        events.event_list_source(None), lambda e: schemas.event_resource(e, user),
-        schemas.EVENT, "/v1/events/upcoming", query, visible=events.is_upcoming))
+        event_lists.upcoming_source(), lambda e: schemas.event_resource(e, user),
+        schemas.EVENT, "/v1/events/upcoming", query, visible=event_lists.is_upcoming))
 
 
 @route(app, "/v1/events/{ref}")

@@ -36,6 +36,16 @@ class EventStateIndex(GlobalSecondaryIndex["Event"]):
     id = IntAttribute(range_key=True)
 
 
+class EventEndsIndex(GlobalSecondaryIndex["Event"]):
+    """Events by state in order of their end. "Not ended yet" (the home page's filter,
+    `/v1/events/upcoming`) is a key condition here, so those lists read the events that end
+    after now — never the past ones the table accumulates."""
+
+    Meta = index_meta("ends-index")
+    state = UnicodeAttribute(hash_key=True)
+    ends_at = UTCDateTimeAttribute(range_key=True)
+
+
 class EventKindIndex(GlobalSecondaryIndex["Event"]):
     """Every event in id order, for staff lists."""
 
@@ -81,6 +91,7 @@ class Event(MemoDroppingModel, Model):
 
     identifier_index = IdentifierIndex()
     state_index = EventStateIndex()
+    ends_index = EventEndsIndex()
     kind_index = EventKindIndex()
 
 

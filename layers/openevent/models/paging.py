@@ -24,17 +24,19 @@ def _bad() -> BadRequest:
 
 
 class PartitionSource:
-    """Items of partition `hash_key` of `index` (or of `model`'s table when index is None):
-    `prefix` items first (already loaded, e.g. a user's drafts), then the partition in key
-    order. `count` answers `meta.count` (a maintained figure plus len(prefix))."""
+    """Items of partition `hash_key` of `index` (or of `model`'s table when index is None),
+    from `range_key_condition` on when given: `prefix` items first (already loaded, e.g. a
+    user's drafts), then the partition in key order. `count` answers `meta.count` (a
+    maintained figure plus len(prefix))."""
 
     def __init__(self, model: type[Model], index: Any, hash_key: Any, *,
                  count: Callable[[], int], filter_condition: Any = None,
-                 prefix: list[Any] | None = None) -> None:
+                 range_key_condition: Any = None, prefix: list[Any] | None = None) -> None:
         self.model = model
         self.index = index
         self.hash_key = hash_key
         self.filter_condition = filter_condition
+        self.range_key_condition = range_key_condition
         self.prefix = prefix or []
         self._count = count
         self._schema = self._key_schema()
@@ -89,7 +91,8 @@ class PartitionSource:
                 return out, {"p": offset}
         rest = (limit - len(out)) if limit else None
         query = self.index.query if self.index is not None else self.model.query
-        result = query(self.hash_key, filter_condition=self.filter_condition, limit=rest,
+        result = query(self.hash_key, range_key_condition=self.range_key_condition,
+                       filter_condition=self.filter_condition, limit=rest,
                        last_evaluated_key=lek)
         out.extend(result)
         nxt = result.last_evaluated_key if rest else None

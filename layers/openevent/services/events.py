@@ -36,7 +36,6 @@ from openevent.errors import (
 from openevent.jsonapi.compat import core_and_extra, dump_extra
 from openevent.models.base import (
     Unique,
-    batch_get_many,
     db_connection,
     failed_positions,
     next_id,
@@ -45,11 +44,8 @@ from openevent.models.base import (
 )
 from openevent.models.event_content import CustomForm
 from openevent.models.events import Event, EventRole
-from openevent.models.paging import PartitionSource
-from openevent.models.system import Statistic
 from openevent.models.users import User
 from openevent.permissions import (
-    event_ids_with_role,
     require_event_role,
     require_login,
     role_satisfies,
@@ -206,38 +202,6 @@ def get_events(ids: Iterable[int]) -> list[Event]:
         return []
     found = [e for e in Event.batch_get(wanted) if e.deleted_at is None]
     return sorted(found, key=lambda e: e.id)
-
-
-_NOT_DELETED = Event.deleted_at.does_not_exist()
-
-
-def event_list_source(user: User | None) -> PartitionSource:
-    """What `GET /v1/events` lists for this caller: staff every event (the kind-index
-    partition), others the published partition of the state index, a user's own unpublished
-    events (co-organizer and up, bounded by their roles) first. `meta.count` is the maintained
-    figures of `list_counts`, read in the BatchGetItem that also loads those events."""
-    if user is not None and user.is_staff:
-        names = [list_counts.event_figure(s) for s in list_counts.EVENT_STATES]
-        return PartitionSource(Event, Event.kind_index, "event", filter_condition=_NOT_DELETED,
-                               count=lambda: list_counts.events_total(list_counts.read(names)))
-    published = list_counts.event_figure("published")
-    if user is None:
-        return PartitionSource(Event, Event.state_index, "published",
-                               filter_condition=_NOT_DELETED,
-                               count=lambda: list_counts.read([published])[published])
-    ids = list(event_ids_with_role(user, "coorganizer"))
-    found = batch_get_many([(Event, ids), (Statistic, list_counts.keys([published]))])
-    prefix = sorted((e for e in found[Event] if e.deleted_at is None
-                     and e.state != "published"), key=lambda e: e.id)
-    total = len(prefix) + list_counts.sums([published], found[Statistic])[published]
-    return PartitionSource(Event, Event.state_index, "published", filter_condition=_NOT_DELETED,
-                           prefix=prefix, count=lambda: total)
-
-
-def is_upcoming(event: Event) -> bool:
-    """Published, public and not ended: what `GET /v1/events/upcoming` lists."""
-    return (event.state == "published" and event.privacy == "public"
-            and event.deleted_at is None and event.ends_at >= now())
 
 
 def events_of_user(caller: User | None, user_id: int) -> list[Event]:
