@@ -99,11 +99,10 @@ def test_narrowing_bounds(spec, bound):
 
 
 def test_a_table_made_before_the_ends_index_gets_it(aws):
+    import boto3
     from openevent.models.base import TABLE_PREFIX
     from openevent.models.events import Event
     from openevent.models.registry import create_tables
-
-    import boto3
 
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     table = f"{TABLE_PREFIX}events"

@@ -130,3 +130,25 @@ def test_a_forged_cursor_is_400(api, make_user, make_event):
     assert resp.status == 400
     assert resp.json()["errors"][0]["source"] == {"parameter": "page[cursor]"}
     assert api.get("/v1/users?page[cursor]=bm9wZQ", token=admin.token).status == 400
+
+
+def test_backfill_counts_figures_never_kept_and_leaves_kept_ones(aws, make_user, make_event):
+    from openevent.models.events import Event
+    from openevent.models.system import Statistic
+    from openevent.models.users import User
+    from openevent.services import list_counts
+
+    owner = make_user()
+    make_event(owner)  # kept: events#published has a shard now
+    # Items written before the figures were kept (an older data directory):
+    Event(990001, identifier="00f2c0de", owner_id=owner.id, name="Old", state="draft",
+          starts_at=Event.starts_at.deserialize("2030-01-01T00:00:00.000000+0000"),
+          ends_at=Event.ends_at.deserialize("2030-01-02T00:00:00.000000+0000")).save()
+    for shard in list_counts.shard_keys(list_counts.USERS):
+        Statistic(shard).delete()
+    assert _figures()["users#all"] == 0 and _figures()["events#draft"] == 0
+
+    assert list_counts.backfill() == {"events#draft": 1, "users#all": 1}
+    assert _figures() == {"events#draft": 1, "events#published": 1, "users#all": 1}
+    assert User.kind_index.count("user") == 1
+    assert list_counts.backfill() == {}  # once only

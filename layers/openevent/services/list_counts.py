@@ -19,9 +19,10 @@ Figures:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from pynamodb.exceptions import PutError
 from pynamodb.transactions import TransactWrite
 
 from openevent.models.system import Statistic
@@ -73,3 +74,33 @@ def read(names: Iterable[str]) -> dict[str, int]:
 
 def events_total(counts: dict[str, Any]) -> int:
     return sum(int(counts[event_figure(s)]) for s in EVENT_STATES)
+
+
+def backfill() -> dict[str, int]:
+    """Migration: a figure none of whose items exist yet (a data directory or table from
+    before it was kept) is counted once from its index and stored as its unsharded item.
+    Run at start by the local runtime, once per deployment in AWS; a figure already kept is
+    never recounted. Returns the figures written."""
+    from openevent.models.events import Event
+    from openevent.models.users import User
+
+    def live_events(state: str) -> Callable[[], int]:
+        return lambda: Event.state_index.count(
+            state, filter_condition=Event.deleted_at.does_not_exist())
+
+    counters: dict[str, Callable[[], int]] = {
+        event_figure(state): live_events(state) for state in EVENT_STATES}
+    counters[USERS] = lambda: User.kind_index.count("user")
+    present = {str(item.name).split("@")[0]
+               for item in Statistic.batch_get(keys(counters))}
+    written: dict[str, int] = {}
+    for name, count in counters.items():
+        if name in present:
+            continue
+        value = int(count())
+        try:
+            Statistic(name, value=value).save(condition=Statistic.name.does_not_exist())
+        except PutError:  # written meanwhile by another start: keep that one
+            continue
+        written[name] = value
+    return written
