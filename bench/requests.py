@@ -278,8 +278,11 @@ def event_endpoints(w: dict[str, Any]) -> list[Endpoint]:
         Endpoint("events: upcoming", "list", "GET", "/v1/events/upcoming"),
         Endpoint("events: get by id", "get", "GET", f"/v1/events/{e.id}"),
         Endpoint("events: get by identifier", "get", "GET", f"/v1/events/{e.identifier}"),
-        Endpoint("events: create", "write", "POST", "/v1/events", "owner", event_doc),
-        Endpoint("events: patch", "write", "PATCH", f"/v1/events/{e.id}", "owner", patch),
+        Endpoint("events: create", "write", "POST", "/v1/events", "owner", event_doc, budget=2,
+                 why="one transaction (event, claim, role, forms, list count) and the "
+                 "dashboard's role figure"),
+        Endpoint("events: patch", "write", "PATCH", f"/v1/events/{e.id}", "owner", patch,
+                 budget=3, why="the event, the caller's role in it, the update"),
         Endpoint("events: user's events", "list", "GET", f"/v1/users/{uid}/events", "owner"),
         Endpoint("tickets: create", "write", "POST", "/v1/tickets", "owner", ticket),
         Endpoint("tickets: of event", "list", "GET", f"/v1/events/{e.id}/tickets"),
