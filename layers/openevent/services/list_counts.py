@@ -2,11 +2,12 @@
 transaction as the items it counts, so a list never counts its table to answer.
 
 A figure is sharded: each write adds ±1 to one of `SHARDS` items of the statistics table
-(`<name>@<n>`, the shard picked at random), so concurrent creates seldom meet on one item — a
-`TransactWriteItems` that touches an item another transaction holds is cancelled
-(TransactionConflict), and one item takes about 1,000 writes a second. Reading sums the shards
-and the unsharded `<name>` item (where figures were kept before sharding, still counted):
-one BatchGetItem of (SHARDS + 1) keys per figure, whatever the number of items.
+(`<name>#<n>`, the shard picked at random; the admin statistics' scheme), so concurrent
+creates seldom meet on one item: a `TransactWriteItems` that touches an item another
+transaction holds is cancelled (TransactionConflict), and one item takes about 1,000 writes
+a second. Reading sums the shards and the unsharded `<name>` item (where figures were kept
+before sharding, still counted): one BatchGetItem of (SHARDS + 1) keys per figure, whatever
+the number of items.
 
 Figures:
 - `events#<state>`: events in that state, not deleted (the admin dashboard's draft/published
@@ -39,13 +40,13 @@ def event_figure(state: str) -> str:
 
 def shard_keys(name: str) -> list[str]:
     """Every item that holds part of figure `name`."""
-    return [name] + [f"{name}@{n}" for n in range(SHARDS)]
+    return [name] + [f"{name}#{n}" for n in range(SHARDS)]
 
 
 def shard(name: str) -> Statistic:
     """One shard of figure `name`, picked at random: update it with
     `[Statistic.value.add(delta)]` inside the transaction that writes the counted items."""
-    return Statistic(f"{name}@{secrets.randbelow(SHARDS)}")
+    return Statistic(f"{name}#{secrets.randbelow(SHARDS)}")
 
 
 def add(tx: TransactWrite, name: str, delta: int) -> None:
@@ -91,8 +92,8 @@ def backfill() -> dict[str, int]:
     counters: dict[str, Callable[[], int]] = {
         event_figure(state): live_events(state) for state in EVENT_STATES}
     counters[USERS] = lambda: User.kind_index.count("user")
-    present = {str(item.name).split("@")[0]
-               for item in Statistic.batch_get(keys(counters))}
+    owner = {key: name for name in counters for key in shard_keys(name)}
+    present = {owner[str(item.name)] for item in Statistic.batch_get(keys(counters))}
     written: dict[str, int] = {}
     for name, count in counters.items():
         if name in present:
