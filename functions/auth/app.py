@@ -54,19 +54,8 @@ def create_user() -> Any:
 @route(app, "/v1/users")
 def list_users() -> Any:
     require_staff(web.current_user(app))
-    from openevent.models.users import User
-
-    class Source:
-        def page(self, limit: int, start: Any) -> tuple[list[Any], Any]:
-            items = list(User.kind_index.query("user", limit=limit or None,
-                                               last_evaluated_key=start))
-            return items, None
-
-        def count(self) -> int:
-            return User.kind_index.count("user")
-
-    return web.jsonapi(collection_document(Source(), schemas.user_resource, schemas.USER,
-                                           "/v1/users", web.query(app)))
+    return web.jsonapi(collection_document(accounts.user_list_source(), schemas.user_resource,
+                                           schemas.USER, "/v1/users", web.query(app)))
 
 
 def _target_user(user_id: str) -> Any:

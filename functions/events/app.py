@@ -26,7 +26,7 @@ from openevent.permissions import require_event_role, require_login
 from openevent.schemas import events as schemas
 from openevent.services import discount_codes as codes
 from openevent.services import event_content as content
-from openevent.services import events, tickets
+from openevent.services import event_lists, events, tickets
 from openevent.services.lookup import event_ids, get_event
 
 app = web.create_app("openevent-events")
@@ -90,9 +90,11 @@ def create_event() -> Any:
 @route(app, "/v1/events")
 def list_events() -> Any:
     user = web.current_user(app)
+    params = _params()
     return web.jsonapi(collection_document(
-        events.event_list_source(user), lambda e: schemas.event_resource(e, user),
-        schemas.EVENT, "/v1/events", web.query(app)))
+        event_lists.event_list_source(user, params.filter),
+        lambda e: schemas.event_resource(e, user), schemas.EVENT, "/v1/events", web.query(app),
+        params))
 
 
 @route(app, "/v1/events/upcoming")
@@ -102,8 +104,8 @@ def upcoming_events() -> Any:
     query = dict(web.query(app))
     query.setdefault("sort", "starts-at")
     return web.jsonapi(collection_document(
-        events.event_list_source(None), lambda e: schemas.event_resource(e, user),
-        schemas.EVENT, "/v1/events/upcoming", query, visible=events.is_upcoming))
+        event_lists.upcoming_source(), lambda e: schemas.event_resource(e, user),
+        schemas.EVENT, "/v1/events/upcoming", query, visible=event_lists.is_upcoming))
 
 
 @route(app, "/v1/events/{ref}")
@@ -119,7 +121,7 @@ def update_event(ref: str) -> Any:
     require_event_role(user, event, "organizer")
     payload = _parse(schemas.EVENT, url_ids=event_ids(event))
     event = events.update_event(user, event, dict(payload.attributes))
-    return _ok(schemas.event_resource(Event.get(event.id), user))
+    return _ok(schemas.event_resource(event, user))
 
 
 @route(app, "/v1/events/{ref}", methods=["DELETE"])

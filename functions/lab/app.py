@@ -18,7 +18,7 @@ from openevent.errors import (
     Unprocessable,
 )
 from openevent.jsonapi.document import meta_document
-from openevent.jsonapi.query import collection_document
+from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import parse_document
 from openevent.lab import relay, store
 from openevent.lab.examples import get_example, list_examples
@@ -106,23 +106,15 @@ def get_call(call_id: str) -> Any:
 
 # --- scripts ---------------------------------------------------------------------------
 
-class _ScriptSource:
-    def __init__(self, user_id: str) -> None:
-        self.user_id = user_id
-
-    def page(self, limit: int, start: Any) -> tuple[list[Any], Any]:
-        return store.list_scripts(self.user_id), None
-
-    def count(self) -> int:
-        return len(store.list_scripts(self.user_id))
-
-
 @route(app, "/v1/lab/scripts")
 def list_scripts() -> Any:
     """The caller's own scripts."""
     user_id = _user_id()
-    return web.jsonapi(collection_document(_ScriptSource(user_id), lab_script_resource,
-                                           LAB_SCRIPT, "/v1/lab/scripts", web.query(app)))
+    # One read of the caller's scripts (bounded by the caller), paged and counted from it:
+    # the old source ignored the page size and read the scripts twice.
+    return web.jsonapi(collection_document(ListSource(store.list_scripts(user_id)),
+                                           lab_script_resource, LAB_SCRIPT, "/v1/lab/scripts",
+                                           web.query(app)))
 
 
 @route(app, "/v1/lab/scripts", methods=["POST"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from openevent import request_memo
 from openevent.errors import Forbidden, NotFound, Unauthorized
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
@@ -29,12 +30,17 @@ def role_satisfies(held: str | None, needed: str) -> bool:
 
 
 def event_role(user: User | None, event_id: int) -> str | None:
+    """The role `user` holds in the event (read once per request: `openevent.request_memo`)."""
     if user is None:
         return None
-    try:
-        return str(EventRole.get(event_id, user.id).role)
-    except EventRole.DoesNotExist:
-        return None
+
+    def load() -> str | None:
+        try:
+            return str(EventRole.get(event_id, user.id).role)
+        except EventRole.DoesNotExist:
+            return None
+
+    return request_memo.get(("event-role", int(event_id), int(user.id)), load)
 
 
 def has_event_role(user: User | None, event_id: int, needed: str) -> bool:

@@ -150,15 +150,18 @@ class _App(Chalice):
 def read_check_middleware(app: Chalice) -> Callable[[Request, Callable[[Request], Response]],
                                                     Response]:
     """Install the caller's read rule (`openevent.visibility`) for the request, so every
-    relationship a view serializes shows only what the caller may read."""
+    relationship a view serializes shows only what the caller may read, and the request's
+    memo of repeated reads (`openevent.request_memo`)."""
     from openevent.jsonapi.document import READ_CHECK
 
     def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        from openevent import request_memo
         from openevent.visibility import reader
 
         token = READ_CHECK.set(reader(lambda: current_user(app)))
         try:
-            return get_response(event)
+            with request_memo.scope():  # reads kept for this request only
+                return get_response(event)
         finally:
             READ_CHECK.reset(token)
 

@@ -134,6 +134,21 @@ def test_scripts_crud_own_only(api, make_user):
     assert api.get(f"/v1/lab/scripts/{sid}", token=me.token).status == 404
 
 
+def test_scripts_list_pages_by_size_and_cursor(api, make_user):
+    me = make_user()
+    for i in range(3):
+        api.post("/v1/lab/scripts", script_doc(title=f"S{i}"), token=me.token)
+    made = [s["id"] for s in api.get("/v1/lab/scripts", token=me.token).json()["data"]]
+    assert len(made) == 3
+    second = api.get("/v1/lab/scripts?page[size]=2&page[number]=2", token=me.token).json()
+    assert [s["id"] for s in second["data"]] == made[2:]
+    assert second["meta"]["count"] == 3
+    first = api.get("/v1/lab/scripts?page[size]=2&page[cursor]=", token=me.token).json()
+    assert [s["id"] for s in first["data"]] == made[:2]
+    rest = api.get(first["links"]["next"], token=me.token).json()
+    assert [s["id"] for s in rest["data"]] == made[2:] and rest["links"]["next"] is None
+
+
 def test_script_needs_title_and_code(api, make_user):
     me = make_user()
     resp = api.post("/v1/lab/scripts", {"data": {"type": "lab-script",

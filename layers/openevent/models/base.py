@@ -194,45 +194,70 @@ def _held_by_other(claim: str, owner: str) -> bool:
         return False
 
 
-def get_many(keys: list[tuple[type[Model], Any, Any]]) -> list[Model | None]:
-    """Items of several tables in one BatchGetItem, in the order of `keys`
-    (`(model, hash key, range key or None)`), None where missing; strongly consistent.
-    Unprocessed keys (throttling) are asked again."""
-    wanted: dict[str, list[dict[str, Any]]] = {}
-    slots: dict[tuple[str, str], int] = {}
-    for i, (model, hash_key, range_key) in enumerate(keys):
-        item = model(hash_key, range_key) if range_key is not None else model(hash_key)
-        raw = item.serialize(null_check=False)
-        names = [model._hash_key_attribute().attr_name]
-        if model._range_key_attribute() is not None:
-            names.append(model._range_key_attribute().attr_name)
-        key = {n: raw[n] for n in names}
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem call (DynamoDB's limit)
+
+
+def batch_get_many(wanted: list[tuple[type[Model], list[Any]]]) -> dict[type[Model], list[Any]]:
+    """Items of several tables by key in one BatchGetItem (more only past 100 keys, or when
+    DynamoDB hands keys back unprocessed). `wanted` pairs a model with its keys (hash keys,
+    or (hash, range) tuples); the answer maps each model to the items found, in no order.
+
+    One round trip instead of one per table: a list page that needs its items' parents and
+    its count reads both at once.
+    """
+    by_table: dict[str, type[Model]] = {}
+    pending: list[tuple[str, dict[str, Any]]] = []
+    for model, keys in wanted:
         table = model.Meta.table_name
-        if (table, repr(sorted(key.items()))) in slots:
-            continue
-        slots[(table, repr(sorted(key.items())))] = i
-        wanted.setdefault(table, []).append(key)
-    found: list[Model | None] = [None] * len(keys)
-    models = {m.Meta.table_name: m for m, _, _ in keys}
-    request = {t: {"Keys": k, "ConsistentRead": True} for t, k in wanted.items()}
-    for _attempt in range(8):
-        if not request:
-            break
-        answer = db_connection()._make_api_call("BatchGetItem", {"RequestItems": request})
-        for table, items in answer.get("Responses", {}).items():
-            model = models[table]
-            names = [model._hash_key_attribute().attr_name]
-            if model._range_key_attribute() is not None:
-                names.append(model._range_key_attribute().attr_name)
-            for raw in items:
-                slot = slots[(table, repr(sorted({n: raw[n] for n in names}.items())))]
-                found[slot] = model.from_raw_data(raw)
-        request = answer.get("UnprocessedKeys") or {}
-        if request:
-            time.sleep(0.01 * (_attempt + 1))
-    for i, (model, hash_key, range_key) in enumerate(keys):  # duplicates share one read
-        if found[i] is None:
-            for j in range(i):
-                if keys[j] == (model, hash_key, range_key):
-                    found[i] = found[j]
+        by_table[table] = model
+        hash_attr = model._hash_key_attribute()
+        range_attr = model._range_key_attribute()
+        seen: set[str] = set()
+        for key in keys:
+            hash_value, range_value = (key if range_attr is not None else (key, None))
+            h, r = model._serialize_keys(hash_value, range_value)
+            typed = {hash_attr.attr_name: {hash_attr.attr_type: h}}
+            if range_attr is not None:
+                typed[range_attr.attr_name] = {range_attr.attr_type: r}
+            marker = repr(sorted((k, sorted(v.items())) for k, v in typed.items()))
+            if marker not in seen:  # BatchGetItem refuses a key asked twice
+                seen.add(marker)
+                pending.append((table, typed))
+    found: dict[type[Model], list[Any]] = {model: [] for model, _ in wanted}
+    connection = db_connection()
+    retries = 0
+    while pending:
+        chunk, pending = pending[:BATCH_GET_LIMIT], pending[BATCH_GET_LIMIT:]
+        request: dict[str, dict[str, list[Any]]] = {}
+        for table, typed in chunk:
+            request.setdefault(table, {"Keys": []})["Keys"].append(typed)
+        answer = connection.dispatch("BatchGetItem", {"RequestItems": request})
+        for table, items in (answer.get("Responses") or {}).items():
+            model = by_table[table]
+            found[model].extend(model.from_raw_data(item) for item in items)
+        unprocessed = answer.get("UnprocessedKeys") or {}
+        for table, rest in unprocessed.items():
+            pending.extend((table, typed) for typed in rest.get("Keys", []))
+        if unprocessed:  # throttled: back off before asking again
+            retries += 1
+            time.sleep(min(1.0, 0.05 * 2 ** retries))
+
+
+def get_many(keys: list[tuple[type[Model], Any, Any]]) -> list[Model | None]:
+    """Items of several tables in one BatchGetItem (`batch_get_many`), in the order of
+    `keys` (`(model, hash key, range key or None)`), None where missing."""
+    wanted: dict[type[Model], list[Any]] = {}
+    for model, hash_key, range_key in keys:
+        wanted.setdefault(model, []).append(
+            hash_key if model._range_key_attribute() is None else (hash_key, range_key))
+    found = batch_get_many(list(wanted.items()))
+
+    def key_of(model: type[Model], item: Any) -> tuple[Any, Any]:
+        range_attr = model._range_key_attribute()
+        return (getattr(item, model._hash_key_attribute().attr_name),
+                None if range_attr is None else getattr(item, range_attr.attr_name))
+
+    index = {(model, key_of(model, item)): item for model, items in found.items()
+             for item in items}
+    return [index.get((model, (hash_key, range_key))) for model, hash_key, range_key in keys]
     return found

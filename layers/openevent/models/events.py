@@ -22,6 +22,7 @@ from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from openevent.models.base import DecimalAttribute, IntAttribute, index_meta, now, table_meta
+from openevent.request_memo import MemoDroppingModel
 
 
 class IdentifierIndex(GlobalSecondaryIndex["Event"]):
@@ -37,6 +38,16 @@ class EventStateIndex(GlobalSecondaryIndex["Event"]):
     id = IntAttribute(range_key=True)
 
 
+class EventEndsIndex(GlobalSecondaryIndex["Event"]):
+    """Events by state in order of their end. "Not ended yet" (the home page's filter,
+    `/v1/events/upcoming`) is a key condition here, so those lists read the events that end
+    after now — never the past ones the table accumulates."""
+
+    Meta = index_meta("ends-index")
+    state = UnicodeAttribute(hash_key=True)
+    ends_at = UTCDateTimeAttribute(range_key=True)
+
+
 class EventKindIndex(GlobalSecondaryIndex["Event"]):
     """Every event in id order, for staff lists."""
 
@@ -45,7 +56,7 @@ class EventKindIndex(GlobalSecondaryIndex["Event"]):
     id = IntAttribute(range_key=True)
 
 
-class Event(Model):
+class Event(MemoDroppingModel, Model):
     Meta = table_meta("events")
     extra = UnicodeAttribute(null=True)  # Open Event attributes (jsonapi/compat.py), JSON
     id = IntAttribute(hash_key=True)
@@ -73,11 +84,16 @@ class Event(Model):
     is_donation_enabled = BooleanAttribute(default=False)
     is_ticketing_enabled = BooleanAttribute(default=True)
     discount_code_id = IntAttribute(null=True)  # the event-level (admin) code
+    # Has a Stripe authorization: set in the transactions that create and delete one, so a
+    # list page answers `is-stripe-linked` without a read per event. None: an event written
+    # before the flag existed (looked up instead).
+    stripe_linked = BooleanAttribute(null=True)
     created_at = UTCDateTimeAttribute(default=now)
     deleted_at = UTCDateTimeAttribute(null=True)
 
     identifier_index = IdentifierIndex()
     state_index = EventStateIndex()
+    ends_index = EventEndsIndex()
     kind_index = EventKindIndex()
 
 
@@ -89,7 +105,7 @@ class UserRolesIndex(GlobalSecondaryIndex["EventRole"]):
     event_id = IntAttribute(range_key=True)
 
 
-class EventRole(Model):
+class EventRole(MemoDroppingModel, Model):
     """One user's role in one event (one item per pair; the highest role wins)."""
 
     Meta = table_meta("event-roles")

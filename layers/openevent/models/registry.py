@@ -52,6 +52,8 @@ def create_tables() -> list[str]:
         if not model.exists():
             model.create_table(wait=False)
             created.append(model)
+        else:
+            _add_missing_indexes(model)
     for model in created:
         for _ in range(600):
             status = model.describe_table().get("TableStatus")
@@ -59,3 +61,28 @@ def create_tables() -> list[str]:
                 break
             time.sleep(0.05)
     return [model.Meta.table_name for model in created]
+
+
+def _add_missing_indexes(model: type[Model]) -> None:
+    """Create the global secondary indexes a model declares and its existing table lacks (a
+    data directory made by an older version); DynamoDB backfills them from the items."""
+    schema = model._get_schema()
+    declared = schema.get("global_secondary_indexes", [])
+    if not declared:
+        return
+    connection = model._get_connection().connection
+    table = connection.dispatch("DescribeTable", {"TableName": model.Meta.table_name})["Table"]
+    present = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])}
+    types = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
+    for gsi in declared:
+        if gsi["index_name"] in present:
+            continue
+        names = [k["AttributeName"] for k in gsi["key_schema"]]
+        connection.dispatch("UpdateTable", {
+            "TableName": model.Meta.table_name,
+            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": types[n]}
+                                     for n in names],
+            "GlobalSecondaryIndexUpdates": [{"Create": {
+                "IndexName": gsi["index_name"], "KeySchema": gsi["key_schema"],
+                "Projection": gsi["projection"]}}],
+        })

@@ -371,6 +371,8 @@ def _is_stripe_linked(event: Event) -> bool:
     """Whether the event has a connected Stripe account (read only for Stripe events)."""
     if not event.can_pay_by_stripe:
         return False
+    if event.stripe_linked is not None:
+        return bool(event.stripe_linked)
     from openevent.services.stripe_connect import authorization_of
 
     return authorization_of(event.id) is not None
@@ -439,8 +441,10 @@ def public_discount_code_resource(code: DiscountCode, user: User | None = None) 
 
     full = discount_code_resource(code, user)
     rels = {name: rel for name, rel in full.relationships.items() if name in ("event", "tickets")}
-    rels["tickets"].ids = [int(t.id) for t in get_tickets(rels["tickets"].ids or [])
-                           if RULES["ticket"](user, t)]
+    visible = [t for t in get_tickets(rels["tickets"].ids or []) if RULES["ticket"](user, t)]
+    rels["tickets"].ids = [int(t.id) for t in visible]
+    # `include=tickets` serves the tickets just read, not a second BatchGetItem.
+    rels["tickets"].loader = lambda: [ticket_resource(t) for t in visible]
     return Resource(PUBLIC_DISCOUNT_CODE, full.id, full.values, rels, source=code)
 
 

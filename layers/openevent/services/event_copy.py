@@ -143,17 +143,31 @@ class MediaCopier:
 
 @dataclass
 class Write:
-    """One item to put, with the condition that guards it (claims must not exist)."""
+    """One item to put, with the condition that guards it (claims must not exist); with
+    `actions`, an update of the item instead (a list count)."""
 
     item: Model
     condition: Any = None
+    actions: list[Any] | None = None
 
 
 def write_chunk(writes: list[Write]) -> None:
     """One TransactWriteItems call (tests replace this to inject a failure)."""
     with TransactWrite(connection=db_connection()) as tx:
         for w in writes:
-            tx.save(w.item, condition=w.condition)
+            if w.actions is not None:
+                tx.update(w.item, actions=w.actions, condition=w.condition)
+            else:
+                tx.save(w.item, condition=w.condition)
+
+
+def _count_event(state: str) -> Write:
+    """The copy's +1 on its state's list count, in the transaction that writes the event."""
+    from openevent.models.system import Statistic
+    from openevent.services import list_counts
+
+    return Write(list_counts.shard(list_counts.event_figure(state)),
+                 actions=[Statistic.value.add(1)])
 
 
 def _compensate(written: list[Write], media: MediaCopier) -> None:
@@ -234,6 +248,7 @@ def copy_event(user: User | None, event: Event,
             plan.append(Write(_clone(r, event_id=new_id, id=nid, created_at=stamp)))
         new_event = _clone(event, id=new_id, identifier=events.new_identifier(),
                            discount_code_id=None, deleted_at=None, created_at=stamp,
+                           stripe_linked=False,  # the copy has no Stripe authorization
                            logo_url=media.copy_url(event.logo_url),
                            original_image_url=media.copy_url(event.original_image_url))
 
@@ -246,7 +261,8 @@ def copy_event(user: User | None, event: Event,
         # 5. the event itself, last
         for _ in range(IDENTIFIER_ATTEMPTS):
             final = [_claim(unique_key("event-identifier", new_event.identifier), new_id),
-                     Write(new_event, Event.id.does_not_exist())]
+                     Write(new_event, Event.id.does_not_exist()),
+                     _count_event(str(new_event.state))]
             try:
                 write(final)
             except TransactWriteError as exc:

@@ -24,8 +24,9 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from openevent import request_memo
 from openevent.errors import (
-    BadRequest,
+    Conflict,
     Forbidden,
     NotFound,
     ServiceUnavailable,
@@ -45,12 +46,11 @@ from openevent.models.event_content import CustomForm
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
 from openevent.permissions import (
-    event_ids_with_role,
     require_event_role,
     require_login,
     role_satisfies,
 )
-from openevent.services import statistics
+from openevent.services import list_counts, statistics
 from openevent.services.system import require_module
 
 PAYMENT_FLAGS = ("can_pay_by_stripe", "can_pay_by_paypal", "can_pay_onsite", "can_pay_by_bank",
@@ -116,7 +116,7 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
     role = EventRole(event_id, user.id, id=next_id("event-role"), role="owner")
     for _ in range(IDENTIFIER_ATTEMPTS):
         event = Event(event_id, identifier=new_identifier(), owner_id=user.id,
-                      extra=dump_extra("event", None, extra), **values)
+                      extra=dump_extra("event", None, extra), stripe_linked=False, **values)
         try:
             with TransactWrite(connection=db_connection()) as tx:
                 tx.save(identifier_claim(event.identifier, event_id),
@@ -125,11 +125,11 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
                 tx.save(role)
                 for form in forms:
                     tx.save(form)
+                list_counts.add(tx, list_counts.event_figure(str(event.state)), 1)
         except TransactWriteError as exc:
             if failed_positions(exc) == [0]:
                 continue  # identifier collision (1 in 4 billion): draw another
             raise
-        statistics.event_created(str(event.state))
         statistics.role_granted("owner")
         return event
     raise ServiceUnavailable("Could not allocate an event identifier; try again")
@@ -154,16 +154,43 @@ def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Eve
             actions.append(attr.set(value))
     # Update, not save: a concurrent admin write (discount_code_id) must not be overwritten.
     old_state = str(event.state)
-    event.update(actions=actions, condition=Event.id.exists())
-    statistics.event_state_changed(old_state, str(event.state))
-    return event
+    new_state = str(values.get("state") or old_state)
+    if new_state == old_state:
+        event.update(actions=actions, condition=Event.id.exists())
+        return event
+    # A state change moves the event between list counts in the same transaction, on the
+    # condition that the state is still the one read (two concurrent publishes move it once).
+    try:
+        with TransactWrite(connection=db_connection()) as tx:
+            tx.update(event, actions=actions,
+                      condition=Event.id.exists() & (Event.state == old_state)
+                      & Event.deleted_at.does_not_exist())
+            list_counts.add(tx, list_counts.event_figure(old_state), -1)
+            list_counts.add(tx, list_counts.event_figure(new_state), 1)
+    except TransactWriteError as exc:
+        if failed_positions(exc):
+            raise Conflict("The event changed meanwhile; reload it and try again") from None
+        raise
+    finally:
+        request_memo.forget()
+    return Event.get(event.id, consistent_read=True)
 
 
 def delete_event(user: User | None, event: Event) -> None:
-    """Soft-delete (owner or staff): the event disappears from every read and list."""
+    """Soft-delete (owner or staff): the event disappears from every read and list, and
+    from its list count in the same transaction (deleting twice counts once)."""
     require_event_role(user, event, "owner")
-    event.update(actions=[Event.deleted_at.set(now())])
-    statistics.event_deleted(str(event.state))
+    try:
+        with TransactWrite(connection=db_connection()) as tx:
+            tx.update(event, actions=[Event.deleted_at.set(now())],
+                      condition=Event.deleted_at.does_not_exist() & (Event.state == event.state))
+            list_counts.add(tx, list_counts.event_figure(str(event.state)), -1)
+    except TransactWriteError as exc:
+        if failed_positions(exc):
+            raise NotFound("Event not found") from None
+        raise
+    finally:
+        request_memo.forget()
 
 
 # --- reads -----------------------------------------------------------------------------
@@ -177,88 +204,16 @@ def get_events(ids: Iterable[int]) -> list[Event]:
     return sorted(found, key=lambda e: e.id)
 
 
-_NOT_DELETED = Event.deleted_at.does_not_exist()
-
-
-class EventSource:
-    """A collection source: `prefix` events first (a user's drafts, already loaded), then an
-    index partition (`state = published` or `kind = event`) paged by DynamoDB."""
-
-    def __init__(self, index: Any, hash_key: str, range_name: str,
-                 prefix: list[Event] | None = None) -> None:
-        self.index = index
-        self.hash_key = hash_key
-        self.range_name = range_name
-        self.prefix = prefix or []
-
-    def _lek(self, start: dict[str, Any]) -> dict[str, Any] | None:
-        """A client-sent DynamoDB start key, checked so it can never reach DynamoDB malformed."""
-        key = start.get("k")
-        if key is None:
-            return None
-        try:
-            ok = (isinstance(key, dict) and set(key) == {"id", self.range_name}
-                  and key[self.range_name] == {"S": self.hash_key}
-                  and set(key["id"]) == {"N"} and str(key["id"]["N"]).isdigit()
-                  and len(str(key["id"]["N"])) <= 18)
-        except (TypeError, KeyError):
-            ok = False
-        if not ok:
-            raise BadRequest("'page[cursor]' is invalid", parameter="page[cursor]")
-        return {"id": {"N": str(key["id"]["N"])}, self.range_name: {"S": self.hash_key}}
-
-    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[Any], Any]:
-        start = start or {}
-        offset = start.get("p", 0)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise BadRequest("'page[cursor]' is invalid", parameter="page[cursor]")
-        lek = self._lek(start)
-        out: list[Event] = []
-        if lek is None and offset < len(self.prefix):
-            take = self.prefix[offset:offset + limit] if limit else self.prefix[offset:]
-            out.extend(take)
-            offset += len(take)
-            if limit and len(out) >= limit:
-                return out, {"p": offset}
-        rest = (limit - len(out)) if limit else None
-        result = self.index.query(self.hash_key, filter_condition=_NOT_DELETED, limit=rest,
-                                  last_evaluated_key=lek)
-        out.extend(result)
-        nxt = result.last_evaluated_key
-        return out, ({"p": offset, "k": nxt} if nxt else None)
-
-    def count(self) -> int:
-        return len(self.prefix) + int(self.index.count(self.hash_key,
-                                                       filter_condition=_NOT_DELETED))
-
-
-def event_list_source(user: User | None) -> EventSource:
-    """What `GET /v1/events` lists for this caller."""
-    if user is not None and user.is_staff:
-        return EventSource(Event.kind_index, "event", "kind")
-    prefix: list[Event] = []
-    if user is not None:
-        # Unpublished events the user may see (co-organizer and up), bounded by their roles.
-        ids = list(event_ids_with_role(user, "coorganizer"))
-        prefix = [e for e in get_events(ids) if e.state != "published"]
-    return EventSource(Event.state_index, "published", "state", prefix)
-
-
-def is_upcoming(event: Event) -> bool:
-    """Published, public and not ended: what `GET /v1/events/upcoming` lists."""
-    return (event.state == "published" and event.privacy == "public"
-            and event.deleted_at is None and event.ends_at >= now())
-
-
 def events_of_user(caller: User | None, user_id: int) -> list[Event]:
     """`GET /v1/users/<id>/events`: the events the user holds any role in (self or staff)."""
     caller = require_login(caller)
     if not (caller.is_staff or caller.id == user_id):
         raise Forbidden("You can only list your own events")
-    try:
-        User.get(user_id)
-    except User.DoesNotExist:
-        raise NotFound("User not found") from None
+    if caller.id != user_id:  # the caller's own account is already loaded
+        try:
+            User.get(user_id)
+        except User.DoesNotExist:
+            raise NotFound("User not found") from None
     roles = {int(r.event_id): str(r.role) for r in EventRole.user_index.query(user_id)}
     # A draft shows only where the role could open it (co-organizer and up), as on GET.
     return [e for e in get_events(roles) if e.state == "published" or caller.is_staff

@@ -3,6 +3,7 @@ either (`/v1/events/12/tickets` = `/v1/events/3fa9c1d2/tickets`)."""
 
 from __future__ import annotations
 
+from openevent import request_memo
 from openevent.errors import NotFound
 from openevent.models.events import Event
 from openevent.models.users import User
@@ -10,14 +11,22 @@ from openevent.permissions import can_see_event
 
 
 def find_event(ref: str) -> Event | None:
-    """The event named by `ref` (numeric id or identifier), deleted or not; None if none."""
+    """The event named by `ref` (numeric id or identifier), deleted or not; None if none.
+    Read once per request (`openevent.request_memo`): the read rules of included resources
+    ask for the same event again."""
+    return request_memo.get(("event", ref), lambda: _load_event(ref))
+
+
+def _load_event(ref: str) -> Event | None:
     if ref.isdigit() and len(ref) <= 18:
         try:
-            return Event.get(int(ref))
+            event = Event.get(int(ref))
+            return event
         except Event.DoesNotExist:
             pass
     if 0 < len(ref) <= 64:
         for event in Event.identifier_index.query(ref, limit=1):
+            request_memo.put(("event", str(event.id)), event)
             return event
     return None
 

@@ -1,12 +1,14 @@
 """Admin statistics (`/v1/admin/statistics/...`) from counters maintained as things happen.
 
-Each figure is spread over `SHARDS` items of the statistics table (`events#draft#0` ...
-`events#draft#7`), one of them changed at random with an atomic ADD by the write that changes
-the figure (an event created or published, a user verified, a mail sent, a role granted), so
-no figure is one item that every signup or event in the platform writes (docs/scale.md).
-Reading the admin dashboard is a BatchGet of the shards, whatever the number of events or
-users; nothing scans or counts a table. Mails are counted per UTC day (`mails#<date>`),
-so "the last 7 days" is the sum of seven day counters.
+Each figure is spread over `SHARDS` items of the statistics table (`users#verified#0` ...
+`users#verified#7`), one of them changed at random with an atomic ADD by the write that
+changes the figure (a user verified, a mail sent, a role granted), so no figure is one item
+that every signup in the platform writes (docs/scale.md); the event figures are the sharded
+list counts of `openevent.services.list_counts`, changed inside the event writes'
+transactions. Reading the admin dashboard is a BatchGet of the shards, whatever the number of
+events or users; nothing counts a table except the past events (see `_past_events`). Mails
+are counted per UTC day (`mails#<date>`), so "the last 7 days" is the sum of seven day
+counters.
 
 A counter update that fails is logged, never raised into the request that did the work: the
 figures are a dashboard, not a ledger.
@@ -74,20 +76,6 @@ def read(names: Iterable[str]) -> dict[str, int]:
 
 # --- the writes that move the figures ------------------------------------------------------
 
-def event_created(state: str) -> None:
-    bump(f"events#{state}")
-
-
-def event_state_changed(old: str, new: str) -> None:
-    if old != new:
-        bump(f"events#{old}", -1)
-        bump(f"events#{new}")
-
-
-def event_deleted(state: str) -> None:
-    bump(f"events#{state}", -1)
-
-
 def user_created(is_verified: bool, is_admin: bool, is_super_admin: bool) -> None:
     bump("users#verified" if is_verified else "users#unverified")
     if is_super_admin:
@@ -115,7 +103,11 @@ def mail_sent() -> None:
 # --- the dashboard -------------------------------------------------------------------------
 
 def event_statistics() -> dict[str, Any]:
-    counts = read(["events#draft", "events#published"])
+    # The event figures are the list counts (openevent.services.list_counts), kept exact by
+    # the transactions that create, publish and delete events.
+    from openevent.services import list_counts
+
+    counts = list_counts.read(list_counts.event_figure(s) for s in ("draft", "published"))
     return {"draft": counts["events#draft"], "published": counts["events#published"],
             "past": _past_events()}
 

@@ -21,6 +21,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from openevent import request_memo
 from openevent.errors import (
     Conflict,
     NotFound,
@@ -146,6 +147,9 @@ def authorize(user: User | None, event: Event, code: str) -> StripeAuthorization
             tx.save(Unique(claim_key(event.id), owner=str(auth.id)),
                     condition=Unique.key.does_not_exist())
             tx.save(auth)
+            tx.update(Event(event.id), actions=[Event.stripe_linked.set(True)],
+                      condition=Event.id.exists())
+        request_memo.forget()
     except TransactWriteError:
         raise Conflict("This event already has a Stripe authorization",
                        "/data/relationships/event") from None
@@ -157,3 +161,6 @@ def delete_authorization(user: User | None, auth: StripeAuthorization, event: Ev
     with TransactWrite(connection=db_connection()) as tx:
         tx.delete(auth)
         tx.delete(Unique(claim_key(event.id)))
+        tx.update(Event(event.id), actions=[Event.stripe_linked.set(False)],
+                  condition=Event.id.exists())
+    request_memo.forget()

@@ -48,7 +48,7 @@ from openevent.security import (
     token_digest,
     verify_password,
 )
-from openevent.services import statistics
+from openevent.services import list_counts, statistics
 from openevent.services.system import frontend_url
 from openevent.settings import get_settings
 
@@ -76,6 +76,15 @@ def get_user(user_id: int, include_deleted: bool = False) -> User:
     return user
 
 
+def user_list_source() -> Any:
+    """`GET /v1/users` (staff): every account in id order, paged by DynamoDB on the kind
+    index; `meta.count` is the maintained `users#all` figure."""
+    from openevent.models.paging import PartitionSource
+
+    return PartitionSource(User, User.kind_index, "user",
+                           count=lambda: list_counts.read([list_counts.USERS])[list_counts.USERS])
+
+
 def check_password_length(password: str, pointer: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise Unprocessable(f"Password must be at least {MIN_PASSWORD} characters", pointer)
@@ -95,6 +104,7 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
         with TransactWrite(connection=db_connection()) as tx:
             tx.save(claim, condition=Unique.key.does_not_exist())
             tx.save(user, condition=User.id.does_not_exist())
+            list_counts.add(tx, list_counts.USERS, 1)
     except TransactWriteError:
         raise Conflict("Email already exists", attribute_pointer("email")) from None
     statistics.user_created(bool(user.is_verified), bool(user.is_admin),
