@@ -98,7 +98,7 @@ class Source(Protocol):
         """Up to `limit` items in key order after `start`, and the key to continue from."""
         ...
 
-    def count(self) -> int: ...
+    def count(self) -> int | None: ...
 
 
 class ListSource:
@@ -162,13 +162,16 @@ def collection_document(
     meta: dict[str, Any] = {}
 
     needs_all = predicate is not None or bool(params.sort) or visible is not None
+    more = False
     if params.cursor is not None and not needs_all:
         start = decode_cursor(params.cursor) if params.cursor else None
         size = params.size or DEFAULT_PAGE_SIZE
         items, nxt = source.page(size, start)
         resources = [to_resource(i) for i in items]
         links["next"] = _link(base_path, query, cursor=encode_cursor(nxt)) if nxt else None
-        meta["count"] = source.count()
+        count = source.count()
+        if count is not None:  # None: a platform-wide list keeps no count (docs/scale.md)
+            meta["count"] = count
     else:
         if needs_all:
             items, _ = source.page(0, None)
@@ -185,13 +188,26 @@ def collection_document(
                 resources = resources[start_at : start_at + params.size]
         else:
             limit = params.number * params.size if params.size else 0
-            items, _ = source.page(limit, None)
+            total = source.count()  # type: ignore[assignment]  # None: no count kept
+            # without a count, one item more than the page shows whether a next page exists
+            peek = 1 if total is None and limit else 0
+            items, _ = source.page(limit + peek, None)
+            more = bool(peek) and len(items) > limit
+            items = items[:limit] if limit else items
             if params.size:
                 items = items[(params.number - 1) * params.size :]
             resources = [to_resource(i) for i in items]
-            total = source.count()
-        meta["count"] = total
-        if params.size:
+        if total is None:
+            if params.size:
+                links["first"] = _link(base_path, query, size=params.size, number=1)
+                links["prev"] = (_link(base_path, query, size=params.size,
+                                       number=params.number - 1)
+                                 if params.number > 1 else None)
+                links["next"] = (_link(base_path, query, size=params.size,
+                                       number=params.number + 1) if more else None)
+        else:
+            meta["count"] = total
+        if params.size and total is not None:
             last = max(1, -(-total // params.size))
             links["first"] = _link(base_path, query, size=params.size, number=1)
             links["last"] = _link(base_path, query, size=params.size, number=last)

@@ -241,6 +241,7 @@ def batch_get_many(wanted: list[tuple[type[Model], list[Any]]]) -> dict[type[Mod
         if unprocessed:  # throttled: back off before asking again
             retries += 1
             time.sleep(min(1.0, 0.05 * 2 ** retries))
+    return found
 
 
 def get_many(keys: list[tuple[type[Model], Any, Any]]) -> list[Model | None]:
@@ -260,4 +261,3 @@ def get_many(keys: list[tuple[type[Model], Any, Any]]) -> list[Model | None]:
     index = {(model, key_of(model, item)): item for model, items in found.items()
              for item in items}
     return [index.get((model, (hash_key, range_key))) for model, hash_key, range_key in keys]
-    return found

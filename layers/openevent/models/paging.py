@@ -30,7 +30,7 @@ class PartitionSource:
     maintained figure plus len(prefix))."""
 
     def __init__(self, model: type[Model], index: Any, hash_key: Any, *,
-                 count: Callable[[], int], filter_condition: Any = None,
+                 count: Callable[[], int | None], filter_condition: Any = None,
                  range_key_condition: Any = None, prefix: list[Any] | None = None) -> None:
         self.model = model
         self.index = index
@@ -98,5 +98,5 @@ class PartitionSource:
         nxt = result.last_evaluated_key if rest else None
         return out, ({"p": offset, "k": nxt} if nxt else None)
 
-    def count(self) -> int:
+    def count(self) -> int | None:
         return self._count()

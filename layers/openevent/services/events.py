@@ -74,7 +74,12 @@ def identifier_claim(identifier: str, event_id: int) -> Unique:
 
 
 def new_identifier() -> str:
-    return secrets.token_hex(4)
+    """8 hex digits with at least one letter: an all-digit identifier would first be looked
+    up as an event id (one wasted read on every request naming it)."""
+    while True:
+        identifier = secrets.token_hex(4)
+        if not identifier.isdigit():
+            return identifier
 
 
 def default_form_fields(event_id: int) -> list[CustomForm]:
