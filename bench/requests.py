@@ -210,7 +210,7 @@ def seed(n: int) -> dict[str, Any]:
     put_all([Statistic(name, value=value)  # what the items' transactions would have added
              for name, value in ((list_counts.event_figure("draft"), drafts),
                                  (list_counts.event_figure("published"), n - 1 - drafts),
-                                 (list_counts.USERS, n - 1), (list_counts.ORDERS, n - 1))])
+                                 (list_counts.USERS, n - 1))])
     tokens = {name: users.tokens_for(u, with_refresh=False)["access_token"]
               for name, u in people.items()}
     return {"event": main, "ticket": ticket, "sharded": sharded, "order": main_order,

@@ -13,8 +13,8 @@ Figures:
 - `events#<state>`: events in that state, not deleted (the admin dashboard's draft/published
   too); the public list counts `events#published`, staff lists every state;
 - `users#all`: accounts ever created (the admin user list shows deleted ones too);
-- `orders#all`: every order, for the admin order list — to be added by the create-order
-  transactions (`shard(ORDERS)` updated in their batch); until then that list counts its index.
+(The platform-wide admin order list keeps no count: a counter would be written by every
+order's transaction, in every on-sale's hot path; docs/scale.md.)
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from openevent.models.system import Statistic
 SHARDS = 8
 EVENT_STATES = ("draft", "published")
 USERS = "users#all"
-ORDERS = "orders#all"
 
 
 def event_figure(state: str) -> str:
