@@ -134,13 +134,13 @@ def lock_moto_dynamodb() -> None:
     DynamoDBBackend._openevent_locked = True  # type: ignore[attr-defined]
 
 
-def model_transaction_conflicts(millis: float) -> None:
+def model_transaction_conflicts(millis: float) -> Callable[[], None]:
     """Model DynamoDB's transaction conflicts (benchmarks only): a TransactWriteItems is in
     flight for `millis` ms, and another one naming any of its items meanwhile is cancelled
     with `TransactionConflict` — as DynamoDB does, rather than queueing it. Without this
     the serialized backend never conflicts, and a benchmark could not show what one hot item
     costs against N shards. The time is spent outside the backend lock, so transactions on
-    different items overlap as they do in DynamoDB."""
+    different items overlap as they do in DynamoDB. Returns the function that turns it off."""
     from moto.dynamodb.exceptions import TransactionCanceledException
     from moto.dynamodb.models import DynamoDBBackend
 
@@ -173,6 +173,11 @@ def model_transaction_conflicts(millis: float) -> None:
                 in_flight.difference_update(keys)
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    def undo() -> None:
+        DynamoDBBackend.transact_write_items = inner  # type: ignore[method-assign]
+
+    return undo
 
 
 # -- which calls change state -------------------------------------------------------------

@@ -8,9 +8,11 @@ in AWS without a code path of their own.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -158,6 +160,38 @@ def failed_positions(exc: Exception) -> list[int]:
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return [i for i, reason in enumerate(reasons)
             if reason is not None and reason.code == "ConditionalCheckFailed"]
+
+
+_RETRYABLE = ("TransactionInProgressException", "ThrottlingException")
+
+
+def transact(fill: Callable[[Any], None], *, attempts: int = 6) -> None:
+    """One TransactWriteItems, filled by `fill(tx)`, sent again while DynamoDB cancels it
+    only because another transaction on one of its items is in flight (`TransactionConflict`:
+    nothing was written) — a shared counter shard makes that an everyday event, not an
+    error. A failed condition re-raises pynamodb's `TransactWriteError` at once (see
+    `failed_positions`); conflicts past `attempts` answer 503 with Retry-After."""
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from openevent.errors import ServiceUnavailable
+
+    for attempt in range(attempts):
+        try:
+            with TransactWrite(connection=db_connection()) as tx:
+                fill(tx)
+            return
+        except TransactWriteError as exc:
+            reasons = getattr(exc, "cancellation_reasons", None) or []
+            codes = [r.code for r in reasons if r is not None]
+            if "ConditionalCheckFailed" in codes:
+                raise
+            if "TransactionConflict" not in codes and exc.cause_response_code not in _RETRYABLE:
+                raise
+            if attempt == attempts - 1:
+                raise ServiceUnavailable("Too many concurrent changes; try again",
+                                         headers={"Retry-After": "1"}) from None
+            time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
 
 
 def update_moving_claim(item: Model, actions: list[Any], condition: Any, *,

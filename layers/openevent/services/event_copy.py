@@ -36,7 +36,7 @@ from pynamodb.transactions import TransactWrite
 
 from openevent import aws
 from openevent.errors import ServiceUnavailable
-from openevent.models.base import Unique, db_connection, next_id, now, unique_key
+from openevent.models.base import Unique, next_id, now, transact, unique_key
 from openevent.models.event_content import Sponsor
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
@@ -152,13 +152,16 @@ class Write:
 
 
 def write_chunk(writes: list[Write]) -> None:
-    """One TransactWriteItems call (tests replace this to inject a failure)."""
-    with TransactWrite(connection=db_connection()) as tx:
+    """One TransactWriteItems call (tests replace this to inject a failure), sent again while
+    it only conflicts with another transaction (the list count's shard)."""
+    def fill(tx: TransactWrite) -> None:
         for w in writes:
             if w.actions is not None:
                 tx.update(w.item, actions=w.actions, condition=w.condition)
             else:
                 tx.save(w.item, condition=w.condition)
+
+    transact(fill)
 
 
 def _count_event(state: str) -> Write:

@@ -36,10 +36,10 @@ from openevent.errors import (
 from openevent.jsonapi.compat import core_and_extra, dump_extra
 from openevent.models.base import (
     Unique,
-    db_connection,
     failed_positions,
     next_id,
     now,
+    transact,
     unique_key,
 )
 from openevent.models.event_content import CustomForm
@@ -122,15 +122,17 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
     for _ in range(IDENTIFIER_ATTEMPTS):
         event = Event(event_id, identifier=new_identifier(), owner_id=user.id,
                       extra=dump_extra("event", None, extra), stripe_linked=False, **values)
+        def fill(tx: TransactWrite, event: Event = event) -> None:
+            tx.save(identifier_claim(event.identifier, event_id),
+                    condition=Unique.key.does_not_exist())
+            tx.save(event, condition=Event.id.does_not_exist())
+            tx.save(role)
+            for form in forms:
+                tx.save(form)
+            list_counts.add(tx, list_counts.event_figure(str(event.state)), 1)
+
         try:
-            with TransactWrite(connection=db_connection()) as tx:
-                tx.save(identifier_claim(event.identifier, event_id),
-                        condition=Unique.key.does_not_exist())
-                tx.save(event, condition=Event.id.does_not_exist())
-                tx.save(role)
-                for form in forms:
-                    tx.save(form)
-                list_counts.add(tx, list_counts.event_figure(str(event.state)), 1)
+            transact(fill)
         except TransactWriteError as exc:
             if failed_positions(exc) == [0]:
                 continue  # identifier collision (1 in 4 billion): draw another
@@ -165,13 +167,15 @@ def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Eve
         return event
     # A state change moves the event between list counts in the same transaction, on the
     # condition that the state is still the one read (two concurrent publishes move it once).
+    def fill(tx: TransactWrite) -> None:
+        tx.update(event, actions=actions,
+                  condition=Event.id.exists() & (Event.state == old_state)
+                  & Event.deleted_at.does_not_exist())
+        list_counts.add(tx, list_counts.event_figure(old_state), -1)
+        list_counts.add(tx, list_counts.event_figure(new_state), 1)
+
     try:
-        with TransactWrite(connection=db_connection()) as tx:
-            tx.update(event, actions=actions,
-                      condition=Event.id.exists() & (Event.state == old_state)
-                      & Event.deleted_at.does_not_exist())
-            list_counts.add(tx, list_counts.event_figure(old_state), -1)
-            list_counts.add(tx, list_counts.event_figure(new_state), 1)
+        transact(fill)
     except TransactWriteError as exc:
         if failed_positions(exc):
             raise Conflict("The event changed meanwhile; reload it and try again") from None
@@ -185,11 +189,13 @@ def delete_event(user: User | None, event: Event) -> None:
     """Soft-delete (owner or staff): the event disappears from every read and list, and
     from its list count in the same transaction (deleting twice counts once)."""
     require_event_role(user, event, "owner")
+    def fill(tx: TransactWrite) -> None:
+        tx.update(event, actions=[Event.deleted_at.set(now())],
+                  condition=Event.deleted_at.does_not_exist() & (Event.state == event.state))
+        list_counts.add(tx, list_counts.event_figure(str(event.state)), -1)
+
     try:
-        with TransactWrite(connection=db_connection()) as tx:
-            tx.update(event, actions=[Event.deleted_at.set(now())],
-                      condition=Event.deleted_at.does_not_exist() & (Event.state == event.state))
-            list_counts.add(tx, list_counts.event_figure(str(event.state)), -1)
+        transact(fill)
     except TransactWriteError as exc:
         if failed_positions(exc):
             raise NotFound("Event not found") from None

@@ -33,9 +33,9 @@ from openevent.mail import send_mail
 from openevent.models.base import (
     ClaimTaken,
     Unique,
-    db_connection,
     next_id,
     now,
+    transact,
     unique_key,
     update_moving_claim,
 )
@@ -100,12 +100,14 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
         if key != "email":
             setattr(user, key, value)
     claim = Unique(email_key(email), owner=str(user.id))
+    def fill(tx: TransactWrite) -> None:
+        tx.save(claim, condition=Unique.key.does_not_exist())
+        tx.save(user, condition=User.id.does_not_exist())
+        list_counts.add(tx, list_counts.USERS, 1)
+
     try:
-        with TransactWrite(connection=db_connection()) as tx:
-            tx.save(claim, condition=Unique.key.does_not_exist())
-            tx.save(user, condition=User.id.does_not_exist())
-            list_counts.add(tx, list_counts.USERS, 1)
-    except TransactWriteError:
+        transact(fill)  # retried while another signup holds the same count shard
+    except TransactWriteError:  # a condition failed: the email's claim is taken
         raise Conflict("Email already exists", attribute_pointer("email")) from None
     statistics.user_created(bool(user.is_verified), bool(user.is_admin),
                             bool(user.is_super_admin))
