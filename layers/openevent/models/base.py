@@ -165,7 +165,7 @@ def failed_positions(exc: Exception) -> list[int]:
 _RETRYABLE = ("TransactionInProgressException", "ThrottlingException")
 
 
-def transact(fill: Callable[[Any], None], *, attempts: int = 6) -> None:
+def transact(fill: Callable[[Any], None], *, attempts: int = 8) -> None:
     """One TransactWriteItems, filled by `fill(tx)`, sent again while DynamoDB cancels it
     only because another transaction on one of its items is in flight (`TransactionConflict`:
     nothing was written) — a shared counter shard makes that an everyday event, not an
@@ -191,7 +191,8 @@ def transact(fill: Callable[[Any], None], *, attempts: int = 6) -> None:
             if attempt == attempts - 1:
                 raise ServiceUnavailable("Too many concurrent changes; try again",
                                          headers={"Retry-After": "1"}) from None
-            time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+            # exponential backoff with full jitter (AWS's advice for contended writes)
+            time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
 
 
 def update_moving_claim(item: Model, actions: list[Any], condition: Any, *,

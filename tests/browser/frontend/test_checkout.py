@@ -171,22 +171,27 @@ def _serve_paypal_from(browser, paypal_base: str) -> list[str]:
     return seen
 
 
-def _event_with_paypal(web, token: str) -> tuple[str, dict]:
+def _paid_event(web, token: str, name: str, price: int, **payment) -> tuple[str, dict]:
+    """A published event taking `payment` (e.g. can-pay-by-paypal) with one paid ticket."""
     event = web.api("POST", "/v1/events", {"data": {"type": "event", "attributes": {
-        "name": "PayPal Summit", "starts-at": "2031-07-01T09:00:00+00:00",
+        "name": name, "starts-at": "2031-07-01T09:00:00+00:00",
         "ends-at": "2031-07-02T17:00:00+00:00", "timezone": "UTC", "state": "published",
-        "can-pay-by-paypal": True, "payment-currency": "USD", "payment-country": "Germany",
-        "location-name": "Town Hall"}}}, token=token)
+        "payment-country": "Germany", "location-name": "Town Hall", **payment}}}, token=token)
     assert event.status_code == 201, event.text
     identifier = event.json()["data"]["attributes"]["identifier"]
     ticket = web.api("POST", "/v1/tickets", {"data": {"type": "ticket", "attributes": {
-        "name": "Supporter", "type": "paid", "price": 15, "quantity": 20,
+        "name": "Supporter", "type": "paid", "price": price, "quantity": 20,
         "sales-starts-at": "2020-01-01T00:00:00+00:00",
         "sales-ends-at": "2031-06-30T00:00:00+00:00"},
         "relationships": {"event": {"data": {"type": "event", "id": identifier}}}}},
         token=token)
     assert ticket.status_code == 201, ticket.text
     return identifier, ticket.json()["data"]
+
+
+def _event_with_paypal(web, token: str) -> tuple[str, dict]:
+    return _paid_event(web, token, "PayPal Summit", 15, **{
+        "can-pay-by-paypal": True, "payment-currency": "USD"})
 
 
 def test_buy_a_paid_ticket_with_paypal(browser, web, new_account):
@@ -226,24 +231,13 @@ def test_buy_a_paid_ticket_with_paypal(browser, web, new_account):
 
 def test_place_a_paid_order_to_pay_on_site(browser, web, new_account):
     _, _, organizer = new_account()
-    event = web.api("POST", "/v1/events", {"data": {"type": "event", "attributes": {
-        "name": "Door Sales Fair", "starts-at": "2031-07-01T09:00:00+00:00",
-        "ends-at": "2031-07-02T17:00:00+00:00", "timezone": "UTC", "state": "published",
-        "can-pay-onsite": True, "onsite-details": "Pay at the door", "payment-currency": "EUR",
-        "payment-country": "Germany", "location-name": "Market Hall"}}}, token=organizer)
-    assert event.status_code == 201, event.text
-    identifier = event.json()["data"]["attributes"]["identifier"]
-    ticket = web.api("POST", "/v1/tickets", {"data": {"type": "ticket", "attributes": {
-        "name": "Entry", "type": "paid", "price": 12, "quantity": 10,
-        "sales-starts-at": "2020-01-01T00:00:00+00:00",
-        "sales-ends-at": "2031-06-30T00:00:00+00:00"},
-        "relationships": {"event": {"data": {"type": "event", "id": identifier}}}}},
-        token=organizer)
-    assert ticket.status_code == 201, ticket.text
+    identifier, ticket = _paid_event(web, organizer, "Door Sales Fair", 12, **{
+        "can-pay-onsite": True, "onsite-details": "Pay at the door",
+        "payment-currency": "EUR"})
     address, password, _ = new_account()
     page = browser.page
     browser.log_in(address, password)
-    order_ident = _order_the_paid_ticket(browser, identifier, ticket.json()["data"]["id"])
+    order_ident = _order_the_paid_ticket(browser, identifier, ticket["id"])
     buyer = web.login(address, password)
 
     page.locator(".ui.radio.checkbox", has_text="Onsite").first.click()
