@@ -167,10 +167,11 @@ def model_transaction_conflicts(millis: float) -> Callable[[], None]:
             in_flight.update(keys)
         try:
             time.sleep(millis / 1000)
-            return inner(self, transact_items)
         finally:
             with guard:
                 in_flight.difference_update(keys)
+        # applied after its window (waiting for the serialized backend is not DynamoDB time)
+        return inner(self, transact_items)
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
