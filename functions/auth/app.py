@@ -92,7 +92,7 @@ def update_user(user_id: str) -> Any:
         raise Unprocessable("'is-super-admin' can only be set by a super admin",
                             "/data/attributes/is-super-admin")
     if values.get("is_super_admin") is False:
-        accounts.keep_a_super_admin(user, "/data/attributes/is-super-admin")
+        accounts.demote_super_admin(user, "/data/attributes/is-super-admin")
     if "password" in values:
         if not caller.is_staff:
             raise Unprocessable("Use /v1/auth/change-password to change your password",

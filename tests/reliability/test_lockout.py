@@ -49,3 +49,43 @@ def test_start_restores_a_deleted_super_admin(aws, make_user):
     user = accounts.get_user(root.id)  # NotFound if still deleted
     assert user.is_super_admin and user.is_admin
     assert accounts.authenticate("root@example.com", root.password).id == root.id
+
+
+def test_two_super_admins_demoting_each_other_at_once_leave_one(aws, make_user, monkeypatch):
+    """Both requests find the other one still super admin before either writes (a barrier
+    holds them there): exactly one demotion goes through, the other is 409."""
+    import threading
+
+    from openevent.errors import Conflict
+
+    first, second = make_user(super_admin=True), make_user(super_admin=True)
+    both_looked = threading.Barrier(2, timeout=10)
+    looking = accounts.keep_a_super_admin
+
+    def look_then_wait(user, pointer=None):
+        other = looking(user, pointer)
+        if threading.current_thread().name.startswith("demote"):
+            try:
+                both_looked.wait()
+            except threading.BrokenBarrierError:
+                pass  # the second look, after the first transaction failed
+        return other
+
+    monkeypatch.setattr(accounts, "keep_a_super_admin", look_then_wait)
+    outcomes: dict[int, str] = {}
+
+    def demote(target_id: int) -> None:
+        try:
+            accounts.demote_super_admin(accounts.get_user(target_id))
+            outcomes[target_id] = "demoted"
+        except Conflict:
+            outcomes[target_id] = "409"
+
+    threads = [threading.Thread(target=demote, args=(uid,), name=f"demote-{uid}")
+               for uid in (first.id, second.id)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes.values()) == ["409", "demoted"]
+    assert sorted([_is_super(first.id), _is_super(second.id)]) == [False, True]

@@ -286,24 +286,65 @@ def change_email(user: User, new_email: str) -> None:
     user.is_verified = False
 
 
-def keep_a_super_admin(user: User, pointer: str | None = None) -> None:
+def keep_a_super_admin(user: User, pointer: str | None = None) -> User | None:
     """409 when `user` is the last live super admin: deleting or demoting it would lock the
-    platform out. (A Query of the users index, on this rare admin path only.)"""
+    platform out. Returns another live super admin (None when `user` is not one). (A Query of
+    the users index, on this rare admin path only.)"""
     if not user.is_super_admin or user.deleted_at is not None:
-        return
+        return None
     others = User.kind_index.query(
         user.kind or "user",
         filter_condition=(User.is_super_admin == True)  # noqa: E712 - a condition, not a test
         & User.deleted_at.does_not_exist() & (User.id != user.id))
-    if next(iter(others), None) is None:
+    other = next(iter(others), None)
+    if other is None:
         raise Conflict("The last super admin cannot be deleted or demoted; make another "
                        "user super admin first", pointer, parameter=None if pointer
                        else "user_id")
+    return other
+
+
+def _unseat_super_admin(user: User, actions: list[Action], pointer: str | None) -> None:
+    """Demote or delete a super admin in one transaction with a check that another super
+    admin is still live at that instant. Two admins demoting each other at once touch the
+    same two items: one transaction wins, the other's check fails, and it looks again —
+    finding no other super admin, 409. Without the check both could pass."""
+    for _ in range(4):
+        other = keep_a_super_admin(user, pointer)
+        if other is None:
+            user.update(actions=actions)
+            return
+
+        def fill(tx: TransactWrite, target: User = user, other: User = other) -> None:
+            tx.update(target, actions=actions, condition=(
+                User.is_super_admin == True) & User.deleted_at.does_not_exist())  # noqa: E712
+            tx.condition_check(User, int(other.id), condition=(
+                User.is_super_admin == True) & User.deleted_at.does_not_exist())  # noqa: E712
+
+        try:
+            transact(fill)
+            return
+        except TransactWriteError:
+            container_cache.invalidate(("User", user.id))
+            user = get_user(int(user.id), include_deleted=True)  # look again
+        finally:
+            container_cache.invalidate(("User", user.id))  # a transaction skips the model's
+    raise Conflict("Super admins changed meanwhile; try again", pointer)
+
+
+def demote_super_admin(user: User, pointer: str | None = None) -> None:
+    """`is-super-admin: false`, keeping at least one live super admin (exactly, see above)."""
+    if user.is_super_admin:
+        _unseat_super_admin(user, [User.is_super_admin.set(False)], pointer)
+        user.is_super_admin = False
 
 
 def soft_delete(user: User) -> None:
-    keep_a_super_admin(user)
-    user.update(actions=[User.deleted_at.set(now()), User.password_version.add(1)])
+    actions: list[Action] = [User.deleted_at.set(now()), User.password_version.add(1)]
+    if user.is_super_admin and user.deleted_at is None:
+        _unseat_super_admin(user, actions, None)
+    else:
+        user.update(actions=actions)
 
 
 def ensure_super_admin(email: str, password: str) -> User:
