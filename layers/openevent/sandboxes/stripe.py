@@ -116,6 +116,20 @@ def _missing(param: str) -> FakeResponse:
                   "parameter_missing", param)
 
 
+def _amount(params: dict[str, Any]) -> tuple[int, FakeResponse | None]:
+    """A payment's amount, or Stripe's answer when the amount or currency is missing or the
+    amount is below its minimum."""
+    amount = _int(params.get("amount"))
+    if amount is None:
+        return 0, _missing("amount")
+    if not params.get("currency"):
+        return amount, _missing("currency")
+    if amount < 50:
+        return amount, _error(400, "invalid_request_error", "Amount must be at least $0.50 usd",
+                              "amount_too_small", "amount")
+    return amount, None
+
+
 def _int(value: Any) -> int | None:
     try:
         return int(value)
@@ -393,14 +407,9 @@ class StripeFake(FakeHTTPServer):
             return self._confirm(pi_id, params, account, params.get("return_url"))
 
     def _create_payment_intent(self, params: dict[str, Any], account: str) -> FakeResponse:
-        amount = _int(params.get("amount"))
-        if amount is None:
-            return _missing("amount")
-        if not params.get("currency"):
-            return _missing("currency")
-        if amount < 50:
-            return _error(400, "invalid_request_error",
-                          "Amount must be at least $0.50 usd", "amount_too_small", "amount")
+        amount, refused = _amount(params)
+        if refused is not None:
+            return refused
         pi_id = random_id("pi_", 24)
         pi = self._store(account, {
             "id": pi_id, "object": "payment_intent", "amount": amount,
@@ -600,14 +609,9 @@ class StripeFake(FakeHTTPServer):
         })
 
     def _create_charge(self, params: dict[str, Any], account: str) -> FakeResponse:
-        amount = _int(params.get("amount"))
-        if amount is None:
-            return _missing("amount")
-        if not params.get("currency"):
-            return _missing("currency")
-        if amount < 50:
-            return _error(400, "invalid_request_error",
-                          "Amount must be at least $0.50 usd", "amount_too_small", "amount")
+        amount, refused = _amount(params)
+        if refused is not None:
+            return refused
         token = str(params.get("source") or "")
         card = _TOKENS.get(token)
         if card is None:

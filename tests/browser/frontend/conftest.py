@@ -186,6 +186,27 @@ class Browser:
                 if attempt == attempts - 1:
                     raise
 
+    def order_one_seat(self, identifier: str, ticket_id: str) -> None:
+        """On the event's public page choose one seat of the ticket, order it, and on the
+        order form fill the holder from the buyer (the step before the form's own button)."""
+        from playwright.sync_api import expect
+
+        page = self.page
+        self.goto(f"/e/{identifier}")
+        self.settle()
+        dropdown = page.locator(f"input[id='{ticket_id}_quantity']").locator("xpath=..")
+        dropdown.click()
+        dropdown.locator(".menu .item", has_text="1").first.click()
+        self.submit(page.get_by_role("button", name="Order Now"),
+                    re.compile(r"/orders/[0-9a-f-]{36}/new"))
+        self.settle()
+        # The countdown above re-renders the form every second: click without waiting for it
+        # to stand still.
+        same = page.get_by_text("Ticket holder is the same person as ticket buyer").first
+        same.dispatch_event("click")
+        expect(page.locator("input[name^=firstname]").first).not_to_have_value(
+            "", timeout=TIMEOUT_MS)
+
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / name), full_page=False)

@@ -71,18 +71,7 @@ def _serve_stripe_js_from(browser, stripe_base: str) -> list[str]:
 
 def _order_the_paid_ticket(browser, identifier: str, ticket_id: str) -> str:
     page = browser.page
-    browser.goto(f"/e/{identifier}")
-    browser.settle()
-    dropdown = page.locator(f"input[id='{ticket_id}_quantity']").locator("xpath=..")
-    dropdown.click()
-    dropdown.locator(".menu .item", has_text="1").first.click()
-    browser.submit(page.get_by_role("button", name="Order Now"),
-                   re.compile(r"/orders/[0-9a-f-]{36}/new"))
-    browser.settle()
-    same = page.get_by_text("Ticket holder is the same person as ticket buyer").first
-    same.dispatch_event("click")
-    expect(page.locator("input[name^=firstname]").first).not_to_have_value(
-        "", timeout=TIMEOUT_MS)
+    browser.order_one_seat(identifier, ticket_id)
     browser.submit(page.locator("form").get_by_role("button", name="Proceed to Checkout"),
                    re.compile(r"/orders/[0-9a-f-]{36}/pending"))
     browser.settle()

@@ -96,21 +96,7 @@ def test_buy_a_free_ticket_then_my_tickets_and_the_pdf(browser, web, new_account
     address, password, _ = new_account()
     page = browser.page
     browser.log_in(address, password)
-    browser.goto(f"/e/{identifier}")
-    browser.settle()
-    free_id = tickets["Community"]["id"]
-    dropdown = page.locator(f"input[id='{free_id}_quantity']").locator("xpath=..")
-    dropdown.click()
-    dropdown.locator(".menu .item", has_text="1").first.click()
-    browser.submit(page.get_by_role("button", name="Order Now"),
-                   re.compile(r"/orders/[0-9a-f-]{36}/new"))
-    browser.settle()
-    # The countdown above re-renders the form every second: click without waiting for it
-    # to stand still.
-    same = page.get_by_text("Ticket holder is the same person as ticket buyer").first
-    same.dispatch_event("click")
-    expect(page.locator("input[name^=firstname]").first).not_to_have_value(
-        "", timeout=TIMEOUT_MS)
+    browser.order_one_seat(identifier, tickets["Community"]["id"])
     browser.submit(page.locator("form").get_by_role("button", name="Order Now"),
                    re.compile(r"/orders/[0-9a-f-]{36}/view"))
     browser.settle()
