@@ -25,7 +25,7 @@ from openevent.jsonapi.document import (
     meta_document,
     relationship_document,
 )
-from openevent.jsonapi.query import ListSource, collection_document
+from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import parse_document, read_body
 from openevent.models.orders import Order
 from openevent.permissions import (
@@ -37,6 +37,7 @@ from openevent.permissions import (
 from openevent.schemas import orders as schemas
 from openevent.services import orders as service
 from openevent.services.lookup import get_event
+from openevent.services.order_lists import event_order_source
 from openevent.settings import get_settings
 
 app = web.create_app("openevent-orders")
@@ -357,9 +358,12 @@ def event_orders(event_ref: str) -> Any:
     user = web.current_user(app)
     event = get_event(event_ref, user)
     require_event_role(user, event, "coorganizer")
-    items = [service.fresh(o) for o in Order.event_index.query(int(event.id))]
-    return _collection(items, lambda o: schemas.order_resource(o, user), schemas.ORDER,
-                       f"/v1/events/{event_ref}/orders")
+    query = web.query(app)
+    params = parse_params(query)
+    source = event_order_source(int(event.id), params)
+    return web.jsonapi(collection_document(source, lambda o: schemas.order_resource(o, user),
+                                           schemas.ORDER, f"/v1/events/{event_ref}/orders",
+                                           query, params))
 
 
 @route(app, "/v1/users/{user_id}/orders")

@@ -52,6 +52,15 @@ class OrderEventIndex(GlobalSecondaryIndex["Order"]):
     id = IntAttribute(range_key=True)
 
 
+class OrderEventStatusIndex(GlobalSecondaryIndex["Order"]):
+    """An event's orders in one status (`event_status` = "<event id>#<status>"): the
+    organizer's order tabs page here, reading their page, not the event's every order."""
+
+    Meta = index_meta("event-status-index")
+    event_status = UnicodeAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
+
+
 class OrderUserIndex(GlobalSecondaryIndex["Order"]):
     Meta = index_meta("user-index")
     user_id = IntAttribute(hash_key=True)
@@ -93,6 +102,9 @@ class Order(Model):
     event_id = IntAttribute()
     user_id = IntAttribute()
     status = UnicodeAttribute(default="pending")
+    # "<event id>#<status>", written with `status` (event_status_key); an order is counted in
+    # its event's per-status figure (services/order_counts.py) exactly when this is set.
+    event_status = UnicodeAttribute(null=True)
     amount = DecimalAttribute(default=_zero)
     currency = UnicodeAttribute(default="USD")
     # unset (None) on a paid checkout order until the buyer chooses at the payment step
@@ -141,6 +153,7 @@ class Order(Model):
 
     identifier_index = OrderIdentifierIndex()
     event_index = OrderEventIndex()
+    event_status_index = OrderEventStatusIndex()
     user_index = OrderUserIndex()
     kind_index = OrderKindIndex()
     hold_index = OrderHoldIndex()
@@ -162,6 +175,10 @@ class Order(Model):
             return {}
         raw = json.loads(self.seat_shards)
         return {int(t): {int(s): int(n) for s, n in shards.items()} for t, shards in raw.items()}
+
+
+def event_status_key(event_id: int, status: str) -> str:
+    return f"{int(event_id)}#{status}"
 
 
 def dump_shard_counts(counts: dict[int, dict[int, int]]) -> str | None:

@@ -49,7 +49,7 @@ from openevent.models.orders import (
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_login, role_satisfies
-from openevent.services import inventory, pricing
+from openevent.services import inventory, order_counts, pricing
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings, require_module
 from openevent.settings import get_settings
@@ -398,6 +398,8 @@ def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
         actions += [getattr(Order, k).set(v) for k, v in values.items()]
         if to not in HOLDING_STATUSES:
             actions.append(Order.hold_bucket.remove())
+        counting, counted = order_counts.move(batch, current, to)
+        actions += counting
         if current.status in allowed:
             if to in RELEASING:
                 inventory.release_seats(batch, current.seat_counts(), current.shard_counts())
@@ -413,12 +415,21 @@ def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
                 if current.discount_code_id is not None and current.discount_uses:
                     code = DiscountCode.get(int(current.discount_code_id))
                     inventory.consume_code(batch, code, int(current.discount_uses))
-        batch.update("order", Order(order.id), actions, Order.status.is_in(*allowed))
+        batch.update("order", Order(order.id), actions,
+                     Order.status.is_in(*allowed) & counted)
         if extra is not None:
             extra(batch)
         return batch
 
-    inventory.run(build)
+    for attempt in range(3):
+        try:
+            inventory.run(build)
+            break
+        except InventoryConflict as exc:
+            # the order moved between the read and the write: again while it may still move
+            if attempt == 2 or exc.labels != ["order"] or \
+                    Order.get(order.id).status not in allowed:
+                raise
     return Order.get(order.id)
 
 
@@ -558,6 +569,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
 
     def build() -> Batch:
         batch = Batch()
+        order_counts.add_new(batch, order)
         batch.save("order", order, Order.id.does_not_exist())
         current = _attendees_by_id(ids, apointer)
         need: dict[int, int] = {}
@@ -815,6 +827,7 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         batch = Batch()
         shards = inventory.acquire_seats(batch, current, counts)
         order.seat_shards = dump_shard_counts(shards)
+        order_counts.add_new(batch, order)
         batch.save("order", order, Order.id.does_not_exist())
         for a in attendees:
             batch.save(f"attendee:{a.id}", a, Attendee.id.does_not_exist())
