@@ -158,7 +158,7 @@ def seed(n: int) -> dict[str, Any]:
     from openevent.models.events import Event
     from openevent.models.system import Statistic
     from openevent.models.users import User
-    from openevent.services import list_counts, users
+    from openevent.services import list_counts, order_counts, users
     from openevent.services.events import create_event, new_identifier
     from openevent.services.roles import grant_role
     from openevent.services.system import update_modules
@@ -207,10 +207,15 @@ def seed(n: int) -> dict[str, Any]:
     # Orders fill the table the admin list reads; their attendees would fill only other
     # events' and users' partitions, which no request here reads: not written (seed time).
     put_all([_order(event_ids[i - 1], user_ids[i - 1], ticket.id + i)[0] for i in range(1, n)])
+    # The main event sells to the n users: its order tabs page through n orders.
+    put_all([_order(main.id, uid, ticket.id)[0] for uid in user_ids])
     put_all([Statistic(name, value=value)  # what the items' transactions would have added
              for name, value in ((list_counts.event_figure("draft"), drafts),
                                  (list_counts.event_figure("published"), n - 1 - drafts),
-                                 (list_counts.USERS, n - 1))])
+                                 (list_counts.USERS, n - 1),
+                                 (order_counts.figure(main.id, "completed"), n),
+                                 *((order_counts.figure(eid, "completed"), 1)
+                                   for eid in event_ids))])
     tokens = {name: users.tokens_for(u, with_refresh=False)["access_token"]
               for name, u in people.items()}
     return {"event": main, "ticket": ticket, "sharded": sharded, "order": main_order,
@@ -235,9 +240,11 @@ def _order(event_id: int, user_id: int, ticket_id: int) -> tuple[Any, Any]:
     from openevent.models.base import next_id
     from openevent.models.orders import Attendee, Order, OrderLine
 
+    from openevent.models.orders import event_status_key
+
     oid, aid = next_id("order"), next_id("attendee")
     order = Order(oid, identifier=str(uuid.uuid4()), event_id=event_id, user_id=user_id,
-                  status="completed", payment_mode="free", attendee_ids=[aid],
+                  status="completed", event_status=event_status_key(event_id, "completed"), payment_mode="free", attendee_ids=[aid],
                   lines=[OrderLine(ticket_id=ticket_id, quantity=1, price=0)],
                   completed_at=datetime.now(UTC))
     attendee = Attendee(aid, event_id=event_id, ticket_id=ticket_id, user_id=user_id,
@@ -254,6 +261,10 @@ HOME_FILTER = [{"and": [{"name": "state", "op": "eq", "val": "published"},
                         {"name": "privacy", "op": "eq", "val": "public"}]},
                {"or": [{"name": "ends-at", "op": "ge", "val": NOW},
                        {"name": "starts-at", "op": "ge", "val": NOW}]}]
+
+
+# The organizer's "completed" order tab (app/routes/events/view/tickets/orders/list.js).
+COMPLETED_TAB = [{"name": "status", "op": "eq", "val": "completed"}]
 
 
 def event_endpoints(w: dict[str, Any]) -> list[Endpoint]:
@@ -335,6 +346,9 @@ def order_endpoints(w: dict[str, Any]) -> list[Endpoint]:
         Endpoint("orders: list cursor (admin)", "list", "GET",
                  "/v1/orders?page[size]=5&page[cursor]=", "admin"),
         Endpoint("orders: of event", "list", "GET", f"/v1/events/{e.id}/orders", "owner"),
+        Endpoint("orders: event tab (web app)", "list", "GET",
+                 f"/v1/events/{e.id}/orders?filter={quote(json.dumps(COMPLETED_TAB))}"
+                 "&page[size]=10&page[number]=1", "owner"),
         Endpoint("orders: of user", "list", "GET", f"/v1/users/{buyer}/orders", "buyer"),
         Endpoint("attendees: get", "get", "GET", f"/v1/attendees/{attendee.id}", "buyer"),
         Endpoint("attendees: of event", "list", "GET", f"/v1/events/{e.id}/attendees", "owner"),

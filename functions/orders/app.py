@@ -357,10 +357,10 @@ def event_orders(event_ref: str) -> Any:
 
     user = web.current_user(app)
     event = get_event(event_ref, user)
-    require_event_role(user, event, "coorganizer")
     query = web.query(app)
     params = parse_params(query)
-    source = event_order_source(int(event.id), params)
+    source = event_order_source(int(event.id), params, user)  # reads the caller's role too
+    require_event_role(user, event, "coorganizer")
     return web.jsonapi(collection_document(source, lambda o: schemas.order_resource(o, user),
                                            schemas.ORDER, f"/v1/events/{event_ref}/orders",
                                            query, params))

@@ -43,6 +43,17 @@ def event_role(user: User | None, event_id: int) -> str | None:
     return request_memo.get(("event-role", int(event_id), int(user.id)), load)
 
 
+def event_role_key(user: User, event_id: int) -> tuple[int, int]:
+    """The EventRole key of `user`'s role in the event (to join another BatchGetItem)."""
+    return int(event_id), int(user.id)
+
+
+def remember_event_role(user: User, event_id: int, record: EventRole | None) -> None:
+    """`user`'s role in the event, read with other items, kept for the rest of the request."""
+    request_memo.put(("event-role", int(event_id), int(user.id)),
+                     None if record is None else str(record.role))
+
+
 def has_event_role(user: User | None, event_id: int, needed: str) -> bool:
     """True for staff, and for users holding `needed` or a higher role in the event."""
     if user is None:

@@ -20,9 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from openevent.jsonapi.query import CollectionParams
+from openevent.models.base import batch_get_many
+from openevent.models.events import EventRole
 from openevent.models.orders import ORDER_STATUSES, Order, event_status_key
 from openevent.models.paging import PartitionSource
-from openevent.services import order_counts, orders
+from openevent.models.system import Statistic
+from openevent.models.users import User
+from openevent.permissions import event_role_key, remember_event_role
+from openevent.services import list_counts, order_counts, orders
 
 
 def status_term(spec: Any) -> str | None:
@@ -67,17 +72,27 @@ class _FreshSource:
         return self.source.count()
 
 
-def event_order_source(event_id: int, params: CollectionParams) -> _FreshSource:
+def event_order_source(event_id: int, params: CollectionParams,
+                       user: User | None) -> _FreshSource:
     """The source of the list, and `params` with the filter taken off when the source applies
-    all of it (so the list pages on DynamoDB)."""
+    all of it (so the list pages on DynamoDB). The figures the list counts and the caller's
+    role in the event (for the role check that follows) are read in one BatchGetItem."""
     status = status_term(params.filter) if params.filter else None
+    statuses = [status] if status is not None else list(ORDER_STATUSES)
+    names = [order_counts.figure(event_id, s) for s in statuses]
+    wanted: list[tuple[type[Any], list[Any]]] = [(Statistic, list_counts.keys(names))]
+    if user is not None and not user.is_staff:
+        wanted.append((EventRole, [event_role_key(user, event_id)]))
+    found = batch_get_many(wanted)
+    if user is not None and not user.is_staff:
+        roles = found[EventRole]
+        remember_event_role(user, event_id, roles[0] if roles else None)
+    total = sum(list_counts.sums(names, found[Statistic]).values())
     if status is not None:
         source = PartitionSource(Order, Order.event_status_index,
-                                 event_status_key(event_id, status),
-                                 count=lambda: order_counts.read(event_id, [status])[status])
+                                 event_status_key(event_id, status), count=lambda: total)
     else:
-        source = PartitionSource(Order, Order.event_index, int(event_id),
-                                 count=lambda: sum(order_counts.read(event_id).values()))
+        source = PartitionSource(Order, Order.event_index, int(event_id), count=lambda: total)
     if params.filter and _only_status(params.filter):
         params.filter = None
     return _FreshSource(source, status)
