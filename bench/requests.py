@@ -214,6 +214,7 @@ def seed(n: int) -> dict[str, Any]:
                                  (list_counts.event_figure("published"), n - 1 - drafts),
                                  (list_counts.USERS, n - 1),
                                  (order_counts.figure(main.id, "completed"), n),
+                                 (order_counts.ticket_figure(ticket.id, "completed"), n),
                                  *((order_counts.figure(eid, "completed"), 1)
                                    for eid in event_ids))])
     tokens = {name: users.tokens_for(u, with_refresh=False)["access_token"]
@@ -350,6 +351,11 @@ def order_endpoints(w: dict[str, Any]) -> list[Endpoint]:
                  f"/v1/events/{e.id}/orders?filter={quote(json.dumps(COMPLETED_TAB))}"
                  "&page[size]=10&page[number]=1", "owner"),
         Endpoint("orders: of user", "list", "GET", f"/v1/users/{buyer}/orders", "buyer"),
+        Endpoint("orders: event statistics", "get", "GET",
+                 f"/v1/events/{e.id}/order-statistics", "owner"),
+        Endpoint("orders: ticket statistics", "get", "GET",
+                 f"/v1/tickets/{w['ticket'].id}/order-statistics", "owner", budget=3,
+                 why="the ticket, then its event, then the figures with the caller's role"),
         Endpoint("attendees: get", "get", "GET", f"/v1/attendees/{attendee.id}", "buyer"),
         Endpoint("attendees: of event", "list", "GET", f"/v1/events/{e.id}/attendees", "owner"),
         Endpoint("attendees: of user", "list", "GET", f"/v1/users/{buyer}/attendees", "buyer"),

@@ -469,26 +469,26 @@ def paypal_webhook() -> Any:
 
 @route(app, "/v1/events/{event_ref}/order-statistics")
 def event_order_statistics(event_ref: str) -> Any:
-    from openevent.services.order_statistics import event_statistics
+    from openevent.services.order_statistics import statistics
 
     user = web.current_user(app)
     event = get_event(event_ref, user)
+    figures = statistics(user, int(event.id))  # reads the caller's role too
     require_event_role(user, event, "coorganizer")
-    return web.jsonapi(schemas.statistics_document("event", event.id,
-                                                   event_statistics(event.id),
+    return web.jsonapi(schemas.statistics_document("event", event.id, figures,
                                                    event.identifier))
 
 
 @route(app, "/v1/tickets/{ticket_id}/order-statistics")
 def ticket_order_statistics(ticket_id: str) -> Any:
-    from openevent.services.order_statistics import ticket_statistics
+    from openevent.services.order_statistics import statistics
 
     user = web.current_user(app)
     ticket = _ticket(ticket_id)
     event = get_event(str(ticket.event_id), user)
+    figures = statistics(user, int(event.id), int(ticket.id))  # reads the caller's role too
     require_event_role(user, event, "coorganizer")
-    return web.jsonapi(schemas.statistics_document(
-        "ticket", ticket.id, ticket_statistics(ticket.id, event.id)))
+    return web.jsonapi(schemas.statistics_document("ticket", ticket.id, figures))
 
 
 # --- stripe authorization: the Connect code exchange needs the Stripe SDK, which only this

@@ -8,9 +8,13 @@ registrar}. Holding a higher role implies every lower one.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from pynamodb.models import Model
 
 from openevent import request_memo
 from openevent.errors import Forbidden, NotFound, Unauthorized
+from openevent.models.base import batch_get_many
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
 
@@ -43,15 +47,20 @@ def event_role(user: User | None, event_id: int) -> str | None:
     return request_memo.get(("event-role", int(event_id), int(user.id)), load)
 
 
-def event_role_key(user: User, event_id: int) -> tuple[int, int]:
-    """The EventRole key of `user`'s role in the event (to join another BatchGetItem)."""
-    return int(event_id), int(user.id)
-
-
-def remember_event_role(user: User, event_id: int, record: EventRole | None) -> None:
-    """`user`'s role in the event, read with other items, kept for the rest of the request."""
-    request_memo.put(("event-role", int(event_id), int(user.id)),
-                     None if record is None else str(record.role))
+def get_with_event_role(user: User | None, event_id: int,
+                        wanted: list[tuple[type[Model], list[Any]]]
+                        ) -> dict[type[Model], list[Any]]:
+    """The items of `wanted` (`models.base.batch_get_many`) and, in the same BatchGetItem,
+    `user`'s role in the event, kept for the role checks of the rest of the request."""
+    reads_role = user is not None and not user.is_staff
+    if reads_role:
+        wanted = [*wanted, (EventRole, [(int(event_id), int(user.id))])]  # type: ignore[union-attr]
+    found = batch_get_many(wanted)
+    if reads_role:
+        roles = found.pop(EventRole)
+        request_memo.put(("event-role", int(event_id), int(user.id)),  # type: ignore[union-attr]
+                         str(roles[0].role) if roles else None)
+    return found
 
 
 def has_event_role(user: User | None, event_id: int, needed: str) -> bool:

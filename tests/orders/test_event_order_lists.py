@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -36,9 +37,48 @@ def _truth(event):
     return out
 
 
-def _assert_figures_exact(world, people, event):
+KEYS = {"initializing": "draft", "pending": "pending", "placed": "placed",
+        "completed": "completed", "cancelled": "cancelled", "expired": "expired"}
+
+
+def _statistics_truth(event, ticket_id=None):
+    """Order statistics recomputed from every order of the event (the oracle)."""
+    out = {part: dict.fromkeys(["total", *KEYS.values()], 0)
+           for part in ("tickets", "orders", "sales")}
+    for order in Order.event_index.query(int(event.id)):
+        lines = [line for line in order.lines
+                 if ticket_id is None or int(line.ticket_id) == int(ticket_id)]
+        if not lines:
+            continue
+        seats = sum(int(line.quantity) for line in lines)
+        sales = Decimal(order.amount) if ticket_id is None else sum(
+            (Decimal(line.price) - Decimal(line.discount or 0)) * int(line.quantity)
+            for line in lines)
+        for key in (KEYS[str(order.status)], "total"):
+            out["tickets"][key] += seats
+            out["orders"][key] += 1
+            out["sales"][key] += sales
+    out["sales"] = {k: float(v) for k, v in out["sales"].items()}
+    return out
+
+
+def _assert_statistics_exact(world, people, event, tickets):
+    resp = world.api.get(f"/v1/events/{event.id}/order-statistics", token=people.owner.token)
+    assert resp.status == 200, resp.body
+    attrs = resp.json()["data"]["attributes"]
+    assert {k: attrs[k] for k in ("tickets", "orders", "sales")} == _statistics_truth(event)
+    for ticket in tickets:
+        resp = world.api.get(f"/v1/tickets/{ticket.id}/order-statistics",
+                             token=people.owner.token)
+        attrs = resp.json()["data"]["attributes"]
+        assert {k: attrs[k] for k in ("tickets", "orders", "sales")} == \
+            _statistics_truth(event, ticket.id), ticket.name
+
+
+def _assert_figures_exact(world, people, event, tickets=()):
     truth = _truth(event)
     assert order_counts.read(int(event.id)) == truth
+    _assert_statistics_exact(world, people, event, tickets)
     for status in ORDER_STATUSES:
         body = _tab(world, people, event, status, size=100)
         assert body["meta"]["count"] == truth[status], status
@@ -61,12 +101,12 @@ def _mixed(world, people, shop):
 
 def test_every_tab_counts_exactly_what_it_lists(world, people, shop):
     ids = _mixed(world, people, shop)
-    _assert_figures_exact(world, people, shop.event)
+    _assert_figures_exact(world, people, shop.event, [shop.free, shop.paid])
     # expiry by the sweeper moves the figures too
     Order(ids[5]).update(actions=[Order.expires_at.set(now() - timedelta(minutes=1))])
     Order(ids[2]).update(actions=[Order.expires_at.set(now() - timedelta(minutes=1))])
     assert service.expire_due_orders()["orders"] == 2
-    _assert_figures_exact(world, people, shop.event)
+    _assert_figures_exact(world, people, shop.event, [shop.free, shop.paid])
     assert _truth(shop.event)["expired"] == 2
 
 
@@ -181,3 +221,22 @@ def test_orders_from_before_the_figures_are_counted_once(world, people, shop):
     assert order_counts.backfill() == 0  # once
     assert order_counts.read(int(shop.event.id)) == _truth(shop.event)
     _assert_figures_exact(world, people, shop.event)
+
+
+def test_statistics_count_mixed_orders_discounts_and_an_admins_amount(world, people, shop):
+    code = world.code(shop.event, [shop.paid], code="HALF", type="percent", value=50)
+    mixed = world.checkout(people.buyer, [(shop.paid, 2), (shop.free, 1)],
+                           **{"discount-code": code.code})
+    assert mixed.status == 201, mixed.body
+    assert Order.get(int(mixed.json()["data"]["id"])).amount == Decimal("10.00")
+    _mixed(world, people, shop)
+    oid = mixed.json()["data"]["id"]
+    ident = mixed.json()["data"]["attributes"]["identifier"]
+    resp = world.api.patch(f"/v1/orders/{ident}", {"data": {
+        "type": "order", "id": oid, "attributes": {"amount": "12.34"}}},
+        token=people.admin.token)
+    assert resp.status == 200, resp.body
+    assert Order.get(int(oid)).amount == Decimal("12.34")
+    _assert_figures_exact(world, people, shop.event, [shop.free, shop.paid])
+    service.transition(Order.get(int(oid)), "cancelled")
+    _assert_figures_exact(world, people, shop.event, [shop.free, shop.paid])

@@ -20,13 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from openevent.jsonapi.query import CollectionParams
-from openevent.models.base import batch_get_many
-from openevent.models.events import EventRole
 from openevent.models.orders import ORDER_STATUSES, Order, event_status_key
 from openevent.models.paging import PartitionSource
 from openevent.models.system import Statistic
 from openevent.models.users import User
-from openevent.permissions import event_role_key, remember_event_role
+from openevent.permissions import get_with_event_role
 from openevent.services import list_counts, order_counts, orders
 
 
@@ -80,13 +78,7 @@ def event_order_source(event_id: int, params: CollectionParams,
     status = status_term(params.filter) if params.filter else None
     statuses = [status] if status is not None else list(ORDER_STATUSES)
     names = [order_counts.figure(event_id, s) for s in statuses]
-    wanted: list[tuple[type[Any], list[Any]]] = [(Statistic, list_counts.keys(names))]
-    if user is not None and not user.is_staff:
-        wanted.append((EventRole, [event_role_key(user, event_id)]))
-    found = batch_get_many(wanted)
-    if user is not None and not user.is_staff:
-        roles = found[EventRole]
-        remember_event_role(user, event_id, roles[0] if roles else None)
+    found = get_with_event_role(user, event_id, [(Statistic, list_counts.keys(names))])
     total = sum(list_counts.sums(names, found[Statistic]).values())
     if status is not None:
         source = PartitionSource(Order, Order.event_status_index,

@@ -1,8 +1,9 @@
 """Order statistics of an event or a ticket: `tickets`, `orders` and `sales`, each counted per
 order status (`draft` is an `initializing` order) plus `total`.
 
-Read through the event's order index (one Query of the event's partition); a ticket's numbers
-count only that ticket's seats and their price.
+From the figures kept by the transactions that create and move orders
+(`openevent.services.order_counts`): one BatchGetItem, whatever the number of orders. A
+ticket's numbers count only that ticket's seats and their price.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from openevent.models.orders import Order
+from openevent.models.system import Statistic
+from openevent.models.users import User
+from openevent.permissions import get_with_event_role
+from openevent.services import order_counts
 from openevent.services.pricing import money
 
 STATUS_KEYS = {"initializing": "draft", "pending": "pending", "placed": "placed",
@@ -18,39 +22,24 @@ STATUS_KEYS = {"initializing": "draft", "pending": "pending", "placed": "placed"
 KEYS = ("total", "draft", "cancelled", "pending", "expired", "placed", "completed")
 
 
-def _empty() -> dict[str, Any]:
-    return {key: 0 for key in KEYS}
-
-
-def _statistics(orders: list[Order], ticket_id: int | None) -> dict[str, dict[str, Any]]:
-    tickets, counts, sales = _empty(), _empty(), {k: Decimal(0) for k in KEYS}
-    for order in orders:
-        key = STATUS_KEYS.get(str(order.status))
-        if key is None:
-            continue
-        if ticket_id is None:
-            seats, amount = order.seats, Decimal(order.amount or 0)
-            amount = Decimal(amount)
-        else:
-            lines = [line for line in order.lines or [] if int(line.ticket_id) == ticket_id]
-            if not lines:
-                continue
-            seats = sum(int(line.quantity) for line in lines)
-            amount = sum(((Decimal(line.price) - Decimal(line.discount or 0))
-                          * int(line.quantity) for line in lines), Decimal(0))
+def _statistics(figures: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    tickets = dict.fromkeys(KEYS, 0)
+    counts = dict.fromkeys(KEYS, 0)
+    sales = {k: Decimal(0) for k in KEYS}
+    for status, key in STATUS_KEYS.items():
+        figure = figures[status]
         for k in (key, "total"):
-            tickets[k] += seats
-            counts[k] += 1
-            sales[k] += Decimal(amount)
+            tickets[k] += int(figure["seats"])
+            counts[k] += int(figure["orders"])
+            sales[k] += Decimal(figure["sales"])
     return {"tickets": tickets, "orders": counts,
             "sales": {k: float(money(v)) for k, v in sales.items()}}
 
 
-def event_statistics(event_id: int) -> dict[str, dict[str, Any]]:
-    """Statistics over every order of the event."""
-    return _statistics(list(Order.event_index.query(int(event_id))), None)
-
-
-def ticket_statistics(ticket_id: int, event_id: int) -> dict[str, dict[str, Any]]:
-    """Statistics over the seats of one ticket."""
-    return _statistics(list(Order.event_index.query(int(event_id))), int(ticket_id))
+def statistics(user: User | None, event_id: int,
+               ticket_id: int | None = None) -> dict[str, dict[str, Any]]:
+    """Statistics over every order of the event, or over one ticket's seats. The figures and
+    the caller's role in the event (for the role check that follows) in one BatchGetItem."""
+    found = get_with_event_role(user, event_id, [
+        (Statistic, order_counts.statistics_keys(event_id, ticket_id))])
+    return _statistics(order_counts.statistics(event_id, ticket_id, found[Statistic]))

@@ -950,8 +950,12 @@ def _apply(user: User, order: Order, values: dict[str, Any], *, every_field: boo
     status = values.pop("status", None)
     note = values.pop("cancel_note", None)
     if every_field and values:
-        order.update(actions=[getattr(Order, k).set(v) if v is not None
-                              else getattr(Order, k).remove() for k, v in values.items()])
+        actions = [getattr(Order, k).set(v) if v is not None else getattr(Order, k).remove()
+                   for k, v in values.items()]
+        if "amount" in values:
+            _set_amount(order, actions, Decimal(values["amount"] or 0))
+        else:
+            order.update(actions=actions)
     if status is None or status == order.status:
         return Order.get(order.id)
     if status == "cancelled":
@@ -963,6 +967,26 @@ def _apply(user: User, order: Order, values: dict[str, Any], *, every_field: boo
         raise Unprocessable(f"An order that is '{order.status}' can't become '{status}'",
                             attribute_pointer("status"))
     return _move(order, status, {}, Event.get(int(order.event_id)))
+
+
+def _set_amount(order: Order, actions: list[Any], amount: Decimal) -> None:
+    """An admin's change of the amount: with the sales figure of the order's status, in one
+    transaction conditioned on the status and amount it read."""
+    def build() -> Batch:
+        current = Order.get(order.id)
+        batch = Batch()
+        condition = order_counts.amount_changed(batch, current, amount)
+        batch.update("order", Order(order.id), actions, condition)
+        return batch
+
+    for attempt in range(3):
+        try:
+            inventory.run(build)
+            return
+        except InventoryConflict:
+            if attempt == 2:
+                raise Conflict("The order changed meanwhile",
+                               attribute_pointer("amount")) from None
 
 
 def _move(order: Order, to: str, values: dict[str, Any], event: Event) -> Order:
