@@ -240,3 +240,30 @@ def test_statistics_count_mixed_orders_discounts_and_an_admins_amount(world, peo
     _assert_figures_exact(world, people, shop.event, [shop.free, shop.paid])
     service.transition(Order.get(int(oid)), "cancelled")
     _assert_figures_exact(world, people, shop.event, [shop.free, shop.paid])
+
+
+def test_the_biggest_order_fits_its_transactions_both_ways(world, people, shop):
+    """20 different tickets and 50 seats: created, then cancelled, each in one transaction
+    (DynamoDB takes 100 items), with the figures of the event and of every ticket."""
+    tickets = [world.ticket(shop.event, name=f"T{i}", quantity=10, price="1.00")
+               for i in range(20)]
+    seats = [3] * 10 + [2] * 10
+    resp = world.checkout(people.buyer, list(zip(tickets, seats, strict=True)))
+    assert resp.status == 201, resp.body
+    oid = int(resp.json()["data"]["id"])
+    _assert_figures_exact(world, people, shop.event, tickets[:3])
+    service.transition(Order.get(oid), "cancelled")
+    assert Order.get(oid).status == "cancelled"
+    _assert_figures_exact(world, people, shop.event, tickets[-3:])
+    assert all(world.ticket_state(t).seats_taken == 0 for t in tickets)
+
+
+def test_more_different_tickets_than_an_order_takes_is_422(world, people, shop):
+    tickets = [world.ticket(shop.event, name=f"T{i}", quantity=5) for i in range(21)]
+    resp = world.checkout(people.buyer, [(t, 1) for t in tickets])
+    assert resp.status == 422
+    assert resp.json()["errors"][0]["source"]["pointer"] == "/tickets"
+    held = [world.attendee(people.buyer, shop.event, t).json()["data"]["id"] for t in tickets]
+    resp = world.classic_order(people.buyer, shop.event, held)
+    assert resp.status == 422, resp.body
+    assert resp.json()["errors"][0]["source"]["pointer"] == "/data/relationships/attendees"

@@ -43,6 +43,13 @@ class InventoryConflict(Exception):
         return [label for label in self.labels if label.startswith(prefix)]
 
 
+class TooManyItems(Exception):
+    """A transaction would name more items than DynamoDB takes in one (100)."""
+
+
+MAX_TRANSACTION_ITEMS = 100
+
+
 class SoldOut(Exception):
     """A ticket has fewer seats left than requested (known before writing)."""
 
@@ -371,6 +378,8 @@ def _run(build: Callable[[], Batch], attempts: int, chooser: _ShardChooser) -> N
         # updates); keep the batch in that order so a cancellation reason's index names
         # the right operation.
         ops = sorted(batch.ops, key=lambda op: _KIND_ORDER[op[1]])
+        if len(ops) > MAX_TRANSACTION_ITEMS:  # DynamoDB would refuse it (a 400, not a 5xx)
+            raise TooManyItems(len(ops))
         try:
             with TransactWrite(connection=db_connection()) as tx:
                 for _label, kind, item, kw in ops:

@@ -350,6 +350,9 @@ def _commit(build: Callable[[], Batch], *, sold_out_pointer: str,
             return
         except SoldOut as exc:
             raise Conflict(f"{SOLD_OUT}: {exc.ticket.name}", sold_out_pointer) from None
+        except inventory.TooManyItems:
+            raise Unprocessable("This order takes more seats and tickets than one transaction "
+                                "can hold; order fewer at once", sold_out_pointer) from None
         except InventoryConflict as exc:
             if retry_if is not None and attempt < 3 and retry_if(exc):
                 continue
@@ -543,6 +546,9 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
     for a in attendees:
         if int(a.event_id) != int(event.id):
             raise Unprocessable(f"Attendee {a.id} is for another event", apointer)
+    if len({int(a.ticket_id) for a in attendees}) > pricing.MAX_TICKETS_PER_ORDER:
+        raise Unprocessable(f"At most {pricing.MAX_TICKETS_PER_ORDER} different tickets "
+                            "per order", apointer)
         if a.order_id is not None:
             raise Conflict(f"Attendee {a.id} already belongs to an order", apointer)
         if not organizer and int(a.user_id) != int(user.id):
