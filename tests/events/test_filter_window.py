@@ -151,7 +151,7 @@ def test_a_candidate_set_within_the_window_is_answered_whole(
         api, admin, make_user, make_event, monkeypatch):
     owner = make_user()
     made = [make_event(owner, name=f"Gamma {i}").id for i in range(6)]
-    monkeypatch.setenv(WINDOW_ENV, "6")
+    monkeypatch.setenv(WINDOW_ENV, "7")
     path = f"/v1/events?filter={_q([{'name': 'name', 'op': 'ilike', 'val': '%gamma%'}])}"
     body = api.get(f"{path}&page[size]=4&page[number]=2", token=admin.token).json()
     assert body["meta"] == {"count": 6}
