@@ -218,3 +218,20 @@ def test_a_users_cursor_is_refused_by_the_events_search(api, admin, make_user, m
     resp = api.get(f"{path}&page[cursor]={foreign}", token=admin.token)
     assert resp.status == 400, resp.body
     assert error_of(resp)["source"] == {"parameter": "page[cursor]"}
+
+
+def test_a_user_walks_their_unpublished_events_then_the_published_ones(
+        api, make_user, make_event, grant, monkeypatch):
+    """The caller's unpublished events come first (read by role, a prefix of the list); the
+    window's cursor continues through them and then through the published partition."""
+    owner, member = make_user(), make_user()
+    drafts = [make_event(owner, state="draft", name=f"Eta {i}") for i in range(3)]
+    for event in drafts:
+        grant(event, member, "coorganizer")
+    published = [make_event(owner, name=f"Eta {i}").id for i in range(5)]
+    make_event(owner, state="draft", name="Eta not mine")
+    monkeypatch.setenv(WINDOW_ENV, "2")
+    path = f"/v1/events?filter={_q([{'name': 'name', 'op': 'ilike', 'val': 'eta%'}])}"
+    ids, bodies = _walk(api, path, member.token)
+    assert sorted(ids) == sorted([e.id for e in drafts] + published)
+    assert len(ids) == len(set(ids)) and len(bodies) >= 4
