@@ -227,8 +227,9 @@ def list_orders() -> Any:
     user = require_staff(web.current_user(app))
     # Every order of the platform: no meta.count. A counter in every create-order
     # transaction would put one platform-wide item (or a few shards) into every on-sale's
-    # hot path (docs/scale.md "Reads"); pages and cursors need none.
-    source = PartitionSource(Order, Order.kind_index, "order", count=lambda: None)
+    # hot path (docs/scale.md "Reads"); pages and cursors need none. A filter or sort reads
+    # a candidate window at a time (`window`), never every order.
+    source = PartitionSource(Order, Order.kind_index, "order", count=lambda: None, window=True)
     return web.jsonapi(collection_document(source, lambda o: schemas.order_resource(o, user),
                                            schemas.ORDER, "/v1/orders", web.query(app)))
 

@@ -204,7 +204,11 @@ def _query_parameters(type_: str | None, many: bool) -> list[dict[str, Any]]:
             {"name": "page[number]", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1}},
             {"name": "page[cursor]", "in": "query", "required": False,
-             "schema": {"type": "string"}},
+             "schema": {"type": "string"},
+             "description": "empty to start, then the cursor of links.next; a filter or "
+                            "sort over a list that grows with the table (events, users, "
+                            "orders) reads a window of candidates from it: meta.window, "
+                            "no meta.count, links.next continues after the window"},
             {"name": "sort", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "comma-separated attributes, '-' for descending"},
             {"name": "filter", "in": "query", "required": False,

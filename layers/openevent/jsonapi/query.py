@@ -7,14 +7,24 @@ Two paging forms:
 
 Filters and sorts are evaluated on the resources' attribute values, after the source has
 narrowed the collection by key (an event's tickets, a user's orders ...). A collection that
-is filtered or sorted on a non-key attribute is therefore read whole — bounded by its
-partition, never by the table.
+is filtered or sorted on a non-key attribute is read whole when it is bounded by a parent
+(its partition). A source that grows with the table (`window`: every event, every user,
+every order) is read at most `filter_window()` candidates at a time, in key order from the
+request's `page[cursor]`:
+- when every candidate fits in that window (and no cursor was sent), the answer is the same
+  as for a source read whole: filtered, sorted, paged by number, with an exact `meta.count`;
+- otherwise the answer holds the matches among the window's candidates (filtered, sorted
+  within the window, paged by number within it), `meta.count` is omitted and
+  `meta.window = {"read", "limit", "more"}` says so; `links.next` goes to the window's next
+  page, then to a `page[cursor]` continuing after the window's last key, so a client walks
+  the whole collection one window at a time and sees every match exactly once.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +39,20 @@ from openevent.jsonapi.naming import dasherize, snake
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
 _PAGE_PARAM = re.compile(r"^\d{1,7}$")
+# Candidates a filtered or sorted request reads of a table-wide source (docs/scale.md
+# "Reads"): in AWS about 1-2 MB of events, one to a few Query calls.
+FILTER_WINDOW = 2000
+WINDOW_ENV = "OPENEVENT_FILTER_WINDOW"
+_WINDOW_VALUE = re.compile(r"[0-9]{1,6}")
+
+
+def filter_window() -> int:
+    """The candidate window: `FILTER_WINDOW`, or `OPENEVENT_FILTER_WINDOW` when that is a
+    positive integer (tests set it small)."""
+    raw = os.environ.get(WINDOW_ENV, "")
+    if _WINDOW_VALUE.fullmatch(raw) and int(raw) > 0:
+        return int(raw)
+    return FILTER_WINDOW
 
 
 @dataclass
@@ -92,7 +116,10 @@ def parse_params(params: Mapping[str, str] | None) -> CollectionParams:
 # --- sources and documents ------------------------------------------------------------
 
 class Source(Protocol):
-    """Where a collection's items come from, already narrowed by key."""
+    """Where a collection's items come from, already narrowed by key. `window`: the source
+    grows with the table, so a filter or sort reads it a candidate window at a time."""
+
+    window: bool
 
     def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[Any], dict | None]:
         """Up to `limit` items in key order after `start`, and the key to continue from."""
@@ -103,6 +130,8 @@ class Source(Protocol):
 
 class ListSource:
     """A source over an already-loaded (partition-bounded) list."""
+
+    window = False
 
     def __init__(self, items: Iterable[Any]) -> None:
         self.items = list(items)
@@ -163,6 +192,15 @@ def collection_document(
 
     needs_all = predicate is not None or bool(params.sort) or visible is not None
     more = False
+    window: int | None = None
+    candidates: list[Any] | None = None
+    resume: Any = None
+    if needs_all and getattr(source, "window", False):
+        window = filter_window()
+        start = decode_cursor(params.cursor) if params.cursor else None
+        candidates, resume = source.page(window, start)
+        if start is None and resume is None:
+            window = None  # every candidate fits: answered as a source read whole
     if params.cursor is not None and not needs_all:
         start = decode_cursor(params.cursor) if params.cursor else None
         size = params.size or DEFAULT_PAGE_SIZE
@@ -172,16 +210,15 @@ def collection_document(
         count = source.count()
         if count is not None:  # None: a platform-wide list keeps no count (docs/scale.md)
             meta["count"] = count
+    elif window is not None and candidates is not None:
+        resources = _matches(candidates, to_resource, schema, params, predicate, visible)
+        resources = _window_page(resources, params, base_path, query, links, resume)
+        meta["window"] = {"read": len(candidates), "limit": window, "more": resume is not None}
     else:
         if needs_all:
-            items, _ = source.page(0, None)
-            if visible is not None:
-                items = [i for i in items if visible(i)]
-            resources = [to_resource(i) for i in items]
-            if predicate is not None:
-                resources = [r for r in resources if predicate(r)]
-            if params.sort:
-                sort_resources(resources, params.sort, schema)
+            if candidates is None:
+                candidates, _ = source.page(0, None)
+            resources = _matches(candidates, to_resource, schema, params, predicate, visible)
             total = len(resources)
             if params.size:
                 start_at = (params.number - 1) * params.size
@@ -230,6 +267,44 @@ def collection_document(
             r.to_json(params.fieldsets) for r in collect_included(resources, params.include)
         ]
     return doc
+
+
+def _matches(items: list[Any], to_resource: Callable[[Any], Resource], schema: Schema,
+             params: CollectionParams, predicate: Callable[[Resource], bool] | None,
+             visible: Callable[[Any], bool] | None) -> list[Resource]:
+    """The resources of `items` the caller may see and the filter matches, sorted."""
+    if visible is not None:
+        items = [i for i in items if visible(i)]
+    resources = [to_resource(i) for i in items]
+    if predicate is not None:
+        resources = [r for r in resources if predicate(r)]
+    if params.sort:
+        sort_resources(resources, params.sort, schema)
+    return resources
+
+
+def _window_page(resources: list[Resource], params: CollectionParams, base_path: str,
+                 query: Mapping[str, str], links: dict[str, Any], resume: Any) -> list[Resource]:
+    """Page `params.number` of the matches of one candidate window, and its links: the
+    window's next page while it has one, then the cursor of the next window."""
+    size, number = params.size, params.number
+    here = {"cursor": params.cursor} if params.cursor else {}
+    if size:
+        first = (number - 1) * size
+        page = resources[first : first + size]
+        later_here = first + size < len(resources)
+    else:
+        page, later_here = resources, False
+    links["first"] = _link(base_path, query, size=size, number=1)
+    links["prev"] = (_link(base_path, query, size=size, number=number - 1, **here)
+                     if number > 1 else None)
+    if later_here:
+        links["next"] = _link(base_path, query, size=size, number=number + 1, **here)
+    elif resume is not None:
+        links["next"] = _link(base_path, query, size=size, cursor=encode_cursor(resume))
+    else:
+        links["next"] = None
+    return page
 
 
 def _current_page(query: Mapping[str, str]) -> dict[str, str]:

@@ -5,6 +5,10 @@ never the partition. `meta.count` comes from a maintained figure (`count`), not 
 The cursor a client sends back carries DynamoDB's `LastEvaluatedKey`; it is checked against
 the key schema (names, types, the partition queried) before it can reach DynamoDB, so a forged
 cursor is a 400 naming `page[cursor]`, never a 500 or a read of another partition.
+
+A partition that grows with the table (every event, every published event, every user, every
+order) is marked `window`: a filter or sort over it reads at most a candidate window of it per
+request, resuming at a cursor (`openevent.jsonapi.query`), never the whole partition.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ class PartitionSource:
     """Items of partition `hash_key` of `index` (or of `model`'s table when index is None),
     from `range_key_condition` on when given: `prefix` items first (already loaded, e.g. a
     user's drafts), then the partition in key order. `count` answers `meta.count` (a
-    maintained figure plus len(prefix))."""
+    maintained figure plus len(prefix)). `window`: the partition grows with the table, so a
+    filtered or sorted request reads a bounded window of it, not all of it."""
 
     def __init__(self, model: type[Model], index: Any, hash_key: Any, *,
                  count: Callable[[], int | None], filter_condition: Any = None,
-                 range_key_condition: Any = None, prefix: list[Any] | None = None) -> None:
+                 range_key_condition: Any = None, prefix: list[Any] | None = None,
+                 window: bool = False) -> None:
         self.model = model
+        self.window = window
         self.index = index
         self.hash_key = hash_key
         self.filter_condition = filter_condition

@@ -10,8 +10,11 @@
   (`ends-at ge now` or `starts-at ge now`), and `/v1/events/upcoming` means it.
   The filter is still evaluated whole on what is read: narrowing never changes an answer.
 
-Without a filter or sort a page is one Query of its size; with one, the candidate set above
-is read whole and filtered, sorted and counted in memory (docs/scale.md "Reads").
+Without a filter or sort a page is one Query of its size. With one, a candidate set bounded
+by the events not ended (the ends index) or by the caller's roles is read whole and filtered,
+sorted and counted in memory; a partition that grows with the table (the published events,
+every event, one state's events) is marked `window`: read at most a candidate window per
+request, resumed by cursor (`openevent.jsonapi.query`, docs/scale.md "Reads").
 `meta.count` of an unfiltered list is the maintained figures of `list_counts`.
 """
 
@@ -103,7 +106,7 @@ def _published(ends_after: datetime | None, **kwargs: Any) -> PartitionSource:
         return PartitionSource(Event, Event.ends_index, "published", filter_condition=_NOT_DELETED,
                                range_key_condition=Event.ends_at >= ends_after, **kwargs)
     return PartitionSource(Event, Event.state_index, "published", filter_condition=_NOT_DELETED,
-                           **kwargs)
+                           window=True, **kwargs)
 
 
 def event_list_source(user: User | None, spec: Any = None) -> PartitionSource:
@@ -121,9 +124,9 @@ def event_list_source(user: User | None, spec: Any = None) -> PartitionSource:
                                    range_key_condition=Event.ends_at >= narrow.ends_after)
         if narrow.state is not None:
             return PartitionSource(Event, Event.state_index, narrow.state,
-                                   filter_condition=_NOT_DELETED, count=staff_count)
+                                   filter_condition=_NOT_DELETED, count=staff_count, window=True)
         return PartitionSource(Event, Event.kind_index, "event", filter_condition=_NOT_DELETED,
-                               count=staff_count)
+                               count=staff_count, window=True)
     published = list_counts.event_figure("published")
     if user is None:
         return _published(narrow.ends_after,

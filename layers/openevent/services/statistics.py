@@ -6,7 +6,8 @@ changes the figure (a user verified, a mail sent, a role granted), so no figure 
 that every signup in the platform writes (docs/scale.md); the event figures are the sharded
 list counts of `openevent.services.list_counts`, changed inside the event writes'
 transactions. Reading the admin dashboard is a BatchGet of the shards, whatever the number of
-events or users; nothing counts a table except the past events (see `_past_events`). Mails
+events or users. The past events are `events#published` minus a count of the published
+events not ended yet (`_past_events`), which grows with the live events, not the table. Mails
 are counted per UTC day (`mails#<date>`), so "the last 7 days" is the sum of seven day
 counters.
 
@@ -108,18 +109,20 @@ def event_statistics() -> dict[str, Any]:
     from openevent.services import list_counts
 
     counts = list_counts.read(list_counts.event_figure(s) for s in ("draft", "published"))
-    return {"draft": counts["events#draft"], "published": counts["events#published"],
-            "past": _past_events()}
+    published = counts["events#published"]
+    return {"draft": counts["events#draft"], "published": published,
+            "past": _past_events(published)}
 
 
-def _past_events() -> int:
-    """Published events that have ended: counted on the published partition of the state
-    index (a Query bounded by published events, filtered on `ends-at`)."""
+def _past_events(published: int) -> int:
+    """Published events that have ended: the maintained `events#published` figure minus the
+    published events not ended yet, counted on the ends index from now on (a key condition).
+    The read is bounded by the live events, never by the past ones the table accumulates."""
     from openevent.models.events import Event
 
-    cutoff = now()
-    return int(Event.state_index.count(
-        "published", filter_condition=(Event.ends_at < cutoff) & Event.deleted_at.does_not_exist()))
+    live = Event.ends_index.count("published", range_key_condition=Event.ends_at >= now(),
+                                  filter_condition=Event.deleted_at.does_not_exist())
+    return max(0, published - int(live))
 
 
 def user_statistics() -> dict[str, Any]:

@@ -78,10 +78,11 @@ def get_user(user_id: int, include_deleted: bool = False) -> User:
 
 def user_list_source() -> Any:
     """`GET /v1/users` (staff): every account in id order, paged by DynamoDB on the kind
-    index; `meta.count` is the maintained `users#all` figure."""
+    index; `meta.count` is the maintained `users#all` figure. A search or sort reads a
+    candidate window at a time (`window`: the partition grows with the table)."""
     from openevent.models.paging import PartitionSource
 
-    return PartitionSource(User, User.kind_index, "user",
+    return PartitionSource(User, User.kind_index, "user", window=True,
                            count=lambda: list_counts.read([list_counts.USERS])[list_counts.USERS])
 
 
