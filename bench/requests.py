@@ -294,7 +294,6 @@ def _windowed(label: str, path: str, role: str) -> Endpoint:
     return Endpoint(label, "list", "GET", path, role, read_budget=window_budget(),
                     why=f"reads at most the candidate window ({filter_window()} items) of a "
                     "partition that grows with the table")
->>>>>>> window
 
 
 def event_endpoints(w: dict[str, Any]) -> list[Endpoint]:
