@@ -36,6 +36,7 @@ from openevent.permissions import (
 )
 from openevent.schemas import orders as schemas
 from openevent.services import orders as service
+from openevent.services.attendee_lists import event_attendee_source
 from openevent.services.lookup import get_event
 from openevent.services.order_lists import event_order_source
 from openevent.settings import get_settings
@@ -145,14 +146,15 @@ def _linkage(resource: Any, name: str) -> Any:
 
 @route(app, "/v1/events/{event_ref}/attendees")
 def event_attendees(event_ref: str) -> Any:
-    from openevent.models.orders import Attendee
-
     user = web.current_user(app)
     event = get_event(event_ref, user)
+    query = web.query(app)
+    params = parse_params(query)
+    source = event_attendee_source(int(event.id), params, user)  # reads the caller's role
     require_event_role(user, event, "coorganizer")
-    items = [a for a in Attendee.event_index.query(int(event.id)) if a.deleted_at is None]
-    return _collection(items, lambda a: schemas.attendee_resource(a, user), schemas.ATTENDEE,
-                       f"/v1/events/{event_ref}/attendees")
+    return web.jsonapi(collection_document(source, lambda a: schemas.attendee_resource(a, user),
+                                           schemas.ATTENDEE, f"/v1/events/{event_ref}/attendees",
+                                           query, params))
 
 
 @route(app, "/v1/tickets/{ticket_id}/attendees")
@@ -354,7 +356,6 @@ def order_relationship(order_ref: str, name: str) -> Any:
 
 @route(app, "/v1/events/{event_ref}/orders")
 def event_orders(event_ref: str) -> Any:
-    from openevent.models.orders import Order
 
     user = web.current_user(app)
     event = get_event(event_ref, user)

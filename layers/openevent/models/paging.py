@@ -105,5 +105,17 @@ class PartitionSource:
         nxt = result.last_evaluated_key if rest else None
         return out, ({"p": offset, "k": nxt} if nxt else None)
 
+    def cursor_after(self, item: Model) -> dict[str, Any]:
+        """The start (as `page` takes it) that goes on right after `item`, one of this
+        partition's items: its key, as DynamoDB's LastEvaluatedKey would name it."""
+        names = {attr.attr_name: name for name, attr in
+                 self.model.get_attributes().items()}
+        key = {}
+        for attr_name, (kind, _) in self._schema.items():
+            value = getattr(item, names[attr_name])
+            attribute = self.model.get_attributes()[names[attr_name]]
+            key[attr_name] = {kind: attribute.serialize(value)}
+        return {"p": len(self.prefix), "k": key}
+
     def count(self) -> int | None:
         return self._count()

@@ -25,7 +25,7 @@ the orders holding it, its seats in them and their price after discount.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +84,7 @@ def move(batch: Batch, current: Order, to: str) -> tuple[list[Any], Any]:
     with the figures' updates added to `batch`."""
     counted = counted_status(current)
     actions = [Order.event_status.set(event_status_key(int(current.event_id), to))]
+    condition: Any
     if counted is None:
         condition = Order.event_status.does_not_exist()
         _add(batch, "to", current, to, 1)
@@ -108,11 +109,12 @@ def amount_changed(batch: Batch, current: Order, amount: Decimal) -> Any:
     return (Order.event_status == str(current.event_status)) & (Order.amount == current.amount)
 
 
-def _figures(names: list[str], items: Iterable[Statistic]) -> dict[str, dict[str, Any]]:
+def sums(names: list[str], items: Iterable[Statistic]) -> dict[str, dict[str, Any]]:
     """`value`, `seats` and `sales` of each figure of `names`, from the statistics `items`
     a BatchGetItem of `list_counts.keys(names)` returned."""
     owner = {key: name for name in names for key in list_counts.shard_keys(name)}
-    out = {name: {"orders": 0, "seats": 0, "sales": Decimal(0)} for name in names}
+    out: dict[str, dict[str, Any]] = {
+        name: {"orders": 0, "seats": 0, "sales": Decimal(0)} for name in names}
     for item in items:
         if str(item.name) in owner:
             sums = out[owner[str(item.name)]]
@@ -145,8 +147,12 @@ def statistics(event_id: int, ticket_id: int | None,
     """{status: {"orders", "seats", "sales"}} of the event (or of one ticket's seats), from
     the items of `statistics_keys`."""
     names = _names(event_id, ticket_id)
-    found = _figures(list(names.values()), items)
+    found = sums(list(names.values()), items)
     return {s: found[name] for s, name in names.items()}
+
+
+def _constant(batch: Batch) -> Callable[[], Batch]:
+    return lambda: batch
 
 
 def backfill() -> int:
@@ -170,7 +176,7 @@ def backfill() -> int:
             event_status_key(int(order.event_id), status))],
             Order.event_status.does_not_exist() & (Order.status == status))
         try:
-            inventory.run(lambda b=batch: b)
+            inventory.run(_constant(batch))
             done += 1
         except inventory.InventoryConflict:
             continue  # moved meanwhile: the transition counted it

@@ -55,6 +55,8 @@ class _FreshSource:
     """Orders of `source`, each as it is now (expired when overdue), without those that no
     longer have `status`."""
 
+    window = False  # bounded by one event's orders
+
     def __init__(self, source: PartitionSource, status: str | None) -> None:
         self.source = source
         self.status = status

@@ -49,7 +49,7 @@ from openevent.models.orders import (
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_login, role_satisfies
-from openevent.services import inventory, order_counts, pricing
+from openevent.services import attendee_counts, inventory, order_counts, pricing
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings, require_module
 from openevent.settings import get_settings
@@ -471,6 +471,7 @@ def create_attendee(user: User, event: Event, ticket_ref: str | None,
                                          {int(current.id): 1})
         attendee.seat_shard = next(iter(shards[int(current.id)])) if shards else None
         batch.save("attendee", attendee, Attendee.id.does_not_exist())
+        attendee_counts.add(batch, int(event.id), 1)
         if not organizer:
             _count_hold(batch, user.id, current)
         return batch
@@ -512,6 +513,7 @@ def delete_attendee(user: User, attendee: Attendee) -> None:
                      Attendee.order_id.does_not_exist() & Attendee.deleted_at.does_not_exist()
                      & (Attendee.holds_seat == bool(current.holds_seat))
                      & _counted_is(bool(current.counted_hold)))
+        attendee_counts.add(batch, int(current.event_id), -1)
         if current.holds_seat:
             inventory.release_seats(batch, {int(current.ticket_id): 1}, _hold_shard(current))
             _uncount_holds(batch, [current])
@@ -837,6 +839,7 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         batch.save("order", order, Order.id.does_not_exist())
         for a in attendees:
             batch.save(f"attendee:{a.id}", a, Attendee.id.does_not_exist())
+        attendee_counts.add(batch, int(event.id), len(attendees))
         if code is not None and uses:
             inventory.consume_code(batch, code, uses)
         return batch

@@ -25,10 +25,11 @@ from openevent.payments.money import amount_exponent, fits_currency, round_amoun
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
-# Keep an order's transactions under DynamoDB's 100 items: creating one writes the order,
-# an attendee per seat, the seat counters, the code, and the event's and each ticket's order
-# figures (1 + 50 + 20 + 1 + 21 = 93); cancelling or expiring it gives back at most one
-# counter per seat and moves every figure (1 + 50 + 1 + 2 x 21 = 94).
+# Keep an order's transactions under DynamoDB's 100 items. Creating one writes the order,
+# an attendee per seat, the seat counters, the code, the event's attendee figure and the
+# event's and each ticket's order figures (1 + 50 + 20 + 1 + 1 + 21 = 94). Cancelling or
+# expiring it gives back at most one counter per seat and moves every figure
+# (1 + 50 + 1 + 2 x 21 = 94).
 MAX_SEATS_PER_ORDER = 50
 MAX_TICKETS_PER_ORDER = 20
 

@@ -1,0 +1,149 @@
+"""The organizer's list of an event's attendees (`GET /v1/events/<id>/attendees`), read by
+page for the web app's tabs (app/routes/events/view/tickets/attendees/list.js):
+- "all" (no filter, no sort): the event's attendees in id order (`Attendee.event_index`),
+  `meta.count` = the event's live-attendee figure (`attendee_counts`);
+- a status tab (`filter=[{"name": "order", "op": "has", "val": {"name": "status", "op": "eq",
+  "val": X}}]`, no sort): the attendees of the event's orders in status X, walked through
+  those orders (`Order.event_status_index`, then one BatchGetItem of their attendees),
+  `meta.count` = the `seats` figure of status X (`order_counts`; an order's attendees are
+  never deleted, so its seats are its attendees);
+- any other filter or sort (the checked-in tabs, the search over names, e-mail, ticket and
+  order, a column sort) reads the event's attendees whole and evaluates the filter on them —
+  bounded by the event, not by the table (docs/scale.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from openevent.errors import BadRequest
+from openevent.jsonapi.query import CollectionParams, ListSource, Source
+from openevent.models.orders import ORDER_STATUSES, Attendee, Order, event_status_key
+from openevent.models.paging import PartitionSource
+from openevent.models.system import Statistic
+from openevent.models.users import User
+from openevent.permissions import get_with_event_role
+from openevent.services import attendee_counts, list_counts, order_counts, orders
+from openevent.services.pricing import MAX_SEATS_PER_ORDER
+
+
+def status_tab(spec: Any) -> str | None:
+    """X when the filter is exactly the app's status tab `order has status eq X`."""
+    terms = spec if isinstance(spec, list) else [spec]
+    if len(terms) != 1 or not isinstance(terms[0], dict):
+        return None
+    term = terms[0]
+    inner = term.get("val")
+    if term.get("name") != "order" or term.get("op") not in ("has", "any") \
+            or not isinstance(inner, dict) or inner.get("name") != "status" \
+            or inner.get("op") not in ("eq", "==") or inner.get("val") not in ORDER_STATUSES:
+        return None
+    return str(inner["val"])
+
+
+def _bad() -> BadRequest:
+    return BadRequest("'page[cursor]' is invalid", parameter="page[cursor]")
+
+
+class OrderAttendeeSource:
+    """The attendees of the orders of one event-status partition, order by order. A start
+    is `{"o": the orders' start, "rest": attendee ids of the order the last page stopped
+    inside}`; a page reads at most as many orders as it shows attendees, then the attendees
+    in one BatchGetItem."""
+
+    window = False  # bounded by one event's orders
+
+    def __init__(self, event_id: int, status: str, count: int) -> None:
+        self.event_id = int(event_id)
+        self.status = status
+        self._count = count
+        self.orders = PartitionSource(Order, Order.event_status_index,
+                                      event_status_key(event_id, status), count=lambda: count)
+
+    def _rest(self, start: dict[str, Any]) -> list[int]:
+        rest = start.get("rest", [])
+        if not isinstance(rest, list) or len(rest) > MAX_SEATS_PER_ORDER or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63
+                for i in rest):
+            raise _bad()
+        return list(rest)
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[Any], Any]:
+        start = start or {}
+        if not isinstance(start, dict):
+            raise _bad()
+        carried = self._rest(start)
+        order_start = start.get("o")
+        ids = carried[:limit] if limit else carried
+        if len(carried) > len(ids):  # the page ends inside the order the last one ended in
+            return self._attendees(ids), {"o": order_start, "rest": carried[len(ids):]}
+        if limit and len(ids) >= limit:
+            return self._attendees(ids), {"o": order_start, "rest": []}
+        found, after = self.orders.page(limit - len(ids) if limit else 0, order_start)
+        nxt = {"o": after, "rest": []} if after else None
+        for n, order in enumerate(found):
+            order = orders.fresh(order)
+            if order.status != self.status:
+                continue  # expired as it was read: no longer in this tab
+            seats = [int(cast(Any, i)) for i in order.attendee_ids or []]
+            room = limit - len(ids) if limit else len(seats)
+            ids += seats[:room]
+            if limit and len(ids) >= limit:
+                left = seats[room:]
+                more = bool(left) or n < len(found) - 1 or after is not None
+                nxt = {"o": self.orders.cursor_after(order), "rest": left} if more else None
+                break
+        return self._attendees(ids), nxt
+
+    def _attendees(self, ids: list[int]) -> list[Attendee]:
+        found = {int(a.id): a for a in Attendee.batch_get(ids)} if ids else {}
+        return [found[i] for i in ids if i in found
+                and int(found[i].event_id) == self.event_id and found[i].deleted_at is None]
+
+    def count(self) -> int:
+        return self._count
+
+
+class _EventAttendees:
+    """Every live attendee of the event, loaded when the list first reads (after the role
+    check), then paged in memory."""
+
+    window = False  # bounded by one event
+
+    def __init__(self, event_id: int) -> None:
+        self.event_id = int(event_id)
+        self._loaded: ListSource | None = None
+
+    def _all(self) -> ListSource:
+        if self._loaded is None:
+            self._loaded = ListSource(a for a in Attendee.event_index.query(self.event_id)
+                                      if a.deleted_at is None)
+        return self._loaded
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[Any], Any]:
+        return self._all().page(limit, start)
+
+    def count(self) -> int:
+        return self._all().count()
+
+
+def event_attendee_source(event_id: int, params: CollectionParams,
+                          user: User | None) -> Source:
+    """The source of the list; the filter is taken off `params` when the source applies all
+    of it. The figure the list counts and the caller's role in the event come in one
+    BatchGetItem. Nothing else is read before the caller's role is checked."""
+    status = status_tab(params.filter) if params.filter and not params.sort else None
+    pages = not params.sort and (not params.filter or status is not None)
+    names = [order_counts.figure(event_id, status) if status is not None
+             else attendee_counts.figure(event_id)] if pages else []
+    found = get_with_event_role(user, event_id, [(Statistic, list_counts.keys(names))])
+    if not pages:
+        return _EventAttendees(event_id)
+    params.filter = None
+    if status is not None:
+        seats = order_counts.sums(names, found[Statistic])[names[0]]["seats"]
+        return OrderAttendeeSource(event_id, status, int(seats))
+    total = list_counts.sums(names, found[Statistic])[names[0]]
+    return PartitionSource(Attendee, Attendee.event_index, int(event_id),
+                           filter_condition=Attendee.deleted_at.does_not_exist(),
+                           count=lambda: total)
