@@ -163,7 +163,7 @@ def seed(n: int) -> dict[str, Any]:
     from openevent.models.events import Event
     from openevent.models.system import Statistic
     from openevent.models.users import User
-    from openevent.services import list_counts, order_counts, users
+    from openevent.services import attendee_counts, list_counts, order_counts, users
     from openevent.services.events import create_event, new_identifier
     from openevent.services.roles import grant_role
     from openevent.services.system import update_modules
@@ -212,14 +212,17 @@ def seed(n: int) -> dict[str, Any]:
     # Orders fill the table the admin list reads; their attendees would fill only other
     # events' and users' partitions, which no request here reads: not written (seed time).
     put_all([_order(event_ids[i - 1], user_ids[i - 1], ticket.id + i)[0] for i in range(1, n)])
-    # The main event sells to the n users: its order tabs page through n orders.
-    put_all([_order(main.id, uid, ticket.id)[0] for uid in user_ids])
+    # The main event sells to the n users: its order and attendee tabs page through n
+    # orders and n attendees.
+    sold = [_order(main.id, uid, ticket.id) for uid in user_ids]
+    put_all([item for pair in sold for item in pair])
     put_all([Statistic(name, value=value)  # what the items' transactions would have added
              for name, value in ((list_counts.event_figure("draft"), drafts),
                                  (list_counts.event_figure("published"), n - 1 - drafts),
                                  (list_counts.USERS, n - 1),
                                  (order_counts.figure(main.id, "completed"), n),
                                  (order_counts.ticket_figure(ticket.id, "completed"), n),
+                                 (attendee_counts.figure(main.id), n),
                                  *((order_counts.figure(eid, "completed"), 1)
                                    for eid in event_ids))])
     tokens = {name: users.tokens_for(u, with_refresh=False)["access_token"]
@@ -244,13 +247,12 @@ def _order(event_id: int, user_id: int, ticket_id: int) -> tuple[Any, Any]:
     import uuid
 
     from openevent.models.base import next_id
-    from openevent.models.orders import Attendee, Order, OrderLine
-
-    from openevent.models.orders import event_status_key
+    from openevent.models.orders import Attendee, Order, OrderLine, event_status_key
 
     oid, aid = next_id("order"), next_id("attendee")
     order = Order(oid, identifier=str(uuid.uuid4()), event_id=event_id, user_id=user_id,
-                  status="completed", event_status=event_status_key(event_id, "completed"), payment_mode="free", attendee_ids=[aid],
+                  status="completed", event_status=event_status_key(event_id, "completed"),
+                  payment_mode="free", attendee_ids=[aid],
                   lines=[OrderLine(ticket_id=ticket_id, quantity=1, price=0)],
                   completed_at=datetime.now(UTC))
     attendee = Attendee(aid, event_id=event_id, ticket_id=ticket_id, user_id=user_id,
@@ -279,6 +281,11 @@ PAST_TAB = [{"and": [{"name": "deleted-at", "op": "eq", "val": None},
 # The admin users page's search (app/routes/admin/users/list.js, applySearchFilters).
 USER_SEARCH = [{"or": [{"name": f, "op": "ilike", "val": "%user1%"}
                        for f in ("first-name", "last-name", "email")]}]
+
+
+# The organizer's "completed" attendee tab (app/routes/events/view/tickets/attendees/list.js).
+COMPLETED_ATTENDEES = [{"name": "order", "op": "has",
+                        "val": {"name": "status", "op": "eq", "val": "completed"}}]
 
 
 def window_budget() -> int:
@@ -385,8 +392,10 @@ def order_endpoints(w: dict[str, Any]) -> list[Endpoint]:
                  "/v1/orders?page[size]=5&page[cursor]=", "admin"),
         Endpoint("orders: of event", "list", "GET", f"/v1/events/{e.id}/orders", "owner"),
         Endpoint("orders: event tab (web app)", "list", "GET",
-                 f"/v1/events/{e.id}/orders?filter={quote(json.dumps(COMPLETED_TAB))}"
-                 "&page[size]=10&page[number]=1", "owner"),
+                 f"/v1/events/{e.id}/orders?include=tickets,user,attendees&filter="
+                 f"{quote(json.dumps(COMPLETED_TAB))}&page[size]=10&page[number]=1", "owner",
+                 budget=4, why="a list page, then its tickets, buyers and attendees together "
+                 "(one BatchGetItem)"),
         Endpoint("orders: of user", "list", "GET", f"/v1/users/{buyer}/orders", "buyer"),
         Endpoint("orders: event statistics", "get", "GET",
                  f"/v1/events/{e.id}/order-statistics", "owner"),
@@ -395,6 +404,12 @@ def order_endpoints(w: dict[str, Any]) -> list[Endpoint]:
                  why="the ticket, then its event, then the figures with the caller's role"),
         Endpoint("attendees: get", "get", "GET", f"/v1/attendees/{attendee.id}", "buyer"),
         Endpoint("attendees: of event", "list", "GET", f"/v1/events/{e.id}/attendees", "owner"),
+        Endpoint("attendees: event tab (web app)", "list", "GET",
+                 f"/v1/events/{e.id}/attendees?include=user,ticket&filter="
+                 f"{quote(json.dumps(COMPLETED_ATTENDEES))}&page[size]=10&page[number]=1",
+                 "owner", budget=5, why="the event; the figure with the caller's role; the "
+                 "tab's orders; their attendees; the included tickets (an attendee has no "
+                 "user relationship: the app's include=user names nothing)"),
         Endpoint("attendees: of user", "list", "GET", f"/v1/users/{buyer}/attendees", "buyer"),
         Endpoint("attendees: of order", "list", "GET",
                  f"/v1/orders/{order.identifier}/attendees", "buyer"),

@@ -40,6 +40,17 @@ def get(key: Hashable, load: Callable[[], T]) -> T:
     return memo[key]  # type: ignore[no-any-return]
 
 
+def active() -> bool:
+    """True inside a request's scope (where kept answers are used)."""
+    return _MEMO.get() is not None
+
+
+def has(key: Hashable) -> bool:
+    """True when this request already keeps an answer under `key`."""
+    memo = _MEMO.get()
+    return memo is not None and key in memo
+
+
 def put(key: Hashable, value: Any) -> None:
     """Remember `value` (read some other way) under `key` for the rest of the request."""
     memo = _MEMO.get()

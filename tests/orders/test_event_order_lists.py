@@ -12,7 +12,6 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-
 from openevent.models.base import now
 from openevent.models.orders import ORDER_STATUSES, Order
 from openevent.services import order_counts

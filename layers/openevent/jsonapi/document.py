@@ -141,10 +141,33 @@ def _numeric_type(type_name: str) -> bool:
     return type_name in _NUMERIC_ID_TYPES
 
 
+# Called with {resource type: ids} before the loaders of one include step run for a whole
+# page, so that whoever knows the storage can read those items together (set by
+# `openevent.schemas.priming`); the loaders still decide what the caller may see.
+_include_primer: Callable[[dict[str, list[Any]]], None] | None = None
+
+
+def set_include_primer(primer: Callable[[dict[str, list[Any]]], None] | None) -> None:
+    global _include_primer
+    _include_primer = primer
+
+
+def _prime(rels: list[Rel]) -> None:
+    if _include_primer is None:
+        return
+    wanted: dict[str, list[Any]] = {}
+    for rel in rels:
+        ids = rel.ids if isinstance(rel.ids, list | tuple) else [rel.ids]
+        wanted.setdefault(rel.type, []).extend(i for i in ids if i is not None)
+    if any(wanted.values()):
+        _include_primer(wanted)
+
+
 def collect_included(
     resources: Iterable[Resource], include: list[str], limit: int = 1000
 ) -> list[Resource]:
-    """Resolve `include=a,b.c` paths by calling each relationship's loader, de-duplicated."""
+    """Resolve `include=a,b.c` paths by calling each relationship's loader, de-duplicated;
+    each step's items are primed together first (`set_include_primer`)."""
     seen: dict[tuple[str, str], Resource] = {}
     primary = {r.key() for r in resources}
 
@@ -152,19 +175,26 @@ def collect_included(
         if not path or len(seen) >= limit:
             return
         head, rest = path[0], path[1:]
-        for item in items:
-            rel = item.relationships.get(head.replace("-", "_")) or item.relationships.get(head)
-            if rel is None or rel.loader is None:
-                continue
-            loaded = rel.load()
-            for res in loaded:
+        rels = [rel for rel in (item.relationships.get(head.replace("-", "_"))
+                                or item.relationships.get(head) for item in items)
+                if rel is not None and rel.loader is not None]
+        _prime(rels)
+        loaded: list[Resource] = []
+        for rel in rels:
+            for res in rel.load():
+                loaded.append(res)
                 if res.key() not in primary:
                     seen.setdefault(res.key(), res)
-            walk(loaded, rest)
+        walk(loaded, rest)
 
     items = list(resources)
-    for path in include:
-        walk(items, [p for p in path.split(".") if p])
+    paths = [[p for p in path.split(".") if p] for path in include]
+    # the first step of every path at once (include=tickets,user,attendees: one read)
+    _prime([rel for path in paths if path for item in items
+            if (rel := item.relationships.get(path[0].replace("-", "_"))
+                or item.relationships.get(path[0])) is not None and rel.loader is not None])
+    for path in paths:
+        walk(items, path)
     return list(seen.values())
 
 

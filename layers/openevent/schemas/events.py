@@ -400,9 +400,9 @@ def discount_code_resource(code: DiscountCode, user: User | None = None) -> Reso
     ticket_ids = [int(t) for t in cast(list[Any], code.ticket_ids or [])]
 
     def tickets() -> list[Resource]:
-        from openevent.services.tickets import get_tickets
+        from openevent.schemas import priming
 
-        return [ticket_resource(t) for t in get_tickets(ticket_ids)]
+        return [ticket_resource(t) for t in priming.live_tickets(ticket_ids)]
 
     def marketer() -> list[Resource]:
         from openevent.schemas.users import user_resource
@@ -436,14 +436,16 @@ PUBLIC_DISCOUNT_CODE = Schema(
 def public_discount_code_resource(code: DiscountCode, user: User | None = None) -> Resource:
     """The discount code as `GET /v1/events/<id>/discount-codes/<code>` shows it to anyone:
     its linkage names only the tickets the caller may see (no hidden ones)."""
-    from openevent.services.tickets import get_tickets
+    from openevent.schemas import priming
     from openevent.visibility import RULES
 
     full = discount_code_resource(code, user)
     rels = {name: rel for name, rel in full.relationships.items() if name in ("event", "tickets")}
-    visible = [t for t in get_tickets(rels["tickets"].ids or []) if RULES["ticket"](user, t)]
+    ids = list(dict.fromkeys(int(i) for i in rels["tickets"].ids or []))
+    priming.prime({"ticket": ids})  # one BatchGetItem, kept for the request
+    visible = [t for t in priming.live_tickets(ids) if RULES["ticket"](user, t)]
     rels["tickets"].ids = [int(t.id) for t in visible]
-    # `include=tickets` serves the tickets just read, not a second BatchGetItem.
+    # `include=tickets` serves the tickets just read (its priming finds them kept).
     rels["tickets"].loader = lambda: [ticket_resource(t) for t in visible]
     return Resource(PUBLIC_DISCOUNT_CODE, full.id, full.values, rels, source=code)
 

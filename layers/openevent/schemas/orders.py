@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from openevent.jsonapi.compat import EXTRA_FIELDS, item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
@@ -16,8 +16,10 @@ from openevent.jsonapi.fields import (
     String,
     Url,
 )
+from openevent.models.events import Ticket
 from openevent.models.orders import ORDER_STATUSES, PAYMENT_MODES, Attendee, Order
 from openevent.models.users import User
+from openevent.schemas import priming
 
 ORDER = Schema(
     type="order",
@@ -108,15 +110,20 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
         return [event_resource(found, user)] if found else []
 
     def attendees() -> list[Resource]:
-        from openevent.services.orders import order_attendees
-
-        return [attendee_resource(a) for a in order_attendees(order)]
+        # the order's attendees (never deleted while they belong to it), read primed
+        out: list[Resource] = []
+        for attendee_id in sorted(int(cast(Any, i)) for i in order.attendee_ids or []):
+            found = priming.get(Attendee, attendee_id)
+            if found is not None and found.deleted_at is None and found.order_id is not None \
+                    and int(found.order_id) == int(order.id):
+                out.append(attendee_resource(found))
+        return out
 
     def tickets() -> list[Resource]:
         from openevent.schemas.events import ticket_resource
-        from openevent.services.orders import order_tickets
 
-        return [ticket_resource(t, user) for t in order_tickets(order)]
+        found = [priming.get(Ticket, i) for i in ticket_ids]
+        return [ticket_resource(t, user) for t in found if t is not None]
 
     def code() -> list[Resource]:
         from openevent.models.events import DiscountCode
@@ -139,10 +146,10 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
         if not (user.id == order.user_id or user.is_staff
                 or has_event_role(user, int(order.event_id), "coorganizer")):
             return []
-        try:
-            found = user_resource(User.get(int(order.user_id)))
-        except User.DoesNotExist:
+        account = priming.get(User, order.user_id)
+        if account is None:
             return []
+        found = user_resource(account)
         found.via = order  # openevent.visibility: an order's buyer, to its organizers
         return [found]
 
@@ -165,13 +172,10 @@ def attendee_resource(attendee: Attendee, user: User | None = None) -> Resource:
     values = item_values(ATTENDEE, attendee)
 
     def ticket() -> list[Resource]:
-        from openevent.models.events import Ticket
         from openevent.schemas.events import ticket_resource
 
-        try:
-            return [ticket_resource(Ticket.get(int(attendee.ticket_id)), user)]
-        except Ticket.DoesNotExist:
-            return []
+        found = priming.get(Ticket, attendee.ticket_id)
+        return [ticket_resource(found, user)] if found is not None else []
 
     def order() -> list[Resource]:
         if attendee.order_id is None:
