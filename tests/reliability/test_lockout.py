@@ -89,3 +89,40 @@ def test_two_super_admins_demoting_each_other_at_once_leave_one(aws, make_user, 
         t.join(timeout=30)
     assert sorted(outcomes.values()) == ["409", "demoted"]
     assert sorted([_is_super(first.id), _is_super(second.id)]) == [False, True]
+
+
+def test_the_rule_reads_the_super_admin_index_not_the_users(api, make_user):
+    """Promotion (PATCH), demotion and deletion keep the sparse index exact, and the rule
+    Queries it for at most two items whatever the number of users."""
+    from openevent.models.users import LIVE_SUPER_ADMIN, User
+
+    root = make_user(super_admin=True)
+    plain = [make_user() for _ in range(12)]
+    promoted = plain[-1]
+    resp = api.patch(f"/v1/users/{promoted.id}", {"data": {"type": "user", "id": str(promoted.id),
+                     "attributes": {"is-super-admin": True}}}, token=root.token)
+    assert resp.status == 200, resp.body
+
+    def live() -> set[int]:
+        return {int(u.id) for u in User.super_admin_index.query(LIVE_SUPER_ADMIN)}
+
+    assert {root.id, promoted.id} <= live()
+    assert not {u.id for u in plain[:-1]} & live()
+    assert api.delete(f"/v1/users/{promoted.id}", token=root.token).status == 200
+    assert promoted.id not in live()
+    assert api.delete(f"/v1/users/{root.id}", token=root.token).status == 409  # last one
+    assert root.id in live()
+
+
+def test_super_admins_from_before_the_index_are_marked_once(aws, make_user):
+    from openevent.models.system import Statistic
+    from openevent.models.users import LIVE_SUPER_ADMIN, User
+
+    old = [make_user(super_admin=True) for _ in range(2)]
+    for account in old:  # as an older version stored them
+        User(account.id).update(actions=[User.super_admin.remove()])
+    Statistic("migrations#super-admin-index").delete()
+    assert accounts.mark_super_admins() == 2
+    assert accounts.mark_super_admins() == 0
+    assert {a.id for a in old} <= {int(u.id) for u in
+                                   User.super_admin_index.query(LIVE_SUPER_ADMIN)}

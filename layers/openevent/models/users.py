@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     UnicodeAttribute,
@@ -27,6 +29,19 @@ class KindIndex(GlobalSecondaryIndex["User"]):
     id = IntAttribute(range_key=True)
 
 
+class SuperAdminIndex(GlobalSecondaryIndex["User"]):
+    """Sparse: only the live (not deleted) super admins. The last-super-admin rule looks
+    here — a Query of a handful of items, never the users table."""
+
+    Meta = index_meta("super-admin-index")
+    super_admin = UnicodeAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
+
+
+# The value of `User.super_admin` while the account is a live super admin.
+LIVE_SUPER_ADMIN = "live"
+
+
 class User(InvalidatingModel, Model):
     Meta = table_meta("users")
     extra = UnicodeAttribute(null=True)  # Open Event attributes (jsonapi/compat.py), JSON
@@ -45,9 +60,23 @@ class User(InvalidatingModel, Model):
     was_registered_with_order = BooleanAttribute(default=False)
     created_at = UTCDateTimeAttribute(default=now)
     deleted_at = UTCDateTimeAttribute(null=True)
+    # LIVE_SUPER_ADMIN while is_super_admin and not deleted, else absent (super_admin_index);
+    # kept by `save` and by every update that changes either (services/users.py)
+    super_admin = UnicodeAttribute(null=True)
 
     email_index = EmailIndex()
     kind_index = KindIndex()
+    super_admin_index = SuperAdminIndex()
+
+    def mark_super_admin(self) -> None:
+        """Set `super_admin` from `is_super_admin` and `deleted_at` (before a whole-item
+        write)."""
+        self.super_admin = LIVE_SUPER_ADMIN if self.is_super_admin and self.deleted_at is None \
+            else None
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        self.mark_super_admin()
+        return super().save(*args, **kwargs)
 
     @property
     def is_staff(self) -> bool:

@@ -39,7 +39,7 @@ from openevent.models.base import (
     unique_key,
     update_moving_claim,
 )
-from openevent.models.users import MailToken, RateLimit, User
+from openevent.models.users import LIVE_SUPER_ADMIN, MailToken, RateLimit, User
 from openevent.security import (
     dummy_password_hash,
     hash_password,
@@ -100,6 +100,7 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
     for key, value in values.items():
         if key != "email":
             setattr(user, key, value)
+    user.mark_super_admin()
     claim = Unique(email_key(email), owner=str(user.id))
     def fill(tx: TransactWrite) -> None:
         tx.save(claim, condition=Unique.key.does_not_exist())
@@ -289,15 +290,12 @@ def change_email(user: User, new_email: str) -> None:
 
 def keep_a_super_admin(user: User, pointer: str | None = None) -> User | None:
     """409 when `user` is the last live super admin: deleting or demoting it would lock the
-    platform out. Returns another live super admin (None when `user` is not one). (A Query of
-    the users index, on this rare admin path only.)"""
+    platform out. Returns another live super admin (None when `user` is not one): a Query of
+    the sparse super-admin index, at most two items."""
     if not user.is_super_admin or user.deleted_at is not None:
         return None
-    others = User.kind_index.query(
-        user.kind or "user",
-        filter_condition=(User.is_super_admin == True)  # noqa: E712 - a condition, not a test
-        & User.deleted_at.does_not_exist() & (User.id != user.id))
-    other = next(iter(others), None)
+    others = User.super_admin_index.query(LIVE_SUPER_ADMIN, limit=2)
+    other = next((u for u in others if int(u.id) != int(user.id)), None)
     if other is None:
         raise Conflict("The last super admin cannot be deleted or demoted; make another "
                        "user super admin first", pointer, parameter=None if pointer
@@ -336,16 +334,45 @@ def _unseat_super_admin(user: User, actions: list[Action], pointer: str | None) 
 def demote_super_admin(user: User, pointer: str | None = None) -> None:
     """`is-super-admin: false`, keeping at least one live super admin (exactly, see above)."""
     if user.is_super_admin:
-        _unseat_super_admin(user, [User.is_super_admin.set(False)], pointer)
+        _unseat_super_admin(user, [User.is_super_admin.set(False), User.super_admin.remove()],
+                            pointer)
         user.is_super_admin = False
 
 
 def soft_delete(user: User) -> None:
-    actions: list[Action] = [User.deleted_at.set(now()), User.password_version.add(1)]
+    actions: list[Action] = [User.deleted_at.set(now()), User.password_version.add(1),
+                             User.super_admin.remove()]
     if user.is_super_admin and user.deleted_at is None:
         _unseat_super_admin(user, actions, None)
     else:
         user.update(actions=actions)
+
+
+def mark_super_admins() -> int:
+    """Migration, once (a marker item records it): give the live super admins stored before
+    the super-admin index its key, so the last-super-admin rule sees them. The one filtered
+    Query of the users there is runs at start, never on a request. Returns the accounts
+    marked."""
+    from openevent.models.system import Statistic
+
+    done = "migrations#super-admin-index"
+    if list(Statistic.batch_get([done])):
+        return 0
+    marked = 0
+    for user in User.kind_index.query("user", filter_condition=(
+            User.is_super_admin == True) & User.deleted_at.does_not_exist()  # noqa: E712
+            & User.super_admin.does_not_exist()):
+        try:
+            user.update(actions=[User.super_admin.set(LIVE_SUPER_ADMIN)], condition=(
+                User.is_super_admin == True) & User.deleted_at.does_not_exist())  # noqa: E712
+            marked += 1
+        except UpdateError:
+            continue  # demoted or deleted meanwhile
+    try:
+        Statistic(done, value=marked).save(condition=Statistic.name.does_not_exist())
+    except PutError:
+        pass
+    return marked
 
 
 def ensure_super_admin(email: str, password: str) -> User:
@@ -353,9 +380,10 @@ def ensure_super_admin(email: str, password: str) -> User:
     existing = find_by_email(email)
     if existing is not None:
         if not (existing.is_super_admin and existing.is_admin and existing.is_verified) \
-                or existing.deleted_at is not None:
+                or existing.deleted_at is not None or existing.super_admin != LIVE_SUPER_ADMIN:
             existing.update(actions=[User.is_super_admin.set(True), User.is_admin.set(True),
-                                     User.is_verified.set(True), User.deleted_at.remove()])
+                                     User.is_verified.set(True), User.deleted_at.remove(),
+                                     User.super_admin.set(LIVE_SUPER_ADMIN)])
         return existing
     try:
         return create_user(
