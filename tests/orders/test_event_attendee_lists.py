@@ -163,3 +163,36 @@ def test_strangers_and_buyers_read_nothing(world, people, shop, sold):
         resp = world.api.get(f"/v1/events/{shop.event.id}/attendees?filter="
                              + quote(json.dumps(_filter("completed"))), token=who.token)
         assert resp.status == 403
+
+
+# --- searches: a candidate window at a time -----------------------------------------------
+
+def _walk_links(world, people, path):
+    seen, pages, link = [], [], path
+    while link:
+        body = world.api.get(link, token=people.owner.token).json()
+        pages.append(body)
+        seen += [a["id"] for a in body["data"]]
+        link = body["links"].get("next")
+    return seen, pages
+
+
+@pytest.mark.parametrize("kind", ["orders", "attendees"])
+def test_a_search_over_a_big_event_reads_a_window_at_a_time(world, people, shop, sold,
+                                                             monkeypatch, kind):
+    """The app's search (any filter the indexes cannot answer) over more orders or attendees
+    than the window: no count, the window's matches, and a cursor that walks every match
+    exactly once."""
+    terms = ([{"name": "user", "op": "has", "val": {"name": "email", "op": "ilike",
+                                                    "val": f"%{people.buyer.email}%"}}]
+             if kind == "orders" else
+             [{"name": "firstname", "op": "ne", "val": "nobody"}])
+    path = f"/v1/events/{shop.event.id}/{kind}?filter={quote(json.dumps(terms))}"
+    monkeypatch.delenv("OPENEVENT_FILTER_WINDOW", raising=False)
+    whole = world.api.get(path + "&page[size]=0", token=people.owner.token).json()
+    expected = [r["id"] for r in whole["data"]]
+    assert whole["meta"]["count"] == len(expected) > 4
+    monkeypatch.setenv("OPENEVENT_FILTER_WINDOW", "3")
+    seen, pages = _walk_links(world, people, path + "&page[size]=2")
+    assert sorted(seen, key=int) == sorted(expected, key=int) and len(seen) == len(set(seen))
+    assert "count" not in pages[0]["meta"] and pages[0]["meta"]["window"]["more"] is True

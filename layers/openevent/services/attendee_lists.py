@@ -8,8 +8,10 @@ page for the web app's tabs (app/routes/events/view/tickets/attendees/list.js):
   `meta.count` = the `seats` figure of status X (`order_counts`; an order's attendees are
   never deleted, so its seats are its attendees);
 - any other filter or sort (the checked-in tabs, the search over names, e-mail, ticket and
-  order, a column sort) reads the event's attendees whole and evaluates the filter on them —
-  bounded by the event, not by the table (docs/scale.md).
+  order, a column sort) evaluates the filter on the event's attendees read a candidate window
+  (`jsonapi.query.filter_window()`, 2,000) at a time: exact with `meta.count` while they fit
+  in one window, else the window's matches, `meta.window` and a cursor to go on
+  (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from openevent.errors import BadRequest
-from openevent.jsonapi.query import CollectionParams, ListSource, Source
+from openevent.jsonapi.query import CollectionParams, Source
 from openevent.models.orders import ORDER_STATUSES, Attendee, Order, event_status_key
 from openevent.models.paging import PartitionSource
 from openevent.models.system import Statistic
@@ -104,29 +106,6 @@ class OrderAttendeeSource:
         return self._count
 
 
-class _EventAttendees:
-    """Every live attendee of the event, loaded when the list first reads (after the role
-    check), then paged in memory."""
-
-    window = False  # bounded by one event
-
-    def __init__(self, event_id: int) -> None:
-        self.event_id = int(event_id)
-        self._loaded: ListSource | None = None
-
-    def _all(self) -> ListSource:
-        if self._loaded is None:
-            self._loaded = ListSource(a for a in Attendee.event_index.query(self.event_id)
-                                      if a.deleted_at is None)
-        return self._loaded
-
-    def page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[Any], Any]:
-        return self._all().page(limit, start)
-
-    def count(self) -> int:
-        return self._all().count()
-
-
 def event_attendee_source(event_id: int, params: CollectionParams,
                           user: User | None) -> Source:
     """The source of the list; the filter is taken off `params` when the source applies all
@@ -137,8 +116,10 @@ def event_attendee_source(event_id: int, params: CollectionParams,
     names = [order_counts.figure(event_id, status) if status is not None
              else attendee_counts.figure(event_id)] if pages else []
     found = get_with_event_role(user, event_id, [(Statistic, list_counts.keys(names))])
-    if not pages:
-        return _EventAttendees(event_id)
+    if not pages:  # the event's attendees, a candidate window at a time (jsonapi/query.py)
+        return PartitionSource(Attendee, Attendee.event_index, int(event_id),
+                               filter_condition=Attendee.deleted_at.does_not_exist(),
+                               count=lambda: None, window=True)
     params.filter = None
     if status is not None:
         seats = order_counts.sums(names, found[Statistic])[names[0]]["seats"]

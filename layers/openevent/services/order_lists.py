@@ -8,8 +8,9 @@ filter for "all"), with `page[number]`/`page[size]`:
   reads its own items (plus the ones before it for `page[number]` k > 1), and `meta.count` is
   the maintained per-status figure (`order_counts`), never a count of the orders;
 - any other filter or sort (the app's search by buyer e-mail, the discount and date tabs, a
-  column sort) reads the narrowed set whole and evaluates the full filter on it — bounded by
-  the event's orders (in that status), not by the table.
+  column sort) evaluates the full filter on the narrowed set, read a candidate window
+  (`jsonapi.query.filter_window()`, 2,000) at a time: exact with `meta.count` while the set
+  fits in one window, else the window's matches, `meta.window` and a cursor to go on.
 
 Orders are expired as they are read (`orders.fresh`): an order whose hold ran out since the
 sweeper last ran leaves the pending tab on the page that finds it (that page is one shorter).
@@ -55,7 +56,9 @@ class _FreshSource:
     """Orders of `source`, each as it is now (expired when overdue), without those that no
     longer have `status`."""
 
-    window = False  # bounded by one event's orders
+    # An event's orders grow with its sales: a filter or sort the index cannot answer reads
+    # them a candidate window at a time (jsonapi/query.py), like the platform-wide lists.
+    window = True
 
     def __init__(self, source: PartitionSource, status: str | None) -> None:
         self.source = source
