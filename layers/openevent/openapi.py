@@ -37,7 +37,9 @@ WEB_APP_NOTE = (
     "an event's stripe-authorization (publishable key only) is readable by anyone who sees "
     "the event; settings serve the frontend-url in effect; a buyer may PATCH their pending "
     "order to status placed in an offline payment mode (bank, cheque, onsite) the event "
-    "accepts. Extension: a ticket's seat-shards (1-32, null = one counter) splits its seats "
+    "accepts. One order takes at most 50 seats and 20 different tickets, in both checkout "
+    "flows (its transactions stay within DynamoDB's 100 items). Extension: a ticket's "
+    "seat-shards (1-32, null = one counter) splits its seats "
     "over counters for a big on-sale (docs/scale.md).")
 _PARAM = re.compile(r"{([^}]+)}")
 JSONAPI = "application/vnd.api+json"
@@ -207,8 +209,9 @@ def _query_parameters(type_: str | None, many: bool) -> list[dict[str, Any]]:
              "schema": {"type": "string"},
              "description": "empty to start, then the cursor of links.next; a filter or "
                             "sort over a list that grows with the table (events, users, "
-                            "orders) reads a window of candidates from it: meta.window, "
-                            "no meta.count, links.next continues after the window"},
+                            "orders) or with an event's sales (its orders and attendees) "
+                            "reads a window of candidates from it: past one window, "
+                            "meta.window, no meta.count, links.next continues after it"},
             {"name": "sort", "in": "query", "required": False, "schema": {"type": "string"},
              "description": "comma-separated attributes, '-' for descending"},
             {"name": "filter", "in": "query", "required": False,
