@@ -161,9 +161,10 @@ def seed(n: int) -> dict[str, Any]:
     buyer's order and its attendee."""
     from openevent.models.base import next_id
     from openevent.models.events import Event
+    from openevent.models.orders import OrderFigure
     from openevent.models.system import Statistic
     from openevent.models.users import User
-    from openevent.services import attendee_counts, list_counts, order_counts, users
+    from openevent.services import list_counts, order_counts, users
     from openevent.services.events import create_event, new_identifier
     from openevent.services.roles import grant_role
     from openevent.services.system import update_modules
@@ -219,12 +220,14 @@ def seed(n: int) -> dict[str, Any]:
     put_all([Statistic(name, value=value)  # what the items' transactions would have added
              for name, value in ((list_counts.event_figure("draft"), drafts),
                                  (list_counts.event_figure("published"), n - 1 - drafts),
-                                 (list_counts.USERS, n - 1),
-                                 (order_counts.figure(main.id, "completed"), n),
-                                 (order_counts.ticket_figure(ticket.id, "completed"), n),
-                                 (attendee_counts.figure(main.id), n),
-                                 *((order_counts.figure(eid, "completed"), 1)
-                                   for eid in event_ids))])
+                                 (list_counts.USERS, n - 1))])
+    # ... and the order figures the orders' transactions would have added (one shard each)
+    put_all([OrderFigure(order_counts.event_figure(main.id), 0, orders_completed=n,
+                         seats_completed=n, sales_completed=0, attendees=n),
+             OrderFigure(order_counts.ticket_figure(ticket.id), 0, orders_completed=n,
+                         seats_completed=n, sales_completed=0),
+             *(OrderFigure(order_counts.event_figure(eid), 0, orders_completed=1,
+                           seats_completed=1, sales_completed=0) for eid in event_ids)])
     tokens = {name: users.tokens_for(u, with_refresh=False)["access_token"]
               for name, u in people.items()}
     return {"event": main, "ticket": ticket, "sharded": sharded, "order": main_order,

@@ -24,7 +24,8 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "users": "rw",
                "settings": "r", "modules": "r", "taxes": "r", "custom-forms": "r",
                "stripe-authorizations": "r", "uniques": "rw",
-               "hold-counts": "rw", "idempotency": "rw", "statistics": "rw"},
+               "hold-counts": "rw", "idempotency": "rw", "statistics": "rw",
+               "order-figures": "rw"},
     "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
             "lab-run-output": "rw", "users": "r"},
 }

@@ -9,7 +9,8 @@ from infra.tables import GROUP_TABLES, table_specs
 def test_every_model_becomes_a_table_with_its_keys_and_indexes():
     specs = {s.name: s for s in table_specs(TABLE_PREFIX)}
     assert specs["users"].hash_key == ("id", "N")
-    assert {i["name"] for i in specs["users"].indexes} == {"email-index", "kind-index"}
+    assert {i["name"] for i in specs["users"].indexes} == {"email-index", "kind-index",
+                                                          "super-admin-index"}
     assert specs["event-roles"].range_key == ("user_id", "N")
     assert specs["events"].indexes and all(i["hash_key"] for i in specs["events"].indexes)
 

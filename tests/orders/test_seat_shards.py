@@ -322,3 +322,26 @@ def test_sold_out_mark_is_set_exactly_and_cleared_by_any_seat_coming_back(world,
 def test_mark_is_not_set_while_a_shard_still_has_seats(world, people, hot):
     inventory.mark_empty(int(hot.id), {i: 0 for i in range(8)})  # shards really hold 5 each
     assert not Ticket.get(hot.id).shards_empty
+
+
+def test_an_orders_figures_go_to_the_shard_of_its_seats(world, people, hot, shop):
+    """Buyers who meet on an order figure item already meet on a seat shard: the figures add
+    no conflicts of their own to a sharded on-sale (services/order_counts.py)."""
+    from openevent.models.orders import OrderFigure
+    from openevent.services import order_counts
+
+    placed = [world.checkout(world.make_user(), [(hot, 1)]).json()["data"]["id"]
+              for _ in range(6)]
+    seat_shards = {next(iter(world.order(oid).shard_counts()[int(hot.id)]))
+                   for oid in placed}
+    for figure in (order_counts.event_figure(int(shop.event.id)),
+                   order_counts.ticket_figure(int(hot.id))):
+        used = {int(item.shard) for item in OrderFigure.query(figure)}
+        assert used == seat_shards, figure
+    service_cancel = world.api.patch(
+        f"/v1/orders/{world.order(placed[0]).identifier}",
+        {"data": {"type": "order", "id": placed[0], "attributes": {"status": "cancelled"}}},
+        token=people.owner.token)
+    assert service_cancel.status == 200, service_cancel.body
+    assert {int(i.shard) for i in OrderFigure.query(order_counts.ticket_figure(
+        int(hot.id)))} == seat_shards  # the move stays on the same item

@@ -264,14 +264,14 @@ class Runtime:
         restored = int(self.restored.get("items", 0)) + int(self.restored.get("objects", 0))
         if self.restored.get("generation") is None and not self.restored.get("replayed"):
             restored += import_legacy(self.data_dir)  # a data dir from before the journal
-        from openevent.services import attendee_counts, order_counts
+        from openevent.services import order_counts
         from openevent.services.list_counts import backfill
         from openevent.services.users import ensure_super_admin, mark_super_admins
         from openevent.settings import get_settings
 
         backfill()  # list counts of a data directory from before they were kept
         order_counts.backfill()  # the same for the orders of each event, per status
-        attendee_counts.backfill()  # and for its attendees
+        order_counts.backfill_attendees()  # and for its attendees
         settings = get_settings()
         mark_super_admins()  # super admins of a data directory from before their index
         ensure_super_admin(settings.super_admin_email, str(settings.super_admin_password))

@@ -177,6 +177,35 @@ class Order(Model):
         return {int(t): {int(s): int(n) for s, n in shards.items()} for t, shards in raw.items()}
 
 
+class OrderFigure(Model):
+    """One shard of an event's or a ticket's order figures (services/order_counts.py): per
+    order status, how many orders, their seats and their sales; for an event also its live
+    attendees. `figure` is "event:<id>" or "ticket:<id>"; the shards of a figure add up."""
+
+    Meta = table_meta("order-figures")
+    figure = UnicodeAttribute(hash_key=True)
+    shard = IntAttribute(range_key=True)
+    attendees = IntAttribute(null=True)
+    orders_initializing = IntAttribute(null=True)
+    seats_initializing = IntAttribute(null=True)
+    sales_initializing = DecimalAttribute(null=True)
+    orders_pending = IntAttribute(null=True)
+    seats_pending = IntAttribute(null=True)
+    sales_pending = DecimalAttribute(null=True)
+    orders_placed = IntAttribute(null=True)
+    seats_placed = IntAttribute(null=True)
+    sales_placed = DecimalAttribute(null=True)
+    orders_completed = IntAttribute(null=True)
+    seats_completed = IntAttribute(null=True)
+    sales_completed = DecimalAttribute(null=True)
+    orders_cancelled = IntAttribute(null=True)
+    seats_cancelled = IntAttribute(null=True)
+    sales_cancelled = DecimalAttribute(null=True)
+    orders_expired = IntAttribute(null=True)
+    seats_expired = IntAttribute(null=True)
+    sales_expired = DecimalAttribute(null=True)
+
+
 def event_status_key(event_id: int, status: str) -> str:
     return f"{int(event_id)}#{status}"
 

@@ -6,7 +6,7 @@ from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from openevent.container_cache import InvalidatingModel
-from openevent.models.base import DecimalAttribute, IntAttribute, table_meta
+from openevent.models.base import IntAttribute, table_meta
 
 
 class SystemSettings(InvalidatingModel, Model):
@@ -65,6 +65,3 @@ class Statistic(Model):
     Meta = table_meta("statistics")
     name = UnicodeAttribute(hash_key=True)
     value = IntAttribute(default=0)
-    # order figures (services/order_counts.py): seats and sales of the orders counted in value
-    seats = IntAttribute(null=True)
-    sales = DecimalAttribute(null=True)

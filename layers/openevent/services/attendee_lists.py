@@ -1,7 +1,7 @@
 """The organizer's list of an event's attendees (`GET /v1/events/<id>/attendees`), read by
 page for the web app's tabs (app/routes/events/view/tickets/attendees/list.js):
 - "all" (no filter, no sort): the event's attendees in id order (`Attendee.event_index`),
-  `meta.count` = the event's live-attendee figure (`attendee_counts`);
+  `meta.count` = the event's live attendees (`order_counts`, the event figure);
 - a status tab (`filter=[{"name": "order", "op": "has", "val": {"name": "status", "op": "eq",
   "val": X}}]`, no sort): the attendees of the event's orders in status X, walked through
   those orders (`Order.event_status_index`, then one BatchGetItem of their attendees),
@@ -20,12 +20,17 @@ from typing import Any, cast
 
 from openevent.errors import BadRequest
 from openevent.jsonapi.query import CollectionParams, Source
-from openevent.models.orders import ORDER_STATUSES, Attendee, Order, event_status_key
+from openevent.models.orders import (
+    ORDER_STATUSES,
+    Attendee,
+    Order,
+    OrderFigure,
+    event_status_key,
+)
 from openevent.models.paging import PartitionSource
-from openevent.models.system import Statistic
 from openevent.models.users import User
 from openevent.permissions import get_with_event_role
-from openevent.services import attendee_counts, list_counts, order_counts, orders
+from openevent.services import order_counts, orders
 from openevent.services.pricing import MAX_SEATS_PER_ORDER
 
 
@@ -113,18 +118,17 @@ def event_attendee_source(event_id: int, params: CollectionParams,
     BatchGetItem. Nothing else is read before the caller's role is checked."""
     status = status_tab(params.filter) if params.filter and not params.sort else None
     pages = not params.sort and (not params.filter or status is not None)
-    names = [order_counts.figure(event_id, status) if status is not None
-             else attendee_counts.figure(event_id)] if pages else []
-    found = get_with_event_role(user, event_id, [(Statistic, list_counts.keys(names))])
+    wanted = order_counts.keys(order_counts.event_figure(event_id)) if pages else []
+    found = get_with_event_role(user, event_id, [(OrderFigure, wanted)])
     if not pages:  # the event's attendees, a candidate window at a time (jsonapi/query.py)
         return PartitionSource(Attendee, Attendee.event_index, int(event_id),
                                filter_condition=Attendee.deleted_at.does_not_exist(),
                                count=lambda: None, window=True)
     params.filter = None
+    figures = order_counts.sums(found[OrderFigure])
     if status is not None:
-        seats = order_counts.sums(names, found[Statistic])[names[0]]["seats"]
-        return OrderAttendeeSource(event_id, status, int(seats))
-    total = list_counts.sums(names, found[Statistic])[names[0]]
+        return OrderAttendeeSource(event_id, status, int(figures[status]["seats"]))
+    total = int(figures["attendees"])
     return PartitionSource(Attendee, Attendee.event_index, int(event_id),
                            filter_condition=Attendee.deleted_at.does_not_exist(),
                            count=lambda: total)

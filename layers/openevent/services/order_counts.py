@@ -1,8 +1,8 @@
-"""An event's orders per status — how many, their seats and their sales — and the same per
-ticket: the `meta.count` of the organizer's order tabs (`GET /v1/events/<id>/orders`,
-filtered `status eq X` by the web app) and the event's and tickets' `order-statistics` (the
-event dashboard asks for the event's and every ticket's). Maintained in the transactions that
-create orders and move their status — never counted from the event's orders.
+"""An event's orders per status — how many, their seats and their sales — the same per
+ticket, and the event's live attendees: the `meta.count` of the organizer's order and
+attendee tabs and the event's and tickets' `order-statistics` (the event dashboard asks for
+the event's and every ticket's). Maintained in the transactions that create orders, move
+their status and create or delete attendees — never counted from the orders.
 
 The rule: an order is counted exactly when its `event_status` attribute is set, and in the
 status that attribute names. So
@@ -16,33 +16,41 @@ status that attribute names. So
 - an order from before the figures were kept (no `event_status`) becomes counted by the first
   transition that touches it, or by `backfill()`.
 
-Each figure (`orders#event:<id>#<status>`, `orders#ticket:<id>#<status>`) is sharded like the
-list counts (`openevent.services.list_counts`): one shard at random per write, so an
-on-sale's buyers do not meet on one item (docs/scale.md). An item holds `value` (orders),
-`seats` and `sales` (exact decimals, the order's currency units). A ticket's figures count
-the orders holding it, its seats in them and their price after discount.
+Where the figures live (`OrderFigure`, table `order-figures`): "event:<id>" and
+"ticket:<id>", each split over `SHARDS` items that add up. One item per figure holds every
+status, so a status change is one update of one item (ADD to the old status's numbers and the
+new one's). An order's figures go to the shard numbered like the seat shard its seats came
+from (`_shard`): buyers who meet on a figure item already meet on a seat shard, so the
+figures add no transaction conflicts of their own to a sharded on-sale (bench/orders.py);
+orders of unsharded tickets pick a shard at random. Reading a figure is one BatchGetItem of
+its `SHARDS` keys.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from openevent.models.orders import ORDER_STATUSES, Order, event_status_key
-from openevent.models.system import Statistic
-from openevent.services import list_counts
-from openevent.services.inventory import Batch
+from openevent.models.orders import ORDER_STATUSES, Order, OrderFigure, event_status_key
+from openevent.services.inventory import MAX_SHARDS, Batch
 
+SHARDS = MAX_SHARDS  # a figure shard for each seat shard a ticket can have
 MIGRATED = "migrations#order-event-status"
 
 
-def figure(event_id: int, status: str) -> str:
-    return f"orders#event:{int(event_id)}#{status}"
+def event_figure(event_id: int) -> str:
+    return f"event:{int(event_id)}"
 
 
-def ticket_figure(ticket_id: int, status: str) -> str:
-    return f"orders#ticket:{int(ticket_id)}#{status}"
+def ticket_figure(ticket_id: int) -> str:
+    return f"ticket:{int(ticket_id)}"
+
+
+def keys(figure: str) -> list[tuple[str, int]]:
+    """The OrderFigure keys of `figure` (to read in a BatchGetItem, with other keys)."""
+    return [(figure, n) for n in range(SHARDS)]
 
 
 def counted_status(order: Order) -> str | None:
@@ -52,31 +60,54 @@ def counted_status(order: Order) -> str | None:
     return str(order.event_status).split("#", 1)[1]
 
 
-def _parts(order: Order, status: str) -> list[tuple[str, int, Decimal]]:
-    """(figure, seats, sales) of every figure `order` adds to while in `status`."""
-    parts = [(figure(int(order.event_id), status), order.seats, Decimal(order.amount or 0))]
+def _shard(order: Order, ticket_id: int | None = None) -> int:
+    """The figure shard for `order` (or for its seats of `ticket_id`): the seat shard its
+    seats came from, else one at random."""
+    shards = order.shard_counts()
+    tickets = [int(ticket_id)] if ticket_id is not None else sorted(shards)
+    for tid in tickets:
+        if shards.get(tid):
+            return min(shards[tid]) % SHARDS
+    return secrets.randbelow(SHARDS)
+
+
+def _parts(order: Order) -> list[tuple[str, int, int, Decimal]]:
+    """(figure, shard, seats, sales) of every figure `order` is counted in."""
+    parts = [(event_figure(int(order.event_id)), _shard(order), order.seats,
+              Decimal(order.amount or 0))]
     per_ticket: dict[int, tuple[int, Decimal]] = {}
     for line in order.lines or []:
         seats, sales = per_ticket.get(int(line.ticket_id), (0, Decimal(0)))
         quantity = int(line.quantity)
         per_ticket[int(line.ticket_id)] = (seats + quantity, sales + (
             Decimal(line.price) - Decimal(line.discount or 0)) * quantity)
-    parts += [(ticket_figure(tid, status), seats, sales)
+    parts += [(ticket_figure(tid), _shard(order, tid), seats, sales)
               for tid, (seats, sales) in sorted(per_ticket.items())]
     return parts
 
 
-def _add(batch: Batch, label: str, order: Order, status: str, sign: int) -> None:
-    for n, (name, seats, sales) in enumerate(_parts(order, status)):
-        batch.update(f"count:{label}:{n}", list_counts.shard(name),
-                     [Statistic.value.add(sign), Statistic.seats.add(sign * seats),
-                      Statistic.sales.add(sign * sales)])
+def _count(status: str, sign: int, seats: int, sales: Decimal) -> list[Any]:
+    """The ADD actions counting (sign=1) or uncounting (-1) one order in `status`."""
+    return [getattr(OrderFigure, f"orders_{status}").add(sign),
+            getattr(OrderFigure, f"seats_{status}").add(sign * seats),
+            getattr(OrderFigure, f"sales_{status}").add(sign * sales)]
 
 
-def add_new(batch: Batch, order: Order) -> None:
-    """`order` (about to be saved in `batch`) is counted in its status."""
-    order.event_status = event_status_key(int(order.event_id), str(order.status))
-    _add(batch, "new", order, str(order.status), 1)
+def _update(batch: Batch, order: Order, actions: Callable[[int, Decimal], list[Any]],
+            extra: dict[str, list[Any]] | None = None) -> None:
+    for n, (figure, shard, seats, sales) in enumerate(_parts(order)):
+        more = (extra or {}).get(figure, [])
+        batch.update(f"count:{n}", OrderFigure(figure, shard), actions(seats, sales) + more)
+
+
+def add_new(batch: Batch, order: Order, attendees: int = 0) -> None:
+    """`order` (about to be saved in `batch`, its seats already taken) is counted in its
+    status; `attendees` new attendees of the event come with it."""
+    status = str(order.status)
+    order.event_status = event_status_key(int(order.event_id), status)
+    extra = {event_figure(int(order.event_id)): [OrderFigure.attendees.add(attendees)]} \
+        if attendees else None
+    _update(batch, order, lambda seats, sales: _count(status, 1, seats, sales), extra)
 
 
 def move(batch: Batch, current: Order, to: str) -> tuple[list[Any], Any]:
@@ -87,12 +118,12 @@ def move(batch: Batch, current: Order, to: str) -> tuple[list[Any], Any]:
     condition: Any
     if counted is None:
         condition = Order.event_status.does_not_exist()
-        _add(batch, "to", current, to, 1)
+        _update(batch, current, lambda seats, sales: _count(to, 1, seats, sales))
     else:
         condition = Order.event_status == str(current.event_status)
         if counted != to:
-            _add(batch, "from", current, counted, -1)
-            _add(batch, "to", current, to, 1)
+            _update(batch, current, lambda seats, sales: (
+                _count(counted, -1, seats, sales) + _count(to, 1, seats, sales)))
     return actions, condition
 
 
@@ -104,51 +135,53 @@ def amount_changed(batch: Batch, current: Order, amount: Decimal) -> Any:
         return Order.event_status.does_not_exist() & (Order.amount == current.amount)
     delta = Decimal(amount) - Decimal(current.amount or 0)
     if delta:
-        batch.update("count:amount", list_counts.shard(figure(int(current.event_id), counted)),
-                     [Statistic.sales.add(delta)])
+        batch.update("count:amount", OrderFigure(event_figure(int(current.event_id)),
+                                                 _shard(current)),
+                     [getattr(OrderFigure, f"sales_{counted}").add(delta)])
     return (Order.event_status == str(current.event_status)) & (Order.amount == current.amount)
 
 
-def sums(names: list[str], items: Iterable[Statistic]) -> dict[str, dict[str, Any]]:
-    """`value`, `seats` and `sales` of each figure of `names`, from the statistics `items`
-    a BatchGetItem of `list_counts.keys(names)` returned."""
-    owner = {key: name for name in names for key in list_counts.shard_keys(name)}
-    out: dict[str, dict[str, Any]] = {
-        name: {"orders": 0, "seats": 0, "sales": Decimal(0)} for name in names}
+def attendees_added(batch: Batch, event_id: int, delta: int, seat_shard: int | None) -> None:
+    """`delta` live attendees of the event, outside an order (a hold created or deleted),
+    counted inside `batch` on the shard of the seat they hold."""
+    shard = int(seat_shard) % SHARDS if seat_shard is not None else secrets.randbelow(SHARDS)
+    batch.update("count:attendees", OrderFigure(event_figure(event_id), shard),
+                 [OrderFigure.attendees.add(delta)])
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def sums(items: Iterable[OrderFigure]) -> dict[str, Any]:
+    """The shards of one figure added up: {status: {"orders", "seats", "sales"}} and
+    "attendees"."""
+    out: dict[str, Any] = {s: {"orders": 0, "seats": 0, "sales": Decimal(0)}
+                           for s in ORDER_STATUSES}
+    out["attendees"] = 0
     for item in items:
-        if str(item.name) in owner:
-            sums = out[owner[str(item.name)]]
-            sums["orders"] += int(item.value or 0)
-            sums["seats"] += int(item.seats or 0)
-            sums["sales"] += Decimal(item.sales or 0)
+        out["attendees"] += int(item.attendees or 0)
+        for status in ORDER_STATUSES:
+            figures = out[status]
+            figures["orders"] += int(getattr(item, f"orders_{status}") or 0)
+            figures["seats"] += int(getattr(item, f"seats_{status}") or 0)
+            figures["sales"] += Decimal(getattr(item, f"sales_{status}") or 0)
     return out
 
 
-def read(event_id: int, statuses: Iterable[str] = ORDER_STATUSES) -> dict[str, int]:
-    """How many orders the event has in each of `statuses` (one BatchGetItem)."""
-    wanted = list(dict.fromkeys(statuses))
-    counts = list_counts.read(figure(event_id, s) for s in wanted)
-    return {s: counts[figure(event_id, s)] for s in wanted}
+def read(figure: str) -> dict[str, Any]:
+    """One figure (`sums`), in one BatchGetItem."""
+    return sums(OrderFigure.batch_get(keys(figure)))
 
 
-def statistics_keys(event_id: int, ticket_id: int | None = None) -> list[str]:
-    """The statistics items behind `statistics` (to read in one BatchGetItem)."""
-    return list_counts.keys(_names(event_id, ticket_id).values())
+def orders_per_status(event_id: int) -> dict[str, int]:
+    """How many orders the event has in each status."""
+    figures = read(event_figure(event_id))
+    return {s: int(figures[s]["orders"]) for s in ORDER_STATUSES}
 
 
-def _names(event_id: int, ticket_id: int | None) -> dict[str, str]:
-    if ticket_id is None:
-        return {s: figure(event_id, s) for s in ORDER_STATUSES}
-    return {s: ticket_figure(ticket_id, s) for s in ORDER_STATUSES}
+# --- migration -----------------------------------------------------------------------------
 
-
-def statistics(event_id: int, ticket_id: int | None,
-               items: Iterable[Statistic]) -> dict[str, dict[str, Any]]:
-    """{status: {"orders", "seats", "sales"}} of the event (or of one ticket's seats), from
-    the items of `statistics_keys`."""
-    names = _names(event_id, ticket_id)
-    found = sums(list(names.values()), items)
-    return {s: found[name] for s, name in names.items()}
+def _counting(status: str) -> Callable[[int, Decimal], list[Any]]:
+    return lambda seats, sales: _count(status, 1, seats, sales)
 
 
 def _constant(batch: Batch) -> Callable[[], Batch]:
@@ -162,6 +195,7 @@ def backfill() -> int:
     (a marker item records it); returns the orders counted."""
     from pynamodb.exceptions import PutError
 
+    from openevent.models.system import Statistic
     from openevent.services import inventory
 
     if list(Statistic.batch_get([MIGRATED])):
@@ -171,7 +205,7 @@ def backfill() -> int:
             Order.event_status.does_not_exist())):
         batch = Batch()
         status = str(order.status)
-        _add(batch, "backfill", order, status, 1)
+        _update(batch, order, _counting(status))
         batch.update("order", Order(order.id), [Order.event_status.set(
             event_status_key(int(order.event_id), status))],
             Order.event_status.does_not_exist() & (Order.status == status))
@@ -185,3 +219,31 @@ def backfill() -> int:
     except PutError:
         pass
     return done
+
+
+ATTENDEES_MIGRATED = "migrations#attendee-counts"
+
+
+def backfill_attendees() -> int:
+    """Migration, once (a marker item records it), before traffic: the live attendees of every
+    event stored before the figure was kept, added to shard 0 of the event's figure. The one
+    Scan of the attendees table there is: it runs once per data directory or deployment,
+    never on a request. Returns the events counted."""
+    from collections import Counter
+
+    from pynamodb.exceptions import PutError
+
+    from openevent.models.orders import Attendee
+    from openevent.models.system import Statistic
+
+    if list(Statistic.batch_get([ATTENDEES_MIGRATED])):
+        return 0
+    try:  # the marker first: a second start does not count again
+        Statistic(ATTENDEES_MIGRATED, value=1).save(condition=Statistic.name.does_not_exist())
+    except PutError:
+        return 0
+    live = Counter(int(a.event_id) for a in Attendee.scan(Attendee.deleted_at.does_not_exist()))
+    for event_id, count in sorted(live.items()):
+        OrderFigure(event_figure(event_id), 0).update(
+            actions=[OrderFigure.attendees.add(count)])
+    return len(live)

@@ -21,12 +21,11 @@ from __future__ import annotations
 from typing import Any
 
 from openevent.jsonapi.query import CollectionParams
-from openevent.models.orders import ORDER_STATUSES, Order, event_status_key
+from openevent.models.orders import ORDER_STATUSES, Order, OrderFigure, event_status_key
 from openevent.models.paging import PartitionSource
-from openevent.models.system import Statistic
 from openevent.models.users import User
 from openevent.permissions import get_with_event_role
-from openevent.services import list_counts, order_counts, orders
+from openevent.services import order_counts, orders
 
 
 def status_term(spec: Any) -> str | None:
@@ -82,9 +81,10 @@ def event_order_source(event_id: int, params: CollectionParams,
     role in the event (for the role check that follows) are read in one BatchGetItem."""
     status = status_term(params.filter) if params.filter else None
     statuses = [status] if status is not None else list(ORDER_STATUSES)
-    names = [order_counts.figure(event_id, s) for s in statuses]
-    found = get_with_event_role(user, event_id, [(Statistic, list_counts.keys(names))])
-    total = sum(list_counts.sums(names, found[Statistic]).values())
+    found = get_with_event_role(user, event_id, [
+        (OrderFigure, order_counts.keys(order_counts.event_figure(event_id)))])
+    figures = order_counts.sums(found[OrderFigure])
+    total = sum(int(figures[s]["orders"]) for s in statuses)
     if status is not None:
         source = PartitionSource(Order, Order.event_status_index,
                                  event_status_key(event_id, status), count=lambda: total)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from openevent.models.system import Statistic
+from openevent.models.orders import OrderFigure
 from openevent.models.users import User
 from openevent.permissions import get_with_event_role
 from openevent.services import order_counts
@@ -40,6 +40,7 @@ def statistics(user: User | None, event_id: int,
                ticket_id: int | None = None) -> dict[str, dict[str, Any]]:
     """Statistics over every order of the event, or over one ticket's seats. The figures and
     the caller's role in the event (for the role check that follows) in one BatchGetItem."""
-    found = get_with_event_role(user, event_id, [
-        (Statistic, order_counts.statistics_keys(event_id, ticket_id))])
-    return _statistics(order_counts.statistics(event_id, ticket_id, found[Statistic]))
+    figure = order_counts.event_figure(event_id) if ticket_id is None \
+        else order_counts.ticket_figure(ticket_id)
+    found = get_with_event_role(user, event_id, [(OrderFigure, order_counts.keys(figure))])
+    return _statistics(order_counts.sums(found[OrderFigure]))

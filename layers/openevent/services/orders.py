@@ -49,7 +49,7 @@ from openevent.models.orders import (
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_login, role_satisfies
-from openevent.services import attendee_counts, inventory, order_counts, pricing
+from openevent.services import inventory, order_counts, pricing
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings, require_module
 from openevent.settings import get_settings
@@ -471,7 +471,7 @@ def create_attendee(user: User, event: Event, ticket_ref: str | None,
                                          {int(current.id): 1})
         attendee.seat_shard = next(iter(shards[int(current.id)])) if shards else None
         batch.save("attendee", attendee, Attendee.id.does_not_exist())
-        attendee_counts.add(batch, int(event.id), 1)
+        order_counts.attendees_added(batch, int(event.id), 1, attendee.seat_shard)
         if not organizer:
             _count_hold(batch, user.id, current)
         return batch
@@ -513,7 +513,7 @@ def delete_attendee(user: User, attendee: Attendee) -> None:
                      Attendee.order_id.does_not_exist() & Attendee.deleted_at.does_not_exist()
                      & (Attendee.holds_seat == bool(current.holds_seat))
                      & _counted_is(bool(current.counted_hold)))
-        attendee_counts.add(batch, int(current.event_id), -1)
+        order_counts.attendees_added(batch, int(current.event_id), -1, current.seat_shard)
         if current.holds_seat:
             inventory.release_seats(batch, {int(current.ticket_id): 1}, _hold_shard(current))
             _uncount_holds(batch, [current])
@@ -577,7 +577,6 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
 
     def build() -> Batch:
         batch = Batch()
-        order_counts.add_new(batch, order)
         batch.save("order", order, Order.id.does_not_exist())
         current = _attendees_by_id(ids, apointer)
         need: dict[int, int] = {}
@@ -596,6 +595,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
                     per = shards.setdefault(tid, {})
                     per[shard] = per.get(shard, 0) + k
         order.seat_shards = dump_shard_counts(shards)
+        order_counts.add_new(batch, order)  # on the seat shard the order holds
         for a in current:
             batch.update(f"attendee:{a.id}", Attendee(int(a.id)),
                          [Attendee.order_id.set(int(order.id)), Attendee.holds_seat.set(True),
@@ -835,11 +835,10 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         batch = Batch()
         shards = inventory.acquire_seats(batch, current, counts)
         order.seat_shards = dump_shard_counts(shards)
-        order_counts.add_new(batch, order)
+        order_counts.add_new(batch, order, attendees=len(attendees))
         batch.save("order", order, Order.id.does_not_exist())
         for a in attendees:
             batch.save(f"attendee:{a.id}", a, Attendee.id.does_not_exist())
-        attendee_counts.add(batch, int(event.id), len(attendees))
         if code is not None and uses:
             inventory.consume_code(batch, code, uses)
         return batch

@@ -26,10 +26,9 @@ from openevent.payments.money import amount_exponent, fits_currency, round_amoun
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 # Keep an order's transactions under DynamoDB's 100 items. Creating one writes the order,
-# an attendee per seat, the seat counters, the code, the event's attendee figure and the
-# event's and each ticket's order figures (1 + 50 + 20 + 1 + 1 + 21 = 94). Cancelling or
-# expiring it gives back at most one counter per seat and moves every figure
-# (1 + 50 + 1 + 2 x 21 = 94).
+# an attendee per seat, the seat counters, the code, the event's order figure and each
+# ticket's (1 + 50 + 20 + 1 + 1 + 20 = 93). Cancelling or expiring it gives back at most one
+# counter per seat and moves the same figures (1 + 50 + 1 + 1 + 20 = 73).
 MAX_SEATS_PER_ORDER = 50
 MAX_TICKETS_PER_ORDER = 20
 
