@@ -196,3 +196,20 @@ def test_a_search_over_a_big_event_reads_a_window_at_a_time(world, people, shop,
     seen, pages = _walk_links(world, people, path + "&page[size]=2")
     assert sorted(seen, key=int) == sorted(expected, key=int) and len(seen) == len(set(seen))
     assert "count" not in pages[0]["meta"] and pages[0]["meta"]["window"]["more"] is True
+
+
+def test_attendees_from_before_the_figure_are_counted_once(world, people, shop, sold):
+    from openevent.models.orders import OrderFigure
+    from openevent.models.system import Statistic
+    from openevent.services import order_counts
+
+    figure = order_counts.event_figure(int(shop.event.id))
+    live = len(_truth(shop.event))
+    assert order_counts.read(figure)["attendees"] == live
+    for item in OrderFigure.query(figure):  # what an older version stored: no figure
+        item.update(actions=[OrderFigure.attendees.remove()])
+    Statistic(order_counts.ATTENDEES_MIGRATED).delete()
+    assert order_counts.backfill_attendees() >= 1
+    assert order_counts.backfill_attendees() == 0  # once
+    assert order_counts.read(figure)["attendees"] == live
+    assert _get(world, people, shop.event)["meta"]["count"] == live

@@ -226,13 +226,12 @@ ATTENDEES_MIGRATED = "migrations#attendee-counts"
 
 def backfill_attendees() -> int:
     """Migration, once (a marker item records it), before traffic: the live attendees of every
-    event stored before the figure was kept, added to shard 0 of the event's figure. The one
-    Scan of the attendees table there is: it runs once per data directory or deployment,
-    never on a request. Returns the events counted."""
-    from collections import Counter
-
+    event stored before the figure was kept, added to shard 0 of the event's figure — one
+    COUNT Query of each event's attendee partition, at start, never on a request. Returns the
+    events counted."""
     from pynamodb.exceptions import PutError
 
+    from openevent.models.events import Event
     from openevent.models.orders import Attendee
     from openevent.models.system import Statistic
 
@@ -242,8 +241,12 @@ def backfill_attendees() -> int:
         Statistic(ATTENDEES_MIGRATED, value=1).save(condition=Statistic.name.does_not_exist())
     except PutError:
         return 0
-    live = Counter(int(a.event_id) for a in Attendee.scan(Attendee.deleted_at.does_not_exist()))
-    for event_id, count in sorted(live.items()):
-        OrderFigure(event_figure(event_id), 0).update(
-            actions=[OrderFigure.attendees.add(count)])
-    return len(live)
+    counted = 0
+    for event in Event.kind_index.query("event"):
+        live = Attendee.event_index.count(int(event.id),
+                                          filter_condition=Attendee.deleted_at.does_not_exist())
+        if live:
+            OrderFigure(event_figure(int(event.id)), 0).update(
+                actions=[OrderFigure.attendees.add(int(live))])
+            counted += 1
+    return counted
