@@ -156,3 +156,20 @@ def test_no_sales_when_ticketing_is_off(world, people, shop):
     assert world.attendee(people.buyer, shop.event, shop.free).status == 422
     assert _quote(world, {"tickets": [{"id": shop.free.id, "quantity": 1}]}).status == 422
     assert world.ticket_state(shop.free).seats_taken == 0
+
+
+def test_an_order_cannot_take_over_someone_elses_held_attendee(world, people, shop):
+    """The classic flow: attendees first, then the order. Another user's hold, and an
+    attendee already in an order, are refused before anything is written."""
+    theirs = world.attendee(people.stranger, shop.event, shop.paid).json()["data"]["id"]
+    resp = world.classic_order(people.buyer, shop.event, [theirs], **{"payment-mode": "onsite"})
+    assert resp.status == 403, resp.body
+    assert resp.json()["errors"][0]["source"]["pointer"] == "/data/relationships/attendees"
+    from openevent.models.orders import Attendee
+
+    assert Attendee.get(int(theirs)).order_id is None
+    mine = world.attendee(people.buyer, shop.event, shop.paid).json()["data"]["id"]
+    onsite = {"payment-mode": "onsite"}
+    assert world.classic_order(people.buyer, shop.event, [mine], **onsite).status == 201
+    again = world.classic_order(people.buyer, shop.event, [mine], **onsite)
+    assert again.status == 409, again.body

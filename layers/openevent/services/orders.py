@@ -548,13 +548,13 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
     for a in attendees:
         if int(a.event_id) != int(event.id):
             raise Unprocessable(f"Attendee {a.id} is for another event", apointer)
-    if len({int(a.ticket_id) for a in attendees}) > pricing.MAX_TICKETS_PER_ORDER:
-        raise Unprocessable(f"At most {pricing.MAX_TICKETS_PER_ORDER} different tickets "
-                            "per order", apointer)
         if a.order_id is not None:
             raise Conflict(f"Attendee {a.id} already belongs to an order", apointer)
         if not organizer and int(a.user_id) != int(user.id):
             raise Forbidden(f"Attendee {a.id} was created by someone else", apointer)
+    if len({int(a.ticket_id) for a in attendees}) > pricing.MAX_TICKETS_PER_ORDER:
+        raise Unprocessable(f"At most {pricing.MAX_TICKETS_PER_ORDER} different tickets "
+                            "per order", apointer)
     counts: dict[int, int] = {}
     for a in attendees:
         counts[int(a.ticket_id)] = counts.get(int(a.ticket_id), 0) + 1
