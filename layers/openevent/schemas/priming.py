@@ -1,8 +1,9 @@
 """Included resources of a page read together. Before the loaders of one `include=` step run
 for every resource of a page, the items they will load are read in one BatchGetItem (across
 tables, `models.base.batch_get_many`) and kept for the rest of the request
-(`openevent.request_memo`); each loader then takes its item with `get`. A page of 10 orders
-with `include=tickets,user,attendees` reads its includes in 3 calls, not 30 (the
+(`openevent.request_memo`); each loader then takes its item with `get`. The first step of
+every path is read together (`jsonapi.document.collect_included`): a page of 10 orders with
+`include=tickets,user,attendees` reads its includes in one call, not 30 (the
 `bench/requests.py` rows of the web app's order and attendee tabs).
 
 Only the reading is shared: each loader still applies its own read rule to what it gets.
