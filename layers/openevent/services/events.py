@@ -16,7 +16,7 @@ by key, paged by DynamoDB, so a page costs the same with 10 or 10 million events
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -174,15 +174,21 @@ def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Eve
         list_counts.add(tx, list_counts.event_figure(old_state), -1)
         list_counts.add(tx, list_counts.event_figure(new_state), 1)
 
+    _transact_event(fill, Conflict("The event changed meanwhile; reload it and try again"))
+    return Event.get(event.id, consistent_read=True)
+
+
+def _transact_event(fill: Callable[[TransactWrite], None], on_condition: Exception) -> None:
+    """Write an event with its list counts in one transaction: a failed condition (the event
+    changed or went meanwhile) raises `on_condition`; the request's memo is dropped."""
     try:
         transact(fill)
     except TransactWriteError as exc:
         if failed_positions(exc):
-            raise Conflict("The event changed meanwhile; reload it and try again") from None
+            raise on_condition from None
         raise
     finally:
         request_memo.forget()
-    return Event.get(event.id, consistent_read=True)
 
 
 def delete_event(user: User | None, event: Event) -> None:
@@ -194,14 +200,7 @@ def delete_event(user: User | None, event: Event) -> None:
                   condition=Event.deleted_at.does_not_exist() & (Event.state == event.state))
         list_counts.add(tx, list_counts.event_figure(str(event.state)), -1)
 
-    try:
-        transact(fill)
-    except TransactWriteError as exc:
-        if failed_positions(exc):
-            raise NotFound("Event not found") from None
-        raise
-    finally:
-        request_memo.forget()
+    _transact_event(fill, NotFound("Event not found"))
 
 
 # --- reads -----------------------------------------------------------------------------
