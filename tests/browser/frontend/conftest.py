@@ -207,6 +207,15 @@ class Browser:
         expect(page.locator("input[name^=firstname]").first).not_to_have_value(
             "", timeout=TIMEOUT_MS)
 
+    def download_ticket(self) -> bytes:
+        """Click the page's first "Download Ticket" and return the file it downloads."""
+        with self.page.expect_download(timeout=TIMEOUT_MS) as download:
+            self.page.get_by_text("Download Ticket").first.click()
+        path = download.value.path()
+        assert path is not None
+        with open(path, "rb") as fh:
+            return fh.read()
+
     def screenshot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
