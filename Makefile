@@ -9,13 +9,16 @@ INFRA_STAMP := .venv-infra/.installed
 SYSTEM_PACKAGES := mosquitto bubblewrap poppler-utils zbar-tools fonts-dejavu-core \
                    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
                    chromium nodejs
-FRONTEND_SRC   ?= $(abspath ../shared/clients/open-event-frontend)
+# The Open Event web app: its pinned upstream source is in the repository; builds are cached
+# outside it, one per source sha256 (`make run` builds it in the background the first time).
+FRONTEND_SRC   := web/open-event-frontend
 FRONTEND_CACHE ?= $(HOME)/.cache/openevent-frontend
 export OPENEVENT_FRONTEND_CACHE := $(FRONTEND_CACHE)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-fast lint typecheck bench openapi layer package synth deploy destroy \
-        system-deps clean lab-console-vendor frontend test-frontend
+        system-deps node-deps clean lab-console-vendor frontend frontend-source-check \
+        test-frontend
 
 # Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font, and
 # Chromium for the browser tests (Playwright drives Debian's build; it downloads no browser).
@@ -34,7 +37,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e ".[local,pdf,payments,lab,bench,dev]"
 	touch $(STAMP)
 
-run: system-deps $(STAMP)
+# Node and npm build the web app (Debian's nodejs/npm unless a node is already installed).
+node-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+	  $(MAKE) -s system-deps SYSTEM_PACKAGES="nodejs npm"
+
+# The API, the lab console and the web app at / (built in the background on the first start).
+run: system-deps node-deps $(STAMP)
 	OPENEVENT_MODULES=$${OPENEVENT_MODULES-ticket,payment,donation} \
 	OPENEVENT_FRONTEND_URL=$${OPENEVENT_FRONTEND_URL-http://127.0.0.1:$${PORT:-8000}} \
 	$(BIN)/python -m openevent.local
@@ -42,19 +51,19 @@ run: system-deps $(STAMP)
 test: system-deps $(STAMP) $(INFRA_STAMP) frontend
 	OPENEVENT_REQUIRE_FRONTEND=1 $(BIN)/pytest -n 2 --durations=15
 
-# The Open Event web app (Ember), built once per source tarball into a cache outside the
+# The Open Event web app (Ember), built once per source sha256 into a cache outside the
 # repository (node_modules are reused); `make run` then serves it at / beside the API.
-frontend:
-	@command -v node >/dev/null && command -v npm >/dev/null || \
-	  $(MAKE) -s system-deps SYSTEM_PACKAGES="nodejs npm"
-	@tarball=$$(ls $(FRONTEND_SRC)/open-event-frontend-*.tar.gz | head -n 1); \
-	key="$$(basename $$tarball) $$(sha256sum $$tarball | cut -c1-16)"; \
-	if [ "$$(cat $(FRONTEND_CACHE)/dist/.built-from 2>/dev/null)" = "$$key" ]; then \
-	  echo "web app: $(FRONTEND_CACHE)/dist (cached build of $$key)"; \
+frontend-source-check:
+	@cd $(FRONTEND_SRC) && sha256sum --check --quiet SHA256SUMS || \
+	  { echo "$(FRONTEND_SRC): the tarball does not match SHA256SUMS"; exit 2; }
+
+frontend: node-deps frontend-source-check
+	@sha=$$(cut -d' ' -f1 $(FRONTEND_SRC)/SHA256SUMS); \
+	if [ "$$(cat $(FRONTEND_CACHE)/dist/.built-from 2>/dev/null)" = "$$sha" ]; then \
+	  echo "web app: $(FRONTEND_CACHE)/dist (cached build of $$sha)"; \
 	else \
-	  echo "building the web app from $$tarball (~10 min the first time) ..."; \
-	  bash $(FRONTEND_SRC)/build.sh $(FRONTEND_CACHE) http://127.0.0.1:8000 && \
-	  echo "$$key" > $(FRONTEND_CACHE)/dist/.built-from; \
+	  echo "building the web app from $(FRONTEND_SRC) (~10 min the first time) ..."; \
+	  bash $(FRONTEND_SRC)/build.sh $(FRONTEND_CACHE); \
 	fi
 
 # Browser tests: Playwright driving Debian's Chromium through the real app against make run.
