@@ -77,6 +77,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
     env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir), "OPENEVENT_LAB": "0",
+                "OPENEVENT_WEB_APP": "0",
                 "OPENEVENT_PAYMENT_SANDBOX": "0"})
     log = data_dir.parent / "runtime.log"
     with log.open("w") as out:

@@ -46,7 +46,10 @@ class LocalSystem:
 def runtime_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN", "RECOVER"))}
-    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir), **extra})
+    # no web app unless a test asks for one: a runtime without a current build would start
+    # building it (`openevent.local.webapp`)
+    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir),
+                "OPENEVENT_WEB_APP": "0", **extra})
     return env
 
 

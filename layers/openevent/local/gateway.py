@@ -117,6 +117,11 @@ class Gateway:
                         static.same_origin_page(body, host))
                 return GatewayResponse(200, {"Content-Type": static.content_type(found),
                                              "Cache-Control": "no-cache"}, body)
+            building = static.building_page(self.mounts, path)
+            if building is not None:
+                return GatewayResponse(503, {"Content-Type": "text/html; charset=utf-8",
+                                             "Retry-After": "5", "Cache-Control": "no-store"},
+                                       building)
         if group is None or group not in self.pools:
             return _not_found(path)
         pool = self.pools[group]

@@ -13,6 +13,7 @@ One process supervises:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -334,6 +335,7 @@ class Runtime:
         restored = self.provision()
         if os.environ.get("OPENEVENT_PAYMENT_SANDBOX", "1") != "0":
             self.start_payment_sandboxes()
+        self.start_web_app()
         self.start_gateway()
         self.start_events()
         if self.with_lab:
@@ -370,13 +372,32 @@ class Runtime:
         ]
         print("\n".join(lines), flush=True)
 
+    def start_web_app(self) -> None:
+        """The web app's first build, in the background, when the cache has none for the
+        pinned source (`openevent.local.webapp`); `/` shows how far it is meanwhile."""
+        from openevent.local import webapp
+
+        if not webapp.enabled() or "OPENEVENT_FRONTEND_DIR" in os.environ:
+            return
+        build = webapp.start_build(webapp.cache_dir() / "build-run.log")
+        if build is not None:
+            self.web_build = build
+            self.watch(build.pid)
+
     def web_app_line(self) -> str:
+        from openevent.local import webapp
         from openevent.local.static import frontend_dir
 
         built = frontend_dir()
+        url = f"http://127.0.0.1:{self.port}/"
         if built is None:
-            return "not built (make frontend)"
-        return f"http://127.0.0.1:{self.port}/  (from {built})"
+            return "off (OPENEVENT_WEB_APP=0)" if not webapp.enabled() else "not found"
+        if getattr(self, "web_build", None) is not None:
+            state = ("an older build meanwhile" if (built / "index.html").is_file()
+                     else "a progress page meanwhile")
+            return (f"{url}  being built (~10 min the first time; {state}; log "
+                    f"{webapp.cache_dir() / 'build.log'})")
+        return f"{url}  (from {built})"
 
     def stop(self) -> None:
         """Drain the API (no new connections; requests in progress finish, new ones on open
@@ -397,6 +418,10 @@ class Runtime:
                 log.warning("stopping %s failed: %s", callback, exc)
         for thread in self.threads:
             thread.join(timeout=5)
+        build = getattr(self, "web_build", None)
+        if build is not None and build.poll() is None:  # npm and node run in its group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(build.pid, signal.SIGTERM)
         for child in reversed(self.children):
             if child.poll() is None:
                 child.terminate()

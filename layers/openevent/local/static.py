@@ -13,13 +13,13 @@ import mimetypes
 import os
 import re
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+from openevent.local import webapp
+
 ROOT = Path(__file__).resolve().parents[3]
-# Where `make frontend` builds the Open Event web app (outside the repository).
-FRONTEND_CACHE = Path(os.environ.get("OPENEVENT_FRONTEND_CACHE",
-                                     Path.home() / ".cache" / "openevent-frontend"))
 _CONFIG_META = re.compile(
     rb'<meta name="([^"]+)/config/environment" content="([^"]*)"')
 
@@ -29,6 +29,7 @@ class StaticMount:
     prefix: str  # "/lab/" or "/"
     directory: Path
     spa: bool = False
+    building: bool = False  # the folder is being built: its pages answer `building_page()`
 
     def resolve(self, path: str) -> Path | None:
         """The file serving `path`, or None; never a file outside the mount's folder."""
@@ -59,27 +60,72 @@ def content_type(path: Path) -> str:
 
 
 def frontend_dir() -> Path | None:
-    """The built web app: `OPENEVENT_FRONTEND_DIR` (empty: none), else, in the local runtime,
-    `make frontend`'s cached build."""
+    """The web app's folder: `OPENEVENT_FRONTEND_DIR` (empty: none), else, in the local
+    runtime with the web app on, the cache's build (`openevent.local.webapp`), which may still
+    be being built."""
     configured = os.environ.get("OPENEVENT_FRONTEND_DIR")
     if configured is not None:
         return Path(configured) if configured and Path(configured).is_dir() else None
-    if os.environ.get("OPENEVENT_LOCAL") != "1":
+    if os.environ.get("OPENEVENT_LOCAL") != "1" or not webapp.enabled():
         return None  # only the local runtime picks up the cached build by itself
-    built = FRONTEND_CACHE / "dist"
-    return built if (built / "index.html").is_file() else None
+    return webapp.built_dir()
 
 
 def default_mounts() -> list[StaticMount]:
-    """The lab console at /lab/ and, when built (`make frontend`), the Open Event app at /."""
+    """The lab console at /lab/ and the Open Event app at / (a "being built" page until its
+    first build is there)."""
     mounts = []
     lab = Path(os.environ.get("OPENEVENT_LAB_CONSOLE_DIR", ROOT / "web" / "lab"))
     if lab.is_dir():
         mounts.append(StaticMount("/lab/", lab, spa=False))
     frontend = frontend_dir()
     if frontend is not None:
-        mounts.append(StaticMount("/", frontend, spa=True))
+        building = "OPENEVENT_FRONTEND_DIR" not in os.environ
+        mounts.append(StaticMount("/", frontend, spa=True, building=building))
     return mounts
+
+
+_BUILDING_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="5">
+<title>Open Event: the web app is being built</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}}
+progress{{width:100%}}code{{background:#f3f3f3;padding:0 .2em}}</style></head>
+<body><h1>The web app is being built</h1>
+<p>This is the first start with this version of the Open Event web app, so it is being built
+now (about 10 minutes on 2 cores; later starts serve the build at once). The API and the lab
+console already answer.</p>
+<p><progress value="{done}" max="{total}"></progress><br>
+Step {position}: <span id="step">{words}</span></p>
+<ul><li>API: <a href="/v1/modules">/v1/</a> (reference: <a href="/v1/openapi.json">OpenAPI</a>)</li>
+<li>Lab console: <a href="/lab/">/lab/</a></li></ul>
+<p>This page refreshes itself every 5 seconds. Build log: <code>{log}</code>.</p>
+</body></html>
+"""
+
+
+def building_page(mounts: list[StaticMount], path: str) -> bytes | None:
+    """The "being built" page for a page path of a web app whose first build is running
+    (None otherwise: a file path, or a web app that is there)."""
+    bare = unquote(path.split("?", 1)[0])
+    for mount in mounts:
+        if not mount.building or not bare.startswith(mount.prefix):
+            continue
+        if (mount.directory / "index.html").is_file():
+            return None
+        if "." in bare.rsplit("/", 1)[-1]:
+            return None  # an asset of the app: nothing to show yet
+        state = webapp.progress()
+        done, _, total = state.position.partition("/")
+        failed = state.step == "failed"
+        words = ("the build failed; see the log, then start again" if failed else state.words)
+        html = _BUILDING_PAGE.format(
+            done=int(done) if done.isdigit() else 0,
+            total=int(total) if total.isdigit() else 4,
+            position=escape(state.position), words=escape(words),
+            log=escape(str(webapp.cache_dir() / "build.log")))
+        return html.encode()
+    return None
 
 
 def same_origin_page(body: bytes, host: str | None) -> bytes:
