@@ -152,6 +152,13 @@ class Gateway:
             protocol_version = "HTTP/1.1"
             server: GatewayServer
 
+            def setup(self) -> None:
+                super().setup()
+                # An answer is two writes (headers, then body): with Nagle's algorithm the
+                # body waits for the ACK of the headers, which a keep-alive client delays by
+                # up to 40 ms. Send each write at once, as API Gateway's front end does.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def _handle(self) -> None:
                 if not self.server.enter(self.connection):  # stopping: refuse, nothing was done
                     self.close_connection = True
