@@ -1,0 +1,325 @@
+"""Latency one request at a time on `make run`, against the floor of its own DynamoDB work.
+
+A person clicking through the web app waits for one request at a time. For each request a
+page of the app makes, this measures on a real local runtime (`python -m openevent.local`,
+journal on, nothing but 127.0.0.1):
+
+- p50 at concurrency 1, warm (keep-alive, after warm-up requests), over `--samples` requests;
+- the floor: the p50 of the same number of bare DynamoDB round trips (botocore GetItem, no
+  framework) to the same embedded AWS, in the same run. The number of AWS calls a request
+  makes is counted by sending the same request through the same handlers in this process
+  (`openevent.local.gateway.Gateway`, pointed at the runtime's embedded AWS and data) with
+  botocore's `_make_api_call` counted. For the login the floor also holds one argon2
+  verification with the product's parameters (`openevent.security`): the password hash is
+  the work, not overhead;
+- the ratio p50 / floor, with budgets: ≤ 2x for reads, ≤ 3x for login and create-order;
+- requests per second at concurrency 1, 10 and 50 (GET of one event by identifier);
+- with `--oes URL`: the same requests against a running Open Event Server seeded with the
+  same data through its own API, measured in the same run, and each row's ratio ours ÷ OES.
+
+    .venv/bin/python bench/latency.py [--samples 200] [--events 1000]
+        [--oes http://127.0.0.1:5000 --oes-login admin@example.com:password]
+
+Exit status 1 when a budget is exceeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# This folder holds a file named like the `requests` package: keep it off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+ADMIN = {"email": "admin@openevent.local", "password": "open-event-admin"}
+JSONAPI = {"Content-Type": "application/vnd.api+json", "Accept": "application/vnd.api+json"}
+BUDGET = {"read": 2.0, "login": 3.0, "write": 3.0}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def p50(fn: Callable[[], Any], samples: int, warmup: int = 20) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def ok(resp: requests.Response) -> requests.Response:
+    if resp.status_code >= 400:
+        raise SystemExit(f"{resp.request.method} {resp.request.url} -> {resp.status_code}: "
+                         f"{resp.text[:300]}")
+    return resp
+
+
+# --- the system under test ----------------------------------------------------------------
+
+def start_runtime(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
+    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir), "OPENEVENT_LAB": "0",
+                "OPENEVENT_WEB_APP": "0", "OPENEVENT_PAYMENT_SANDBOX": "0",
+                "OPENEVENT_MODULES": "ticket"})
+    log = data_dir.parent / "runtime.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while "running locally" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"runtime did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    moto = re.search(r"Embedded AWS moto at (http://127\.0\.0\.1:\d+)", log.read_text())
+    assert moto is not None
+    return proc, moto.group(1)
+
+
+def event_doc(name: str) -> dict[str, Any]:
+    start = datetime.now(UTC) + timedelta(days=30)
+    return {"data": {"type": "event", "attributes": {
+        "name": name, "starts-at": start.isoformat(), "timezone": "UTC", "state": "published",
+        "ends-at": (start + timedelta(hours=2)).isoformat()}}}
+
+
+def ticket_doc(event_id: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"data": {"type": "ticket", "attributes": {
+        "name": "Free entry", "type": "free", "price": 0, "quantity": 1_000_000,
+        "sales-starts-at": (now - timedelta(days=1)).isoformat(),
+        "sales-ends-at": (now + timedelta(days=20)).isoformat(), "max-order": 10},
+        "relationships": {"event": {"data": {"type": "event", "id": event_id}}}}}
+
+
+class Target:
+    """One API (ours or Open Event Server's) seeded with the same data through itself."""
+
+    def __init__(self, base: str, email: str, password: str) -> None:
+        self.base, self.email, self.password = base, email, password
+        self.session = requests.Session()
+        self.token = ""
+
+    def login(self) -> requests.Response:
+        return ok(self.session.post(self.base + "/auth/session", timeout=60, json={
+            "email": self.email, "password": self.password}))
+
+    def auth(self) -> dict[str, str]:
+        return {**JSONAPI, "Authorization": f"JWT {self.token}"}
+
+    def seed(self, events: int) -> None:
+        self.token = self.login().json()["access_token"]
+
+        def make(i: int) -> str:
+            with requests.Session() as s:
+                return str(ok(s.post(self.base + "/v1/events", json=event_doc(f"Event {i}"),
+                                     headers=self.auth(), timeout=60)).json()["data"]["id"])
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            ids = list(pool.map(make, range(events)))
+        self.event_id = ids[-1]
+        got = ok(self.session.get(f"{self.base}/v1/events/{self.event_id}",
+                                  headers=self.auth(), timeout=60)).json()
+        self.identifier = got["data"]["attributes"]["identifier"]
+        ticket = ok(self.session.post(self.base + "/v1/tickets", json=ticket_doc(self.event_id),
+                                      headers=self.auth(), timeout=60)).json()
+        self.ticket_id = ticket["data"]["id"]
+
+    def requests(self) -> dict[str, tuple[str, Callable[[], requests.Response]]]:
+        s, base = self.session, self.base
+        body = {"tickets": [{"id": self.ticket_id, "quantity": 1}]}
+        return {
+            "GET /v1/events (page of 10)": ("read", lambda: ok(s.get(
+                base + "/v1/events?page[size]=10", headers=JSONAPI, timeout=60))),
+            "GET /v1/events/<identifier>": ("read", lambda: ok(s.get(
+                f"{base}/v1/events/{self.identifier}", headers=JSONAPI, timeout=60))),
+            "GET /v1/events/<id>/tickets": ("read", lambda: ok(s.get(
+                f"{base}/v1/events/{self.event_id}/tickets", headers=JSONAPI, timeout=60))),
+            "POST /auth/session": ("login", self.login),
+            "POST /v1/orders/create-order": ("write", lambda: ok(s.post(
+                base + "/v1/orders/create-order", json=body, timeout=60,
+                headers={**self.auth(), "Content-Type": "application/json"}))),
+        }
+
+
+# --- counting the AWS calls of a request, in-process ----------------------------------------
+
+class CallCounter:
+    """Sends a request through the same handlers in this process, against the runtime's
+    embedded AWS and data, and counts the AWS calls it makes."""
+
+    def __init__(self, moto: str, data_dir: Path) -> None:
+        os.environ.update({
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto,
+            "OPENEVENT_LOCAL": "1", "OPENEVENT_WEB_APP": "0",
+            "OPENEVENT_DATA_DIR": str(data_dir),
+            "OPENEVENT_OUTBOX_DIR": str(data_dir / "outbox"),
+            "OPENEVENT_JWT_SECRET": (data_dir / "jwt-secret").read_text().strip(),
+            "OPENEVENT_DATA_KEY": (data_dir / "data-key").read_text().strip()})
+        import botocore.client
+        from openevent.local.gateway import Gateway
+
+        self.calls: list[str] = []
+        original = botocore.client.BaseClient._make_api_call
+        counter = self
+
+        def counted(client: Any, operation: str, params: Any) -> Any:
+            counter.calls.append(operation)
+            return original(client, operation, params)
+
+        botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+        self.gateway = Gateway(pool_size=1, groups=("auth", "events", "orders"))
+
+    def count(self, method: str, path: str, headers: dict[str, str],
+              body: Any = None) -> list[str]:
+        raw = json.dumps(body).encode() if body is not None else None
+        for _ in range(2):  # the second is warm, like the measured requests
+            self.calls.clear()
+            resp = self.gateway.request(method, path, {"Host": "127.0.0.1", **headers}, raw)
+            assert resp.status < 400, (path, resp.status, resp.body[:300])
+        return list(self.calls)
+
+
+def floor_ms(moto: str, event_id: str, calls: int, samples: int) -> float:
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=moto, region_name="us-east-1",
+                          aws_access_key_id="local", aws_secret_access_key="local")
+    table = next(t for t in client.list_tables()["TableNames"] if t.endswith("-events"))
+    key = {"id": {"N": event_id}}
+    try:
+        client.get_item(TableName=table, Key=key)
+    except client.exceptions.ClientError:
+        key = {"id": {"S": event_id}}
+
+    def trips() -> None:
+        for _ in range(calls):
+            client.get_item(TableName=table, Key=key)
+
+    return p50(trips, samples)
+
+
+def argon2_ms(samples: int) -> float:
+    from openevent.security import hash_password, verify_password
+
+    stored = hash_password("a password of usual length")
+    return p50(lambda: verify_password(stored, "a password of usual length"), samples, 3)
+
+
+def throughput(fn: Callable[[], Any], concurrency: int, total: int) -> float:
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(lambda _: fn(), range(total)))
+    return total / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--oes", help="a running Open Event Server to measure beside ours")
+    parser.add_argument("--oes-login", default="admin@example.com:password",
+                        help="its super admin, email:password")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="openevent-latency-")) / "data"
+    proc, moto = start_runtime(data_dir, port := free_port())
+    failed = []
+    try:
+        ours = Target(f"http://127.0.0.1:{port}", ADMIN["email"], ADMIN["password"])
+        started = time.monotonic()
+        ours.seed(args.events)
+        print(f"seeded {args.events} events in {time.monotonic() - started:.0f} s")
+        oes = None
+        if args.oes:
+            email, _, password = args.oes_login.partition(":")
+            oes = Target(args.oes.rstrip("/"), email, password)
+            oes.seed(args.events)
+        counter = CallCounter(moto, data_dir)
+        slow_hash = argon2_ms(20)
+        print(f"argon2 verification (the login's own work): p50 {slow_hash:.1f} ms\n")
+        header = "| request, one at a time | AWS calls | p50 | floor p50 | ratio | budget |"
+        if oes:
+            header += " OES p50 | ours ÷ OES |"
+        print(header)
+        print("|" + "---|" * (header.count("|") - 1))
+        ours_req = ours.requests()
+        oes_req = oes.requests() if oes else {}
+        for name, (kind, send) in ours_req.items():
+            method, path = name.split(" ", 1)
+            real = {"GET /v1/events (page of 10)": "/v1/events?page[size]=10",
+                    "GET /v1/events/<identifier>": f"/v1/events/{ours.identifier}",
+                    "GET /v1/events/<id>/tickets": f"/v1/events/{ours.event_id}/tickets",
+                    "POST /auth/session": "/auth/session",
+                    "POST /v1/orders/create-order": "/v1/orders/create-order"}[name]
+            headers = {"Content-Type": "application/json"} if method == "POST" else JSONAPI
+            body: Any = None
+            if kind == "login":
+                body = {"email": ours.email, "password": ours.password}
+            elif kind == "write":
+                headers = {"Content-Type": "application/json",
+                           "Authorization": f"JWT {ours.token}"}
+                body = {"tickets": [{"id": ours.ticket_id, "quantity": 1}]}
+            calls = counter.count(method, real, headers, body)
+            ms = p50(send, args.samples)
+            floor = floor_ms(moto, ours.event_id, len(calls), args.samples)
+            if kind == "login":
+                floor += slow_hash
+            ratio = ms / floor if floor else float("inf")
+            within = ratio <= BUDGET[kind]
+            if not within:
+                failed.append(name)
+            row = (f"| {name} | {len(calls)} | {ms:.1f} ms | {floor:.1f} ms | {ratio:.2f}x | "
+                   f"≤ {BUDGET[kind]:.0f}x {'ok' if within else 'EXCEEDED'} |")
+            if oes:
+                theirs = p50(oes_req[name][1], args.samples)
+                row += f" {theirs:.1f} ms | {ms / theirs:.2f}x |"
+            print(row)
+        one = ours_req["GET /v1/events/<identifier>"][1]
+        print()
+        for concurrency in (1, 10, 50):
+            rate = throughput(one, concurrency, max(200, concurrency * 20))
+            line = f"GET /v1/events/<identifier> at concurrency {concurrency}: {rate:.0f} req/s"
+            if oes:
+                theirs = throughput(oes_req["GET /v1/events/<identifier>"][1], concurrency,
+                                    max(200, concurrency * 20))
+                line += f"; OES {theirs:.0f} req/s ({rate / theirs:.2f}x)"
+            print(line)
+        print(f"\nload average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+              "cores")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)
+    if failed:
+        print(f"\nover budget: {', '.join(failed)}")
+        sys.exit(1)
+    print("\nevery request within its budget")
+
+
+if __name__ == "__main__":
+    main()
