@@ -471,3 +471,24 @@ def test_an_account_that_was_never_the_events_is_still_foreign(world, people, sh
     resp = _deliver(world, stripe, "payment_intent.succeeded", paid, acct)
     assert resp.json()["applied"] == "foreign account"
     assert world.order(order["id"]).status == "pending"
+
+
+def test_after_a_replaced_connection_the_next_intent_is_on_the_new_account(
+        world, people, shop, stripe):
+    """The payment step asks again after the organizer replaced the connection: the new
+    intent is made on the event's account now, and the stale one, if paid too, is refunded."""
+    order = _stripe_order(world, people, shop)
+    old = _intent(world, people, order)
+    new_account = _replace_connection(world, people, shop, stripe)
+    new = _intent(world, people, order)
+    assert new["id"] != old["id"] and stripe.account_of(new["id"]) == new_account
+    assert world.order(order["id"]).stripe_account == new_account
+    assert _confirm(stripe, new, new_account).status_code == 200
+    resp = _deliver(world, stripe, "payment_intent.succeeded", stripe.get_object(new["id"]),
+                    new_account)
+    assert resp.json()["applied"] == "completed"
+    assert _confirm(stripe, old, stripe.account).status_code == 200
+    stale = stripe.get_object(old["id"])
+    resp = _deliver(world, stripe, "payment_intent.succeeded", stale, stripe.account)
+    assert resp.json()["applied"] == "refunded"
+    assert stripe.get_object(stale["latest_charge"])["refunded"] is True

@@ -487,7 +487,9 @@ def payment_intent_for(order: Order) -> Any:
     webhook's or `verify`'s business, after Stripe confirms it."""
     from openevent.payments.money import to_minor_units
 
-    account = expected_account(order)
+    # the event's connection now (an organizer who replaced it wants the money there); a
+    # stale intent on the former account, paid anyway, is applied or refunded there
+    account = connected_account(order.event_id) or order.stripe_account
     if account is None:
         raise Unprocessable("The event has no Stripe authorization",
                             attribute_pointer("payment_mode"))
@@ -495,7 +497,8 @@ def payment_intent_for(order: Order) -> Any:
     amount, currency = Decimal(order.amount), str(order.currency)
     minor = to_minor_units(amount, currency)
     try:
-        if order.stripe_payment_intent and order.stripe_payment_intent.startswith("pi_"):
+        if order.stripe_payment_intent and order.stripe_payment_intent.startswith("pi_") \
+                and order.stripe_account == account:
             try:
                 known = gateway.retrieve_intent(order.stripe_payment_intent,
                                                 connected_account=account)
