@@ -104,3 +104,23 @@ def test_an_amount_code_in_kwd_follows_stripes_tens(api, cast, make_ticket):
         event=cast.event.id, tickets=[ticket.id]), token=cast.token("owner"))
     assert resp.status == 422, resp.body
     assert error_of(resp)["source"]["pointer"] == "/data/attributes/value"
+
+
+def test_racing_patches_cannot_pair_kwd_with_paypal(api, make_user, modules):
+    """One PATCH turns PayPal on (checked against USD), another switches to KWD (checked
+    against PayPal off), both read before either writes: the second write finds the values
+    it checked changed and is a 409, never a KWD event taking PayPal."""
+    from openevent.errors import Conflict
+    from openevent.models.events import Event
+    from openevent.models.users import User
+    from openevent.services import events
+
+    owner = make_user()
+    made = _create(api, owner, **{"payment-currency": "USD", "can-pay-by-stripe": True})
+    event_id = int(made.json()["data"]["id"])
+    stale = Event.get(event_id)  # what the slower request read
+    assert _patch(api, owner, event_id, **{"can-pay-by-paypal": True}).status == 200
+    with pytest.raises(Conflict):
+        events.update_event(User.get(owner.id), stale, {"payment_currency": "KWD"})
+    stored = Event.get(event_id)
+    assert (stored.payment_currency, stored.can_pay_by_paypal) == ("USD", True)

@@ -136,6 +136,8 @@ def _currency_guard(event: Event, values: dict[str, Any]) -> Any:
     if not any(f in values for f in _CURRENCY_FIELDS):
         return None
     guard = Event.payment_currency == str(event.payment_currency)
+    if str(event.payment_currency) == "USD":  # the default: an old item may not store it
+        guard = guard | Event.payment_currency.does_not_exist()
     for flag in currencies.ONLINE_METHODS:
         attr = getattr(Event, flag)
         guard = guard & ((attr == True) if getattr(event, flag) else  # noqa: E712
