@@ -426,7 +426,7 @@ def verify(order_ref: str) -> Any:
 
 @route(app, "/v1/orders/{order_ref}/create-paypal-payment", methods=["POST"])
 def create_paypal_payment(order_ref: str) -> Any:
-    from openevent.services import payments
+    from openevent.services import payments, return_urls
 
     user, order = _order_for(order_ref)
     if not (user.is_staff or int(order.user_id) == int(user.id)):
@@ -436,13 +436,9 @@ def create_paypal_payment(order_ref: str) -> Any:
     attributes = data.get("attributes") if isinstance(data, dict) else None
     if not isinstance(attributes, dict):
         raise Unprocessable("'data.attributes' must be an object", "/data/attributes")
-    urls = []
-    for name in ("return-url", "cancel-url"):
-        value = attributes.get(name, attributes.get(name.replace("-", "_")))
-        if not isinstance(value, str) or not value.startswith(("http://", "https://")) \
-                or len(value) > 2048:
-            raise Unprocessable(f"'{name}' must be an http(s) URL", f"/data/attributes/{name}")
-        urls.append(value)
+    urls = [return_urls.require_own_url(
+        name, attributes.get(name, attributes.get(name.replace("-", "_"))))
+        for name in ("return-url", "cancel-url")]
     return web.plain(payments.create_paypal_payment(order, urls[0], urls[1]))
 
 

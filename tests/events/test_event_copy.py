@@ -204,3 +204,97 @@ def test_failure_writing_event_item_leaves_nothing(api, cast, full_event, media,
     monkeypatch.setattr(event_copy, "write_chunk", fail_on_event)
     assert _copy(api, cast).status == 503
     assert (Event.count(), Ticket.count()) == before
+
+
+# --- issue 20, item 3: every derived flag is reset by a copy -------------------------------
+
+def _buy(api, buyer, ticket_id, quantity):
+    return api.post_json("/v1/orders/create-order",
+                         {"tickets": [{"id": ticket_id, "quantity": quantity}]},
+                         token=buyer.token)
+
+
+@pytest.fixture
+def every_state(api, cast, make_ticket, make_user):
+    """An event with a ticket in each state a copy meets, reached through real checkouts."""
+    from openevent.models.events import Ticket
+
+    event, buyer = cast.event, make_user()
+    made = {
+        "on sale": make_ticket(event, name="On sale", quantity=4),
+        "sold out": make_ticket(event, name="Sold out", quantity=2),
+        "sharded sold out": make_ticket(event, name="Sharded sold out", quantity=4,
+                                        seat_shards=2),
+        "sharded on sale": make_ticket(event, name="Sharded on sale", quantity=4,
+                                       seat_shards=2),
+        "hidden": make_ticket(event, name="Hidden", quantity=3, is_hidden=True),
+        "paid": make_ticket(event, name="Paid", type="paid", quantity=2),
+    }
+    for state, seats in (("on sale", 1), ("sold out", 2), ("sharded sold out", 4),
+                         ("sharded on sale", 1), ("paid", 2)):
+        resp = _buy(api, buyer, made[state].id, seats)
+        assert resp.status == 201, (state, resp.body)
+    # a buyer turned away from the sold-out sharded ticket marks all its shards empty
+    assert _buy(api, buyer, made["sharded sold out"].id, 1).status == 409
+    assert Ticket.get(made["sharded sold out"].id).shards_empty is True
+    assert _buy(api, buyer, made["sold out"].id, 1).status == 409
+    return made
+
+
+def test_copy_resets_every_derived_ticket_flag(api, cast, every_state):
+    from openevent.models.events import SeatShard, Ticket
+    from openevent.services import inventory
+    from openevent.services.tickets import tickets_of_event
+
+    new_id = _copy(api, cast).json()["id"]
+    copies = {t.name: t for t in tickets_of_event(new_id)}
+    assert sorted(copies) == sorted(t.name for t in every_state.values())
+    for name, ticket in copies.items():
+        stored = Ticket.get(ticket.id)
+        assert (int(stored.seats_taken or 0), stored.shards_empty) == (0, None), name
+        if inventory.is_sharded(stored):
+            shards = list(SeatShard.query(int(stored.id)))
+            assert sum(int(s.left) for s in shards) == int(stored.quantity), name
+            assert all(int(s.taken or 0) == 0 for s in shards), name
+    assert copies["Hidden"].is_hidden is True  # configuration is copied, state is not
+    assert copies["Sharded sold out"].seat_shards == 2
+
+
+def test_every_ticket_of_a_copy_sells_its_whole_quantity(api, cast, every_state, make_user):
+    from openevent.services.tickets import tickets_of_event
+
+    new_id = _copy(api, cast).json()["id"]
+    buyer = make_user()
+    for ticket in tickets_of_event(new_id):
+        if ticket.is_hidden:
+            continue
+        resp = _buy(api, buyer, ticket.id, int(ticket.quantity))
+        assert resp.status == 201, (ticket.name, resp.body)
+        assert _buy(api, buyer, ticket.id, 1).status == 409, ticket.name
+    # the original's sales are untouched by the copy's
+    stats = api.get(f"/v1/events/{cast.event.id}/order-statistics",
+                    token=cast.token("owner")).json()["data"]["attributes"]
+    assert stats["tickets"]["total"] == 10
+
+
+def test_copy_statistics_start_from_zero(api, cast, every_state):
+    from openevent.services.tickets import tickets_of_event
+
+    new_id = _copy(api, cast).json()["id"]
+    owner = cast.token("owner")
+    stats = api.get(f"/v1/events/{new_id}/order-statistics", token=owner).json()
+    assert stats["data"]["attributes"]["orders"]["total"] == 0
+    for ticket in tickets_of_event(new_id):
+        got = api.get(f"/v1/tickets/{ticket.id}/order-statistics", token=owner).json()
+        assert got["data"]["attributes"]["tickets"]["total"] == 0, ticket.name
+
+
+def test_every_attribute_of_a_copied_item_is_classified(aws):
+    """A new attribute must be declared copied or derived (reset) before a copy ships it."""
+    from openevent.models.events import DiscountCode, Event, Ticket
+    from openevent.services import event_copy
+
+    for model in (Event, Ticket, DiscountCode):
+        declared = event_copy.COPIED[model] | set(event_copy.DERIVED[model])
+        assert declared == set(model.get_attributes()), model.__name__
+        assert not event_copy.COPIED[model] & set(event_copy.DERIVED[model]), model.__name__

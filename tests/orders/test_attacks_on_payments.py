@@ -306,3 +306,61 @@ def test_stripe_delivery_outside_the_time_tolerance_is_400(world, people, shop, 
         "Content-Type": "application/json",
         "Stripe-Signature": stripe.sign(payload, timestamp=int(time.time()) - 3600)})
     assert resp.status == 400
+
+
+# --- issue 20, item 9: PayPal sends the payer back only to the platform's own origins --------
+
+def _create_paypal_payment(world, people, order, return_url, cancel_url):
+    return world.api.post(f"/v1/orders/{order['attributes']['identifier']}/"
+                          "create-paypal-payment", {"data": {"type": "paypal-payment",
+                          "attributes": {"return-url": return_url, "cancel-url": cancel_url}}},
+                          token=people.buyer.token)
+
+
+@pytest.mark.parametrize("evil", [
+    "https://evil.example/orders/x/view",
+    "http://frontend.test.evil.example/orders/x/view",
+    "http://frontend.test@evil.example/orders/x/view",
+    "http://evil.example/?next=http://frontend.test/",
+    "https://frontend.test/orders/x/view",            # another scheme is another origin
+    "http://frontend.test:8443/orders/x/view",        # another port too
+    "http://frontend.test\\@evil.example/",
+    "http://frontend.test/orders/x/view\r\nLocation: http://evil.example/",
+    "javascript:alert(1)//http://frontend.test/",
+    "//evil.example/orders/x/view",
+])
+@pytest.mark.parametrize("field", ["return-url", "cancel-url"])
+def test_paypal_return_urls_off_the_platform_are_422(world, people, shop, paypal, evil, field):
+    order = _paid_order(world, people, shop, "paypal")
+    before = set(paypal.orders)
+    ok = "http://frontend.test/orders/x/view"
+    urls = {"return-url": ok, "cancel-url": ok, field: evil}
+    resp = _create_paypal_payment(world, people, order, urls["return-url"], urls["cancel-url"])
+    assert resp.status == 422, resp.body
+    assert error_of(resp)["source"]["pointer"] == f"/data/attributes/{field}"
+    assert set(paypal.orders) == before  # nothing was sent to PayPal
+
+
+@pytest.mark.parametrize("base", ["http://frontend.test", "http://FRONTEND.test:80",
+                                  "http://127.0.0.1:8000"])
+def test_paypal_return_urls_on_the_web_app_or_api_origin_are_accepted(world, people, shop,
+                                                                       paypal, base):
+    order = _paid_order(world, people, shop, "paypal")
+    ident = order["attributes"]["identifier"]
+    resp = _create_paypal_payment(world, people, order, f"{base}/orders/{ident}/view",
+                                  f"{base}/orders/{ident}/pending")
+    assert resp.status == 200, resp.body
+    assert resp.json()["status"] is True
+    made = paypal.orders[resp.json()["payment_id"]]
+    assert made["_return_url"] == f"{base}/orders/{ident}/view"
+
+
+def test_paypal_return_urls_follow_the_admins_frontend_url(world, people, shop, paypal):
+    order = _paid_order(world, people, shop, "paypal")
+    world.settings(frontend_url="https://events.example.org/")
+    here = "https://events.example.org/orders/x/view"
+    assert _create_paypal_payment(world, people, order, here, here).status == 200
+    old = "http://frontend.test/orders/x/view"
+    resp = _create_paypal_payment(world, people, order, old, here)
+    assert resp.status == 422
+    assert error_of(resp)["source"]["pointer"] == "/data/attributes/return-url"

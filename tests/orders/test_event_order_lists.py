@@ -50,9 +50,8 @@ def _statistics_truth(event, ticket_id=None):
         if not lines:
             continue
         seats = sum(int(line.quantity) for line in lines)
-        sales = Decimal(order.amount) if ticket_id is None else sum(
-            (Decimal(line.price) - Decimal(line.discount or 0)) * int(line.quantity)
-            for line in lines)
+        sales = Decimal(order.amount) if ticket_id is None else \
+            _ticket_sales_in(order, ticket_id)
         for key in (KEYS[str(order.status)], "total"):
             out["tickets"][key] += seats
             out["orders"][key] += 1
@@ -268,3 +267,75 @@ def test_more_different_tickets_than_an_order_takes_is_422(world, people, shop):
     resp = world.classic_order(people.buyer, shop.event, held)
     assert resp.status == 422, resp.body
     assert resp.json()["errors"][0]["source"]["pointer"] == "/data/relationships/attendees"
+
+
+# --- issue 20, item 8: an admin's amount change moves the per-ticket figures too ------------
+
+def _cents(value):
+    from decimal import ROUND_HALF_UP
+
+    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _ticket_sales_oracle(event, ticket_id, status):
+    """A ticket's sales in one status, recomputed from the orders (events without tax): each
+    ticket's line total, plus its share of what the admin added to or took from the amount
+    the lines came to — split in proportion to the line totals, in cents, the largest line
+    taking the rounding remainder."""
+    return sum((_ticket_sales_in(order, ticket_id)
+                for order in Order.event_index.query(int(event.id))
+                if str(order.status) == status), Decimal(0))
+
+
+def _ticket_sales_in(order, ticket_id):
+    """One order's sales of one ticket (the rule above; paid lines, no tax)."""
+    lines: dict[int, Decimal] = {}
+    for line in order.lines:
+        lines[int(line.ticket_id)] = lines.get(int(line.ticket_id), Decimal(0)) + (
+            Decimal(line.price) - Decimal(line.discount or 0)) * int(line.quantity)
+    if int(ticket_id) not in lines:
+        return Decimal(0)
+    weight = sum(lines.values())
+    delta = Decimal(order.amount) - weight
+    if not delta:
+        return lines[int(ticket_id)]
+    largest = max(sorted(lines), key=lambda t: lines[t])
+    shares = {t: _cents(delta * w / weight) for t, w in lines.items() if t != largest}
+    shares[largest] = delta - sum(shares.values())
+    return lines[int(ticket_id)] + shares[int(ticket_id)]
+
+
+def test_an_admins_amount_change_moves_each_tickets_sales(world, people, shop):
+    half = world.ticket(shop.event, name="Half", price="5.00", quantity=5)
+    made = world.checkout(people.buyer, [(shop.paid, 1), (half, 1), (shop.free, 1)])
+    assert made.status == 201, made.body
+    oid, ident = made.json()["data"]["id"], made.json()["data"]["attributes"]["identifier"]
+    status = str(Order.get(int(oid)).status)
+    key = KEYS[status]
+
+    def ticket_sales(ticket):
+        resp = world.api.get(f"/v1/tickets/{ticket.id}/order-statistics",
+                             token=people.owner.token)
+        return Decimal(str(resp.json()["data"]["attributes"]["sales"][key]))
+
+    def event_sales():
+        resp = world.api.get(f"/v1/events/{shop.event.id}/order-statistics",
+                             token=people.owner.token)
+        return Decimal(str(resp.json()["data"]["attributes"]["sales"][key]))
+
+    for amount, paid, halves in (("12.34", "8.23", "4.11"), ("20.00", "13.33", "6.67"),
+                                 ("15.00", "10.00", "5.00"), ("0.01", "0.01", "0.00")):
+        resp = world.api.patch(f"/v1/orders/{ident}", {"data": {
+            "type": "order", "id": oid, "attributes": {"amount": amount}}},
+            token=people.admin.token)
+        assert resp.status == 200, resp.body
+        got = (ticket_sales(shop.paid), ticket_sales(half), ticket_sales(shop.free))
+        assert got == (Decimal(paid), Decimal(halves), Decimal(0)), amount
+        assert got == tuple(_ticket_sales_oracle(shop.event, t.id, status)
+                            for t in (shop.paid, half, shop.free)), amount
+        assert sum(got) == event_sales() == Decimal(amount)  # no tax: the tickets add up
+    service.transition(Order.get(int(oid)), "cancelled")
+    key = "cancelled"
+    assert (ticket_sales(shop.paid), ticket_sales(half)) == (Decimal("0.01"), Decimal("0.00"))
+    assert ticket_sales(shop.paid) + ticket_sales(half) == event_sales()
+    _assert_figures_exact(world, people, shop.event, [shop.free, shop.paid, half])

@@ -388,3 +388,107 @@ def test_charging_with_the_payment_that_already_completed_the_order_answers_succ
         "status": True, "message": "Charge successful"}
     charge["paypal_payment_id"] = "5O190127TN364715T"
     assert _charge(world, people.buyer, other, **charge).status == 409
+
+
+# --- issue 20, item 7: a payment the platform does not apply is refunded, never kept ---------
+
+def _replace_connection(world, people, shop, stripe):
+    """The organizer disconnects the event's Stripe account and connects another one."""
+    from openevent.models.users import User
+    from openevent.services.stripe_connect import (
+        authorization_of,
+        authorize,
+        delete_authorization,
+    )
+
+    owner = User.get(people.owner.id)
+    delete_authorization(owner, authorization_of(shop.event.id), shop.event)
+    return authorize(owner, shop.event, stripe.create_connect_code()).stripe_user_id
+
+
+def _paid_on(world, stripe, account, order, amount=1000):
+    """A PaymentIntent on `account` naming the order, confirmed as Stripe.js does."""
+    intent = _stripe_api(stripe, "/v1/payment_intents", account, amount=amount, currency="usd",
+                         **{"metadata[order_identifier]": order["attributes"]["identifier"]})
+    assert _confirm(stripe, intent, account).status_code == 200
+    return stripe.get_object(intent["id"])
+
+
+def test_a_payment_on_the_events_new_account_completes_the_pending_order(
+        world, people, shop, stripe):
+    """The order's intent was made on the old account; the organizer replaced the connection
+    and the payment for this order arrives on the new one: it provably pays this order (this
+    event's account, this order, this amount), so it is applied — never ignored."""
+    order = _stripe_order(world, people, shop)
+    old = _intent(world, people, order)
+    assert stripe.account_of(old["id"]) == stripe.account
+    new_account = _replace_connection(world, people, shop, stripe)
+    paid = _paid_on(world, stripe, new_account, order)
+    resp = _deliver(world, stripe, "payment_intent.succeeded", paid, new_account)
+    assert (resp.status, resp.json()["applied"]) == (200, "completed")
+    stored = world.order(order["id"])
+    assert (stored.status, stored.stripe_account) == ("completed", new_account)
+
+
+def test_a_payment_on_the_events_former_account_is_applied_or_refunded(
+        world, people, shop, stripe):
+    """After the connection was replaced, a payment still made on the former account (the
+    buyer's page held its intent): applied to the pending order; a second one refunded."""
+    order = _stripe_order(world, people, shop)
+    old = _intent(world, people, order)
+    new_account = _replace_connection(world, people, shop, stripe)
+    assert _confirm(stripe, old, stripe.account).status_code == 200
+    paid = stripe.get_object(old["id"])
+    resp = _deliver(world, stripe, "payment_intent.succeeded", paid, stripe.account)
+    assert resp.json()["applied"] == "completed"
+    assert world.order(order["id"]).status == "completed"
+    again = _paid_on(world, stripe, new_account, order)
+    resp = _deliver(world, stripe, "payment_intent.succeeded", again, new_account)
+    assert (resp.status, resp.json()["applied"]) == (200, "refunded")
+    assert stripe.get_object(again["latest_charge"])["refunded"] is True
+    assert world.order(order["id"]).transaction_id == paid["id"]
+
+
+def test_a_wrong_amount_on_the_events_new_account_is_refunded(world, people, shop, stripe):
+    order = _stripe_order(world, people, shop)
+    _intent(world, people, order)
+    new_account = _replace_connection(world, people, shop, stripe)
+    paid = _paid_on(world, stripe, new_account, order, amount=700)
+    resp = _deliver(world, stripe, "charge.succeeded",
+                    stripe.get_object(paid["latest_charge"]), new_account)
+    assert (resp.status, resp.json()["applied"]) == (200, "refunded")
+    assert stripe.get_object(paid["latest_charge"])["refunded"] is True
+    assert world.order(order["id"]).status == "pending"
+
+
+def test_an_account_that_was_never_the_events_is_still_foreign(world, people, shop, stripe):
+    """Replacing connections widens nothing: another organizer's account stays foreign."""
+    order = _stripe_order(world, people, shop)
+    _intent(world, people, order)
+    _replace_connection(world, people, shop, stripe)
+    acct = _attacker_account(world, people, stripe)
+    paid = _paid_on(world, stripe, acct, order)
+    resp = _deliver(world, stripe, "payment_intent.succeeded", paid, acct)
+    assert resp.json()["applied"] == "foreign account"
+    assert world.order(order["id"]).status == "pending"
+
+
+def test_after_a_replaced_connection_the_next_intent_is_on_the_new_account(
+        world, people, shop, stripe):
+    """The payment step asks again after the organizer replaced the connection: the new
+    intent is made on the event's account now, and the stale one, if paid too, is refunded."""
+    order = _stripe_order(world, people, shop)
+    old = _intent(world, people, order)
+    new_account = _replace_connection(world, people, shop, stripe)
+    new = _intent(world, people, order)
+    assert new["id"] != old["id"] and stripe.account_of(new["id"]) == new_account
+    assert world.order(order["id"]).stripe_account == new_account
+    assert _confirm(stripe, new, new_account).status_code == 200
+    resp = _deliver(world, stripe, "payment_intent.succeeded", stripe.get_object(new["id"]),
+                    new_account)
+    assert resp.json()["applied"] == "completed"
+    assert _confirm(stripe, old, stripe.account).status_code == 200
+    stale = stripe.get_object(old["id"])
+    resp = _deliver(world, stripe, "payment_intent.succeeded", stale, stripe.account)
+    assert resp.json()["applied"] == "refunded"
+    assert stripe.get_object(stale["latest_charge"])["refunded"] is True

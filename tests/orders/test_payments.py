@@ -217,8 +217,9 @@ def test_paypal_webhook_replays_complete_once(world, people, shop, paypal):
 def test_create_paypal_payment(world, people, shop, paypal):
     order = _paid_order(world, people, shop, "paypal")
     resp = world.api.post_json(f"/v1/orders/{order['id']}/create-paypal-payment", {
-        "data": {"attributes": {"return-url": "https://x.test/ok",
-                                "cancel-url": "https://x.test/no"}}}, token=people.buyer.token)
+        "data": {"attributes": {"return-url": "http://frontend.test/ok",
+                                "cancel-url": "http://frontend.test/no"}}},
+        token=people.buyer.token)
     assert resp.status == 200
     assert resp.json()["status"] is True
     assert resp.json()["payment_id"] in paypal.orders

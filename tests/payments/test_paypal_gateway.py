@@ -193,3 +193,42 @@ def test_no_secret_reaches_logs_or_exception_text(paypal_fake, paypal_gateway, c
         assert secret not in caplog.text
         assert secret not in str(err.value)
     assert "127.0.0.1" in caplog.text  # urllib3 did log the requests
+
+
+# --- issue 20, item 6: PayPal's currency list, enforced by the sandbox ----------------------
+
+@pytest.mark.parametrize("currency", ["KWD", "BHD", "JOD", "OMR", "TND", "AED", "INR"])
+def test_currencies_paypal_does_not_take_are_refused_as_paypal_does(paypal_fake,
+                                                                    paypal_gateway, currency):
+    with pytest.raises(InvalidRequest) as err:
+        _order(paypal_gateway, "12.00", currency)
+    assert err.value.code == "CURRENCY_NOT_SUPPORTED"
+    assert paypal_fake.orders == {}
+
+
+def test_the_currency_refusal_is_in_paypals_error_format(paypal_fake):
+    import requests
+
+    token = requests.post(f"{paypal_fake.base_url}/v1/oauth2/token", timeout=5,
+                          data={"grant_type": "client_credentials"},
+                          auth=(paypal_fake.client_id, paypal_fake.client_secret)
+                          ).json()["access_token"]
+    resp = requests.post(f"{paypal_fake.base_url}/v2/checkout/orders", timeout=5, json={
+        "intent": "CAPTURE", "purchase_units": [
+            {"amount": {"currency_code": "KWD", "value": "12.00"}}]},
+        headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 422
+    body = resp.json()
+    assert body["name"] == "UNPROCESSABLE_ENTITY"
+    [detail] = body["details"]
+    assert (detail["issue"], detail["field"], detail["location"]) == (
+        "CURRENCY_NOT_SUPPORTED",
+        "/purchase_units/@reference_id=='default'/amount/currency_code", "body")
+
+
+@pytest.mark.parametrize("currency", ["AUD", "BRL", "CAD", "CNY", "CZK", "DKK", "EUR", "HKD",
+                                      "ILS", "MYR", "MXN", "NZD", "NOK", "PHP", "PLN", "GBP",
+                                      "SGD", "SEK", "CHF", "THB", "USD"])
+def test_every_currency_on_paypals_list_is_taken(paypal_gateway, currency):
+    order_id, _ = _order(paypal_gateway, "12.00", currency)
+    assert order_id

@@ -259,3 +259,37 @@ def test_connect_authorize_url_leads_back_with_a_code_that_exchanges(stripe_fake
         303, "/stripe/callback", ["state-42"])
     account = stripe_gateway.exchange_connect_code(query["code"][0])
     assert account.stripe_user_id in stripe_fake.accounts
+
+
+# --- issue 20, item 6: Stripe's rule for three-decimal currencies, enforced by the sandbox ---
+
+@pytest.mark.parametrize("currency", ["KWD", "BHD", "JOD", "OMR", "TND"])
+def test_three_decimal_amounts_must_end_in_zero_at_stripe(stripe_fake, stripe_gateway,
+                                                          connected_account, currency):
+    """Stripe takes BHD/JOD/KWD/OMR/TND in thousandths, but only multiples of 10."""
+    with pytest.raises(InvalidRequest) as err:
+        stripe_gateway.create_payment_intent(
+            connected_account=connected_account, order_identifier="o-1",
+            amount=Decimal("12.345"), currency=currency, description="x")
+    assert err.value.code == "invalid_charge_amount"
+    with pytest.raises(InvalidRequest):
+        _session(stripe_gateway, connected_account, amount=Decimal("12.345"), currency=currency)
+    with pytest.raises(InvalidRequest):
+        stripe_gateway.charge_token(connected_account=connected_account, token="tok_visa",
+                                    amount=Decimal("12.345"), currency=currency,
+                                    order_identifier="o-1", description="x")
+    intent = stripe_gateway.create_payment_intent(
+        connected_account=connected_account, order_identifier="o-1",
+        amount=Decimal("12.34"), currency=currency, description="x")
+    assert (intent.amount, intent.currency.upper()) == (12340, currency)
+
+
+def test_the_three_decimal_refusal_is_in_stripes_error_format(stripe_fake, connected_account):
+    resp = requests.post(f"{stripe_fake.base_url}/v1/payment_intents", timeout=5, data={
+        "amount": "1001", "currency": "kwd"}, headers={
+        "Authorization": f"Bearer {stripe_fake.secret_key}", "Stripe-Account": connected_account})
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error", "invalid_charge_amount", "amount")
+    assert "KWD" in error["message"] and resp.headers["Request-Id"].startswith("req_")

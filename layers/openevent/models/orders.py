@@ -91,6 +91,9 @@ class OrderLine(MapAttribute):  # type: ignore[type-arg]
     price = DecimalAttribute()  # unit price before discount
     discount = DecimalAttribute(default=_zero)  # per seat
     discounted = BooleanAttribute(default=False)  # the order's code applies to this ticket
+    # This ticket's share of an admin's change of the order's amount (the whole line, not per
+    # seat; on the ticket's first line): its sales figure counts it (services/order_counts.py)
+    adjustment = DecimalAttribute(null=True)
 
 
 class Order(Model):

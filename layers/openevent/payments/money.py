@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-# Stripe's zero-decimal currencies (https://docs.stripe.com/currencies#zero-decimal).
-_STRIPE_ZERO_DECIMAL = frozenset(
-    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split()
-)
-# Three-decimal currencies; Stripe takes them in thousandths.
-_THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
-# PayPal accepts no decimals for these (https://developer.paypal.com/api/rest/reference/currency-codes/).
-_PAYPAL_ZERO_DECIMAL = frozenset("HUF JPY TWD".split())
+from openevent.payments import currencies as rules
+
+_STRIPE_ZERO_DECIMAL = rules.STRIPE_ZERO_DECIMAL
+_PAYPAL_ZERO_DECIMAL = rules.PAYPAL_ZERO_DECIMAL
+_THREE_DECIMAL = rules.THREE_DECIMAL
 
 
 def currency_exponent(currency: str, provider: str = "stripe") -> int:
@@ -39,17 +36,16 @@ MAX_DECIMALS = 3  # no currency we take has more
 def amount_exponent(currency: str | None) -> int:
     """Decimals an amount in `currency` has on this platform: the fewest any provider needs,
     so every amount the server computes can be paid by Stripe and PayPal alike
-    (JPY, KRW, HUF: 0; BHD, KWD: 3; most: 2)."""
+    (JPY, KRW, HUF: 0; most: 2; BHD, KWD, ...: 2 as well — Stripe takes their thousandths
+    only in multiples of 10, see payments/currencies.py)."""
     code = (currency or "USD").upper()
     if code in _WHOLE_ON_SOME_PROVIDER:
         return 0
-    if code in _THREE_DECIMAL:
-        return 3
     return 2
 
 
 def round_amount(value: Decimal | int | str, currency: str | None) -> Decimal:
-    """Round half-up to the currency's minor unit (1062.5 JPY -> 1063, 1.2345 KWD -> 1.235)."""
+    """Round half-up to the currency's step (1062.5 JPY -> 1063, 1.2345 KWD -> 1.23)."""
     quantum = Decimal(1).scaleb(-amount_exponent(currency))
     return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP)
 

@@ -39,6 +39,12 @@ from openevent.sandboxes.http_server import FakeHTTPServer, FakeRequest, FakeRes
 
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
 _ZERO_DECIMAL = {"HUF", "JPY", "TWD"}
+# PayPal's REST currency codes (developer.paypal.com/api/rest/reference/currency-codes/): the
+# only currencies it takes. The sandbox keeps its own copy of the published list: it stands in
+# for PayPal, so a regression of the platform's rules (payments/currencies.py) is caught here.
+CURRENCIES = frozenset(
+    "AUD BRL CAD CNY CZK DKK EUR HKD HUF ILS JPY MYR MXN TWD NZD NOK PHP PLN GBP SGD SEK CHF "
+    "THB USD".split())
 _signing_material: tuple[rsa.RSAPrivateKey, bytes] | None = None
 _signing_lock = threading.Lock()
 
@@ -314,6 +320,14 @@ class PayPalFake(FakeHTTPServer):
         currency, value = amount.get("currency_code"), amount.get("value")
         if not currency or value is None:
             return _invalid("/purchase_units/@reference_id=='default'/amount")
+        if str(currency) not in CURRENCIES:
+            return _error(422, "UNPROCESSABLE_ENTITY",
+                          "The requested action could not be performed, semantically incorrect, "
+                          "or failed business validation.", "CURRENCY_NOT_SUPPORTED",
+                          "Currency code is not currently supported. Please refer "
+                          "https://developer.paypal.com/api/rest/reference/currency-codes/ for "
+                          "list of supported currency codes.",
+                          "/purchase_units/@reference_id=='default'/amount/currency_code")
         try:
             decimal_value = Decimal(str(value))
         except InvalidOperation:

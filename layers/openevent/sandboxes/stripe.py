@@ -116,9 +116,26 @@ def _missing(param: str) -> FakeResponse:
                   "parameter_missing", param)
 
 
+# Stripe's three-decimal currencies (docs.stripe.com/currencies#three-decimal): amounts in
+# thousandths, but "the least-significant (last) digit must be 0" for its payment partners.
+# The sandbox keeps its own copy of the published rule: it stands in for Stripe, so a
+# regression of the platform's own rules (payments/currencies.py) is caught here.
+THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+
+
+def _not_tens(amount: int, currency: str, param: str) -> FakeResponse | None:
+    """Stripe's refusal of a three-decimal amount whose last digit is not 0."""
+    if currency.lower() in THREE_DECIMAL and amount % 10:
+        return _error(400, "invalid_request_error",
+                      f"Invalid amount {amount}: {currency.upper()} is a three-decimal "
+                      "currency; amounts must be a multiple of 10 (the last digit must be 0).",
+                      "invalid_charge_amount", param)
+    return None
+
+
 def _amount(params: dict[str, Any]) -> tuple[int, FakeResponse | None]:
-    """A payment's amount, or Stripe's answer when the amount or currency is missing or the
-    amount is below its minimum."""
+    """A payment's amount, or Stripe's answer when the amount or currency is missing, the
+    amount is below its minimum or not a multiple of 10 in a three-decimal currency."""
     amount = _int(params.get("amount"))
     if amount is None:
         return 0, _missing("amount")
@@ -127,7 +144,7 @@ def _amount(params: dict[str, Any]) -> tuple[int, FakeResponse | None]:
     if amount < 50:
         return amount, _error(400, "invalid_request_error", "Amount must be at least $0.50 usd",
                               "amount_too_small", "amount")
-    return amount, None
+    return amount, _not_tens(amount, str(params["currency"]), "amount")
 
 
 def _int(value: Any) -> int | None:
@@ -529,6 +546,10 @@ class StripeFake(FakeHTTPServer):
                 return _missing(f"line_items[{i}][price_data][currency]")
             if not (price.get("product_data") or {}).get("name"):
                 return _missing(f"line_items[{i}][price_data][product_data][name]")
+            refused = _not_tens(unit, str(price["currency"]),
+                                f"line_items[{i}][price_data][unit_amount]")
+            if refused is not None:
+                return refused
             currency = price["currency"].lower()
             total += unit * qty
         now = int(time.time())
@@ -656,6 +677,9 @@ class StripeFake(FakeHTTPServer):
         if amount is None or amount <= 0:
             return _error(400, "invalid_request_error", "Invalid positive integer",
                           "parameter_invalid_integer", "amount")
+        refused = _not_tens(amount, str(charge["currency"]), "amount")
+        if refused is not None:
+            return refused
         if amount > remaining:
             return _error(400, "invalid_request_error",
                           f"Refund amount ({amount}) is greater than unrefunded amount on "

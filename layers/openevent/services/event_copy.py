@@ -1,9 +1,16 @@
 """Copying an event (API.md §4 "Event copy"), all or nothing.
 
-What is copied: the event, its tickets (seats_taken reset to 0, seat shards laid out anew),
-tax, tracks, sponsors, microlocations, social links, custom forms, ticket discount codes
+What is copied: the event, its tickets (seat shards laid out anew, every seat free), tax,
+tracks, sponsors, microlocations, social links, custom forms, ticket discount codes
 (used_count reset to 0, ticket_ids remapped to the new tickets) and roles. Never copied:
 orders, attendees, access codes, the event-level (admin) discount code and the Stripe authorization.
+
+Configuration is copied; state is not. Every attribute of a copied event, ticket and code is
+declared in `COPIED` (copied, or re-pointed at the copy: ids, event id, identifier, media) or
+in `DERIVED` (state kept by the platform — seats taken, the "all shards empty" flag, uses,
+the Stripe link — reset to its value for a new item); a test holds the two lists to the
+models, so an attribute added later cannot be copied by accident. Figures keyed by id (order
+statistics, list counts) start from zero because every copied item has a new id.
 
 Media files in the media bucket (the event's logo-url / original-image-url, sponsors' logos)
 are copied to new keys (`events/<old>/...` becomes `events/<new>/...`), never shared.
@@ -38,7 +45,7 @@ from openevent import aws
 from openevent.errors import ServiceUnavailable
 from openevent.models.base import Unique, next_id, now, transact, unique_key
 from openevent.models.event_content import Sponsor
-from openevent.models.events import Event, EventRole
+from openevent.models.events import DiscountCode, Event, EventRole, Ticket
 from openevent.models.users import User
 from openevent.permissions import require_event_role
 from openevent.services import event_content, events, inventory, tickets
@@ -182,8 +189,40 @@ def _compensate(written: list[Write], media: MediaCopier) -> None:
     media.remove_copies()
 
 
+# State the platform derives from orders, holds and connections: never copied, reset to what a
+# new item has (None: the attribute is left unset).
+DERIVED: dict[type[Model], dict[str, Any]] = {
+    Event: {"stripe_linked": False, "discount_code_id": None, "deleted_at": None},
+    Ticket: {"seats_taken": 0, "shards_empty": None, "deleted_at": None},
+    DiscountCode: {"used_count": 0, "deleted_at": None},
+}
+# Configuration: copied (or, for keys and media, re-pointed at the copy by `copy_event`).
+COPIED: dict[type[Model], frozenset[str]] = {
+    Event: frozenset({
+        "id", "kind", "identifier", "owner_id", "name", "starts_at", "ends_at", "timezone",
+        "state", "privacy", "description", "location_name", "logo_url", "original_image_url",
+        "payment_currency", "payment_country", "paypal_email", "can_pay_by_stripe",
+        "can_pay_by_paypal", "can_pay_onsite", "can_pay_by_bank", "can_pay_by_cheque",
+        "is_donation_enabled", "is_ticketing_enabled", "extra", "created_at"}),
+    Ticket: frozenset({
+        "id", "event_id", "name", "description", "type", "price", "min_price", "max_price",
+        "quantity", "min_order", "max_order", "sales_starts_at", "sales_ends_at", "is_hidden",
+        "position", "seat_shards", "extra", "created_at"}),
+    DiscountCode: frozenset({
+        "id", "event_id", "code", "discount_url", "value", "type", "is_active",
+        "tickets_number", "min_quantity", "max_quantity", "valid_from", "valid_till",
+        "used_for", "ticket_ids", "marketer_id", "created_by", "created_at"}),
+}
+
+
 def _clone(item: Model, **changes: Any) -> Any:
+    """A new item with `item`'s values, `changes` applied and, for a model with derived
+    state, that state reset (`DERIVED`)."""
     values = dict(item.attribute_values)
+    for name, fresh in DERIVED.get(type(item), {}).items():
+        values.pop(name, None)
+        if fresh is not None:
+            values[name] = fresh
     values.update(changes)
     return type(item)(**values)
 
@@ -227,16 +266,15 @@ def copy_event(user: User | None, event: Event,
         for t in old_tickets:
             nid = ticket_ids[t.id]
             plan.append(_claim(tickets.name_claim_key(new_id, t.name), nid))
-            plan.append(Write(_clone(t, id=nid, event_id=new_id, seats_taken=0,
-                                     created_at=stamp)))
+            plan.append(Write(_clone(t, id=nid, event_id=new_id, created_at=stamp)))
             if inventory.is_sharded(t):  # the copy's shards start with every seat free
                 plan.extend(Write(shard) for shard in
                             inventory.shard_items(nid, int(t.quantity), t.shard_count))
         for c, nid in zip(old_codes, code_ids, strict=True):
             remapped = [ticket_ids[t] for t in ticket_ids_of(c) if t in ticket_ids]
             plan.append(_claim(code_claim_key(new_id, c.code), nid))
-            plan.append(Write(_clone(c, id=nid, event_id=new_id, used_count=0,
-                                     ticket_ids=remapped, created_at=stamp)))
+            plan.append(Write(_clone(c, id=nid, event_id=new_id, ticket_ids=remapped,
+                                     created_at=stamp)))
         if old_tax is not None:
             plan.append(_claim(event_content.tax_claim_key(new_id), tax_ids[0]))
             plan.append(Write(_clone(old_tax, id=tax_ids[0], event_id=new_id, created_at=stamp)))
@@ -250,9 +288,7 @@ def copy_event(user: User | None, event: Event,
         for r, nid in zip(old_roles, role_ids, strict=True):
             plan.append(Write(_clone(r, event_id=new_id, id=nid, created_at=stamp)))
         new_event = _clone(event, id=new_id, identifier=events.new_identifier(),
-                           discount_code_id=None, deleted_at=None, created_at=stamp,
-                           stripe_linked=False,  # the copy has no Stripe authorization
-                           logo_url=media.copy_url(event.logo_url),
+                           created_at=stamp, logo_url=media.copy_url(event.logo_url),
                            original_image_url=media.copy_url(event.original_image_url))
 
         # 4. children in chunks

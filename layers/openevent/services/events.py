@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -45,6 +45,7 @@ from openevent.models.base import (
 from openevent.models.event_content import CustomForm
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
+from openevent.payments import currencies
 from openevent.permissions import (
     require_event_role,
     require_login,
@@ -105,6 +106,43 @@ def check_event_values(values: dict[str, Any], current: Event | None = None) -> 
             require_module("payment_include", attribute_pointer(flag))
     if values.get("is_donation_enabled") and not (current and current.is_donation_enabled):
         require_module("donation_include", attribute_pointer("is_donation_enabled"))
+    check_currency(values, current)
+
+
+_CURRENCY_FIELDS = ("payment_currency", *currencies.ONLINE_METHODS)
+
+
+def check_currency(values: dict[str, Any], current: Event | None = None) -> None:
+    """The event's currency must be one each online payment method it accepts can take, by
+    the providers' published rules (payments/currencies.py): 422 naming the currency when
+    the request sets it, else the method it turns on. A change of neither is not checked."""
+    if current is not None and not any(f in values for f in _CURRENCY_FIELDS):
+        return
+    currency = values.get("payment_currency",
+                          current.payment_currency if current is not None else None)
+    methods = {flag: values.get(flag, getattr(current, flag) if current is not None else False)
+               for flag in currencies.ONLINE_METHODS}
+    refused = currencies.refusal(currency, methods)
+    if refused is not None:
+        flag, reason = refused
+        field = "payment_currency" if "payment_currency" in values else flag
+        raise Unprocessable(reason, attribute_pointer(field))
+
+
+def _currency_guard(event: Event, values: dict[str, Any]) -> Any:
+    """The condition that the currency and online methods are still as checked (two racing
+    PATCHes cannot together pair a currency with a method that refuses it); None when the
+    request changes neither."""
+    if not any(f in values for f in _CURRENCY_FIELDS):
+        return None
+    guard = Event.payment_currency == str(event.payment_currency)
+    if str(event.payment_currency) == "USD":  # the default: an old item may not store it
+        guard = guard | Event.payment_currency.does_not_exist()
+    for flag in currencies.ONLINE_METHODS:
+        attr = getattr(Event, flag)
+        guard = guard & ((attr == True) if getattr(event, flag) else  # noqa: E712
+                         (attr.does_not_exist() | (attr == False)))  # noqa: E712
+    return guard
 
 
 # --- create / update / delete ----------------------------------------------------------
@@ -162,20 +200,33 @@ def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Eve
     # Update, not save: a concurrent admin write (discount_code_id) must not be overwritten.
     old_state = str(event.state)
     new_state = str(values.get("state") or old_state)
+    guard = _currency_guard(event, values)
     if new_state == old_state:
-        event.update(actions=actions, condition=Event.id.exists())
+        try:
+            event.update(actions=actions, condition=Event.id.exists() if guard is None
+                         else Event.id.exists() & guard)
+        except UpdateError as exc:
+            if guard is None or not _condition_failed(exc):
+                raise
+            raise Conflict("The event's currency or payment methods changed meanwhile; "
+                           "reload it and try again") from None
         return event
     # A state change moves the event between list counts in the same transaction, on the
     # condition that the state is still the one read (two concurrent publishes move it once).
     def fill(tx: TransactWrite) -> None:
+        condition = Event.id.exists() & (Event.state == old_state) \
+            & Event.deleted_at.does_not_exist()
         tx.update(event, actions=actions,
-                  condition=Event.id.exists() & (Event.state == old_state)
-                  & Event.deleted_at.does_not_exist())
+                  condition=condition if guard is None else condition & guard)
         list_counts.add(tx, list_counts.event_figure(old_state), -1)
         list_counts.add(tx, list_counts.event_figure(new_state), 1)
 
     _transact_event(fill, Conflict("The event changed meanwhile; reload it and try again"))
     return Event.get(event.id, consistent_read=True)
+
+
+def _condition_failed(exc: UpdateError) -> bool:
+    return exc.cause_response_code == "ConditionalCheckFailedException"
 
 
 def _transact_event(fill: Callable[[TransactWrite], None], on_condition: Exception) -> None:

@@ -12,7 +12,7 @@ status that attribute names. So
   status's figures to the new one's in the same transaction (`move`): two racing transitions
   cannot both move the same order, and an order is never moved twice;
 - an admin's change of an order's amount moves its sales in the same transaction
-  (`amount_changed`);
+  (`amount_changed`): the event's by the difference, each ticket's by its share of it;
 - an order from before the figures were kept (no `event_status`) becomes counted by the first
   transition that touches it, or by `backfill()`.
 
@@ -24,6 +24,14 @@ from (`_shard`): buyers who meet on a figure item already meet on a seat shard, 
 figures add no transaction conflicts of their own to a sharded on-sale (bench/orders.py);
 orders of unsharded tickets pick a shard at random. Reading a figure is one BatchGetItem of
 its `SHARDS` keys.
+
+A ticket's sales in an order are its line total ((price − discount) × seats) plus its share of
+what an admin added to or took from the amount the order came to (`adjustments`): the
+difference split over the order's tickets in proportion to their line totals (by seats when
+all are free), each share rounded half-up to the currency's minor unit and the largest line
+taking the remainder, so the shares add up exactly. The shares are kept on the order's lines
+(`OrderLine.adjustment`) and always recomputed from the whole difference, never per edit, so
+they depend only on the order as it is — every later move uncounts exactly what was counted.
 """
 
 from __future__ import annotations
@@ -33,7 +41,14 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from openevent.models.orders import ORDER_STATUSES, Order, OrderFigure, event_status_key
+from openevent.models.orders import (
+    ORDER_STATUSES,
+    Order,
+    OrderFigure,
+    OrderLine,
+    event_status_key,
+)
+from openevent.payments.money import round_amount
 from openevent.services.inventory import MAX_SHARDS, Batch
 
 SHARDS = MAX_SHARDS  # a figure shard for each seat shard a ticket can have
@@ -71,19 +86,62 @@ def _shard(order: Order, ticket_id: int | None = None) -> int:
     return secrets.randbelow(SHARDS)
 
 
+def _per_ticket(order: Order) -> dict[int, tuple[int, Decimal, Decimal]]:
+    """ticket id -> (seats, line total, admin adjustment) of `order`."""
+    out: dict[int, tuple[int, Decimal, Decimal]] = {}
+    for line in order.lines or []:
+        seats, sales, adjusted = out.get(int(line.ticket_id), (0, Decimal(0), Decimal(0)))
+        quantity = int(line.quantity)
+        out[int(line.ticket_id)] = (
+            seats + quantity,
+            sales + (Decimal(line.price) - Decimal(line.discount or 0)) * quantity,
+            adjusted + Decimal(line.adjustment or 0))
+    return out
+
+
 def _parts(order: Order) -> list[tuple[str, int, int, Decimal]]:
     """(figure, shard, seats, sales) of every figure `order` is counted in."""
     parts = [(event_figure(int(order.event_id)), _shard(order), order.seats,
               Decimal(order.amount or 0))]
-    per_ticket: dict[int, tuple[int, Decimal]] = {}
-    for line in order.lines or []:
-        seats, sales = per_ticket.get(int(line.ticket_id), (0, Decimal(0)))
-        quantity = int(line.quantity)
-        per_ticket[int(line.ticket_id)] = (seats + quantity, sales + (
-            Decimal(line.price) - Decimal(line.discount or 0)) * quantity)
-    parts += [(ticket_figure(tid), _shard(order, tid), seats, sales)
-              for tid, (seats, sales) in sorted(per_ticket.items())]
+    parts += [(ticket_figure(tid), _shard(order, tid), seats, sales + adjusted)
+              for tid, (seats, sales, adjusted) in sorted(_per_ticket(order).items())]
     return parts
+
+
+def adjustments(order: Order, amount: Decimal) -> dict[int, Decimal]:
+    """Each ticket's share of the difference between `amount` and what `order` came to
+    before any admin change (its amount less the adjustments it already carries)."""
+    per_ticket = _per_ticket(order)
+    if not per_ticket:
+        return {}
+    before = Decimal(order.amount or 0) - sum(a for _s, _t, a in per_ticket.values())
+    delta = Decimal(amount) - before
+    weights = {tid: total for tid, (_s, total, _a) in per_ticket.items()}
+    if sum(weights.values()) <= 0:
+        weights = {tid: Decimal(seats) for tid, (seats, _t, _a) in per_ticket.items()}
+    weight = sum(weights.values())
+    largest = max(sorted(weights), key=lambda tid: weights[tid])
+    if weight <= 0:
+        return {tid: (delta if tid == largest else Decimal(0)) for tid in weights}
+    shares = {tid: round_amount(delta * w / weight, order.currency)
+              for tid, w in weights.items() if tid != largest}
+    shares[largest] = delta - sum(shares.values(), Decimal(0))
+    return shares
+
+
+def _adjusted_lines(order: Order, shares: dict[int, Decimal]) -> list[OrderLine]:
+    """The order's lines with each ticket's share on its first line."""
+    lines, seen = [], set()
+    for line in order.lines or []:
+        tid = int(line.ticket_id)
+        share = shares.get(tid, Decimal(0)) if tid not in seen else Decimal(0)
+        seen.add(tid)
+        lines.append(OrderLine(ticket_id=tid, quantity=int(line.quantity),
+                               price=Decimal(line.price),
+                               discount=Decimal(line.discount or 0),
+                               discounted=bool(line.discounted),
+                               adjustment=share if share else None))
+    return lines
 
 
 def _count(status: str, sign: int, seats: int, sales: Decimal) -> list[Any]:
@@ -127,18 +185,30 @@ def move(batch: Batch, current: Order, to: str) -> tuple[list[Any], Any]:
     return actions, condition
 
 
-def amount_changed(batch: Batch, current: Order, amount: Decimal) -> Any:
-    """The sales of a counted order whose amount an admin sets: the event figure's update
-    (added to `batch`) and the order's condition (status and amount as read)."""
+def amount_changed(batch: Batch, current: Order, amount: Decimal) -> tuple[Any, list[Any]]:
+    """An admin sets the amount of `current` (as read): the updates of the event's sales and
+    of each ticket's (added to `batch`), and the order's condition (status and amount as
+    read) and actions (its lines with the tickets' new shares, `adjustments`)."""
+    shares = adjustments(current, Decimal(amount))
+    before = {tid: adjusted for tid, (_s, _t, adjusted) in _per_ticket(current).items()}
+    actions = [Order.lines.set(_adjusted_lines(current, shares))] if current.lines else []
     counted = counted_status(current)
     if counted is None:
-        return Order.event_status.does_not_exist() & (Order.amount == current.amount)
+        return Order.event_status.does_not_exist() & (Order.amount == current.amount), actions
+    sales = getattr(OrderFigure, f"sales_{counted}")
     delta = Decimal(amount) - Decimal(current.amount or 0)
     if delta:
         batch.update("count:amount", OrderFigure(event_figure(int(current.event_id)),
-                                                 _shard(current)),
-                     [getattr(OrderFigure, f"sales_{counted}").add(delta)])
-    return (Order.event_status == str(current.event_status)) & (Order.amount == current.amount)
+                                                 _shard(current)), [sales.add(delta)])
+    for tid in sorted(shares):
+        moved = shares[tid] - before.get(tid, Decimal(0))
+        if moved:
+            batch.update(f"count:amount:{tid}", OrderFigure(ticket_figure(tid),
+                                                            _shard(current, tid)),
+                         [sales.add(moved)])
+    condition = (Order.event_status == str(current.event_status)) & (
+        Order.amount == current.amount)
+    return condition, actions
 
 
 def attendees_added(batch: Batch, event_id: int, delta: int, seat_shard: int | None) -> None:

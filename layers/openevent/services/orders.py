@@ -983,8 +983,8 @@ def _set_amount(order: Order, actions: list[Any], amount: Decimal) -> None:
     def build() -> Batch:
         current = Order.get(order.id)
         batch = Batch()
-        condition = order_counts.amount_changed(batch, current, amount)
-        batch.update("order", Order(order.id), actions, condition)
+        condition, lines = order_counts.amount_changed(batch, current, amount)
+        batch.update("order", Order(order.id), actions + lines, condition)
         return batch
 
     for attempt in range(3):

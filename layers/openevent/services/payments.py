@@ -225,8 +225,9 @@ def _paid_values(payment: Payment) -> dict[str, Any]:
 
 class UnusablePayment(Unprocessable):
     """A payment that can never be applied to this order: it names no order or another one,
-    went to an account that is not the event's, or was already used for another order.
-    Nothing is recorded and nothing is refunded (it may not even be ours to refund)."""
+    went to an account that never was the event's, or was already used for another order.
+    Nothing is recorded and nothing is refunded: the platform made no such payment (it makes
+    an order's payments only on its event's accounts), so it is not the platform's to touch."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, "/data/attributes")
@@ -238,18 +239,25 @@ def expected_account(order: Order) -> str | None:
     return order.stripe_account or connected_account(order.event_id)
 
 
+def is_order_account(order: Order, account: object) -> bool:
+    """`account` is, or was, the connected account of the order's event (a replaced
+    connection included: the money is this event's either way)."""
+    from openevent.services.stripe_connect import is_event_account
+
+    return is_event_account(int(order.event_id), account, (order.stripe_account,))
+
+
 def check_destination(order: Order, payment: Payment) -> None:
     """A payment counts for `order` only if it names this order and (Stripe) was collected
-    on the event's own connected account — never one an attacker connected to an event of
-    their own with metadata naming someone else's order."""
+    on an account of the order's event, its current or a former connection — never one an
+    attacker connected to an event of their own with metadata naming someone else's order.
+    A payment that passes is applied or, if it cannot be, refunded on its account."""
     if payment.order_identifier != order.identifier:
         raise UnusablePayment("The payment does not name this order" if
                               payment.order_identifier is None else
                               "The payment is for another order")
-    if payment.provider == "stripe":
-        expected = expected_account(order)
-        if expected is None or payment.account != expected:
-            raise UnusablePayment("The payment was not made to this event's Stripe account")
+    if payment.provider == "stripe" and not is_order_account(order, payment.account):
+        raise UnusablePayment("The payment was not made to this event's Stripe account")
 
 
 def confirm_payment(order: Order, payment: Payment, source: str) -> str:
@@ -479,7 +487,9 @@ def payment_intent_for(order: Order) -> Any:
     webhook's or `verify`'s business, after Stripe confirms it."""
     from openevent.payments.money import to_minor_units
 
-    account = expected_account(order)
+    # the event's connection now (an organizer who replaced it wants the money there); a
+    # stale intent on the former account, paid anyway, is applied or refunded there
+    account = connected_account(order.event_id) or order.stripe_account
     if account is None:
         raise Unprocessable("The event has no Stripe authorization",
                             attribute_pointer("payment_mode"))
@@ -487,7 +497,8 @@ def payment_intent_for(order: Order) -> Any:
     amount, currency = Decimal(order.amount), str(order.currency)
     minor = to_minor_units(amount, currency)
     try:
-        if order.stripe_payment_intent and order.stripe_payment_intent.startswith("pi_"):
+        if order.stripe_payment_intent and order.stripe_payment_intent.startswith("pi_") \
+                and order.stripe_account == account:
             try:
                 known = gateway.retrieve_intent(order.stripe_payment_intent,
                                                 connected_account=account)
@@ -645,8 +656,10 @@ def _webhook_outcome(order: Order, payment: Payment, source: str) -> dict[str, A
 
 
 def stripe_webhook(body: bytes, signature: str | None) -> dict[str, Any]:
-    """Verify, re-check with Stripe on the event's own account, confirm once. 400 on a bad
-    signature; a payment on any other account is ignored."""
+    """Verify, re-check with Stripe on the account that sent it, confirm once (or refund).
+    400 on a bad signature. Only the event's accounts count — its connection or a former
+    one (a replaced connection); a payment on any account that never was the event's is
+    ignored."""
     try:
         gateway = stripe_gateway()
         event = gateway.verify_webhook(body, signature)
@@ -662,8 +675,8 @@ def stripe_webhook(body: bytes, signature: str | None) -> dict[str, Any]:
     order = _order_by_identifier(meta.get("order_identifier") or obj.get("client_reference_id"))
     if order is None:
         return {"received": True, "applied": "unknown order"}
-    account = expected_account(order)
-    if not account or event.get("account") != account:
+    account = event.get("account")
+    if not isinstance(account, str) or not is_order_account(order, account):
         log.warning("stripe event %s from account %s is not for order %s's account",
                     event.get("id"), event.get("account"), order.id)
         return {"received": True, "applied": "foreign account"}

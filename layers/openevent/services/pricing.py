@@ -2,9 +2,10 @@
 
 `quote()` is used by calculate-amount, create-order and POST /v1/orders alike, so the amount a
 buyer is shown is the amount they are charged. Money is `Decimal` throughout; per-seat
-discounts and the tax are rounded half-up to the event currency's minor unit (0 decimals for
-JPY, 3 for KWD, 2 for most: `payments.money.amount_exponent`), sub-totals are then exact, so
-every total can be paid.
+discounts and the tax are rounded half-up to the event currency's step (0 decimals for JPY,
+2 for most and for KWD — Stripe takes its thousandths only in tens: `payments.money.
+amount_exponent`, payments/currencies.py), sub-totals are then exact, so every total can be
+paid.
 
 Tax (the event's `Tax`, at most one) is either included in the prices (the tax is the part of
 the total it contains: total − total / (1 + rate)) or added on top (total × rate).

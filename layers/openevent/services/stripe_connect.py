@@ -11,6 +11,12 @@ logged.
 
 One authorization per event: a `Unique` claim `stripe-authorization#<event>` written in the
 same transaction as the item makes a second one 409, also under concurrency.
+
+Every account ever connected to an event is remembered (`stripe-account-of#<event>#<acct>`,
+written with the authorization, kept when it is deleted): a payment for one of the event's
+orders that lands on a former account (the buyer's page held an intent made before the
+organizer replaced the connection) is still this event's money, so it is applied or refunded
+there (`is_event_account`), never ignored.
 """
 
 from __future__ import annotations
@@ -65,6 +71,29 @@ def authorization_of(event_id: int) -> StripeAuthorization | None:
     for auth in StripeAuthorization.event_index.query(event_id, limit=1):
         return auth
     return None
+
+
+def history_key(event_id: int, account: str) -> str:
+    """The marker that `account` has been connected to the event (ids are case-sensitive)."""
+    return f"stripe-account-of#{int(event_id)}#{account}"
+
+
+def is_event_account(event_id: int, account: object, known: tuple[str | None, ...] = ()
+                     ) -> bool:
+    """Whether `account` is, or was, the event's connected account (`known`: accounts the
+    platform itself used for the event, e.g. the one an order's checkout was made on)."""
+    if not isinstance(account, str) or not account.startswith("acct_") or len(account) > 255:
+        return False
+    if account in known:
+        return True
+    current = authorization_of(event_id)
+    if current is not None and current.stripe_user_id == account:
+        return True
+    try:
+        Unique.get(history_key(event_id, account))
+    except Unique.DoesNotExist:
+        return False
+    return True
 
 
 def connected_account_for(event_id: int) -> tuple[str, str] | None:
@@ -147,6 +176,7 @@ def authorize(user: User | None, event: Event, code: str) -> StripeAuthorization
             tx.save(Unique(claim_key(event.id), owner=str(auth.id)),
                     condition=Unique.key.does_not_exist())
             tx.save(auth)
+            tx.save(Unique(history_key(event.id, account.stripe_user_id), owner=str(event.id)))
             tx.update(Event(event.id), actions=[Event.stripe_linked.set(True)],
                       condition=Event.id.exists())
         request_memo.forget()

@@ -40,6 +40,7 @@ from openevent.models.base import (
 )
 from openevent.models.events import Event, SeatShard, Ticket
 from openevent.models.users import User
+from openevent.payments import currencies
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_event_role
 from openevent.services import inventory
@@ -160,6 +161,14 @@ def check_ticket(event: Event, values: dict[str, Any], ticket: Ticket | None = N
     if kind in ("paid", "donation") and not any(getattr(event, f) for f in PAYMENT_FLAGS):
         raise Unprocessable("Paid and donation tickets need a payment method on the event",
                             attribute_pointer("type"))
+    if kind in ("paid", "donation") and (ticket is None or "type" in values):
+        # an event stored before the currency rule (payments/currencies.py) sells nothing
+        # its own payment methods would refuse
+        refused = currencies.refusal(event.payment_currency, {
+            flag: getattr(event, flag) for flag in currencies.ONLINE_METHODS})
+        if refused is not None:
+            raise Unprocessable(f"The event's currency cannot be paid: {refused[1]}",
+                                "/data/relationships/event")
 
 
 # --- writes ----------------------------------------------------------------------------
