@@ -71,11 +71,15 @@ def frontend_dir() -> Path | None:
 
 
 def default_mounts() -> list[StaticMount]:
-    """The lab console at /lab/ and, when built (`make frontend`), the Open Event app at /."""
+    """The lab console at /lab/, the scanner page at /checkin/ and, when built
+    (`make frontend`), the Open Event app at /."""
     mounts = []
     lab = Path(os.environ.get("OPENEVENT_LAB_CONSOLE_DIR", ROOT / "web" / "lab"))
     if lab.is_dir():
         mounts.append(StaticMount("/lab/", lab, spa=False))
+    checkin = ROOT / "web" / "checkin"  # the scanner page (openevent.checkin, issue #24)
+    if checkin.is_dir():
+        mounts.append(StaticMount("/checkin/", checkin, spa=False))
     frontend = frontend_dir()
     if frontend is not None:
         mounts.append(StaticMount("/", frontend, spa=True))
