@@ -242,3 +242,20 @@ def test_a_second_order_of_the_event_scans_independently(world, people, door, sh
     other = complete_order(world, people.stranger, door.event, shop.free, ["Linus"])
     answer = scan(world, door.registrar, door.event, code_of(other["attendees"][0])).json()
     assert answer["result"] == "admitted" and answer["attendee"]["name"] == "Linus Tester"
+
+
+def test_refunded_order_is_refused(world, door):
+    """A refund made at the provider (its webhook records the total refunded, the order stays
+    completed) voids the ticket all the same."""
+    from decimal import Decimal
+
+    from openevent.models.orders import Attendee, Order
+    from openevent.services.payments import record_refund_total
+
+    aid = door.order["attendees"][1]
+    order = Order.get(int(door.order["id"]))
+    assert record_refund_total(order, Decimal(order.amount)) == "refund recorded"
+    assert Order.get(order.id).status == "completed"
+    answer = scan(world, door.registrar, door.event, code_of(aid)).json()
+    assert (answer["result"], answer["reason"]) == ("refused", "refunded")
+    assert not Attendee.get(int(aid)).is_checked_in
