@@ -252,7 +252,7 @@ def offline_figures(api: dict[str, Any], samples: int) -> dict[str, float]:
                 }
                 const admit = (performance.now() - t) / sample.length;
                 return {verify_ms: verify, admit_ms: admit, admitted, samples: sample.length,
-                        list_bytes: localStorage.getItem(store.key).length};
+                        list_bytes: localStorage.getItem(store.key + '.list').length};
             }""", [api["public_keys"], api["event_id"], attendees, sample]))
     finally:
         server.shutdown()

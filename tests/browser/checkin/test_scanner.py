@@ -135,7 +135,7 @@ def test_scanner_verifies_offline_without_the_server(door, scanner, tmp_path):
     verdicts = one.page.evaluate("""async ([good, bad]) => {
         const codes = await import('/checkin/js/codes.js');
         const store = JSON.parse(localStorage.getItem(Object.keys(localStorage)
-            .find(k => k.startsWith('openevent.checkin.event.'))));
+            .find(k => k.startsWith('openevent.checkin.event.') && k.endsWith('.list'))));
         const keys = await codes.importKeys(store.keys);
         const out = [];
         for (const c of [good, bad]) {

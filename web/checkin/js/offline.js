@@ -10,16 +10,21 @@ import * as codes from "./codes.js";
 const PREFIX = "openevent.checkin.event.";
 
 export class OfflineStore {
+  // Two records: the downloaded list (written once, at prepare) and the small state this
+  // device changes at every offline admission (its own admissions, the queue, conflicts), so
+  // an admission writes a few hundred bytes, not the whole list.
   constructor(eventId) {
     this.eventId = String(eventId);
     this.key = PREFIX + this.eventId;
-    const saved = JSON.parse(localStorage.getItem(this.key) || "null");
-    this.data = saved || { keys: [], attendees: {}, queue: [], conflicts: [], preparedAt: null };
+    this.data = JSON.parse(localStorage.getItem(`${this.key}.list`) || "null")
+      || { keys: [], attendees: {}, preparedAt: null };
+    this.state = JSON.parse(localStorage.getItem(`${this.key}.state`) || "null")
+      || { local: {}, queue: [], conflicts: [] };
     this.imported = null;
   }
 
   save() {
-    localStorage.setItem(this.key, JSON.stringify(this.data));
+    localStorage.setItem(`${this.key}.state`, JSON.stringify(this.state));
   }
 
   get prepared() {
@@ -29,11 +34,9 @@ export class OfflineStore {
   prepare(keys, attendees) {
     const byId = {};
     for (const a of attendees) byId[a.id] = a;
-    this.data.keys = keys;
-    this.data.attendees = byId;
-    this.data.preparedAt = new Date().toISOString();
+    this.data = { keys, attendees: byId, preparedAt: new Date().toISOString() };
     this.imported = null;
-    this.save();
+    localStorage.setItem(`${this.key}.list`, JSON.stringify(this.data));
   }
 
   async publicKeys() {
@@ -41,14 +44,19 @@ export class OfflineStore {
     return this.imported;
   }
 
-  // An answer from the server updates the local list (so offline mode knows who is in).
+  // Who is in, as far as this device knows: the list's answer or its own admissions since.
+  inside(entry) {
+    const local = this.state.local[entry.id];
+    if (local) return local;
+    return entry["checked-in"] ? { at: entry["checked-in-at"], device: entry.device } : null;
+  }
+
+  // An answer from the server updates what this device knows (for offline mode).
   learn(answer) {
     const entry = answer.attendee && this.data.attendees[answer.attendee.id];
     if (!entry) return;
     if (answer.result === "admitted" || answer.result === "already-in") {
-      entry["checked-in"] = true;
-      entry["checked-in-at"] = answer["checked-in-at"];
-      entry.device = answer.device;
+      this.state.local[entry.id] = { at: answer["checked-in-at"], device: answer.device };
       this.save();
     }
   }
@@ -75,29 +83,28 @@ export class OfflineStore {
     if (entry.state !== "admissible") {
       return { result: "refused", reason: entry.state, message: `This ticket's order is ${entry.state}`, attendee: person };
     }
-    if (entry["checked-in"]) {
+    const inside = this.inside(entry);
+    if (inside) {
       return { result: "already-in", reason: "already-in", message: "Already checked in", attendee: person,
-        "checked-in-at": entry["checked-in-at"], device: entry.device };
+        "checked-in-at": inside.at, device: inside.device };
     }
     const at = new Date().toISOString();
-    entry["checked-in"] = true;
-    entry["checked-in-at"] = at;
-    entry.device = device;
-    this.data.queue.push({ code, "scan-id": scanId, device, "scanned-at": at, attendee: person });
+    this.state.local[entry.id] = { at, device };
+    this.state.queue.push({ code, "scan-id": scanId, device, "scanned-at": at, attendee: person });
     this.save();
     return { result: "admitted", reason: null, message: "Admitted (offline, will sync)", attendee: person,
       "checked-in-at": at, device, offline: true };
   }
 
   get queued() {
-    return this.data.queue.length;
+    return this.state.queue.length;
   }
 
   // Send the queue (oldest first); stops at the first network failure. `send(body)` posts one.
   async sync(send) {
     let synced = 0;
-    while (this.data.queue.length) {
-      const item = this.data.queue[0];
+    while (this.state.queue.length) {
+      const item = this.state.queue[0];
       let answer;
       try {
         answer = await send({ code: item.code, "scan-id": item["scan-id"], device: item.device,
@@ -106,9 +113,9 @@ export class OfflineStore {
         if (exc.status === 0) break; // still offline: keep the rest queued
         answer = { result: "refused", reason: "error", message: exc.message, attendee: item.attendee };
       }
-      this.data.queue.shift();
+      this.state.queue.shift();
       if (answer.result !== "admitted") {
-        this.data.conflicts.push({ attendee: item.attendee, ours: item["scanned-at"], device: item.device,
+        this.state.conflicts.push({ attendee: item.attendee, ours: item["scanned-at"], device: item.device,
           answer });
         this.learn(answer);
       }
@@ -119,6 +126,6 @@ export class OfflineStore {
   }
 
   get conflicts() {
-    return this.data.conflicts;
+    return this.state.conflicts;
   }
 }
