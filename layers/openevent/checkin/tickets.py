@@ -14,7 +14,7 @@ Guarantees:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from openevent.checkin import codes, keys
 from openevent.errors import Conflict, NotFound, Unprocessable
@@ -34,7 +34,7 @@ def ticket_code(attendee: Attendee) -> str:
 
 
 def revoked_keys(record: CheckinRecord | None) -> set[int]:
-    return {int(k) for k in (record.revoked_keys or [])} if record is not None else set()
+    return {int(cast(Any, k)) for k in (record.revoked_keys or [])} if record is not None else set()
 
 
 def event_record(event_id: int) -> CheckinRecord | None:

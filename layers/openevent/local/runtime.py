@@ -378,6 +378,7 @@ class Runtime:
             f"  API          http://127.0.0.1:{self.port}/v1  (OpenAPI: /v1/openapi.json)",
             f"  Web app      {self.web_app_line()}",
             f"  Lab console  http://127.0.0.1:{self.port}/lab/",
+            f"  Check-in     http://127.0.0.1:{self.port}/checkin/  (the scanner page)",
             f"  Admin login  {settings.super_admin_email} / {admin_password}",
             f"  Outbox       {self.data_dir / 'outbox'}  (every sent mail as .eml)",
             f"  Data         {self.data_dir}  ({restored} items restored, "
