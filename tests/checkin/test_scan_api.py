@@ -259,3 +259,22 @@ def test_refunded_order_is_refused(world, door):
     answer = scan(world, door.registrar, door.event, code_of(aid)).json()
     assert (answer["result"], answer["reason"]) == ("refused", "refunded")
     assert not Attendee.get(int(aid)).is_checked_in
+
+
+def test_scanner_list_pages_and_refuses_foreign_cursors(world, door):
+    import base64
+    import json
+
+    url = f"/v1/checkin/events/{door.event.id}/attendees"
+    first = world.api.get(f"{url}?page[size]=1", token=door.registrar.token).json()
+    assert len(first["attendees"]) == 1 and first["next"]
+    second = world.api.get(f"{url}?page[size]=1&page[cursor]={first['next']}",
+                           token=door.registrar.token).json()
+    assert {first["attendees"][0]["id"], second["attendees"][0]["id"]} == \
+        set(door.order["attendees"])
+    foreign = base64.urlsafe_b64encode(json.dumps(
+        {"id": 1, "event_id": int(door.other_event.id)}).encode()).decode().rstrip("=")
+    for cursor in (foreign, "!!!", "e30", "bm90IGpzb24"):
+        resp = world.api.get(f"{url}?page[cursor]={cursor}", token=door.registrar.token)
+        assert resp.status == 400, (cursor, resp.body)
+    assert world.api.get(f"{url}?page[size]=0", token=door.registrar.token).status == 400

@@ -37,15 +37,17 @@ def _require(app: Chalice, event_id: int, role: str = "registrar") -> Any:
     return user
 
 
-def _cursor(raw: str | None) -> Any:
+def _cursor(raw: str | None, event_id: int) -> Any:
+    """A `page[cursor]` of this event's list (another event's, or anything else: 400)."""
     if not raw:
         return None
     try:
         value = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        if not isinstance(value, dict) or set(value) != {"id", "event_id"}:
+        if not isinstance(value, dict) or set(value) != {"id", "event_id"} \
+                or int(value["event_id"]) != int(event_id) or int(value["id"]) <= 0:
             raise ValueError
         return {"id": {"N": str(int(value["id"]))}, "event_id": {"N": str(int(value["event_id"]))}}
-    except (ValueError, TypeError, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
         raise BadRequest("'page[cursor]' is invalid", parameter="page[cursor]") from None
 
 
@@ -107,7 +109,8 @@ def register(app: Chalice) -> None:
         raw_size = query.get("page[size]", str(PAGE_SIZE))
         if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
             raise BadRequest(f"'page[size]' must be 1-{MAX_PAGE_SIZE}", parameter="page[size]")
-        items, nxt = tickets.scanner_page(eid, int(raw_size), _cursor(query.get("page[cursor]")))
+        cursor = _cursor(query.get("page[cursor]"), eid)
+        items, nxt = tickets.scanner_page(eid, int(raw_size), cursor)
         return web.plain({"attendees": items, "next": _cursor_text(nxt, eid)})
 
     @route(app, "/v1/checkin/events/{event_id}/figures")
