@@ -103,23 +103,24 @@ _lock = threading.Lock()
 _cache: dict[str, Any] = {}
 
 
-def _load_text() -> tuple[str, Any]:
-    """The ring's text and a version stamp (the file's mtime, or the time it was fetched)."""
+def _stamp() -> tuple[Any, ...]:
+    """Where the ring is and its version: (path, mtime, size) of the file, or ("secret",
+    arn, the current RELOAD_SECONDS period)."""
     path = os.environ.get(KEYS_FILE_ENV)
     if path:
-        stat = Path(path).stat()
-        return "", (path, stat.st_mtime_ns, stat.st_size)
+        found = Path(path).stat()
+        return path, found.st_mtime_ns, found.st_size
     arn = os.environ.get("OPENEVENT_SECRETS_ARN")
     if not arn:
         raise MissingTicketKeys(f"No ticket-signing keys: set {KEYS_FILE_ENV} or the "
                                 f"deployment secret's {SECRET_NAME}")
-    return "", ("secret", arn, int(time.monotonic() // RELOAD_SECONDS))
+    return "secret", arn, int(time.monotonic() // RELOAD_SECONDS)
 
 
 def ring() -> KeyRing:
     """The current key ring (re-read when the file changes or every RELOAD_SECONDS)."""
     try:
-        _, stamp = _load_text()
+        stamp = _stamp()
     except FileNotFoundError:
         raise MissingTicketKeys(f"The ticket key file {os.environ.get(KEYS_FILE_ENV)} is "
                                 "missing") from None
