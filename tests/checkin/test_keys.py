@@ -87,3 +87,26 @@ def test_no_ring_no_signing(monkeypatch):
             keys.ring()
     finally:
         keys.reset_cache()
+
+
+@pytest.mark.slow
+def test_the_runtime_refuses_to_start_on_a_damaged_ring(tmp_path):
+    """`python -m openevent.local` with a damaged key ring: one line, exit 2, nothing changed."""
+    import subprocess
+    import sys
+
+    from openevent.lab.localbroker import free_port
+
+    from tests.e2e.conftest import ROOT, runtime_env
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "ticket-keys.json").write_text('{"active": 1, "keys": {}}')
+    done = subprocess.run([sys.executable, "-m", "openevent.local"], cwd=ROOT,
+                          env=runtime_env(data_dir, free_port(), OPENEVENT_LAB="0",
+                                          OPENEVENT_PAYMENT_SANDBOX="0"),
+                          capture_output=True, text=True, timeout=120)
+    err = done.stderr.strip()
+    assert done.returncode == 2, err
+    assert len(err.splitlines()) == 1 and "ticket-signing keys" in err and "damaged" in err
+    assert sorted(p.name for p in data_dir.iterdir()) == ["ticket-keys.json"]
