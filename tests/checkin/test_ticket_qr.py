@@ -67,3 +67,16 @@ def test_rendered_ticket_qr_version_and_module_size(world, people, shop, tmp_pat
     assert found["version"] == int(found["version"]) and found["version"] <= 7
     # ISO/IEC 18004 print guidance and phone cameras at arm's length: >= 0.5 mm a module
     assert found["module_mm"] >= 0.9
+
+
+def test_a_reissued_ticket_pdf_carries_the_new_code(world, people, shop, tmp_path):
+    order = complete_order(world, people.buyer, shop.event, shop.free, ["Ada"])
+    aid = order["attendees"][0]
+    resp = world.api.post(f"/v1/attendees/{aid}/reissue-ticket", {}, token=people.owner.token)
+    assert resp.status == 200 and resp.json()["version"] == 2
+    bucket = get_settings().documents_bucket
+    pipeline.process_manifest(bucket, f"manifests/{order['identifier']}.json")  # rewritten
+    pdf = boto3.client("s3", region_name="us-east-1").get_object(
+        Bucket=bucket, Key=pipeline.attendee_pdf_key(order["identifier"], aid))["Body"].read()
+    claim = codes.verify(measure(pdf, tmp_path)["text"], keys.ring().public)
+    assert (claim.attendee_id, claim.version) == (int(aid), 2)

@@ -5,6 +5,7 @@ registrar sees, and what the API then holds."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -16,6 +17,7 @@ from tests.browser.checkin.conftest import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "images"
 
 
 def _result(scanner, word: str) -> None:
@@ -40,6 +42,8 @@ def test_scan_admits_then_says_already_in_with_the_time(door, scanner, tmp_path)
     expect(detail).to_contain_text("Checked in at")
     assert detail.get_attribute("data-at") == stored["checkin-times"]
     expect(one.page.locator("#figures")).to_contain_text("Checked in 1 of")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    one.page.screenshot(path=str(SHOTS / "checkin-scanner.png"))
     assert door.attendee(aid)["checkin-times"] == stored["checkin-times"]  # admitted once
     assert not one.errors
 

@@ -106,7 +106,8 @@ async function prepare() {
     const [keys, attendees] = await Promise.all([api.keys(state.event.id),
       api.attendees(state.event.id)]);
     store.prepare(keys, attendees);
-    $("prepared").textContent = `Ready offline: ${attendees.length} attendees`;
+    const n = attendees.length;
+    $("prepared").textContent = `Ready offline: ${n} attendee${n === 1 ? "" : "s"}`;
   } catch (exc) {
     $("prepared").textContent = store.prepared
       ? `Offline list from ${timeText(store.data.preparedAt)}` : `Not ready offline: ${exc.message}`;
