@@ -66,7 +66,7 @@ MAX_BODY_BYTES = 256 * 1024  # the core refuses larger bodies (413); API GW allo
 RENDERER_TIMEOUT_S = 120
 # DynamoDB TTL clean-up (never a release mechanism): rate-limit windows, and Powertools'
 # idempotency records (its persistence layer's `expiration` attribute).
-TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration"}
+TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration", "checkin": "expires"}
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
 # Generates the secret's values inside AWS at deploy time (never in the template or a

@@ -34,7 +34,7 @@ from typing import Any
 from openevent.checkin import codes, keys, state, tickets
 from openevent.errors import BadRequest, Forbidden
 from openevent.models.base import now
-from openevent.models.checkin import CheckinRecord, event_key, scan_key
+from openevent.models.checkin import SCAN_RECORD_DAYS, CheckinRecord, event_key, scan_key
 from openevent.models.events import Ticket
 from openevent.models.orders import Attendee, Order
 from openevent.models.users import User
@@ -149,7 +149,8 @@ def scan(user: User | None, event_id: int, body: Any) -> dict[str, Any]:
 def _store(record_key: str, attendee: Attendee, answer: dict[str, Any]) -> CheckinRecord:
     return CheckinRecord(record_key, event_id=int(attendee.event_id),
                          attendee_id=int(attendee.id), result=answer["result"],
-                         answer=json.dumps(answer, separators=(",", ":")))
+                         answer=json.dumps(answer, separators=(",", ":")),
+                         expires=int((now() + timedelta(days=SCAN_RECORD_DAYS)).timestamp()))
 
 
 def _stored(record_key: str) -> dict[str, Any]:

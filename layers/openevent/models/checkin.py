@@ -5,6 +5,7 @@ for that event. Table `checkin`, hash key `key`:
   transaction that admits (or in the write that answers "already in"), so one scan id has one
   answer;
 - `event#<event id>`: `revoked_keys`, the key ids whose tickets this event no longer admits.
+Scan records carry `expires` (DynamoDB TTL, `SCAN_RECORD_DAYS`); event records never expire.
 """
 
 from __future__ import annotations
@@ -23,8 +24,14 @@ class CheckinRecord(Model):
     attendee_id = IntAttribute(null=True)
     result = UnicodeAttribute(null=True)  # admitted | already-in
     answer = UnicodeAttribute(null=True)  # the answer as sent, JSON
+    # epoch seconds: DynamoDB's TTL clean-up of scan records (SCAN_RECORD_DAYS after the
+    # scan, long after any retry); event records have none and stay
+    expires = IntAttribute(null=True)
     # event records
     revoked_keys = ListAttribute(of=NumberAttribute, null=True)
+
+
+SCAN_RECORD_DAYS = 180
 
 
 def scan_key(event_id: int, user_id: int, scan_id: str) -> str:
