@@ -17,8 +17,8 @@ export OPENEVENT_FRONTEND_CACHE := $(FRONTEND_CACHE)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test test-fast lint typecheck bench openapi layer package synth deploy destroy \
-        system-deps node-deps clean lab-console-vendor frontend frontend-source-check \
-        test-frontend
+        system-deps node-deps clean lab-console-vendor checkin-vendor frontend \
+        frontend-source-check test-frontend
 
 # Debian packages: the MQTT broker, the lab sandbox, PDF and QR tools for tests, a font, and
 # Chromium for the browser tests (Playwright drives Debian's build; it downloads no browser).
@@ -87,6 +87,7 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/lab.py
+	$(BIN)/python bench/checkin.py
 
 # What Lambda runs (infra/package.py): per-group code zips, dependency layers resolved for
 # Lambda (manylinux2014 x86_64, CPython 3.11; cached by requirements), the renderer's image
@@ -131,6 +132,9 @@ openapi: $(STAMP)
 # Re-fetch the lab console's pinned front-end libraries (uPlot, CodeMirror) from npm.
 lab-console-vendor:
 	web/lab/vendor/update.sh
+
+checkin-vendor:
+	web/checkin/vendor/update.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

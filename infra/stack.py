@@ -66,7 +66,7 @@ MAX_BODY_BYTES = 256 * 1024  # the core refuses larger bodies (413); API GW allo
 RENDERER_TIMEOUT_S = 120
 # DynamoDB TTL clean-up (never a release mechanism): rate-limit windows, and Powertools'
 # idempotency records (its persistence layer's `expiration` attribute).
-TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration"}
+TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration", "checkin": "expires"}
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
 # Generates the secret's values inside AWS at deploy time (never in the template or a
@@ -82,7 +82,10 @@ def handler(event, context):
                 SecretId=event["ResourceProperties"]["SecretArn"],
                 SecretString=json.dumps({
                     "jwt_secret": secrets.token_urlsafe(48),
-                    "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}))
+                    "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+                    # the ticket-signing key ring (openevent.checkin.keys): a random seed
+                    "ticket_keys": json.dumps({"active": 1, "keys": {"1": {
+                        "private": base64.b64encode(secrets.token_bytes(32)).decode()}}})}))
         cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, "openevent-secret-values")
     except Exception as exc:
         cfnresponse.send(event, context, cfnresponse.FAILED, {"error": type(exc).__name__},
@@ -96,7 +99,10 @@ _STATIC_REWRITE = """function handler(event) {
     request.uri = uri.substring(6);
   } else if (uri === '/lab' || uri === '/lab/') {
     request.uri = '/lab/index.html';
-  } else if (uri.indexOf('/lab/') !== 0 && uri.split('/').pop().indexOf('.') === -1) {
+  } else if (uri === '/checkin' || uri === '/checkin/') {
+    request.uri = '/checkin/index.html';
+  } else if (uri.indexOf('/lab/') !== 0 && uri.indexOf('/checkin/') !== 0
+             && uri.split('/').pop().indexOf('.') === -1) {
     request.uri = '/index.html';
   }
   return request;
@@ -446,6 +452,12 @@ class OpenEventStack(cdk.Stack):
                 self, "LabConsole", sources=[s3deploy.Source.asset(str(lab))],
                 destination_bucket=self.web, destination_key_prefix="lab/",
                 distribution=distribution, distribution_paths=["/lab/*"], prune=True)
+        checkin = ROOT / "web" / "checkin"
+        if checkin.is_dir():  # the scanner page (issue #24) at /checkin/
+            s3deploy.BucketDeployment(
+                self, "CheckinPage", sources=[s3deploy.Source.asset(str(checkin))],
+                destination_bucket=self.web, destination_key_prefix="checkin/",
+                distribution=distribution, distribution_paths=["/checkin/*"], prune=True)
         frontend = self.node.try_get_context("frontend_dir")
         if frontend:
             path = Path(str(frontend)).expanduser().resolve()
@@ -453,7 +465,7 @@ class OpenEventStack(cdk.Stack):
                 raise ValueError(f"frontend_dir {path} has no index.html (build it first)")
             s3deploy.BucketDeployment(
                 self, "Frontend", sources=[s3deploy.Source.asset(str(path))],
-                destination_bucket=self.web, exclude=["lab/*"], prune=True,
+                destination_bucket=self.web, exclude=["lab/*", "checkin/*"], prune=True,
                 distribution=distribution, distribution_paths=["/*"])
 
     # --- the remote lab ----------------------------------------------------------------------

@@ -25,7 +25,7 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "settings": "r", "modules": "r", "taxes": "r", "custom-forms": "r",
                "stripe-authorizations": "r", "uniques": "rw",
                "hold-counts": "rw", "idempotency": "rw", "statistics": "rw",
-               "order-figures": "rw"},
+               "order-figures": "rw", "checkin": "rw"},
     "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
             "lab-run-output": "rw", "users": "r"},
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from openevent import web
+from openevent.checkin.routes import register as register_checkin
 from openevent.errors import (
     BadRequest,
     Conflict,
@@ -43,6 +44,7 @@ from openevent.settings import get_settings
 
 app = web.create_app("openevent-orders")
 route = web.route
+register_checkin(app)  # /v1/checkin/** and reissue-ticket (openevent.checkin.routes)
 
 
 def _collection(items: list[Any], to_resource: Any, schema: Any, path: str) -> Any:
@@ -72,7 +74,7 @@ def create_attendee() -> Any:
         raise Unprocessable("'event' is required", relationship_pointer("event"))
     event = get_event(event_ref, user)
     attendee = service.create_attendee(user, event, payload.relationships.get("ticket"),
-                                       payload.attributes)
+                                       _without_checkin(payload.attributes))
     return web.created(web.resource_document(app, schemas.attendee_resource(attendee, user)),
                        f"/v1/attendees/{attendee.id}")
 
@@ -102,12 +104,27 @@ def update_attendee(attendee_id: str) -> Any:
         if str(value) != str(current.get(name)):
             raise Unprocessable(f"'{name}' of an attendee can't be changed",
                                 relationship_pointer(name))
-    values, extra = core_and_extra("attendee", _changed(schemas.ATTENDEE, attendee,
-                                                        payload.attributes))
+    changed = _changed(schemas.ATTENDEE, attendee, payload.attributes)
+    checkin = {k: changed.pop(k) for k in schemas.CHECKIN_FIELDS if k in changed}
+    if checkin:  # openevent.checkin.state: the fields keep each other consistent
+        from openevent.checkin import state
+
+        attendee = state.apply(user, attendee, checkin)
+    values, extra = core_and_extra("attendee", changed)
     if extra:
         values["extra"] = dump_extra("attendee", attendee.extra, extra)
-    updated = service.update_attendee(user, attendee, values)
+    updated = service.update_attendee(user, attendee, values) if values or not checkin \
+        else attendee
     return web.jsonapi(web.resource_document(app, schemas.attendee_resource(updated, user)))
+
+
+def _without_checkin(values: dict[str, Any]) -> dict[str, Any]:
+    """A new attendee is not checked in: check-in values are refused unless empty."""
+    for name in schemas.CHECKIN_FIELDS:
+        if values.get(name):
+            raise Unprocessable(f"'{name.replace('_', '-')}' is set by checking in, not on "
+                                "creation", attribute_pointer(name))
+    return {k: v for k, v in values.items() if k not in schemas.CHECKIN_FIELDS}
 
 
 def _changed(schema: Any, item: Any, values: dict[str, Any]) -> dict[str, Any]:

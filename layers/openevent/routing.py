@@ -19,6 +19,7 @@ ROUTE_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/attendees/**", "orders"),
     ("/v1/attendees", "orders"),
     ("/v1/webhooks/**", "orders"),
+    ("/v1/checkin/**", "orders"),
     ("/v1/events/*/orders", "orders"),
     ("/v1/events/*/attendees", "orders"),
     ("/v1/events/*/order-statistics", "orders"),

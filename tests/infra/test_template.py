@@ -35,9 +35,10 @@ def _inputs_digest() -> str:
     files = [*sorted((ROOT / "infra").glob("*.py")), ROOT / "build" / "lambda" / "manifest.json",
              *sorted((ROOT / "functions").glob("*/app.py")),
              *sorted((ROOT / "layers" / "openevent").rglob("*.py"))]
-    lab = ROOT / "web" / "lab"
-    if lab.is_dir():
-        files += sorted(p for p in lab.rglob("*") if p.is_file())
+    for site in ("lab", "checkin"):
+        folder = ROOT / "web" / site
+        if folder.is_dir():
+            files += sorted(p for p in folder.rglob("*") if p.is_file())
     return package._digest([(str(f.relative_to(ROOT)), f.read_bytes().hex()) for f in files])
 
 

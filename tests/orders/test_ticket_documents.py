@@ -177,7 +177,7 @@ def test_missing_pdf_is_rendered_again_on_demand(api, people, completed):
     assert _s3().get_object(Bucket=bucket, Key=key)["Body"].read().startswith(b"%PDF")
 
 
-def test_ticket_qr_decodes_to_order_and_attendee(completed, tmp_path):
+def test_ticket_qr_decodes_to_the_signed_code_of_the_attendee(completed, tmp_path):
     bucket = get_settings().documents_bucket
     pipeline.process_manifest(bucket, completed["key"])
     attendee_id = completed["attendees"][0]
@@ -188,7 +188,11 @@ def test_ticket_qr_decodes_to_order_and_attendee(completed, tmp_path):
     png = sorted(tmp_path.glob("p*.png"))[0]
     decoded = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True,
                              text=True).stdout.strip()
-    assert decoded == f"{completed['identifier']}-{attendee_id}"
+    # the signed ticket code (openevent.checkin.codes), verified with the public key alone
+    from openevent.checkin import codes, keys
+
+    claim = codes.verify(decoded, keys.ring().public)
+    assert (claim.attendee_id, claim.version) == (int(attendee_id), 1)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "Ada Tester" in text and "PyCon" in text
 

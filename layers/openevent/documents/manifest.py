@@ -15,7 +15,8 @@ JSON shape (``version`` 1)::
                "logo-url": null},
      "purchaser": {"name": "…", "email": "…"},
      "attendees": [{"id": "7", "firstname": "…", "lastname": "…", "email": "…",
-                    "ticket-id": "3", "ticket-name": "…", "ticket-price": "12.50"}]}
+                    "ticket-id": "3", "ticket-name": "…", "ticket-price": "12.50",
+                    "ticket-code": "OE…"}]}
 
 Money travels as a decimal string so no float rounding creeps in; datetimes as ISO-8601 with
 offset (a naive datetime is taken as UTC).
@@ -158,6 +159,9 @@ class ManifestAttendee:
     ticket_id: str
     ticket_name: str
     ticket_price: Decimal
+    # The signed ticket code (openevent.checkin.codes) the QR code carries; manifests written
+    # before signed tickets have none and fall back to the old clear text.
+    ticket_code: str | None = None
 
     def __post_init__(self) -> None:
         _set(self, "id", str(self.id))
@@ -179,6 +183,7 @@ class ManifestAttendee:
             "ticket-id": self.ticket_id,
             "ticket-name": self.ticket_name,
             "ticket-price": _money_str(self.ticket_price),
+            **({"ticket-code": self.ticket_code} if self.ticket_code else {}),
         }
 
     @classmethod
@@ -192,6 +197,7 @@ class ManifestAttendee:
             ticket_id=str(data["ticket-id"]),
             ticket_name=str(data["ticket-name"]),
             ticket_price=_parse_money(data["ticket-price"], "ticket-price"),
+            ticket_code=_opt_str(data.get("ticket-code")),
         )
 
 
@@ -227,8 +233,9 @@ class OrderManifest:
         raise KeyError(attendee_id)
 
     def qr_payload(self, attendee: ManifestAttendee) -> str:
-        """What the attendee's QR code encodes: ``<order identifier>-<attendee id>``."""
-        return f"{self.identifier}-{attendee.id}"
+        """What the attendee's QR code encodes: the signed ticket code (openevent.checkin);
+        ``<order identifier>-<attendee id>`` for a manifest written before signed tickets."""
+        return attendee.ticket_code or f"{self.identifier}-{attendee.id}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with dasherized keys (see the module docstring)."""

@@ -96,6 +96,22 @@ def check_data_key(data_dir: Path) -> None:
                            "from a backup; without it the stored payment secrets can't be "
                            "read.") from None
 
+def check_ticket_keys(data_dir: Path) -> None:
+    """An existing ticket-signing key ring must parse: a damaged one is refused (a new one
+    would void every ticket already issued)."""
+    from openevent.checkin import keys
+
+    path = data_dir / "ticket-keys.json"
+    if os.environ.get(keys.KEYS_FILE_ENV) or not path.exists():
+        return
+    try:
+        keys.parse(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise StartupError(f"openevent: the ticket-signing keys {path} are damaged. Restore "
+                           "them from a backup; new keys would void every ticket issued.") \
+            from None
+
+
 def check_jwt_secret(data_dir: Path) -> None:
     """An existing key file must hold a usable key: an empty or short one is refused rather
     than silently replaced (replacing it signs everybody out) or used (every login fails)."""
@@ -188,6 +204,7 @@ class Runtime:
         check_port(self.port)
         check_jwt_secret(self.data_dir)
         check_data_key(self.data_dir)
+        check_ticket_keys(self.data_dir)
         self.recovery_notes = check_store(self.data_dir, self.recover)
 
     def start_guard(self) -> None:
@@ -218,6 +235,12 @@ class Runtime:
         os.environ.update(env)
         os.environ.setdefault("OPENEVENT_JWT_SECRET", _jwt_secret(self.data_dir))
         os.environ.setdefault("OPENEVENT_DATA_KEY", _data_key(self.data_dir))
+        if not os.environ.get("OPENEVENT_TICKET_KEYS_FILE"):
+            from openevent.checkin import keys as ticket_keys
+
+            path = self.data_dir / "ticket-keys.json"
+            ticket_keys.ensure_file(path)  # generated once; rotate with openevent.checkin.keys
+            os.environ["OPENEVENT_TICKET_KEYS_FILE"] = str(path)
         os.environ.setdefault("SUPER_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
         os.environ.setdefault("SUPER_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)
         from openevent.settings import get_settings
@@ -357,6 +380,7 @@ class Runtime:
             f"  API          http://127.0.0.1:{self.port}/v1  (OpenAPI: /v1/openapi.json)",
             f"  Web app      {self.web_app_line()}",
             f"  Lab console  http://127.0.0.1:{self.port}/lab/",
+            f"  Check-in     http://127.0.0.1:{self.port}/checkin/  (the scanner page)",
             f"  Admin login  {settings.super_admin_email} / {admin_password}",
             f"  Outbox       {self.data_dir / 'outbox'}  (every sent mail as .eml)",
             f"  Data         {self.data_dir}  ({restored} items restored, "

@@ -72,12 +72,15 @@ def frontend_dir() -> Path | None:
 
 
 def default_mounts() -> list[StaticMount]:
-    """The lab console at /lab/ and the Open Event app at / (a "being built" page until its
-    first build is there)."""
+    """The lab console at /lab/, the scanner page at /checkin/ and the Open Event app at /
+    (a "being built" page until its first build is there)."""
     mounts = []
     lab = Path(os.environ.get("OPENEVENT_LAB_CONSOLE_DIR", ROOT / "web" / "lab"))
     if lab.is_dir():
         mounts.append(StaticMount("/lab/", lab, spa=False))
+    checkin = ROOT / "web" / "checkin"  # the scanner page (openevent.checkin, issue #24)
+    if checkin.is_dir():
+        mounts.append(StaticMount("/checkin/", checkin, spa=False))
     frontend = frontend_dir()
     if frontend is not None:
         building = "OPENEVENT_FRONTEND_DIR" not in os.environ

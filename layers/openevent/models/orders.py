@@ -207,6 +207,8 @@ class OrderFigure(Model):
     orders_expired = IntAttribute(null=True)
     seats_expired = IntAttribute(null=True)
     sales_expired = DecimalAttribute(null=True)
+    # attendees checked in now (openevent.checkin.state), on the shard attendee id % SHARDS
+    checked_in = IntAttribute(null=True)
 
 
 def event_status_key(event_id: int, status: str) -> str:
@@ -273,6 +275,16 @@ class Attendee(Model):
     phone = UnicodeAttribute(null=True)
     company = UnicodeAttribute(null=True)
     pdf_url = UnicodeAttribute(null=True)
+    # Check-in (Open Event's fields, kept consistent by openevent.checkin.state): times are
+    # comma-separated ISO-8601, one device name per check-in time.
+    is_checked_in = BooleanAttribute(null=True, default=False)
+    is_checked_out = BooleanAttribute(null=True, default=False)
+    checkin_times = UnicodeAttribute(null=True)
+    checkout_times = UnicodeAttribute(null=True)
+    device_name_checkin = UnicodeAttribute(null=True)
+    # The version signed into the ticket's code (openevent.checkin.codes); a reissue raises it
+    # and so makes the old code inadmissible. Unset = 1.
+    ticket_version = IntAttribute(null=True)
     # True while this attendee's seat is counted in Ticket.seats_taken (or a seat shard).
     holds_seat = BooleanAttribute(default=False)
     # The shard of a sharded ticket this attendee's own hold (no order yet) came from.

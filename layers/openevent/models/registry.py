@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "openevent.models.events",
     "openevent.models.event_content",
     "openevent.models.orders",
+    "openevent.models.checkin",
     "openevent.lab.store",
 )
 

@@ -78,6 +78,12 @@ ATTENDEE = Schema(
         "company": String(max_length=255),
         "pdf_url": Url(read_only=True),
         "created_at": DateTime(read_only=True),
+        # check-in: kept consistent by openevent.checkin.state
+        "is_checked_in": Boolean(nullable=False),
+        "is_checked_out": Boolean(nullable=False),
+        "checkin_times": String(max_length=20_000),
+        "checkout_times": String(max_length=20_000),
+        "device_name_checkin": String(max_length=20_000),
     }),
     relationships={
         "ticket": RelSpec("ticket"),
@@ -85,8 +91,11 @@ ATTENDEE = Schema(
         "order": RelSpec("order"),
     },
 )
+CHECKIN_FIELDS = ("is_checked_in", "is_checked_out", "checkin_times", "checkout_times",
+                  "device_name_checkin")
 ATTENDEE_DETAILS = tuple(n for n, f in ATTENDEE.fields.items()
-                         if not f.read_only and n not in EXTRA_FIELDS["attendee"])
+                         if not f.read_only and n not in EXTRA_FIELDS["attendee"]
+                         and n not in CHECKIN_FIELDS)
 
 CHARGE = Schema(type="charge", path="charges", fields={
     "status": Boolean(read_only=True),

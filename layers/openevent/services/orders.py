@@ -1118,6 +1118,7 @@ def manifest_json(order: Order) -> str:
     names = {int(t.id): str(t.name) for t in order_tickets(order)}
     purchaser_name = " ".join(p for p in (buyer.first_name, buyer.last_name) if p) \
         if buyer else ""
+    from openevent.checkin.tickets import ticket_code
     from openevent.documents.manifest import (
         ManifestAttendee,
         ManifestEvent,
@@ -1139,7 +1140,8 @@ def manifest_json(order: Order) -> str:
             id=str(a.id), firstname=a.firstname or "", lastname=a.lastname or "",
             email=a.email or "", ticket_id=str(a.ticket_id),
             ticket_name=names.get(int(a.ticket_id), ""),
-            ticket_price=prices.get(int(a.ticket_id), Decimal(0)))
+            ticket_price=prices.get(int(a.ticket_id), Decimal(0)),
+            ticket_code=ticket_code(a))
             for a in order_attendees(order)),
     )
     return manifest.to_json()
