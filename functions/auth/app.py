@@ -32,6 +32,15 @@ app = web.create_app("openevent-auth")
 route = web.route
 
 
+def _register_blueprints() -> None:
+    from openevent.routes import oes_auth
+
+    oes_auth.routes.register(app)
+
+
+_register_blueprints()
+
+
 # --- users -----------------------------------------------------------------------------
 
 @route(app, "/v1/users", methods=["POST"])
@@ -139,7 +148,7 @@ def check_email() -> Any:
 USER_EMPTY_COLLECTIONS = ("followed-groups", "notifications", "email-notifications", "groups",
                           "sessions", "speakers", "event-invoices", "feedbacks",
                           "favourites", "user-favourite-sessions", "access-codes",
-                          "discount-codes", "video-streams", "user-follow-groups")
+                          "video-streams", "user-follow-groups")
 
 
 def _register_user_empty_collections() -> None:

@@ -31,6 +31,15 @@ from openevent.services.lookup import event_ids, get_event
 
 app = web.create_app("openevent-events")
 route = web.route
+
+
+def _register_blueprints() -> None:
+    from openevent.routes import oes_events
+
+    oes_events.routes.register(app)
+
+
+_register_blueprints()
 DELETED = "Object successfully deleted"
 
 
@@ -63,6 +72,11 @@ def _parse(schema: Schema, *, create: bool = False, url_ids: tuple[str, ...] | N
 def _event_of(payload: Payload, user: Any) -> Event:
     """The event a POST names in `relationships.event` (422 when missing)."""
     ref = payload.relationships.get("event")
+    events_ref = payload.relationships.get("events")
+    if not ref and isinstance(events_ref, list):  # Open Event's event discount code
+        if len(events_ref) != 1:
+            raise Unprocessable("Name exactly one event", relationship_pointer("events"))
+        ref = events_ref[0]
     if not ref:
         raise Unprocessable("'event' is required", relationship_pointer("event"))
     return get_event(ref, user)

@@ -45,6 +45,15 @@ app = web.create_app("openevent-orders")
 route = web.route
 
 
+def _register_blueprints() -> None:
+    from openevent.routes import oes_orders
+
+    oes_orders.routes.register(app)
+
+
+_register_blueprints()
+
+
 def _collection(items: list[Any], to_resource: Any, schema: Any, path: str) -> Any:
     return web.jsonapi(collection_document(ListSource(items), to_resource, schema, path,
                                            web.query(app)))
@@ -205,6 +214,8 @@ def _ticket(ticket_id: str) -> Any:
 @idempotent(app, lambda: _caller())
 def create_order() -> Any:
     user = require_login(web.current_user(app))
+    if web.query(app).get("onsite") in ("true", "True", "1"):
+        return _create_onsite_order(user)
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
                              create=True, is_admin=user.is_staff)
     event_ref = payload.relationships.get("event")
@@ -216,6 +227,28 @@ def create_order() -> Any:
     event = get_event(event_ref, user)
     order = service.create_order(user, event, attendees,
                                  payload.relationships.get("discount_code"), payload.attributes)
+    return web.created(web.resource_document(app, schemas.order_resource(order, user)),
+                       f"/v1/orders/{order.identifier}")
+
+
+def _create_onsite_order(user: Any) -> Any:
+    """`POST /v1/orders?onsite=true`: the box office (services/onsite_orders.py)."""
+    import json
+
+    from openevent.services.onsite_orders import create_onsite_order, parse_onsite_tickets
+
+    body = read_body(web.raw_body(app), web.content_type(app),
+                     media_types=("application/vnd.api+json", "application/json"))
+    attributes = (body.get("data") or {}).get("attributes") if isinstance(body, dict) else None
+    raw = attributes.pop("on-site-tickets", attributes.pop("on_site_tickets", None)) \
+        if isinstance(attributes, dict) else None
+    payload = parse_document(json.dumps(body).encode(), web.content_type(app), schemas.ORDER,
+                             create=True, is_admin=user.is_staff)
+    event_ref = payload.relationships.get("event")
+    if event_ref is None:
+        raise Unprocessable("'event' is required", relationship_pointer("event"))
+    order = create_onsite_order(user, get_event(event_ref, user), parse_onsite_tickets(raw),
+                                dict(payload.attributes))
     return web.created(web.resource_document(app, schemas.order_resource(order, user)),
                        f"/v1/orders/{order.identifier}")
 
