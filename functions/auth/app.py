@@ -23,6 +23,7 @@ from openevent.permissions import (
     require_staff,
     require_user_manage,
 )
+from openevent.routes import oes_auth
 from openevent.schemas import users as schemas
 from openevent.services import roles, sessions, system
 from openevent.services import users as accounts
@@ -31,14 +32,7 @@ from openevent.services.lookup import get_event
 app = web.create_app("openevent-auth")
 route = web.route
 
-
-def _register_blueprints() -> None:
-    from openevent.routes import oes_auth
-
-    oes_auth.routes.register(app)
-
-
-_register_blueprints()
+oes_auth.routes.register(app)  # the described routes kept outside this file
 
 
 # --- users -----------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from openevent.permissions import (
     require_event_role,
     require_login,
 )
+from openevent.routes import oes_orders
 from openevent.schemas import orders as schemas
 from openevent.services import orders as service
 from openevent.services.attendee_lists import event_attendee_source
@@ -44,14 +45,7 @@ from openevent.settings import get_settings
 app = web.create_app("openevent-orders")
 route = web.route
 
-
-def _register_blueprints() -> None:
-    from openevent.routes import oes_orders
-
-    oes_orders.routes.register(app)
-
-
-_register_blueprints()
+oes_orders.routes.register(app)  # the described routes kept outside this file
 
 
 def _collection(items: list[Any], to_resource: Any, schema: Any, path: str) -> Any:
@@ -86,9 +80,10 @@ def create_attendee() -> Any:
                        f"/v1/attendees/{attendee.id}")
 
 
-def _attendee_for(attendee_id: str) -> tuple[Any, Any]:
+def _attendee_for(attendee_id: str, read: bool = False) -> tuple[Any, Any]:
     user = require_login(web.current_user(app))
-    attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"))
+    attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"),
+                                    staff_reads_deleted=read and user.is_staff)
     if not service.can_manage_attendee(user, attendee):
         raise Forbidden("You can't access this attendee")
     return user, attendee
@@ -96,7 +91,7 @@ def _attendee_for(attendee_id: str) -> tuple[Any, Any]:
 
 @route(app, "/v1/attendees/{attendee_id}")
 def get_attendee(attendee_id: str) -> Any:
-    user, attendee = _attendee_for(attendee_id)
+    user, attendee = _attendee_for(attendee_id, read=True)
     return web.jsonapi(web.resource_document(app, schemas.attendee_resource(attendee, user)))
 
 
@@ -128,8 +123,10 @@ def _changed(schema: Any, item: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 @route(app, "/v1/attendees/{attendee_id}", methods=["DELETE"])
 def delete_attendee(attendee_id: str) -> Any:
+    from openevent.services import attendee_extras
+
     user, attendee = _attendee_for(attendee_id)
-    service.delete_attendee(user, attendee)
+    attendee_extras.delete(user, attendee)
     return web.jsonapi(meta_document("Object successfully deleted"))
 
 
@@ -233,22 +230,9 @@ def create_order() -> Any:
 
 def _create_onsite_order(user: Any) -> Any:
     """`POST /v1/orders?onsite=true`: the box office (services/onsite_orders.py)."""
-    import json
+    from openevent.services.onsite_orders import create_from_document
 
-    from openevent.services.onsite_orders import create_onsite_order, parse_onsite_tickets
-
-    body = read_body(web.raw_body(app), web.content_type(app),
-                     media_types=("application/vnd.api+json", "application/json"))
-    attributes = (body.get("data") or {}).get("attributes") if isinstance(body, dict) else None
-    raw = attributes.pop("on-site-tickets", attributes.pop("on_site_tickets", None)) \
-        if isinstance(attributes, dict) else None
-    payload = parse_document(json.dumps(body).encode(), web.content_type(app), schemas.ORDER,
-                             create=True, is_admin=user.is_staff)
-    event_ref = payload.relationships.get("event")
-    if event_ref is None:
-        raise Unprocessable("'event' is required", relationship_pointer("event"))
-    order = create_onsite_order(user, get_event(event_ref, user), parse_onsite_tickets(raw),
-                                dict(payload.attributes))
+    order = create_from_document(user, web.raw_body(app), web.content_type(app))
     return web.created(web.resource_document(app, schemas.order_resource(order, user)),
                        f"/v1/orders/{order.identifier}")
 

@@ -137,6 +137,16 @@ def _a(source: str, title: str, method: str, path: str, status: int, shape: str,
 
 MISSING_HERE = "no such resource on this platform (out of scope)"
 
+# The files hold 102 documented actions (counting each example of the login and refresh
+# variants). These are not in `ACTIONS` yet: their resources are being added separately.
+DOCUMENTED_ACTIONS = 102
+NOT_IN_TABLE_YET = (
+    ("GET", "/v1/access-codes/{id}/tickets", "access codes"),
+    ("GET", "/v1/access-codes/{id}/marketer", "access codes"),
+    ("GET", "/v1/event-invoices/{id}/event", "event invoices"),
+    ("GET", "/v1/event-invoices/{id}/user", "event invoices"),
+)
+
 ACTIONS: tuple[Action, ...] = (
     # --- authentication ----------------------------------------------------------------------
     _a("authentication", "login", "POST", "/v1/auth/login", 200, "plain",

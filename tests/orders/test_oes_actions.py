@@ -226,9 +226,37 @@ def test_deleting_a_held_attendee_gives_the_seat_back(world, people, shop):
 def test_an_attendee_of_a_live_order_is_not_deleted_alone(world, people, shop):
     order = _completed_free(world, people, shop, seats=2)
     attendee = order["relationships"]["attendees"]["data"][0]["id"]
-    resp = world.api.delete(f"/v1/attendees/{attendee}", token=people.owner.token)
-    assert resp.status == 409
+    for token in (people.owner.token, people.admin.token):
+        assert world.api.delete(f"/v1/attendees/{attendee}", token=token).status == 409
+    assert world.api.delete(f"/v1/attendees/{attendee}", token=people.buyer.token
+                            ).status == 403
     assert world.ticket_state(shop.free).seats_taken == 2
+
+
+def _attendee_count(world, people, shop):
+    body = world.api.get(f"/v1/events/{shop.event.id}/attendees",
+                         token=people.owner.token).json()
+    return body["meta"]["count"], len(body["data"])
+
+
+def test_an_attendee_of_a_cancelled_order_is_deleted_by_organizers(world, people, shop):
+    order = _completed_free(world, people, shop, seats=2)
+    attendee = order["relationships"]["attendees"]["data"][0]["id"]
+    cancelled = world.api.delete(f"/v1/orders/{order['attributes']['identifier']}",
+                                 token=people.owner.token)
+    assert cancelled.status == 200, cancelled.body
+    assert world.ticket_state(shop.free).seats_taken == 0
+    assert _attendee_count(world, people, shop) == (2, 2)
+    assert world.api.delete(f"/v1/attendees/{attendee}", token=people.buyer.token
+                            ).status == 403
+    assert world.api.delete(f"/v1/attendees/{attendee}", token=people.stranger.token
+                            ).status == 403
+    resp = world.api.delete(f"/v1/attendees/{attendee}", token=people.coorganizer.token)
+    assert resp.status == 200, resp.body
+    assert _attendee_count(world, people, shop) == (1, 1)
+    assert world.ticket_state(shop.free).seats_taken == 0  # given back once, with the order
+    assert world.api.delete(f"/v1/attendees/{attendee}", token=people.owner.token
+                            ).status == 404
 
 
 # --- stripe authorizations by their own path -----------------------------------------------
@@ -365,7 +393,7 @@ def test_a_users_codes_are_their_own(world, people, shop):
     path = f"/v1/users/{people.coorganizer.id}/discount-codes"
     assert world.api.get(path, token=people.stranger.token).status == 403
     mine = world.api.get(path, token=people.coorganizer.token).json()["data"]
-    assert [int(c["id"]) for c in mine] == [code.id]
+    assert [int(c["id"]) for c in mine] == [int(code.id)]
     assert world.api.get(path, token=people.admin.token).status == 200
 
 
@@ -380,3 +408,45 @@ def test_events_of_a_code_follow_the_codes_rule(world, people, shop):
 def test_deleted_at_is_served(world, people, shop):
     got = world.api.get(f"/v1/tickets/{shop.paid.id}", token=people.owner.token).json()
     assert got["data"]["attributes"]["deleted-at"] is None
+
+
+def test_only_admins_read_soft_deleted_items(world, people, shop):
+    spare = world.ticket(shop.event, name="Spare", quantity=3)
+    code = world.code(shop.event, [shop.paid], code="GONE")
+    held = world.attendee(people.buyer, shop.event, shop.free).json()["data"]["id"]
+    owner = people.owner.token
+    assert world.api.delete(f"/v1/tickets/{spare.id}", token=owner).status == 200
+    assert world.api.delete(f"/v1/discount-codes/{code.id}", token=owner).status == 200
+    assert world.api.delete(f"/v1/attendees/{held}", token=people.buyer.token).status == 200
+    for path in (f"/v1/tickets/{spare.id}", f"/v1/discount-codes/{code.id}",
+                 f"/v1/attendees/{held}"):
+        for token in (owner, people.buyer.token, people.stranger.token):
+            assert world.api.get(path, token=token).status == 404, path
+        seen = world.api.get(path, token=people.admin.token)
+        assert seen.status == 200, (path, seen.body)
+        assert seen.json()["data"]["attributes"]["deleted-at"] is not None
+    # reading is all: a deleted item cannot be changed or deleted again
+    assert world.api.patch(f"/v1/tickets/{spare.id}", {"data": {
+        "type": "ticket", "id": str(spare.id), "attributes": {"name": "Back"}}},
+        token=people.admin.token).status == 404
+    assert world.api.delete(f"/v1/discount-codes/{code.id}",
+                            token=people.admin.token).status == 404
+    assert world.api.get("/v1/attendees/999999999", token=people.admin.token).status == 404
+
+
+@pytest.mark.parametrize("sent,stored", [(587, 587), ("465", 465), ("", None), (None, None)])
+def test_smtp_port_is_a_number(world, people, sent, stored):
+    resp = world.api.patch("/v1/settings", {"data": {"type": "setting", "id": "1",
+                                                     "attributes": {"smtp-port": sent}}},
+                           token=people.admin.token)
+    assert resp.status == 200, resp.body
+    assert resp.json()["data"]["attributes"]["smtp-port"] == stored
+
+
+@pytest.mark.parametrize("sent", [0, 70000, "port", True])
+def test_a_bad_smtp_port_is_422(world, people, sent):
+    resp = world.api.patch("/v1/settings", {"data": {"type": "setting", "id": "1",
+                                                     "attributes": {"smtp-port": sent}}},
+                           token=people.admin.token)
+    assert resp.status == 422
+    assert error_of(resp)["source"] == {"pointer": "/data/attributes/smtp-port"}

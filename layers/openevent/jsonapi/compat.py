@@ -156,9 +156,17 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
 }
 
 EXTRA_FIELDS["user"]["last_accessed_at"] = DateTime(read_only=True)
-# A port is a number (Open Event's description sends one); digit strings stored or sent
-# before still read as that number.
-EXTRA_FIELDS["setting"]["smtp_port"] = Integer(minimum=1, maximum=65535)
+
+
+class _Port(Integer):
+    """A port is a number (Open Event's description sends one). The web app's settings
+    model holds it as a string: digit strings read as that number, an empty one as unset."""
+
+    def parse(self, value: Any, name: str) -> Any:
+        return None if value == "" else super().parse(value, name)
+
+
+EXTRA_FIELDS["setting"]["smtp_port"] = _Port(minimum=1, maximum=65535)
 # Account flags only an admin may change (echoed unchanged by anyone).
 EXTRA_FIELDS["user"].update({name: Boolean(admin_only=True, default=False)
                              for name in ("is_blocked", "is_sales_admin", "is_marketer")})

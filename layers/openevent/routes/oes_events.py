@@ -14,6 +14,7 @@ from openevent.routes import Routes
 
 routes = Routes()
 
+
 @routes.route("/v1/discount-codes")
 def list_event_discount_codes(app: Any) -> Any:
     """Admins: the platform's event discount codes (Open Event's admin list; only admins

@@ -1,5 +1,5 @@
 """Open Event's smaller attendee actions: mailing the tickets again, searching an event's
-holders by name or email, and an attendee's registration state.
+holders by name or email, an attendee's registration state, and deleting an attendee.
 
 Guarantees:
 - `send_receipt`: only the order's buyer or a registrar-or-higher of its event (or staff);
@@ -11,6 +11,12 @@ Guarantees:
   `SEARCH_WINDOW` of the event's newest holders (one Query), never the whole table.
 - `state`: the attendee's `is-registered` and `register-times`, for whoever may read the
   attendee; the attendee must belong to the event named (422 otherwise).
+- `delete`: an attendee without an order as `orders.delete_attendee` does it (its seat given
+  back); an attendee of a cancelled or expired order (its seat already given back with the
+  order) by a registrar-or-higher of the event, in one transaction conditioned on the order
+  still being ended, which also lowers the event's live-attendee figure; an attendee of a
+  live order stays 409 — removing one holder alone would leave the order's amount and its
+  seats disagreeing (cancel the order instead).
 """
 
 from __future__ import annotations
@@ -147,3 +153,36 @@ def state(user: User | None, event_ref: str | None, attendee_ref: str | None,
     extras = extra_values("attendee", attendee.extra)
     return {"is_registered": bool(extras.get("is_registered")),
             "register_times": extras.get("register_times")}
+
+
+ENDED = ("cancelled", "expired")
+
+
+def delete(user: User, attendee: Attendee) -> None:
+    from openevent.services import order_counts, orders
+    from openevent.services.inventory import Batch, InventoryConflict, run
+
+    if attendee.order_id is None:
+        orders.delete_attendee(user, attendee)
+        return
+    if not (user.is_staff or has_event_role(user, int(attendee.event_id), SEARCH_ROLE)):
+        raise Forbidden("Only the event's organizers delete an attendee of an order")
+    order = Order.get(int(attendee.order_id))
+    if order.status not in ENDED:
+        raise Conflict("The attendee belongs to a live order; cancel the order instead",
+                       "/data/relationships/order")
+
+    def build() -> Batch:
+        batch = Batch()
+        batch.check("order", Order(int(order.id)), Order.status.is_in(*ENDED))
+        batch.update("attendee", Attendee(int(attendee.id)),
+                     [Attendee.deleted_at.set(now())],
+                     (Attendee.order_id == int(order.id)) & Attendee.deleted_at.does_not_exist())
+        order_counts.attendees_added(batch, int(attendee.event_id), -1, attendee.seat_shard)
+        return batch
+
+    try:
+        run(build)
+    except InventoryConflict:
+        raise Conflict("The attendee or its order changed meanwhile; try again",
+                       "/data") from None

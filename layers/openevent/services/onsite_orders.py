@@ -60,6 +60,31 @@ def parse_onsite_tickets(raw: Any) -> list[dict[str, int]]:
     return out
 
 
+def create_from_document(user: User, raw: bytes, content_type: str | None) -> Order:
+    """The on-site order a JSON:API document asks for: `on-site-tickets` taken out, the rest
+    parsed as an order (422 naming any unknown or bad attribute)."""
+    import json
+
+    from openevent.errors import relationship_pointer
+    from openevent.jsonapi.request import parse_document, read_body
+    from openevent.schemas.orders import ORDER
+    from openevent.services.lookup import get_event
+
+    body = read_body(raw, content_type,
+                     media_types=("application/vnd.api+json", "application/json"))
+    data = body.get("data") if isinstance(body, dict) else None
+    attributes = data.get("attributes") if isinstance(data, dict) else None
+    tickets = attributes.pop("on-site-tickets", attributes.pop("on_site_tickets", None)) \
+        if isinstance(attributes, dict) else None
+    payload = parse_document(json.dumps(body).encode(), content_type, ORDER, create=True,
+                             is_admin=user.is_staff)
+    event_ref = payload.relationships.get("event")
+    if event_ref is None:
+        raise Unprocessable("'event' is required", relationship_pointer("event"))
+    return create_onsite_order(user, get_event(event_ref, user), parse_onsite_tickets(tickets),
+                               dict(payload.attributes))
+
+
 def create_onsite_order(user: User, event: Event, tickets: list[dict[str, int]],
                         values: dict[str, Any]) -> Order:
     require_event_role(user, event, "coorganizer")
