@@ -23,6 +23,7 @@ from openevent.permissions import (
     require_staff,
     require_user_manage,
 )
+from openevent.routes import oes_auth
 from openevent.schemas import users as schemas
 from openevent.services import roles, sessions, system
 from openevent.services import users as accounts
@@ -30,6 +31,8 @@ from openevent.services.lookup import get_event
 
 app = web.create_app("openevent-auth")
 route = web.route
+
+oes_auth.routes.register(app)  # the described routes kept outside this file
 
 
 # --- users -----------------------------------------------------------------------------
@@ -139,7 +142,7 @@ def check_email() -> Any:
 USER_EMPTY_COLLECTIONS = ("followed-groups", "notifications", "email-notifications", "groups",
                           "sessions", "speakers", "event-invoices", "feedbacks",
                           "favourites", "user-favourite-sessions", "access-codes",
-                          "discount-codes", "video-streams", "user-follow-groups")
+                          "video-streams", "user-follow-groups")
 
 
 def _register_user_empty_collections() -> None:

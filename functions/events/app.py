@@ -23,6 +23,7 @@ from openevent.jsonapi.query import ListSource, collection_document, parse_param
 from openevent.jsonapi.request import Payload, parse_document
 from openevent.models.events import Event
 from openevent.permissions import require_event_role, require_login
+from openevent.routes import oes_events
 from openevent.schemas import events as schemas
 from openevent.services import discount_codes as codes
 from openevent.services import event_content as content
@@ -31,6 +32,8 @@ from openevent.services.lookup import event_ids, get_event
 
 app = web.create_app("openevent-events")
 route = web.route
+
+oes_events.routes.register(app)  # the described routes kept outside this file
 DELETED = "Object successfully deleted"
 
 
@@ -63,6 +66,11 @@ def _parse(schema: Schema, *, create: bool = False, url_ids: tuple[str, ...] | N
 def _event_of(payload: Payload, user: Any) -> Event:
     """The event a POST names in `relationships.event` (422 when missing)."""
     ref = payload.relationships.get("event")
+    events_ref = payload.relationships.get("events")
+    if not ref and isinstance(events_ref, list):  # Open Event's event discount code
+        if len(events_ref) != 1:
+            raise Unprocessable("Name exactly one event", relationship_pointer("events"))
+        ref = events_ref[0]
     if not ref:
         raise Unprocessable("'event' is required", relationship_pointer("event"))
     return get_event(ref, user)
@@ -175,9 +183,10 @@ def create_ticket() -> Any:
                        f"/v1/tickets/{ticket.id}")
 
 
-def _ticket(item_id: str) -> Any:
+def _ticket(item_id: str, read: bool = False) -> Any:
     user = web.current_user(app)
-    ticket, event = tickets.get_ticket(web.parse_int_id(item_id, "Ticket"), user)
+    ticket, event = tickets.get_ticket(web.parse_int_id(item_id, "Ticket"), user,
+                                       with_deleted=read)
     return user, ticket, event
 
 
@@ -188,7 +197,7 @@ def get_ticket(item_id: str) -> Any:
         from openevent.documents import downloads
 
         return web.pdf(*downloads.order_pdf(require_login(web.current_user(app)), item_id))
-    user, ticket, _ = _ticket(item_id)
+    user, ticket, _ = _ticket(item_id, read=True)
     return _ok(schemas.ticket_resource(ticket, user))
 
 
@@ -277,15 +286,16 @@ def create_discount_code() -> Any:
                        f"/v1/discount-codes/{code.id}")
 
 
-def _code(item_id: str) -> Any:
+def _code(item_id: str, read: bool = False) -> Any:
     user = web.current_user(app)
-    code, event = codes.get_code(web.parse_int_id(item_id, "Discount code"), user)
+    code, event = codes.get_code(web.parse_int_id(item_id, "Discount code"), user,
+                                 with_deleted=read)
     return user, code, event
 
 
 @route(app, "/v1/discount-codes/{item_id}")
 def get_discount_code(item_id: str) -> Any:
-    user, code, _ = _code(item_id)
+    user, code, _ = _code(item_id, read=True)
     return _ok(schemas.discount_code_resource(code, user))
 
 

@@ -35,6 +35,7 @@ from openevent.permissions import (
     require_event_role,
     require_login,
 )
+from openevent.routes import oes_orders
 from openevent.schemas import orders as schemas
 from openevent.services import orders as service
 from openevent.services.attendee_lists import event_attendee_source
@@ -45,6 +46,8 @@ from openevent.settings import get_settings
 app = web.create_app("openevent-orders")
 route = web.route
 register_checkin(app)  # /v1/checkin/** and reissue-ticket (openevent.checkin.routes)
+
+oes_orders.routes.register(app)  # the described routes kept outside this file
 
 
 def _collection(items: list[Any], to_resource: Any, schema: Any, path: str) -> Any:
@@ -79,9 +82,10 @@ def create_attendee() -> Any:
                        f"/v1/attendees/{attendee.id}")
 
 
-def _attendee_for(attendee_id: str) -> tuple[Any, Any]:
+def _attendee_for(attendee_id: str, read: bool = False) -> tuple[Any, Any]:
     user = require_login(web.current_user(app))
-    attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"))
+    attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"),
+                                    staff_reads_deleted=read and user.is_staff)
     if not service.can_manage_attendee(user, attendee):
         raise Forbidden("You can't access this attendee")
     return user, attendee
@@ -89,7 +93,7 @@ def _attendee_for(attendee_id: str) -> tuple[Any, Any]:
 
 @route(app, "/v1/attendees/{attendee_id}")
 def get_attendee(attendee_id: str) -> Any:
-    user, attendee = _attendee_for(attendee_id)
+    user, attendee = _attendee_for(attendee_id, read=True)
     return web.jsonapi(web.resource_document(app, schemas.attendee_resource(attendee, user)))
 
 
@@ -136,8 +140,10 @@ def _changed(schema: Any, item: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 @route(app, "/v1/attendees/{attendee_id}", methods=["DELETE"])
 def delete_attendee(attendee_id: str) -> Any:
+    from openevent.services import attendee_extras
+
     user, attendee = _attendee_for(attendee_id)
-    service.delete_attendee(user, attendee)
+    attendee_extras.delete(user, attendee)
     return web.jsonapi(meta_document("Object successfully deleted"))
 
 
@@ -222,6 +228,8 @@ def _ticket(ticket_id: str) -> Any:
 @idempotent(app, lambda: _caller())
 def create_order() -> Any:
     user = require_login(web.current_user(app))
+    if web.query(app).get("onsite") in ("true", "True", "1"):
+        return _create_onsite_order(user)
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
                              create=True, is_admin=user.is_staff)
     event_ref = payload.relationships.get("event")
@@ -233,6 +241,15 @@ def create_order() -> Any:
     event = get_event(event_ref, user)
     order = service.create_order(user, event, attendees,
                                  payload.relationships.get("discount_code"), payload.attributes)
+    return web.created(web.resource_document(app, schemas.order_resource(order, user)),
+                       f"/v1/orders/{order.identifier}")
+
+
+def _create_onsite_order(user: Any) -> Any:
+    """`POST /v1/orders?onsite=true`: the box office (services/onsite_orders.py)."""
+    from openevent.services.onsite_orders import create_from_document
+
+    order = create_from_document(user, web.raw_body(app), web.content_type(app))
     return web.created(web.resource_document(app, schemas.order_resource(order, user)),
                        f"/v1/orders/{order.identifier}")
 

@@ -30,6 +30,9 @@ ROUTE_TABLE: tuple[tuple[str, str], ...] = (
     # creating a Stripe authorization exchanges the Connect code: the Stripe SDK is here
     ("/v1/stripe-authorization", "orders"),
     ("/v1/stripe-authorizations", "orders"),
+    ("/v1/stripe-authorizations/**", "orders"),
+    ("/v1/events/*/attendees/search", "orders"),
+    ("/v1/states", "orders"),
     # events listed under a user (the user document's `events` relationship)
     ("/v1/users/*/events", "events"),
     # lab

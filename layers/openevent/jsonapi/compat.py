@@ -99,7 +99,9 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
         strings=("tax_business_info", "billing_address", "home_address", "shipping_address",
                  "work_address", "work_phone", "website", "blog", "twitter", "facebook", "github",
                  "instagram", "linkedin", "gender", "age_group", "native_language",
-                 "fluent_language", "home_wiki", "wiki_scholarship", "checkin_times_device"),
+                 "fluent_language", "home_wiki", "wiki_scholarship", "checkin_times_device",
+                 "register_times"),
+        texts=("attendee_notes",),
         booleans=("same_as_buyer", "accept_receive_emails", "accept_video_recording",
                   "accept_share_details", "is_consent_of_refund_policy",
                   "is_consent_form_field", "is_consent_form_field_photo",
@@ -118,7 +120,7 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
             "paytm_mode", "paytm_live_merchant", "paytm_sandbox_merchant",
             "stripe_test_client_id", "stripe_test_publishable_key", "stripe_mode",
             "email_service", "email_from", "email_from_name", "smtp_host", "smtp_username",
-            "smtp_port", "smtp_encryption", "analytics_key", "google_url", "github_url",
+            "smtp_encryption", "analytics_key", "google_url", "github_url",
             "twitter_url", "support_url", "facebook_url", "instagram_url", "weblate_url",
             "patreon_url", "gitter_url", "telegram_url", "youtube_url", "android_app_url",
             "web_app_url", "rocket_chat_url", "static_domain", "cookie_policy",
@@ -153,6 +155,17 @@ EXTRA_FIELDS: dict[str, dict[str, Field]] = {
 }
 
 EXTRA_FIELDS["user"]["last_accessed_at"] = DateTime(read_only=True)
+
+
+class _Port(Integer):
+    """A port is a number (Open Event's description sends one). The web app's settings
+    model holds it as a string: digit strings read as that number, an empty one as unset."""
+
+    def parse(self, value: Any, name: str) -> Any:
+        return None if value == "" else super().parse(value, name)
+
+
+EXTRA_FIELDS["setting"]["smtp_port"] = _Port(minimum=1, maximum=65535)
 # Account flags only an admin may change (echoed unchanged by anyone).
 EXTRA_FIELDS["user"].update({name: Boolean(admin_only=True, default=False)
                              for name in ("is_blocked", "is_sales_admin", "is_marketer")})

@@ -206,6 +206,22 @@ class CodeEventIndex(GlobalSecondaryIndex["DiscountCode"]):
     id = IntAttribute(range_key=True)
 
 
+class CodeMarketerIndex(GlobalSecondaryIndex["DiscountCode"]):
+    """Sparse: codes with a marketer (`/v1/users/<id>/discount-codes`)."""
+
+    Meta = index_meta("marketer-index")
+    marketer_id = IntAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
+
+
+class CodeUseIndex(GlobalSecondaryIndex["DiscountCode"]):
+    """Codes by `used_for`: the admin's list Queries the "event" partition."""
+
+    Meta = index_meta("used-for-index")
+    used_for = UnicodeAttribute(hash_key=True)
+    id = IntAttribute(range_key=True)
+
+
 class DiscountCode(Model):
     Meta = table_meta("discount-codes")
     id = IntAttribute(hash_key=True)
@@ -230,3 +246,5 @@ class DiscountCode(Model):
     deleted_at = UTCDateTimeAttribute(null=True)
 
     event_index = CodeEventIndex()
+    marketer_index = CodeMarketerIndex()
+    used_for_index = CodeUseIndex()

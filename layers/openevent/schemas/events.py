@@ -113,6 +113,7 @@ TICKET = Schema(
         # on-sale; null = one counter. Changeable while no seat is held or sold.
         "seat_shards": Integer(minimum=1, maximum=32),
         "created_at": DateTime(read_only=True),
+        "deleted_at": DateTime(read_only=True),  # soft deletion, as Open Event shows it
     }),
     relationships={"event": RelSpec("event")},
     read_relationships=frozenset({"discount_codes", "attendees", "order_statistics"}),
@@ -136,11 +137,14 @@ DISCOUNT_CODE = Schema(
         "used_for": Choice(["ticket", "event"], aliases={"tickets": "ticket", "events": "event"},
                            required=True, nullable=False),
         "created_at": DateTime(read_only=True),
+        "deleted_at": DateTime(read_only=True),  # soft deletion, as Open Event shows it
     },
     relationships={
         "event": RelSpec("event"),
         "tickets": RelSpec("ticket", many=True),
         "marketer": RelSpec("user"),
+        # Open Event's event discount code names its event in a list (input only)
+        "events": RelSpec("event", many=True),
     },
 )
 

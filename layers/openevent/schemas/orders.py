@@ -84,6 +84,8 @@ ATTENDEE = Schema(
         "checkin_times": String(max_length=20_000),
         "checkout_times": String(max_length=20_000),
         "device_name_checkin": String(max_length=20_000),
+        "deleted_at": DateTime(read_only=True),  # soft deletion, as Open Event shows it
+        "ticket_id": String(read_only=True),  # Open Event serves the ticket's id as text
     }),
     relationships={
         "ticket": RelSpec("ticket"),
@@ -179,6 +181,7 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
 def attendee_resource(attendee: Attendee, user: User | None = None) -> Resource:
     """The `attendee` resource (ticket, event, order relationships)."""
     values = item_values(ATTENDEE, attendee)
+    values["ticket_id"] = str(attendee.ticket_id)
 
     def ticket() -> list[Resource]:
         from openevent.schemas.events import ticket_resource

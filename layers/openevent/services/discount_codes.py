@@ -98,10 +98,14 @@ def require_code_access(user: User | None, code: DiscountCode, event: Event) -> 
         require_event_role(user, event, "coorganizer")
 
 
-def get_code(code_id: int, user: User | None) -> tuple[DiscountCode, Event]:
-    """A code and its event, for a caller allowed to manage it (401/403/404)."""
-    require_login(user)
+def get_code(code_id: int, user: User | None, *, with_deleted: bool = False
+             ) -> tuple[DiscountCode, Event]:
+    """A code and its event, for a caller allowed to manage it (401/403/404). `with_deleted`
+    (reads only): a soft-deleted code too, for staff (Open Event shows them to admins)."""
+    user = require_login(user)
     code = find_code(code_id)
+    if code is None and with_deleted and user.is_staff:
+        code = next(iter(DiscountCode.batch_get([code_id])), None)
     if code is None:
         raise NotFound("Discount code not found")
     try:

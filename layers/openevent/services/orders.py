@@ -129,12 +129,14 @@ def load_tickets(ids: Iterable[int]) -> list[Ticket]:
     return [found[k] for k in keys if k in found]
 
 
-def get_attendee(attendee_id: int) -> Attendee:
+def get_attendee(attendee_id: int, *, staff_reads_deleted: bool = False) -> Attendee:
+    """A live attendee (404 otherwise); with `staff_reads_deleted` a soft-deleted one too
+    (the caller has checked that an admin reads it)."""
     try:
         attendee = Attendee.get(attendee_id)
     except Attendee.DoesNotExist:
         raise NotFound("Attendee not found") from None
-    if attendee.deleted_at is not None:
+    if attendee.deleted_at is not None and not staff_reads_deleted:
         raise NotFound("Attendee not found")
     return attendee
 

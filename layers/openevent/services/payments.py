@@ -175,11 +175,11 @@ def create_paypal_payment(order: Order, return_url: str, cancel_url: str) -> dic
         paypal_id, url = paypal_gateway().create_order(
             Decimal(order.amount), order.currency, order.identifier, return_url, cancel_url)
     except perr.PaymentError as exc:
-        return {"status": False, "error": exc.user_message}
+        return {"status": False, "payment_id": None, "error": exc.user_message}
     except Unprocessable as exc:
-        return {"status": False, "error": exc.detail}
+        return {"status": False, "payment_id": None, "error": exc.detail}
     order.update(actions=[Order.paypal_order_id.set(paypal_id), Order.payment_url.set(url)])
-    return {"status": True, "payment_id": paypal_id}
+    return {"status": True, "payment_id": paypal_id, "error": None}
 
 
 # --- confirmation, exactly once ------------------------------------------------------------

@@ -194,3 +194,29 @@ def delete_authorization(user: User | None, auth: StripeAuthorization, event: Ev
         tx.update(Event(event.id), actions=[Event.stripe_linked.set(False)],
                   condition=Event.id.exists())
     request_memo.forget()
+
+
+def reauthorize(user: User | None, auth: StripeAuthorization, event: Event,
+                code: str) -> StripeAuthorization:
+    """`PATCH /v1/stripe-authorizations/<id>` with a new `stripe-auth-code`: the event is
+    connected to the account that code names instead (organizer+). The old tokens are
+    replaced in one conditional write on the same item: a concurrent delete makes it 404."""
+    require_event_role(user, event, "organizer")
+    account = _exchange(code)
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        auth.update(actions=[
+            StripeAuthorization.stripe_user_id.set(account.stripe_user_id),
+            StripeAuthorization.stripe_publishable_key.set(account.publishable_key),
+            StripeAuthorization.access_token_enc.set(encrypt(account.access_token)),
+            StripeAuthorization.refresh_token_enc.set(encrypt(account.refresh_token))
+            if account.refresh_token else StripeAuthorization.refresh_token_enc.remove(),
+            StripeAuthorization.livemode.set(account.livemode),
+            StripeAuthorization.scope.set(account.scope) if account.scope
+            else StripeAuthorization.scope.remove(),
+        ], condition=StripeAuthorization.id.exists())
+    except UpdateError:
+        raise NotFound("Stripe authorization not found") from None
+    request_memo.forget()
+    return auth

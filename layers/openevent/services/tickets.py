@@ -86,9 +86,13 @@ def get_tickets(ids: list[int]) -> list[Ticket]:
     return [found[i] for i in wanted if i in found]
 
 
-def get_ticket(ticket_id: int, user: User | None) -> tuple[Ticket, Event]:
-    """The ticket and its event if `user` may see both (404 otherwise)."""
+def get_ticket(ticket_id: int, user: User | None, *, with_deleted: bool = False
+               ) -> tuple[Ticket, Event]:
+    """The ticket and its event if `user` may see both (404 otherwise). `with_deleted`
+    (reads only): a soft-deleted ticket too, for staff (Open Event shows them to admins)."""
     ticket = find_ticket(ticket_id)
+    if ticket is None and with_deleted and user is not None and user.is_staff:
+        ticket = next(iter(Ticket.batch_get([ticket_id])), None)
     if ticket is None:
         raise NotFound("Ticket not found")
     try:
