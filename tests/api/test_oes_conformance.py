@@ -288,8 +288,8 @@ def _bodies(world: World) -> dict[str, Any]:
         "charge": {"data": {"type": "charge", "attributes": {
             "stripe": "tok_visa", "paypal_payer_id": None, "paypal_payment_id": None}}},
         "paypal_payment": {"data": {"type": "paypal-payment", "attributes": {
-            "return-url": "https://frontend.test/return",
-            "cancel-url": "https://frontend.test/cancel"}}},
+            "return-url": "http://frontend.test/return",  # the configured web app origin
+            "cancel-url": "http://frontend.test/cancel"}}},
         "calculate": {"tickets": [{"id": int(world.ids["ticket"]), "quantity": 2},
                                   {"id": int(world.ids["free_ticket"]), "quantity": 1}],
                       "discount_code": "SAVE5"},
