@@ -106,6 +106,7 @@ $(INFRA_STAMP): infra/requirements.txt pyproject.toml
 synth: package $(INFRA_STAMP)
 	cd infra && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CDK_OUTDIR=cdk.out \
 	  JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1 ../.venv-infra/bin/python app.py
+	$(BIN)/python -m infra.policies
 	@echo "template: infra/cdk.out/OpenEvent.template.json"
 
 deploy: package $(INFRA_STAMP)

@@ -67,6 +67,11 @@ RENDERER_TIMEOUT_S = 120
 # DynamoDB TTL clean-up (never a release mechanism): rate-limit windows, and Powertools'
 # idempotency records (its persistence layer's `expiration` attribute).
 TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration"}
+# What `Table.grant_read_data` / `grant_read_write_data` allow, minus the stream actions.
+TABLE_READ = ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan",
+              "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable")
+TABLE_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+               "dynamodb:DeleteItem")
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
 # Generates the secret's values inside AWS at deploy time (never in the template or a
@@ -157,7 +162,7 @@ class OpenEventStack(cdk.Stack):
                 compatible_architectures=[lambda_.Architecture.X86_64],
                 description=f"openevent {name} (infra/package.py)")
             for name, path in self.manifest.layers.items()}
-        self.roles = {group: self._role(group) for group in GROUPS}
+        self.roles = {name: self._role(name) for name in (*GROUPS, "renderer")}
         self.functions = {fn.name: self._function(fn) for fn in package.FUNCTIONS}
         self.renderer = self._renderer()
         self.api_account = self._api_account()
@@ -174,7 +179,9 @@ class OpenEventStack(cdk.Stack):
 
     def _tables(self) -> dict[str, dynamodb.Table]:
         tables = {}
+        self._table_has_indexes = {}
         for spec in table_specs(PREFIX):
+            self._table_has_indexes[spec.name] = bool(spec.indexes)
             table = dynamodb.Table(
                 self, f"Table-{spec.name}", table_name=PREFIX + spec.name,
                 partition_key=dynamodb.Attribute(name=spec.hash_key[0],
@@ -276,41 +283,64 @@ class OpenEventStack(cdk.Stack):
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
 
-    def _role(self, group: str) -> iam.Role:
-        """One role per group, granted only the tables and services the group uses."""
-        role = iam.Role(self, f"{group.title()}Role",
+    def _role(self, name: str) -> iam.Role:
+        """One role per group (and the renderer's own), granted only the tables, objects,
+        queues and services its code uses: `GROUP_TABLES` for tables, and below. The local
+        runtime and the tests run each function with exactly these statements, read back
+        from the synthesized template (`infra/policies.py`, `openevent.local.iam`)."""
+        role = iam.Role(self, f"{name.title()}Role",
                         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        for name, mode in GROUP_TABLES[group].items():
-            table = self.tables.get(name)
-            if table is None:
-                continue
-            if mode == "rw":
-                table.grant_read_write_data(role)
-            else:
-                table.grant_read_data(role)
+        for statement in self._table_statements(GROUP_TABLES[name]):
+            role.add_to_principal_policy(statement)
         self.secret.grant_read(role)
         role.add_to_principal_policy(iam.PolicyStatement(  # X-Ray segments
             actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
-        if group in ("auth", "orders"):
+        if name in ("auth", "orders", "renderer"):
             role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["ses:SendRawEmail", "ses:SendEmail"],
                 resources=[self.identity.email_identity_arn,
                            f"arn:{self.partition}:ses:{self.region}:{self.account}:"
                            f"configuration-set/{self.config_set.configuration_set_name}"]))
-        if group == "orders":
-            self.documents.grant_read_write(role)
+        documents = self.documents.bucket_arn
+        if name in ("orders", "events"):
+            # Reads its tickets' PDFs (downloads, presigned links); writes an order's manifest
+            # (orders: at completion; both: again when a download finds no PDF yet, which
+            # queues the renderer through the bucket's notification). Never renders.
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[f"{documents}/tickets/*"]))
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[f"{documents}/manifests/*"]))
+        if name == "renderer":
             self.document_events.grant_consume_messages(role)
-        if group == "events":
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[f"{documents}/manifests/*"]))
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[f"{documents}/tickets/*"]))
+        if name == "events":
             self.media.grant_read_write(role)
-            # GET /v1/tickets/<order identifier>: the web app's order download (re-rendered
-            # on demand when missing).
-            self.documents.grant_read_write(role)
-        if group == "lab":
+        if name == "lab":
             role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["iot:Publish"],
                 resources=[f"arn:{self.partition}:iot:{self.region}:{self.account}"
                            ":topic/lab/v1/*/cmd"]))
         return role
+
+    def _table_statements(self, access: dict[str, str]) -> list[iam.PolicyStatement]:
+        """Two statements (read-write, read-only) naming every table and its indexes: the
+        same actions as `Table.grant_read_write_data`/`grant_read_data` without the stream
+        ones (no table has a stream), and small enough for one inline policy."""
+        statements = []
+        for mode, actions in (("rw", TABLE_READ + TABLE_WRITE), ("r", TABLE_READ)):
+            resources = []
+            for name in sorted(n for n, m in access.items() if m == mode):
+                table = self.tables[name]
+                resources.append(table.table_arn)
+                if self._table_has_indexes[name]:
+                    resources.append(f"{table.table_arn}/index/*")
+            if resources:
+                statements.append(iam.PolicyStatement(actions=list(actions),
+                                                      resources=resources))
+        return statements
 
     def _log_group(self, name: str) -> logs.LogGroup:
         return logs.LogGroup(self, f"{name}-logs", retention=logs.RetentionDays.ONE_MONTH,
@@ -332,13 +362,14 @@ class OpenEventStack(cdk.Stack):
 
     def _renderer(self) -> lambda_.DockerImageFunction:
         log_group = self._log_group("renderer")
-        log_group.grant_write(self.roles["orders"])
+        log_group.grant_write(self.roles["renderer"])
         renderer = lambda_.DockerImageFunction(
-            self, "Fn-renderer", description="openevent ticket renderer (WeasyPrint, image)",
+            self, "Fn-renderer",
+            description=f"openevent renderer ({package.RENDERER_HANDLER}, WeasyPrint image)",
             code=lambda_.DockerImageCode.from_image_asset(
                 str(ROOT / self.manifest.renderer_context),
                 platform=cdk.aws_ecr_assets.Platform.LINUX_AMD64),
-            architecture=lambda_.Architecture.X86_64, role=self.roles["orders"],
+            architecture=lambda_.Architecture.X86_64, role=self.roles["renderer"],
             memory_size=2048, timeout=cdk.Duration.seconds(RENDERER_TIMEOUT_S),
             environment=self._env("orders"), tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group)

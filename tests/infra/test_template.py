@@ -219,3 +219,25 @@ def test_alarms_log_retention_and_static_sites(synth):
     assert len(oac) == 2  # web apps and media, both private buckets
     if (Path(ROOT) / "web" / "lab").is_dir():
         assert _resources(template, "Custom::CDKBucketDeployment")
+
+
+# --- IAM as the local runtime enforces it ---------------------------------------------------
+
+def test_local_iam_statements_are_the_templates(synth):
+    """`openevent/local/iam_policies.json` (what every function runs with locally) is what
+    the current template grants: regenerate with `make synth` after changing a role."""
+    from infra import policies
+
+    committed = json.loads(policies.OUTPUT.read_text())
+    assert committed == policies.extract(synth["template"])
+
+
+def test_every_function_has_its_groups_role_and_the_renderer_its_own(synth):
+    from infra import policies
+
+    functions = policies.extract(synth["template"])["functions"]
+    assert {f: spec["role"] for f, spec in functions.items()} == {
+        "auth-api": "AuthRole", "events-api": "EventsRole", "lab-api": "LabRole",
+        "lab-iot-results": "LabRole", "orders-api": "OrdersRole",
+        "orders-expire": "OrdersRole", "orders-refunds": "OrdersRole",
+        "renderer": "RendererRole"}

@@ -33,7 +33,7 @@ from openevent.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from openevent.local import static
+from openevent.local import iam, static
 from openevent.routing import GROUPS, group_for
 from openevent.web import dumps
 
@@ -56,7 +56,13 @@ def load_app(group: str) -> Chalice:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return module.app  # type: ignore[no-any-return]
+    app: Chalice = module.app
+    # Event handlers (SQS, schedules, IoT rules) run as their deployed function's role.
+    for handler_name, handler in list(app.handler_map.items()):
+        function = iam.function_for(group, handler_name)
+        if function is not None and function != iam.function_for(group):
+            app.handler_map[handler_name] = iam.wrap(function, handler)
+    return app
 
 
 @dataclass
@@ -95,6 +101,8 @@ class Gateway:
 
     def __init__(self, pool_size: int = 4, groups: tuple[str, ...] = GROUPS,
                  mounts: list[static.StaticMount] | None = None) -> None:
+        iam.install()
+        self.functions = {g: iam.function_for(g) for g in groups}  # "<group>-api"
         self.pools = {g: _Pool(g, pool_size) for g in groups}
         self.mounts = static.default_mounts() if mounts is None else mounts
 
@@ -122,8 +130,9 @@ class Gateway:
         pool = self.pools[group]
         app, gw = pool.idle.get()
         try:
-            raw = gw.handle_request(method=method.upper(), path=path, headers=headers,
-                                    body=body or b"")
+            with iam.acting_as(self.functions[group]):
+                raw = gw.handle_request(method=method.upper(), path=path, headers=headers,
+                                        body=body or b"")
         except ForbiddenError:
             return _not_found(path)
         finally:
