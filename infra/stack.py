@@ -130,7 +130,10 @@ def chalice_swagger(app: Any, function_arn: str) -> dict[str, Any]:
             return (f"arn:{cdk.Aws.PARTITION}:apigateway:{cdk.Aws.REGION}:lambda:path"
                     f"/2015-03-31/functions/{function_arn}/invocations")
 
+    from openevent.web import gateway_binary_media_types
+
     swagger: dict[str, Any] = Generator().generate_swagger(app)
+    swagger["x-amazon-apigateway-binary-media-types"] = gateway_binary_media_types(app)
     return swagger
 
 
