@@ -112,7 +112,10 @@ synth: package $(INFRA_STAMP)
 deploy: package $(INFRA_STAMP)
 	@test -n "$(MAIL_SENDER)" || { echo "set MAIL_SENDER (an address or domain SES may send as)"; exit 1; }
 	cd infra && $(CDK) bootstrap $(CDK_CONTEXT) && \
-	  $(CDK) deploy OpenEvent --require-approval never $(CDK_CONTEXT)
+	  $(CDK) deploy OpenEvent --require-approval never --outputs-file cdk.out/outputs.json \
+	    $(CDK_CONTEXT)
+	@$(PYTHON) -c 'import json; o = json.load(open("infra/cdk.out/outputs.json"))["OpenEvent"]; \
+	  print("\nOpen Event is deployed: open", o["OutUrl"] + "/", "(web app, API at /v1)")'
 
 destroy: package $(INFRA_STAMP)
 	cd infra && $(CDK) destroy OpenEvent --force $(CDK_CONTEXT)

@@ -5,6 +5,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The deployment's table names (`openevent-<table>`): never a prefix from the environment
+# (the test suite's `test-`), which the models read at import.
+os.environ["OPENEVENT_TABLE_PREFIX"] = "openevent-"
 sys.path[:0] = [str(ROOT), str(ROOT / "layers")]
 
 import aws_cdk as cdk  # noqa: E402

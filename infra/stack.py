@@ -64,6 +64,7 @@ LAB_THING_TYPE = register_lab_host.THING_TYPE
 LAB_POLICY = register_lab_host.POLICY
 MAX_BODY_BYTES = 256 * 1024  # the core refuses larger bodies (413); API GW allows 10 MB
 RENDERER_TIMEOUT_S = 120
+FRONTEND_ORIGIN = "openevent-distribution.invalid"  # stands for the domain until deploy
 # DynamoDB TTL clean-up (never a release mechanism): rate-limit windows, and Powertools'
 # idempotency records (its persistence layer's `expiration` attribute).
 TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration"}
@@ -486,9 +487,26 @@ class OpenEventStack(cdk.Stack):
             if not (path / "index.html").is_file():
                 raise ValueError(f"frontend_dir {path} has no index.html (build it first)")
             s3deploy.BucketDeployment(
-                self, "Frontend", sources=[s3deploy.Source.asset(str(path))],
+                self, "Frontend", sources=[
+                    s3deploy.Source.asset(str(path), exclude=["index.html"]),
+                    s3deploy.Source.data("index.html", self._frontend_page(
+                        path / "index.html", distribution))],
                 destination_bucket=self.web, exclude=["lab/*"], prune=True,
                 distribution=distribution, distribution_paths=["/*"])
+
+    def _frontend_page(self, index: Path, distribution: cloudfront.Distribution) -> str:
+        """The web app's index.html calling its own origin: the API host baked into its
+        config `<meta>` (`http://127.0.0.1:8000` in a local build) becomes the site's URL
+        (`public_url`, else the distribution's domain, filled in at deploy time by the
+        deployment's markers) — what `openevent.local.static` does per request locally."""
+        from openevent.local.static import with_api_origin
+
+        public = str(self.node.try_get_context("public_url") or "").rstrip("/")
+        page = with_api_origin(index.read_bytes(), public or "https://" + FRONTEND_ORIGIN)
+        if page == index.read_bytes():
+            raise ValueError(f"{index}: no Ember config <meta> with APP.apiHost to set")
+        # the config is URL-encoded JSON: the domain goes in after `https%3A%2F%2F`
+        return page.decode().replace(FRONTEND_ORIGIN, distribution.distribution_domain_name)
 
     # --- the remote lab ----------------------------------------------------------------------
 

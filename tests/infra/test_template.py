@@ -241,3 +241,54 @@ def test_every_function_has_its_groups_role_and_the_renderer_its_own(synth):
         "lab-iot-results": "LabRole", "orders-api": "OrdersRole",
         "orders-expire": "OrdersRole", "orders-refunds": "OrdersRole",
         "renderer": "RendererRole"}
+
+
+# --- the deployed web app calls its own origin ------------------------------------------------
+
+def test_uploaded_web_app_calls_the_distribution_it_is_served_from(tmp_path):
+    """The web app's index.html is uploaded with its config's API host set to the
+    distribution's domain (a deployment marker the upload fills in), not the host it was
+    built with (`http://127.0.0.1:8000`)."""
+    from urllib.parse import quote, unquote
+
+    from openevent.local.static import _CONFIG_META
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    config = {"modulePrefix": "open-event-frontend", "environment": "production",
+              "APP": {"apiHost": "http://127.0.0.1:8000", "apiNamespace": "v1"}}
+    (dist / "index.html").write_text(
+        '<!DOCTYPE html><html><head><meta name="open-event-frontend/config/environment" '
+        f'content="{quote(json.dumps(config), safe="")}"></head><body></body></html>')
+    (dist / "app.js").write_text("console.log('app')")
+    out = tmp_path / "cdk.out"
+    env = {**os.environ, "CDK_OUTDIR": str(out), "AWS_DEFAULT_REGION": "us-east-1",
+           "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+           "CDK_CONTEXT_JSON": json.dumps({"frontend_dir": str(dist)})}
+    for key in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "AWS_ENDPOINT_URL"):
+        env.pop(key, None)
+    artifacts.build_once()
+    run = subprocess.run([str(INFRA_PYTHON), "app.py"], cwd=ROOT / "infra", env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    template = json.loads((out / "OpenEvent.template.json").read_text())
+    (deployment,) = [r for k, r in _resources(template, "Custom::CDKBucketDeployment").items()
+                     if k.startswith("Frontend")]
+    (distribution,) = _resources(template, "AWS::CloudFront::Distribution")
+    pages = []
+    for key, markers in zip(deployment["Properties"]["SourceObjectKeys"],
+                            deployment["Properties"]["SourceMarkers"], strict=True):
+        asset = out / f"asset.{key.removesuffix('.zip')}"  # staged as a folder
+        if not (asset / "index.html").is_file():
+            continue
+        page = (asset / "index.html").read_text()
+        for marker, value in markers.items():
+            assert value == {"Fn::GetAtt": [distribution, "DomainName"]}
+            page = page.replace(marker, "d111111abcdef8.cloudfront.net")  # as at deploy
+        pages.append(page)
+    assert len(pages) == 1, "index.html is uploaded once, from the rewritten copy"
+    match = _CONFIG_META.search(pages[0].encode())
+    assert match is not None
+    uploaded = json.loads(unquote(match.group(2).decode()))
+    assert uploaded["APP"]["apiHost"] == "https://d111111abcdef8.cloudfront.net"
+    assert "127.0.0.1" not in unquote(pages[0])
