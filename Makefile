@@ -117,7 +117,11 @@ deploy: package $(INFRA_STAMP)
 	@$(PYTHON) -c 'import json; o = json.load(open("infra/cdk.out/outputs.json"))["OpenEvent"]; \
 	  print("\nOpen Event is deployed: open", o["OutUrl"] + "/", "(web app, API at /v1)")'
 
+# Refuses while lab hosts are registered (naming them); DEREGISTER_LAB_HOSTS=1 removes them.
+# Tables and the documents/media/web buckets are kept (RETAIN): see infra/README.md.
 destroy: package $(INFRA_STAMP)
+	$(BIN)/python -m infra.register_lab_host --before-destroy \
+	  $(if $(DEREGISTER_LAB_HOSTS),--deregister)
 	cd infra && $(CDK) destroy OpenEvent --force $(CDK_CONTEXT)
 
 openapi: $(STAMP)

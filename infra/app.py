@@ -16,7 +16,10 @@ from infra.nag import check  # noqa: E402
 from infra.stack import OpenEventStack  # noqa: E402
 
 app = cdk.App()
+# Compact JSON (no indentation): CloudFormation's template limit is 1,000,000 bytes;
+# tests/infra/test_template.py keeps it under 60 % of that.
 stack = OpenEventStack(app, "OpenEvent", env=cdk.Environment(
-    account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")))
+    account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
+    suppress_template_indentation=True)
 check(stack)
 app.synth()

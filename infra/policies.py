@@ -45,7 +45,10 @@ class Resolver:
         resource = self.resources[logical]
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind == "AWS::DynamoDB::Table":
-            return "${TablePrefix}" + str(props["TableName"]).removeprefix(TABLE_PREFIX)
+            name = props["TableName"]
+            if isinstance(name, dict):  # openevent-<deployment>-<table>: Fn::Join, name last
+                name = str(name["Fn::Join"][1][-1]).removeprefix("-")
+            return "${TablePrefix}" + str(name).removeprefix(TABLE_PREFIX)
         if kind == "AWS::SecretsManager::Secret":
             return "${Secret}"
         if kind == "AWS::SES::EmailIdentity":

@@ -13,8 +13,9 @@
 - Powertools settings, X-Ray tracing, log retention, 5xx / error / DLQ alarms;
 - cdk-nag (AwsSolutions) with a one-line reason for each suppression.
 
-Context (`cdk deploy -c key=value`): `mail_sender` (verified SES address or domain
-identity), `frontend_dir` (built Open Event frontend to publish at /), `alarm_email`,
+Context (`cdk deploy -c key=value`): `mail_sender` (an address, or a domain whose
+sender is `no-reply@<domain>`: infra/mail.py), `frontend_dir` (built Open Event frontend
+to publish at /, calling its own origin), `alarm_email`,
 `public_url` (the site's https URL for links in mail; the distribution's own URL is known
 only after the first deploy, so set it then — or use a domain you point at it).
 """
@@ -53,7 +54,7 @@ from constructs import Construct
 from openevent.lab.protocol import RULE_SQL
 from openevent.routing import GROUPS
 
-from infra import package, register_lab_host
+from infra import mail, package, register_lab_host
 from infra.routes import API_PATTERNS, router_js
 from infra.tables import GROUP_TABLES, table_specs
 
@@ -65,6 +66,8 @@ LAB_POLICY = register_lab_host.POLICY
 MAX_BODY_BYTES = 256 * 1024  # the core refuses larger bodies (413); API GW allows 10 MB
 RENDERER_TIMEOUT_S = 120
 FRONTEND_ORIGIN = "openevent-distribution.invalid"  # stands for the domain until deploy
+LAMBDA_RUNTIME = {"python3.12": lambda_.Runtime.PYTHON_3_12,
+                  "python3.13": lambda_.Runtime.PYTHON_3_13}[package.RUNTIME]
 # DynamoDB TTL clean-up (never a release mechanism): rate-limit windows, and Powertools'
 # idempotency records (its persistence layer's `expiration` attribute).
 TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration"}
@@ -142,7 +145,9 @@ class OpenEventStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.manifest = package.load_manifest()
-        self.mail_sender = self.node.try_get_context("mail_sender") or "tickets@example.com"
+        self.sender = mail.mail_sender(
+            str(self.node.try_get_context("mail_sender") or "tickets@example.com"))
+        self.mail_sender = self.sender.address
         self.alarm_topic = sns.Topic(self, "Alarms", enforce_ssl=True)
         if email := self.node.try_get_context("alarm_email"):
             self.alarm_topic.add_subscription(subs.EmailSubscription(email))
@@ -152,6 +157,11 @@ class OpenEventStack(cdk.Stack):
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,  # CloudFront standard logs
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
             removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
+        # Tables are kept when the stack is destroyed (RETAIN): named per deployment
+        # (`openevent-<first 8 hex of the stack's id>-<table>`), so a deploy after a destroy
+        # creates its own instead of failing on the kept ones (infra/README.md).
+        self.table_prefix = cdk.Fn.join("", [PREFIX, cdk.Fn.select(0, cdk.Fn.split(
+            "-", cdk.Fn.select(2, cdk.Fn.split("/", self.stack_id)))), "-"])
         self.tables = self._tables()
         self.documents = self._bucket("Documents")
         self.media = self._bucket("Media")
@@ -162,7 +172,7 @@ class OpenEventStack(cdk.Stack):
         self.layers = {
             name: lambda_.LayerVersion(
                 self, f"Layer-{name}", code=lambda_.Code.from_asset(str(ROOT / path)),
-                compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
+                compatible_runtimes=[LAMBDA_RUNTIME],
                 compatible_architectures=[lambda_.Architecture.X86_64],
                 description=f"openevent {name} (infra/package.py)")
             for name, path in self.manifest.layers.items()}
@@ -187,7 +197,7 @@ class OpenEventStack(cdk.Stack):
         for spec in table_specs(PREFIX):
             self._table_has_indexes[spec.name] = bool(spec.indexes)
             table = dynamodb.Table(
-                self, f"Table-{spec.name}", table_name=PREFIX + spec.name,
+                self, f"Table-{spec.name}", table_name=self.table_prefix + spec.name,
                 partition_key=dynamodb.Attribute(name=spec.hash_key[0],
                                                  type=_TYPES[spec.hash_key[1]]),
                 sort_key=dynamodb.Attribute(name=spec.range_key[0],
@@ -236,7 +246,7 @@ class OpenEventStack(cdk.Stack):
             self, "AppSecrets", description="openevent: jwt_secret and data_key (JSON)",
             removal_policy=cdk.RemovalPolicy.DESTROY)
         generator = lambda_.Function(
-            self, "SecretValues", runtime=lambda_.Runtime.PYTHON_3_11, handler="index.handler",
+            self, "SecretValues", runtime=LAMBDA_RUNTIME, handler="index.handler",
             code=lambda_.Code.from_inline(_SECRET_GENERATOR), timeout=cdk.Duration.seconds(30),
             architecture=lambda_.Architecture.X86_64,
             log_group=logs.LogGroup(self, "SecretValuesLogs",
@@ -261,10 +271,10 @@ class OpenEventStack(cdk.Stack):
             "BouncesAndComplaints", destination=ses.EventDestination.sns_topic(feedback),
             events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT,
                     ses.EmailSendingEvent.REJECT])
-        sender = str(self.mail_sender)
         identity = ses.EmailIdentity(
             self, "MailIdentity", configuration_set=config_set,
-            identity=ses.Identity.email(sender) if "@" in sender else ses.Identity.domain(sender))
+            identity=ses.Identity.domain(self.sender.identity) if self.sender.is_domain
+            else ses.Identity.email(self.sender.identity))
         return identity, config_set
 
     # --- functions -------------------------------------------------------------------------
@@ -274,7 +284,7 @@ class OpenEventStack(cdk.Stack):
         links = {"OPENEVENT_FRONTEND_URL": public, "OPENEVENT_API_BASE_URL": public,
                  "OPENEVENT_CORS_ORIGIN": public} if public else {}
         return {**links,
-            "OPENEVENT_TABLE_PREFIX": PREFIX,
+            "OPENEVENT_TABLE_PREFIX": self.table_prefix,
             "OPENEVENT_DOCUMENTS_BUCKET": self.documents.bucket_name,
             "OPENEVENT_MEDIA_BUCKET": self.media.bucket_name,
             "OPENEVENT_DOCUMENTS_QUEUE": DOCUMENTS_QUEUE,
@@ -355,7 +365,7 @@ class OpenEventStack(cdk.Stack):
         log_group.grant_write(self.roles[fn.group])
         function = lambda_.Function(
             self, f"Fn-{fn.name}", description=f"openevent {fn.name} ({fn.handler})",
-            runtime=lambda_.Runtime.PYTHON_3_11, architecture=lambda_.Architecture.X86_64,
+            runtime=LAMBDA_RUNTIME, architecture=lambda_.Architecture.X86_64,
             code=lambda_.Code.from_asset(str(ROOT / self.manifest.functions[fn.group])),
             handler=fn.handler, layers=[self.layers[name] for name in fn.layers],
             role=self.roles[fn.group], memory_size=fn.memory_mb,

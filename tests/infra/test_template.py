@@ -115,7 +115,8 @@ def test_every_zip_function_is_an_artifact_within_budget_and_layer_limits(synth)
         name = desc.split()[1]
         spec = next(s for s in specs.values() if s.name == name)
         seen.add(name)
-        assert props["Runtime"] == "python3.11" and props["Architectures"] == ["x86_64"]
+        assert props["Runtime"] == package.RUNTIME == "python3.12"
+        assert props["Architectures"] == ["x86_64"]
         assert len(props["Layers"]) == len(spec.layers) <= LAYERS_PER_FUNCTION
         assert props["Timeout"] <= (29 if spec.handler == "app.app" else 900)
         assert manifest.sizes[name] <= spec.budget_mb * 1_000_000
@@ -194,8 +195,14 @@ def test_mail_identity_with_bounces_and_complaints_to_a_queue(synth):
     assert _resources(template, "AWS::SNS::Subscription")
 
 
+def _table_name(props: dict[str, Any]) -> str:
+    """`openevent-<deployment>-<table>` → `openevent-<table>`."""
+    parts = props["TableName"]["Fn::Join"][1]
+    return str(parts[0]) + str(parts[-1]).removeprefix("-")
+
+
 def test_tables_on_demand_with_recovery_and_ttl_where_records_expire(synth):
-    tables = {t["Properties"]["TableName"]: t["Properties"]
+    tables = {_table_name(t["Properties"]): t["Properties"]
               for t in _resources(synth["template"], "AWS::DynamoDB::Table").values()}
     assert all(t["BillingMode"] == "PAY_PER_REQUEST" for t in tables.values())
     assert all(t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
@@ -204,6 +211,29 @@ def test_tables_on_demand_with_recovery_and_ttl_where_records_expire(synth):
         "AttributeName": "expiration", "Enabled": True}
     assert tables["openevent-rate-limits"]["TimeToLiveSpecification"]["AttributeName"] == \
         "expires"
+
+
+def test_tables_are_named_per_deployment_and_functions_use_that_name(synth):
+    """A deploy after `make destroy` (which keeps the tables) must not clash with the kept
+    tables: names carry the stack's id, and every function's prefix is the same."""
+    template = synth["template"]
+    deployment = {"Fn::Select": [0, {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": [
+        "/", {"Ref": "AWS::StackId"}]}]}]}]}
+    for table in _resources(template, "AWS::DynamoDB::Table").values():
+        assert table["Properties"]["TableName"]["Fn::Join"][1][:2] == ["openevent-", deployment]
+        assert table["DeletionPolicy"] == "Retain"
+    for fn in _resources(template, "AWS::Lambda::Function").values():
+        env = fn["Properties"].get("Environment", {}).get("Variables", {})
+        if "OPENEVENT_TABLE_PREFIX" in env:
+            assert env["OPENEVENT_TABLE_PREFIX"] == {"Fn::Join": ["", ["openevent-", deployment,
+                                                                        "-"]]}
+
+
+def test_mail_sender_is_an_address(synth):
+    for fn in _resources(synth["template"], "AWS::Lambda::Function").values():
+        env = fn["Properties"].get("Environment", {}).get("Variables", {})
+        if "OPENEVENT_MAIL_SENDER" in env:
+            assert "@" in env["OPENEVENT_MAIL_SENDER"]
 
 
 def test_alarms_log_retention_and_static_sites(synth):
@@ -292,3 +322,16 @@ def test_uploaded_web_app_calls_the_distribution_it_is_served_from(tmp_path):
     uploaded = json.loads(unquote(match.group(2).decode()))
     assert uploaded["APP"]["apiHost"] == "https://d111111abcdef8.cloudfront.net"
     assert "127.0.0.1" not in unquote(pages[0])
+
+
+# --- template budget ---------------------------------------------------------------------------
+
+TEMPLATE_LIMIT_BYTES = 1_000_000  # CloudFormation's limit for a template (from S3)
+TEMPLATE_BUDGET = 0.60
+
+
+def test_template_stays_under_60_percent_of_cloudformations_limit(synth):
+    size = (OUT / "OpenEvent.template.json").stat().st_size
+    assert size < TEMPLATE_BUDGET * TEMPLATE_LIMIT_BYTES, (
+        f"template {size:,} bytes, budget {TEMPLATE_BUDGET * TEMPLATE_LIMIT_BYTES:,.0f}")
+    assert b"\n  " not in (OUT / "OpenEvent.template.json").read_bytes()[:100_000]  # compact
