@@ -146,8 +146,8 @@ class _App(Chalice):
     """Chalice, except that the web app's document downloads (`DOWNLOAD_PATHS`) accept a PDF
     whatever their Accept header: the app fetches them by XHR with its JSON:API headers
     (`Accept: application/vnd.api+json`) and saves the bytes, and Chalice would refuse a
-    binary answer to that Accept. (Behind API Gateway the same needs the REST API to treat
-    the download paths' answers as binary; see docs/frontend-compat.md.)"""
+    binary answer to that Accept. (Behind API Gateway the REST API turns the answer into
+    bytes for that Accept too: `gateway_binary_media_types`, docs/frontend-compat.md.)"""
 
     def __call__(self, event: Any, context: Any) -> Any:
         headers = event.get("headers") if isinstance(event, dict) else None
