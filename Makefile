@@ -116,14 +116,22 @@ $(INFRA_STAMP): infra/requirements.txt pyproject.toml
 synth: package $(INFRA_STAMP)
 	cd infra && AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} CDK_OUTDIR=cdk.out \
 	  JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION=1 ../.venv-infra/bin/python app.py
+	$(BIN)/python -m infra.policies
 	@echo "template: infra/cdk.out/OpenEvent.template.json"
 
 deploy: package $(INFRA_STAMP)
 	@test -n "$(MAIL_SENDER)" || { echo "set MAIL_SENDER (an address or domain SES may send as)"; exit 1; }
 	cd infra && $(CDK) bootstrap $(CDK_CONTEXT) && \
-	  $(CDK) deploy OpenEvent --require-approval never $(CDK_CONTEXT)
+	  $(CDK) deploy OpenEvent --require-approval never --outputs-file cdk.out/outputs.json \
+	    $(CDK_CONTEXT)
+	@$(PYTHON) -c 'import json; o = json.load(open("infra/cdk.out/outputs.json"))["OpenEvent"]; \
+	  print("\nOpen Event is deployed: open", o["OutUrl"] + "/", "(web app, API at /v1)")'
 
+# Refuses while lab hosts are registered (naming them); DEREGISTER_LAB_HOSTS=1 removes them.
+# Tables and the documents/media/web buckets are kept (RETAIN): see infra/README.md.
 destroy: package $(INFRA_STAMP)
+	$(BIN)/python -m infra.register_lab_host --before-destroy \
+	  $(if $(DEREGISTER_LAB_HOSTS),--deregister)
 	cd infra && $(CDK) destroy OpenEvent --force $(CDK_CONTEXT)
 
 openapi: $(STAMP)

@@ -16,8 +16,9 @@ STACK_SUPPRESSIONS: dict[str, str] = {
                          "functions and API Gateway's logging role (the groups' roles use none)",
     "AwsSolutions-IAM5": "wildcards are sub-resources of named resources (table/index/*, "
                          "bucket/*), X-Ray's resource-less actions, and CDK helper functions",
-    "AwsSolutions-L1": "functions run CPython 3.11 on purpose: the artifacts are resolved and "
-                       "tested for 3.11 (infra/package.py); CDK helpers pin their own runtime",
+    "AwsSolutions-L1": "functions run CPython 3.12 (Amazon Linux 2023) on purpose: the "
+                       "artifacts are resolved and tested for 3.12 (infra/package.py); CDK "
+                       "helpers pin their own runtime",
 }
 
 # (construct path under the stack, rule, reason)

@@ -4,8 +4,10 @@ runtime dependencies each function imports, and the renderer's container build c
     python -m infra.package          # (make package) → build/lambda/, manifest.json
     python -m infra.package --force  # rebuild the dependency layers too
 
-Platform: x86_64, manylinux2014 wheels (glibc 2.17; the Lambda Python 3.11 runtime is Amazon
-Linux 2, glibc 2.26), CPython 3.11. x86_64 rather than Graviton because then the artifact test
+Platform: x86_64, manylinux2014 wheels (glibc 2.17; the Lambda Python 3.12 runtime is Amazon
+Linux 2023, glibc 2.34), CPython 3.12 — the interpreter of the Lambda runtime, found next to
+the system one (pyenv's, or `python3.12` on PATH; `lambda_python()`), compiles the core's
+bytecode and runs the artifact tests. x86_64 rather than Graviton because then the artifact test
 (tests/infra/test_artifacts.py) runs the very bytes that deploy on this x86_64 machine — a
 missing or wrong native wheel fails here, not in AWS. Graviton is ~20 % cheaper per GB-second;
 switching is `ARCH = "arm64"` (wheels manylinux2014_aarch64, `Architecture.ARM_64`), after
@@ -18,7 +20,8 @@ Layout (all under build/lambda/):
                                      bytecode compiled unchecked-hash (Lambda's /opt is read-only)
 - functions/<group>.zip              Chalice's own packager: app.py + Chalice's runtime module
 - renderer/                          docker build context of infra/renderer/Dockerfile
-- host-pdf-<hash>/python             the renderer's Python deps for THIS host (tests only)
+- host-pdf-<hash>/python             the renderer's Python deps for THIS host and CPython 3.12
+                                     (tests only; its image installs the same lines)
 - manifest.json                      what each function gets, and sizes
 
 boto3/botocore and their dependencies are not shipped: the Lambda runtime provides them.
@@ -46,8 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "lambda"
 ARCH = "x86_64"
 PLATFORM = "manylinux2014_x86_64"
-PYTHON = "3.11"
-RUNTIME = "python3.11"
+PYTHON = "3.12"
+RUNTIME = "python3.12"  # Amazon Linux 2023 (python3.11 is Amazon Linux 2, end of support 2026)
 # Distributions the Lambda Python runtime already has (/var/runtime): never shipped.
 RUNTIME_PROVIDED = {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil",
                     "six"}
@@ -126,7 +129,9 @@ def _digest(*parts: object) -> str:
 
 
 def _pip(target: Path, reqs: list[str], *, platform: str | None) -> None:
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+    # wheels for this host: resolved by the runtime's version itself (its pip)
+    python = sys.executable if platform else str(lambda_python())
+    cmd = [python, "-m", "pip", "install", "--quiet", "--no-compile",
            "--disable-pip-version-check", "--target", str(target)]
     if platform:
         cmd += ["--platform", platform, "--only-binary=:all:", "--python-version", PYTHON,
@@ -155,7 +160,7 @@ def _remove(path: Path, names: set[str]) -> None:
 
 def _dependency_layer(name: str, reqs: list[str], drop: set[str], *, force: bool,
                       platform: str | None = PLATFORM) -> Path:
-    key = _digest(reqs, sorted(drop), platform, PYTHON)
+    key = _digest(reqs, sorted(drop), platform, PYTHON, "py-" + PYTHON)
     layer = OUT / "layers" / f"{name}-{key}"
     if platform is None:
         layer = OUT / f"host-{name}-{key}"
@@ -183,10 +188,29 @@ def _copy_core(dest: Path) -> None:
         or n.endswith(".pyc")])
 
 
+def lambda_python() -> Path:
+    """An interpreter of the Lambda runtime's version (CPython `PYTHON`) on this machine."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = sorted(pyenv.glob(f"{PYTHON}.*/bin/python{PYTHON}"), reverse=True)
+    found = shutil.which(f"python{PYTHON}")
+    if found and "/shims/" not in found:  # pyenv's shims answer only for a selected version
+        candidates.append(Path(found))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise SystemExit(f"infra/package.py: no Python {PYTHON} here (the Lambda runtime's); "
+                     f"install it, e.g. `pyenv install {PYTHON}`")
+
+
 def _compile(path: Path) -> None:
-    # unchecked-hash: valid however the zip sets mtimes; Lambda cannot write pycache itself
-    compileall.compile_dir(str(path), quiet=1,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    # unchecked-hash: valid however the zip sets mtimes; Lambda cannot write pycache itself.
+    # Compiled by the runtime's own version, or Lambda would ignore the files.
+    if sys.version_info[:2] == tuple(int(p) for p in PYTHON.split(".")):
+        compileall.compile_dir(str(path), quiet=1,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        return
+    subprocess.run([str(lambda_python()), "-m", "compileall", "-q", "--invalidation-mode",  # noqa: S603
+                    "unchecked-hash", str(path)], check=True)
 
 
 def _group_zip(group: str) -> Path:
@@ -241,6 +265,8 @@ def build(force: bool = False) -> Manifest:
     core_names = set(_distributions(core / "python"))
     payments = _dependency_layer("payments", reqs["payments"], RUNTIME_PROVIDED | core_names,
                                  force=force)
+    # the renderer's Python deps for this host, for the runtime's version (its image installs
+    # the same lines); the artifact test runs them with this host's Pango
     host_pdf = _dependency_layer("pdf", reqs["pdf"], RUNTIME_PROVIDED, force=force,
                                  platform=None)
     openevent = OUT / "layers" / "openevent"

@@ -11,6 +11,10 @@ command line. The Amazon root CA (AmazonRootCA1.pem) is published by Amazon Trus
 put it beside the certificate.
 
 `--remove` detaches and deletes them again (the certificate is deactivated first).
+
+`--before-destroy` (run by `make destroy`): the stack's thing type and policy cannot be
+deleted while a host is registered, so it refuses, naming the registered hosts, unless
+`--deregister` is given too (`make destroy DEREGISTER_LAB_HOSTS=1`), which removes them.
 """
 
 from __future__ import annotations
@@ -59,14 +63,46 @@ def remove(iot: Any, name: str) -> None:
     iot.delete_thing(thingName=name)
 
 
+def registered(iot: Any) -> list[str]:
+    """The lab hosts registered with the stack's thing type."""
+    names: list[str] = []
+    for page in iot.get_paginator("list_things").paginate(thingTypeName=THING_TYPE):
+        names += [t["thingName"] for t in page.get("things", [])]
+    return sorted(names)
+
+
+def before_destroy(iot: Any, deregister: bool) -> str | None:
+    """None when the stack may be destroyed (hosts removed if `deregister`), else the reason."""
+    hosts = registered(iot)
+    if hosts and not deregister:
+        return (f"lab hosts are registered: {', '.join(hosts)}. The stack's IoT thing type and "
+                f"policy ({THING_TYPE}) cannot be deleted while they are. Remove them with "
+                "`python -m infra.register_lab_host <name> --remove`, or run "
+                "`make destroy DEREGISTER_LAB_HOSTS=1` to remove them all.")
+    for name in hosts:
+        remove(iot, name)
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("name", help="device id: the thing name and topic segment")
+    parser.add_argument("name", nargs="?", help="device id: the thing name and topic segment")
+    parser.add_argument("--before-destroy", action="store_true",
+                        help="refuse (exit 1) while hosts are registered")
+    parser.add_argument("--deregister", action="store_true",
+                        help="with --before-destroy: remove every registered host")
     parser.add_argument("--out", type=Path, default=Path("."), help="where to write PEM files")
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION"))
     parser.add_argument("--remove", action="store_true", help="deregister the host")
     args = parser.parse_args(argv)
     iot = boto3.client("iot", region_name=args.region)
+    if args.before_destroy:
+        reason = before_destroy(iot, args.deregister)
+        if reason:
+            raise SystemExit(f"make destroy refused: {reason}")
+        return
+    if not args.name:
+        parser.error("name is required")
     if args.remove:
         remove(iot, args.name)
         print(f"removed {args.name}")

@@ -13,8 +13,9 @@
 - Powertools settings, X-Ray tracing, log retention, 5xx / error / DLQ alarms;
 - cdk-nag (AwsSolutions) with a one-line reason for each suppression.
 
-Context (`cdk deploy -c key=value`): `mail_sender` (verified SES address or domain
-identity), `frontend_dir` (built Open Event frontend to publish at /), `alarm_email`,
+Context (`cdk deploy -c key=value`): `mail_sender` (an address, or a domain whose
+sender is `no-reply@<domain>`: infra/mail.py), `frontend_dir` (built Open Event frontend
+to publish at /, calling its own origin), `alarm_email`,
 `public_url` (the site's https URL for links in mail; the distribution's own URL is known
 only after the first deploy, so set it then — or use a domain you point at it).
 """
@@ -53,7 +54,7 @@ from constructs import Construct
 from openevent.lab.protocol import RULE_SQL
 from openevent.routing import GROUPS
 
-from infra import package, register_lab_host
+from infra import mail, package, register_lab_host
 from infra.routes import API_PATTERNS, router_js
 from infra.tables import GROUP_TABLES, table_specs
 
@@ -64,9 +65,17 @@ LAB_THING_TYPE = register_lab_host.THING_TYPE
 LAB_POLICY = register_lab_host.POLICY
 MAX_BODY_BYTES = 256 * 1024  # the core refuses larger bodies (413); API GW allows 10 MB
 RENDERER_TIMEOUT_S = 120
+FRONTEND_ORIGIN = "openevent-distribution.invalid"  # stands for the domain until deploy
+LAMBDA_RUNTIME = {"python3.12": lambda_.Runtime.PYTHON_3_12,
+                  "python3.13": lambda_.Runtime.PYTHON_3_13}[package.RUNTIME]
 # DynamoDB TTL clean-up (never a release mechanism): rate-limit windows, and Powertools'
 # idempotency records (its persistence layer's `expiration` attribute).
 TTL_ATTRIBUTES = {"rate-limits": "expires", "idempotency": "expiration", "checkin": "expires"}
+# What `Table.grant_read_data` / `grant_read_write_data` allow, minus the stream actions.
+TABLE_READ = ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan",
+              "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable")
+TABLE_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+               "dynamodb:DeleteItem")
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 
 # Generates the secret's values inside AWS at deploy time (never in the template or a
@@ -131,7 +140,10 @@ def chalice_swagger(app: Any, function_arn: str) -> dict[str, Any]:
             return (f"arn:{cdk.Aws.PARTITION}:apigateway:{cdk.Aws.REGION}:lambda:path"
                     f"/2015-03-31/functions/{function_arn}/invocations")
 
+    from openevent.web import gateway_binary_media_types
+
     swagger: dict[str, Any] = Generator().generate_swagger(app)
+    swagger["x-amazon-apigateway-binary-media-types"] = gateway_binary_media_types(app)
     return swagger
 
 
@@ -139,7 +151,9 @@ class OpenEventStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.manifest = package.load_manifest()
-        self.mail_sender = self.node.try_get_context("mail_sender") or "tickets@example.com"
+        self.sender = mail.mail_sender(
+            str(self.node.try_get_context("mail_sender") or "tickets@example.com"))
+        self.mail_sender = self.sender.address
         self.alarm_topic = sns.Topic(self, "Alarms", enforce_ssl=True)
         if email := self.node.try_get_context("alarm_email"):
             self.alarm_topic.add_subscription(subs.EmailSubscription(email))
@@ -149,6 +163,11 @@ class OpenEventStack(cdk.Stack):
             object_ownership=s3.ObjectOwnership.OBJECT_WRITER,  # CloudFront standard logs
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
             removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=True)
+        # Tables are kept when the stack is destroyed (RETAIN): named per deployment
+        # (`openevent-<first 8 hex of the stack's id>-<table>`), so a deploy after a destroy
+        # creates its own instead of failing on the kept ones (infra/README.md).
+        self.table_prefix = cdk.Fn.join("", [PREFIX, cdk.Fn.select(0, cdk.Fn.split(
+            "-", cdk.Fn.select(2, cdk.Fn.split("/", self.stack_id)))), "-"])
         self.tables = self._tables()
         self.documents = self._bucket("Documents")
         self.media = self._bucket("Media")
@@ -159,11 +178,11 @@ class OpenEventStack(cdk.Stack):
         self.layers = {
             name: lambda_.LayerVersion(
                 self, f"Layer-{name}", code=lambda_.Code.from_asset(str(ROOT / path)),
-                compatible_runtimes=[lambda_.Runtime.PYTHON_3_11],
+                compatible_runtimes=[LAMBDA_RUNTIME],
                 compatible_architectures=[lambda_.Architecture.X86_64],
                 description=f"openevent {name} (infra/package.py)")
             for name, path in self.manifest.layers.items()}
-        self.roles = {group: self._role(group) for group in GROUPS}
+        self.roles = {name: self._role(name) for name in (*GROUPS, "renderer")}
         self.functions = {fn.name: self._function(fn) for fn in package.FUNCTIONS}
         self.renderer = self._renderer()
         self.api_account = self._api_account()
@@ -180,9 +199,11 @@ class OpenEventStack(cdk.Stack):
 
     def _tables(self) -> dict[str, dynamodb.Table]:
         tables = {}
+        self._table_has_indexes = {}
         for spec in table_specs(PREFIX):
+            self._table_has_indexes[spec.name] = bool(spec.indexes)
             table = dynamodb.Table(
-                self, f"Table-{spec.name}", table_name=PREFIX + spec.name,
+                self, f"Table-{spec.name}", table_name=self.table_prefix + spec.name,
                 partition_key=dynamodb.Attribute(name=spec.hash_key[0],
                                                  type=_TYPES[spec.hash_key[1]]),
                 sort_key=dynamodb.Attribute(name=spec.range_key[0],
@@ -231,7 +252,7 @@ class OpenEventStack(cdk.Stack):
             self, "AppSecrets", description="openevent: jwt_secret and data_key (JSON)",
             removal_policy=cdk.RemovalPolicy.DESTROY)
         generator = lambda_.Function(
-            self, "SecretValues", runtime=lambda_.Runtime.PYTHON_3_11, handler="index.handler",
+            self, "SecretValues", runtime=LAMBDA_RUNTIME, handler="index.handler",
             code=lambda_.Code.from_inline(_SECRET_GENERATOR), timeout=cdk.Duration.seconds(30),
             architecture=lambda_.Architecture.X86_64,
             log_group=logs.LogGroup(self, "SecretValuesLogs",
@@ -256,10 +277,10 @@ class OpenEventStack(cdk.Stack):
             "BouncesAndComplaints", destination=ses.EventDestination.sns_topic(feedback),
             events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT,
                     ses.EmailSendingEvent.REJECT])
-        sender = str(self.mail_sender)
         identity = ses.EmailIdentity(
             self, "MailIdentity", configuration_set=config_set,
-            identity=ses.Identity.email(sender) if "@" in sender else ses.Identity.domain(sender))
+            identity=ses.Identity.domain(self.sender.identity) if self.sender.is_domain
+            else ses.Identity.email(self.sender.identity))
         return identity, config_set
 
     # --- functions -------------------------------------------------------------------------
@@ -269,7 +290,7 @@ class OpenEventStack(cdk.Stack):
         links = {"OPENEVENT_FRONTEND_URL": public, "OPENEVENT_API_BASE_URL": public,
                  "OPENEVENT_CORS_ORIGIN": public} if public else {}
         return {**links,
-            "OPENEVENT_TABLE_PREFIX": PREFIX,
+            "OPENEVENT_TABLE_PREFIX": self.table_prefix,
             "OPENEVENT_DOCUMENTS_BUCKET": self.documents.bucket_name,
             "OPENEVENT_MEDIA_BUCKET": self.media.bucket_name,
             "OPENEVENT_DOCUMENTS_QUEUE": DOCUMENTS_QUEUE,
@@ -282,41 +303,64 @@ class OpenEventStack(cdk.Stack):
             "POWERTOOLS_LOG_LEVEL": "INFO",
         }
 
-    def _role(self, group: str) -> iam.Role:
-        """One role per group, granted only the tables and services the group uses."""
-        role = iam.Role(self, f"{group.title()}Role",
+    def _role(self, name: str) -> iam.Role:
+        """One role per group (and the renderer's own), granted only the tables, objects,
+        queues and services its code uses: `GROUP_TABLES` for tables, and below. The local
+        runtime and the tests run each function with exactly these statements, read back
+        from the synthesized template (`infra/policies.py`, `openevent.local.iam`)."""
+        role = iam.Role(self, f"{name.title()}Role",
                         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        for name, mode in GROUP_TABLES[group].items():
-            table = self.tables.get(name)
-            if table is None:
-                continue
-            if mode == "rw":
-                table.grant_read_write_data(role)
-            else:
-                table.grant_read_data(role)
+        for statement in self._table_statements(GROUP_TABLES[name]):
+            role.add_to_principal_policy(statement)
         self.secret.grant_read(role)
         role.add_to_principal_policy(iam.PolicyStatement(  # X-Ray segments
             actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
-        if group in ("auth", "orders"):
+        if name in ("auth", "orders", "renderer"):
             role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["ses:SendRawEmail", "ses:SendEmail"],
                 resources=[self.identity.email_identity_arn,
                            f"arn:{self.partition}:ses:{self.region}:{self.account}:"
                            f"configuration-set/{self.config_set.configuration_set_name}"]))
-        if group == "orders":
-            self.documents.grant_read_write(role)
+        documents = self.documents.bucket_arn
+        if name in ("orders", "events"):
+            # Reads its tickets' PDFs (downloads, presigned links); writes an order's manifest
+            # (orders: at completion; both: again when a download finds no PDF yet, which
+            # queues the renderer through the bucket's notification). Never renders.
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[f"{documents}/tickets/*"]))
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[f"{documents}/manifests/*"]))
+        if name == "renderer":
             self.document_events.grant_consume_messages(role)
-        if group == "events":
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[f"{documents}/manifests/*"]))
+            role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[f"{documents}/tickets/*"]))
+        if name == "events":
             self.media.grant_read_write(role)
-            # GET /v1/tickets/<order identifier>: the web app's order download (re-rendered
-            # on demand when missing).
-            self.documents.grant_read_write(role)
-        if group == "lab":
+        if name == "lab":
             role.add_to_principal_policy(iam.PolicyStatement(
                 actions=["iot:Publish"],
                 resources=[f"arn:{self.partition}:iot:{self.region}:{self.account}"
                            ":topic/lab/v1/*/cmd"]))
         return role
+
+    def _table_statements(self, access: dict[str, str]) -> list[iam.PolicyStatement]:
+        """Two statements (read-write, read-only) naming every table and its indexes: the
+        same actions as `Table.grant_read_write_data`/`grant_read_data` without the stream
+        ones (no table has a stream), and small enough for one inline policy."""
+        statements = []
+        for mode, actions in (("rw", TABLE_READ + TABLE_WRITE), ("r", TABLE_READ)):
+            resources = []
+            for name in sorted(n for n, m in access.items() if m == mode):
+                table = self.tables[name]
+                resources.append(table.table_arn)
+                if self._table_has_indexes[name]:
+                    resources.append(f"{table.table_arn}/index/*")
+            if resources:
+                statements.append(iam.PolicyStatement(actions=list(actions),
+                                                      resources=resources))
+        return statements
 
     def _log_group(self, name: str) -> logs.LogGroup:
         return logs.LogGroup(self, f"{name}-logs", retention=logs.RetentionDays.ONE_MONTH,
@@ -327,7 +371,7 @@ class OpenEventStack(cdk.Stack):
         log_group.grant_write(self.roles[fn.group])
         function = lambda_.Function(
             self, f"Fn-{fn.name}", description=f"openevent {fn.name} ({fn.handler})",
-            runtime=lambda_.Runtime.PYTHON_3_11, architecture=lambda_.Architecture.X86_64,
+            runtime=LAMBDA_RUNTIME, architecture=lambda_.Architecture.X86_64,
             code=lambda_.Code.from_asset(str(ROOT / self.manifest.functions[fn.group])),
             handler=fn.handler, layers=[self.layers[name] for name in fn.layers],
             role=self.roles[fn.group], memory_size=fn.memory_mb,
@@ -338,13 +382,14 @@ class OpenEventStack(cdk.Stack):
 
     def _renderer(self) -> lambda_.DockerImageFunction:
         log_group = self._log_group("renderer")
-        log_group.grant_write(self.roles["orders"])
+        log_group.grant_write(self.roles["renderer"])
         renderer = lambda_.DockerImageFunction(
-            self, "Fn-renderer", description="openevent ticket renderer (WeasyPrint, image)",
+            self, "Fn-renderer",
+            description=f"openevent renderer ({package.RENDERER_HANDLER}, WeasyPrint image)",
             code=lambda_.DockerImageCode.from_image_asset(
                 str(ROOT / self.manifest.renderer_context),
                 platform=cdk.aws_ecr_assets.Platform.LINUX_AMD64),
-            architecture=lambda_.Architecture.X86_64, role=self.roles["orders"],
+            architecture=lambda_.Architecture.X86_64, role=self.roles["renderer"],
             memory_size=2048, timeout=cdk.Duration.seconds(RENDERER_TIMEOUT_S),
             environment=self._env("orders"), tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group)
@@ -464,9 +509,26 @@ class OpenEventStack(cdk.Stack):
             if not (path / "index.html").is_file():
                 raise ValueError(f"frontend_dir {path} has no index.html (build it first)")
             s3deploy.BucketDeployment(
-                self, "Frontend", sources=[s3deploy.Source.asset(str(path))],
+                self, "Frontend", sources=[
+                    s3deploy.Source.asset(str(path), exclude=["index.html"]),
+                    s3deploy.Source.data("index.html", self._frontend_page(
+                        path / "index.html", distribution))],
                 destination_bucket=self.web, exclude=["lab/*", "checkin/*"], prune=True,
                 distribution=distribution, distribution_paths=["/*"])
+
+    def _frontend_page(self, index: Path, distribution: cloudfront.Distribution) -> str:
+        """The web app's index.html calling its own origin: the API host baked into its
+        config `<meta>` (`http://127.0.0.1:8000` in a local build) becomes the site's URL
+        (`public_url`, else the distribution's domain, filled in at deploy time by the
+        deployment's markers) — what `openevent.local.static` does per request locally."""
+        from openevent.local.static import with_api_origin
+
+        public = str(self.node.try_get_context("public_url") or "").rstrip("/")
+        page = with_api_origin(index.read_bytes(), public or "https://" + FRONTEND_ORIGIN)
+        if page == index.read_bytes():
+            raise ValueError(f"{index}: no Ember config <meta> with APP.apiHost to set")
+        # the config is URL-encoded JSON: the domain goes in after `https%3A%2F%2F`
+        return page.decode().replace(FRONTEND_ORIGIN, distribution.distribution_domain_name)
 
     # --- the remote lab ----------------------------------------------------------------------
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Which tables each function group may touch (least privilege); names without the prefix.
+# Which tables each function group's role may touch (least privilege), and the ticket
+# renderer's own role; names without the prefix. Checked locally: every function runs with
+# its role's statements from the synthesized template (`openevent.local.iam`).
 GROUP_TABLES: dict[str, dict[str, str]] = {
     "auth": {"users": "rw", "mail-tokens": "rw", "rate-limits": "rw", "settings": "rw",
-             "modules": "rw", "uniques": "rw", "events": "r",
+             "modules": "rw", "uniques": "rw", "events": "r", "orders": "r",
              "event-roles": "rw", "role-invites": "rw", "system-records": "rw",
              "statistics": "rw"},
     "events": {"events": "rw", "event-roles": "rw", "tickets": "rw", "seat-shards": "rw",
@@ -20,14 +22,18 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "tags": "rw", "uniques": "rw", "users": "r", "settings": "r",
                "modules": "r", "orders": "r", "attendees": "r", "statistics": "rw"},
     "orders": {"orders": "rw", "attendees": "rw", "payment-records": "rw", "tickets": "rw",
-               "seat-shards": "rw", "discount-codes": "rw", "events": "r", "event-roles": "r",
+               "seat-shards": "rw", "discount-codes": "rw", "events": "rw", "event-roles": "r",
                "users": "rw",
                "settings": "r", "modules": "r", "taxes": "r", "custom-forms": "r",
-               "stripe-authorizations": "r", "uniques": "rw",
+               "stripe-authorizations": "rw", "uniques": "rw",
                "hold-counts": "rw", "idempotency": "rw", "statistics": "rw",
                "order-figures": "rw", "checkin": "rw"},
     "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
             "lab-run-output": "rw", "users": "r"},
+    # The ticket renderer (orders code, its own role): links the PDFs to the order and its
+    # attendees, claims each mail once, counts sent mail.
+    "renderer": {"orders": "rw", "attendees": "rw", "uniques": "rw", "statistics": "rw",
+                 "settings": "r", "modules": "r", "events": "r", "users": "r"},
 }
 
 

@@ -140,6 +140,19 @@ def aws(_moto_session: None, outbox: Path) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _iam_refusals(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every function runs with its deployed role's statements (`openevent.local.iam`); a call
+    that role would refuse fails the test even where the code swallows the error."""
+    from openevent.local import iam
+
+    iam.clear_denials()
+    yield
+    if request.node.get_closest_marker("iam_refusals") is None:
+        refused = iam.denials()
+        assert not refused, f"calls the deployed IAM roles refuse: {refused}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashing() -> Iterator[None]:
     """Tests make many accounts: argon2 with minimal cost (production's costs ~50 ms)."""

@@ -601,11 +601,12 @@ def _download_caller(kind: str, ref: str) -> Any:
 
 def _redirect_to_pdf(order: Any, key: str) -> Any:
     """302 to a short-lived presigned URL, once the order has its documents."""
-    from openevent.documents import pipeline
+    from openevent.documents import pending, pipeline
 
     if order is None or order.status not in _DOCUMENT_STATUSES:
         raise NotFound("This ticket has no document yet")
-    pipeline.ensure_pdf(order.identifier, key)
+    if not pipeline.ensure_pdf(order.identifier, key):  # queued for the renderer
+        return web.html_pending(pending.page_pending(order.identifier))
     url = pipeline.presigned_url(key)
     return web.plain({"url": url}, 302, {"Location": url, "Cache-Control": "no-store"})
 

@@ -58,11 +58,26 @@ def plain(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
                     headers={"Content-Type": "application/json", **(headers or {})})
 
 
-def pdf(name: str, data: bytes) -> Response:
-    """A PDF file in the answer (the web app saves downloads it fetched by XHR)."""
-    return Response(body=data, status_code=200, headers={
-        "Content-Type": "application/pdf", "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="{name}"'})
+def html_pending(page: str) -> Response:
+    """202 + Retry-After with an HTML page: a document not rendered yet, asked for by a
+    mailed link in a browser (`documents.pending`)."""
+    from openevent.documents.pending import RETRY_AFTER_SECONDS
+
+    return Response(body=page, status_code=202, headers={
+        "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+        "Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def pdf(name: str, data: bytes, pending: bool = False) -> Response:
+    """A PDF file in the answer (the web app saves downloads it fetched by XHR); `pending`:
+    202 + Retry-After, the document is not rendered yet (`documents.pending`)."""
+    from openevent.documents.pending import RETRY_AFTER_SECONDS
+
+    headers = {"Content-Type": "application/pdf", "Cache-Control": "no-store",
+               "Content-Disposition": f'attachment; filename="{name}"'}
+    if pending:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return Response(body=data, status_code=202 if pending else 200, headers=headers)
 
 
 def created(doc: dict[str, Any], location: str) -> Response:
@@ -131,8 +146,8 @@ class _App(Chalice):
     """Chalice, except that the web app's document downloads (`DOWNLOAD_PATHS`) accept a PDF
     whatever their Accept header: the app fetches them by XHR with its JSON:API headers
     (`Accept: application/vnd.api+json`) and saves the bytes, and Chalice would refuse a
-    binary answer to that Accept. (Behind API Gateway the same needs the REST API to treat
-    the download paths' answers as binary; see docs/frontend-compat.md.)"""
+    binary answer to that Accept. (Behind API Gateway the REST API turns the answer into
+    bytes for that Accept too: `gateway_binary_media_types`, docs/frontend-compat.md.)"""
 
     def __call__(self, event: Any, context: Any) -> Any:
         headers = event.get("headers") if isinstance(event, dict) else None
@@ -166,6 +181,17 @@ def read_check_middleware(app: Chalice) -> Callable[[Request, Callable[[Request]
             READ_CHECK.reset(token)
 
     return middleware
+
+
+def gateway_binary_media_types(app: Chalice) -> list[str]:
+    """The REST API's binary media types (`x-amazon-apigateway-binary-media-types`, set by
+    infra/ from this): Chalice's (PDF among them) and the JSON:API type, because API Gateway
+    turns a base64 answer into bytes only when the request's first Accept type is one of
+    them, and the web app downloads PDFs with `Accept: application/vnd.api+json`. JSON:API
+    request bodies then reach the function base64-encoded (Chalice decodes them); JSON:API
+    answers are never base64 (Chalice encodes only its own binary types), so they pass as
+    text. The local gateway applies the same rules (`openevent.local.gateway`)."""
+    return [*app.api.binary_types, MEDIA_TYPE]
 
 
 def create_app(name: str) -> Chalice:

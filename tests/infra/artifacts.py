@@ -1,6 +1,7 @@
 """Helpers for running built Lambda artifacts the way Lambda does, against a moto server.
 
-An artifact runs in a fresh interpreter started with `-S -I` (no site-packages, no user site,
+An artifact runs in a fresh interpreter of the Lambda runtime's version (CPython 3.12, pyenv's:
+`package.lambda_python()`) started with `-S -I` (no site-packages, no user site,
 no PYTHON* variables), whose path holds only the unpacked function zip (`/var/task`), its
 layers merged (`/opt/python`) and a boto3 standing in for the runtime's own — so an import of
 something the artifact does not ship fails exactly as it would in AWS.
@@ -124,7 +125,8 @@ roots = tuple(spec["path"]) + (os.path.dirname(os.__file__),)
 strays = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())
                  if getattr(m, "__file__", None) and not m.__file__.startswith(roots)})
 print("__RESULT__" + json.dumps({"init_s": init, "results": results, "missing": missing,
-      "absent": absent, "strays": strays, "probe": probe}, default=str))
+      "absent": absent, "strays": strays, "probe": probe,
+      "python": "%d.%d" % sys.version_info[:2]}, default=str))
 """.replace("__RESULT__", RESULT)
 
 
@@ -136,12 +138,13 @@ def run(name: str, handler: str, path: list[Path], env: dict[str, str],
             "probe": probe}
     started = time.perf_counter()
     proc = subprocess.run(  # noqa: S603 - our interpreter, our driver
-        [sys.executable, "-S", "-I", "-c", DRIVER, json.dumps(spec)],
+        [str(package.lambda_python()), "-S", "-I", "-c", DRIVER, json.dumps(spec)],
         capture_output=True, text=True, env=env, timeout=300, cwd=path[0])
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT)]
     assert proc.returncode == 0 and lines, (
         f"{name} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     out: dict[str, Any] = json.loads(lines[-1][len(RESULT):])
+    assert out["python"] == package.PYTHON, f"{name} ran on Python {out['python']}"
     out["wall_s"] = time.perf_counter() - started
     out["logs"] = [ln for ln in proc.stdout.splitlines() if not ln.startswith(RESULT)]
     return out

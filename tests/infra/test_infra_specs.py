@@ -20,7 +20,7 @@ def test_every_table_is_granted_to_some_group_and_grants_name_real_tables():
     granted = {name for access in GROUP_TABLES.values() for name in access}
     assert tables <= granted, f"tables no group may use: {tables - granted}"
     assert granted <= tables, f"grants for missing tables: {granted - tables}"
-    assert set(GROUP_TABLES) == set(GROUPS)
+    assert set(GROUP_TABLES) == {*GROUPS, "renderer"}
 
 
 def test_cloudfront_patterns_cover_every_group_and_keep_order():
@@ -28,3 +28,19 @@ def test_cloudfront_patterns_cover_every_group_and_keep_order():
     assert {g for _, g in patterns} == set(GROUPS)
     assert patterns[-1] == ("/v1/*", "events")
     assert ("/v1/events/*/orders", "orders") in patterns
+
+
+def test_mail_sender_is_an_address_or_a_domain_sending_as_no_reply():
+    import pytest
+
+    from infra.mail import mail_sender
+
+    assert mail_sender("tickets@example.org").address == "tickets@example.org"
+    assert not mail_sender("tickets@example.org").is_domain
+    domain = mail_sender("Example.org")
+    assert (domain.identity, domain.is_domain, domain.address) == (
+        "example.org", True, "no-reply@example.org")
+    for bad in ("", "example", "@example.org", "a b@example.org", "x@", "http://example.org",
+                "a..b@example.org"):
+        with pytest.raises(ValueError, match="neither an email address nor a domain"):
+            mail_sender(bad)

@@ -51,3 +51,16 @@ def test_register_creates_thing_certificate_and_attachments(iot, tmp_path):
 def test_register_refuses_a_name_the_topics_cannot_carry(iot, tmp_path):
     with pytest.raises(ValueError, match="device name"):
         reg.register(iot, "lab/1/#", tmp_path)
+
+
+def test_destroy_is_refused_naming_registered_hosts_unless_deregistered(iot, tmp_path):
+    for name in ("lab-b", "lab-a"):
+        reg.register(iot, name, tmp_path)
+    reason = reg.before_destroy(iot, deregister=False)
+    assert reason is not None and "lab-a, lab-b" in reason and "DEREGISTER_LAB_HOSTS=1" in reason
+    assert reg.registered(iot) == ["lab-a", "lab-b"]  # nothing removed
+    with pytest.raises(SystemExit, match="make destroy refused: lab hosts are registered"):
+        reg.main(["--before-destroy", "--region", "us-east-1"])
+    assert reg.before_destroy(iot, deregister=True) is None
+    assert reg.registered(iot) == []
+    assert reg.before_destroy(iot, deregister=False) is None  # nothing left: destroy goes on

@@ -116,7 +116,8 @@ def test_every_zip_function_is_an_artifact_within_budget_and_layer_limits(synth)
         name = desc.split()[1]
         spec = next(s for s in specs.values() if s.name == name)
         seen.add(name)
-        assert props["Runtime"] == "python3.11" and props["Architectures"] == ["x86_64"]
+        assert props["Runtime"] == package.RUNTIME == "python3.12"
+        assert props["Architectures"] == ["x86_64"]
         assert len(props["Layers"]) == len(spec.layers) <= LAYERS_PER_FUNCTION
         assert props["Timeout"] <= (29 if spec.handler == "app.app" else 900)
         assert manifest.sizes[name] <= spec.budget_mb * 1_000_000
@@ -195,8 +196,14 @@ def test_mail_identity_with_bounces_and_complaints_to_a_queue(synth):
     assert _resources(template, "AWS::SNS::Subscription")
 
 
+def _table_name(props: dict[str, Any]) -> str:
+    """`openevent-<deployment>-<table>` → `openevent-<table>`."""
+    parts = props["TableName"]["Fn::Join"][1]
+    return str(parts[0]) + str(parts[-1]).removeprefix("-")
+
+
 def test_tables_on_demand_with_recovery_and_ttl_where_records_expire(synth):
-    tables = {t["Properties"]["TableName"]: t["Properties"]
+    tables = {_table_name(t["Properties"]): t["Properties"]
               for t in _resources(synth["template"], "AWS::DynamoDB::Table").values()}
     assert all(t["BillingMode"] == "PAY_PER_REQUEST" for t in tables.values())
     assert all(t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
@@ -205,6 +212,29 @@ def test_tables_on_demand_with_recovery_and_ttl_where_records_expire(synth):
         "AttributeName": "expiration", "Enabled": True}
     assert tables["openevent-rate-limits"]["TimeToLiveSpecification"]["AttributeName"] == \
         "expires"
+
+
+def test_tables_are_named_per_deployment_and_functions_use_that_name(synth):
+    """A deploy after `make destroy` (which keeps the tables) must not clash with the kept
+    tables: names carry the stack's id, and every function's prefix is the same."""
+    template = synth["template"]
+    deployment = {"Fn::Select": [0, {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": [
+        "/", {"Ref": "AWS::StackId"}]}]}]}]}
+    for table in _resources(template, "AWS::DynamoDB::Table").values():
+        assert table["Properties"]["TableName"]["Fn::Join"][1][:2] == ["openevent-", deployment]
+        assert table["DeletionPolicy"] == "Retain"
+    for fn in _resources(template, "AWS::Lambda::Function").values():
+        env = fn["Properties"].get("Environment", {}).get("Variables", {})
+        if "OPENEVENT_TABLE_PREFIX" in env:
+            assert env["OPENEVENT_TABLE_PREFIX"] == {"Fn::Join": ["", ["openevent-", deployment,
+                                                                        "-"]]}
+
+
+def test_mail_sender_is_an_address(synth):
+    for fn in _resources(synth["template"], "AWS::Lambda::Function").values():
+        env = fn["Properties"].get("Environment", {}).get("Variables", {})
+        if "OPENEVENT_MAIL_SENDER" in env:
+            assert "@" in env["OPENEVENT_MAIL_SENDER"]
 
 
 def test_alarms_log_retention_and_static_sites(synth):
@@ -220,3 +250,89 @@ def test_alarms_log_retention_and_static_sites(synth):
     assert len(oac) == 2  # web apps and media, both private buckets
     if (Path(ROOT) / "web" / "lab").is_dir():
         assert _resources(template, "Custom::CDKBucketDeployment")
+
+
+# --- IAM as the local runtime enforces it ---------------------------------------------------
+
+def test_local_iam_statements_are_the_templates(synth):
+    """`openevent/local/iam_policies.json` (what every function runs with locally) is what
+    the current template grants: regenerate with `make synth` after changing a role."""
+    from infra import policies
+
+    committed = json.loads(policies.OUTPUT.read_text())
+    assert committed == policies.extract(synth["template"])
+
+
+def test_every_function_has_its_groups_role_and_the_renderer_its_own(synth):
+    from infra import policies
+
+    functions = policies.extract(synth["template"])["functions"]
+    assert {f: spec["role"] for f, spec in functions.items()} == {
+        "auth-api": "AuthRole", "events-api": "EventsRole", "lab-api": "LabRole",
+        "lab-iot-results": "LabRole", "orders-api": "OrdersRole",
+        "orders-expire": "OrdersRole", "orders-refunds": "OrdersRole",
+        "renderer": "RendererRole"}
+
+
+# --- the deployed web app calls its own origin ------------------------------------------------
+
+def test_uploaded_web_app_calls_the_distribution_it_is_served_from(tmp_path):
+    """The web app's index.html is uploaded with its config's API host set to the
+    distribution's domain (a deployment marker the upload fills in), not the host it was
+    built with (`http://127.0.0.1:8000`)."""
+    from urllib.parse import quote, unquote
+
+    from openevent.local.static import _CONFIG_META
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    config = {"modulePrefix": "open-event-frontend", "environment": "production",
+              "APP": {"apiHost": "http://127.0.0.1:8000", "apiNamespace": "v1"}}
+    (dist / "index.html").write_text(
+        '<!DOCTYPE html><html><head><meta name="open-event-frontend/config/environment" '
+        f'content="{quote(json.dumps(config), safe="")}"></head><body></body></html>')
+    (dist / "app.js").write_text("console.log('app')")
+    out = tmp_path / "cdk.out"
+    env = {**os.environ, "CDK_OUTDIR": str(out), "AWS_DEFAULT_REGION": "us-east-1",
+           "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+           "CDK_CONTEXT_JSON": json.dumps({"frontend_dir": str(dist)})}
+    for key in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "AWS_ENDPOINT_URL"):
+        env.pop(key, None)
+    artifacts.build_once()
+    run = subprocess.run([str(INFRA_PYTHON), "app.py"], cwd=ROOT / "infra", env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    template = json.loads((out / "OpenEvent.template.json").read_text())
+    (deployment,) = [r for k, r in _resources(template, "Custom::CDKBucketDeployment").items()
+                     if k.startswith("Frontend")]
+    (distribution,) = _resources(template, "AWS::CloudFront::Distribution")
+    pages = []
+    for key, markers in zip(deployment["Properties"]["SourceObjectKeys"],
+                            deployment["Properties"]["SourceMarkers"], strict=True):
+        asset = out / f"asset.{key.removesuffix('.zip')}"  # staged as a folder
+        if not (asset / "index.html").is_file():
+            continue
+        page = (asset / "index.html").read_text()
+        for marker, value in markers.items():
+            assert value == {"Fn::GetAtt": [distribution, "DomainName"]}
+            page = page.replace(marker, "d111111abcdef8.cloudfront.net")  # as at deploy
+        pages.append(page)
+    assert len(pages) == 1, "index.html is uploaded once, from the rewritten copy"
+    match = _CONFIG_META.search(pages[0].encode())
+    assert match is not None
+    uploaded = json.loads(unquote(match.group(2).decode()))
+    assert uploaded["APP"]["apiHost"] == "https://d111111abcdef8.cloudfront.net"
+    assert "127.0.0.1" not in unquote(pages[0])
+
+
+# --- template budget ---------------------------------------------------------------------------
+
+TEMPLATE_LIMIT_BYTES = 1_000_000  # CloudFormation's limit for a template (from S3)
+TEMPLATE_BUDGET = 0.60
+
+
+def test_template_stays_under_60_percent_of_cloudformations_limit(synth):
+    size = (OUT / "OpenEvent.template.json").stat().st_size
+    assert size < TEMPLATE_BUDGET * TEMPLATE_LIMIT_BYTES, (
+        f"template {size:,} bytes, budget {TEMPLATE_BUDGET * TEMPLATE_LIMIT_BYTES:,.0f}")
+    assert b"\n  " not in (OUT / "OpenEvent.template.json").read_bytes()[:100_000]  # compact

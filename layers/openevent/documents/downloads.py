@@ -4,7 +4,8 @@ The app saves what `GET /v1/tickets/<order identifier>` (every ticket of an orde
 `GET /v1/orders/attendees/<id>.pdf` (one attendee's ticket) and
 `GET /v1/orders/invoices/<order identifier>` answer as a file, so these answer the PDF itself
 (a redirect to object storage would cross origins and drop the Authorization header).
-Who may download is `openevent.documents.access`, as for the other download routes.
+Who may download is `openevent.documents.access`, as for the other download routes. Before
+the renderer has produced a PDF the answer is 202 with a PDF saying so (`documents.pending`).
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ from openevent.models.users import User
 DOCUMENT_STATUSES = ("completed", "placed")
 
 
-def _read(identifier: str, key: str) -> bytes:
-    from openevent.documents import pipeline
+def _read(identifier: str, key: str) -> tuple[bytes, bool]:
+    """(the PDF, False), or (a PDF saying it is being prepared, True) before the renderer
+    has produced it — the order is then queued for the renderer (`pipeline.ensure_pdf`)."""
+    from openevent.documents import pending, pipeline
     from openevent.settings import get_settings
 
-    pipeline.ensure_pdf(identifier, key)
+    if not pipeline.ensure_pdf(identifier, key):
+        return pending.document_pending(identifier), True
     obj = pipeline._s3().get_object(Bucket=get_settings().documents_bucket, Key=key)
-    return bytes(obj["Body"].read())
+    return bytes(obj["Body"].read()), False
 
 
-def order_pdf(user: User, order_ref: str) -> tuple[str, bytes]:
-    """(file name, bytes) of every ticket of the order."""
+def order_pdf(user: User, order_ref: str) -> tuple[str, bytes, bool]:
+    """(file name, bytes, pending) of every ticket of the order."""
     from openevent.documents import access, pipeline
     from openevent.services import orders
 
@@ -35,11 +39,11 @@ def order_pdf(user: User, order_ref: str) -> tuple[str, bytes]:
     if order.status not in DOCUMENT_STATUSES:
         raise NotFound("This order has no documents yet")
     return (f"tickets-{order.identifier}.pdf",
-            _read(order.identifier, pipeline.order_pdf_key(order.identifier)))
+            *_read(order.identifier, pipeline.order_pdf_key(order.identifier)))
 
 
-def attendee_pdf(user: User, attendee_id: int) -> tuple[str, bytes]:
-    """(file name, bytes) of one attendee's ticket."""
+def attendee_pdf(user: User, attendee_id: int) -> tuple[str, bytes, bool]:
+    """(file name, bytes, pending) of one attendee's ticket."""
     from openevent.documents import access, pipeline
     from openevent.services import orders
 
@@ -50,4 +54,4 @@ def attendee_pdf(user: User, attendee_id: int) -> tuple[str, bytes]:
     if order is None or order.status not in DOCUMENT_STATUSES:
         raise NotFound("This ticket has no document yet")
     key = pipeline.attendee_pdf_key(order.identifier, str(attendee.id))
-    return f"ticket-{attendee.id}.pdf", _read(order.identifier, key)
+    return (f"ticket-{attendee.id}.pdf", *_read(order.identifier, key))

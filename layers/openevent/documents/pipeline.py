@@ -166,14 +166,49 @@ def presigned_url(key: str) -> str:
         ExpiresIn=PRESIGN_SECONDS))
 
 
-def ensure_pdf(identifier: str, key: str) -> None:
-    """Re-render the order's documents when a file is missing (on-demand repair)."""
+RENDER_WAIT_SECONDS = 10  # a render takes a few seconds: queue an order again only after
+
+
+def pdf_exists(key: str) -> bool:
     try:
         _s3().head_object(Bucket=get_settings().documents_bucket, Key=key)
-        return
+        return True
     except Exception as exc:  # noqa: BLE001 - botocore's ClientError, imported lazily
         code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
         if code not in {"404", "NoSuchKey", "NotFound"}:
             raise
-    log.info("re-rendering documents of order %s on demand", identifier)
-    render_and_store(load_manifest(identifier))
+    return False
+
+
+def request_render(identifier: str) -> bool:
+    """Queue the order for the renderer again (the API functions never render): its
+    manifest is written anew, so the bucket notifies the renderer's queue. Not when the
+    manifest is younger than `RENDER_WAIT_SECONDS` (its render is still on its way); True
+    when queued."""
+    from datetime import UTC, datetime
+
+    bucket, key = get_settings().documents_bucket, f"{MANIFEST_PREFIX}{identifier}.json"
+    try:
+        head = _s3().head_object(Bucket=bucket, Key=key)
+    except Exception as exc:  # noqa: BLE001 - botocore's ClientError, imported lazily
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code in {"404", "NoSuchKey", "NotFound"}:
+            log.error("order %s has no manifest: its documents cannot be rendered", identifier)
+            return False
+        raise
+    age = (datetime.now(UTC) - head["LastModified"]).total_seconds()
+    if age < RENDER_WAIT_SECONDS:
+        return False
+    body = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    _s3().put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+    log.info("documents of order %s queued for the renderer again", identifier)
+    return True
+
+
+def ensure_pdf(identifier: str, key: str) -> bool:
+    """True when the PDF is there; otherwise the order is queued for the renderer
+    (`request_render`) and False: the caller answers `documents.pending`."""
+    if pdf_exists(key):
+        return True
+    request_render(identifier)
+    return False

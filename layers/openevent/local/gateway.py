@@ -33,7 +33,7 @@ from openevent.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
 )
-from openevent.local import static
+from openevent.local import iam, static
 from openevent.routing import GROUPS, group_for
 from openevent.web import dumps
 
@@ -56,7 +56,13 @@ def load_app(group: str) -> Chalice:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
-    return module.app  # type: ignore[no-any-return]
+    app: Chalice = module.app
+    # Event handlers (SQS, schedules, IoT rules) run as their deployed function's role.
+    for handler_name, handler in list(app.handler_map.items()):
+        function = iam.function_for(group, handler_name)
+        if function is not None and function != iam.function_for(group):
+            app.handler_map[handler_name] = iam.wrap(function, handler)
+    return app
 
 
 @dataclass
@@ -78,16 +84,47 @@ def _not_found(path: str) -> GatewayResponse:
                            dumps(error.to_document()).encode())
 
 
+def _media_type(value: str | None) -> str:
+    return (value or "").split(",")[0].split(";")[0].strip().lower()
+
+
+def matches_binary(media_type: str, binary_types: list[str]) -> bool:
+    """API Gateway's match of a media type against the binary media types (`*` wildcards)."""
+    if not media_type:
+        return False
+    kind, _, sub = media_type.partition("/")
+    for pattern in binary_types:
+        p_kind, _, p_sub = pattern.lower().partition("/")
+        if p_kind in ("*", kind) and p_sub in ("*", sub):
+            return True
+    return False
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
 @dataclass
 class _Pool:
     group: str
     size: int
     idle: queue.Queue[tuple[Chalice, LocalGateway]] = field(default_factory=queue.Queue)
+    binary_types: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        from openevent.web import gateway_binary_media_types
+
         for _ in range(self.size):
             app = load_app(self.group)
-            self.idle.put((app, LocalGateway(app, Config(chalice_stage="local"))))
+            gw = LocalGateway(app, Config(chalice_stage="local"))
+            self.binary_types = gateway_binary_media_types(app)
+            # As the REST API: a request body whose Content-Type is a binary media type
+            # reaches the function base64-encoded (Chalice's local check is case-sensitive
+            # on the header name and ignores parameters).
+            gw.event_converter._is_binary = (  # type: ignore[method-assign]
+                lambda headers, types=self.binary_types: matches_binary(
+                    _media_type(_header(headers, "content-type")), types))
+            self.idle.put((app, gw))
 
 
 class Gateway:
@@ -95,6 +132,8 @@ class Gateway:
 
     def __init__(self, pool_size: int = 4, groups: tuple[str, ...] = GROUPS,
                  mounts: list[static.StaticMount] | None = None) -> None:
+        iam.install()
+        self.functions = {g: iam.function_for(g) for g in groups}  # "<group>-api"
         self.pools = {g: _Pool(g, pool_size) for g in groups}
         self.mounts = static.default_mounts() if mounts is None else mounts
 
@@ -125,10 +164,12 @@ class Gateway:
         if group is None or group not in self.pools:
             return _not_found(path)
         pool = self.pools[group]
+        accept = _media_type(_header(headers, "accept"))  # API Gateway reads the first one
         app, gw = pool.idle.get()
         try:
-            raw = gw.handle_request(method=method.upper(), path=path, headers=headers,
-                                    body=body or b"")
+            with iam.acting_as(self.functions[group]):
+                raw = gw.handle_request(method=method.upper(), path=path, headers=headers,
+                                        body=body or b"")
         except ForbiddenError:
             return _not_found(path)
         finally:
@@ -139,8 +180,8 @@ class Gateway:
         data = raw.get("body")
         if data is None:
             payload = b""
-        elif raw.get("isBase64Encoded"):
-            payload = base64.b64decode(data)
+        elif raw.get("isBase64Encoded") and matches_binary(accept, pool.binary_types):
+            payload = base64.b64decode(data)  # else: the base64 text, as API Gateway does
         else:
             payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         return GatewayResponse(int(raw["statusCode"]), out_headers, payload)

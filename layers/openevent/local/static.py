@@ -137,15 +137,23 @@ def same_origin_page(body: bytes, host: str | None) -> bytes:
     The web app reads its API host from the config `<meta>` tag, fixed when it was built;
     served beside the API, the API is wherever the page came from (any port), so the config
     is rewritten per request to `http://<Host>`. Other pages pass through unchanged."""
+    if not host or not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?", host):
+        return body
+    return with_api_origin(body, f"http://{host}")
+
+
+def with_api_origin(body: bytes, origin: str) -> bytes:
+    """The Ember app's index.html with its config's API host (`APP.apiHost`, and every other
+    occurrence of the baked origin) set to `origin`. Used per request locally and at upload
+    by infra/ (the deployed app calls its own distribution)."""
     match = _CONFIG_META.search(body)
-    if match is None or not host or not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?", host):
+    if match is None:
         return body
     try:
         config = json.loads(unquote(match.group(2).decode()))
         baked = config["APP"]["apiHost"]
     except (ValueError, KeyError, TypeError):
         return body
-    origin = f"http://{host}"
     if not isinstance(baked, str) or not baked or baked == origin:
         return body
     text = json.dumps(config).replace(json.dumps(baked)[1:-1], origin)
