@@ -4,7 +4,9 @@ Trust nothing from the broker: every function string is parsed again with the la
 (the allow-list decides), commands are de-duplicated by id (QoS 1 may redeliver), expired
 commands are refused, and the device is used under one lock (calls and script runs
 interleave, one device operation at a time). Outputs are reset when the agent starts and
-stops. Results go only to this device's own ``res`` topic, with the command's correlation
+stops, and before every script run (each run starts from a known device state). Live streams
+(``stream`` commands) run in :class:`edge_agent.streaming.StreamRunner`. Results go only to
+this device's own ``res`` topic, with the command's correlation
 id in the payload and as MQTT 5 correlation data.
 """
 
@@ -24,6 +26,7 @@ from openevent.lab.mqtt5 import Message
 
 from edge_agent.devices import Device
 from edge_agent.sandbox import SandboxLimits, run_script
+from edge_agent.streaming import StreamRunner
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ HEARTBEAT_SECONDS = 30.0
 
 class Publish(Protocol):
     def __call__(self, topic: str, payload: bytes, *, correlation_data: bytes | None = None,
-                 retain: bool = False) -> Any: ...
+                 retain: bool = False, qos: int = 1) -> Any: ...
 
 
 class Agent:
@@ -61,6 +64,8 @@ class Agent:
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.executed = 0  # device calls carried out (for tests and logs)
+        self.streams = StreamRunner(self.device_id, self.execute, self._publish_frame,
+                                    clock=clock)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -78,6 +83,7 @@ class Agent:
     def stop(self) -> None:
         """Stop the workers (after the command in hand) and reset the device's outputs."""
         self._stopping.set()
+        self.streams.stop()
         for q in (self._calls, self._runs):
             q.put(None)
         for t in self._threads:
@@ -96,6 +102,9 @@ class Agent:
 
     def handle_message(self, message: Message) -> None:
         """Accept one message from the command topic; never blocks on the device."""
+        if self._stream_command(message):
+            message.ack()
+            return
         try:
             command = protocol.parse_command(message.payload)
         except protocol.ProtocolError as exc:
@@ -115,6 +124,23 @@ class Agent:
         # call, after the start of a run.
         queue_ = self._calls if command.kind == "call" else self._runs
         queue_.put((command, corr, message.ack))
+
+    def _stream_command(self, message: Message) -> bool:
+        """Hand a ``stream`` command to the stream runner; False for any other message."""
+        try:
+            raw = protocol.decode(message.payload)
+        except protocol.ProtocolError:
+            return False
+        if raw.get("kind") != "stream":
+            return False
+        try:
+            self.streams.handle(raw)
+        except protocol.ProtocolError as exc:
+            log.warning("dropped stream command: %s", exc)
+        return True
+
+    def _publish_frame(self, topic: str, payload: bytes) -> Any:
+        return self._publish(topic, payload, qos=0)
 
     def _first_time(self, command_id: str) -> bool:
         with self._seen_lock:
@@ -214,6 +240,8 @@ class Agent:
             if pending_bytes >= FLUSH_BYTES or time.monotonic() - last_flush >= FLUSH_SECONDS:
                 flush()
 
+        with self._device_lock:
+            self.device.reset()  # a known state: nothing a previous run or user set is left on
         flush()  # tells the cloud the run has started (seq 0, status running)
         ack()
         outcome = run_script(command.code or "", call_device=self.execute, emit=emit,
@@ -242,10 +270,10 @@ class SessionPublisher:
         self.session = session
 
     def __call__(self, topic: str, payload: bytes, *, correlation_data: bytes | None = None,
-                 retain: bool = False) -> Any:
+                 retain: bool = False, qos: int = 1) -> Any:
         # Not waiting for the PUBACK: awscrt queues it and retries while offline.
         return self.session.publish(topic, payload, correlation_data=correlation_data,
-                                    retain=retain)
+                                    retain=retain, qos=qos)
 
 
 def heartbeat(agent: Agent, stop: threading.Event,

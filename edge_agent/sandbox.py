@@ -5,8 +5,9 @@ Layers, outermost first:
 1. ``prlimit``: CPU seconds, address space, file size, open files, processes, no core dumps.
    (prlimit rather than ``preexec_fn``, which is unsafe in a threaded agent.)
 2. ``bwrap`` (bubblewrap): new pid/net/ipc/uts namespaces, no network at all, and a minimal
-   read-only view of the filesystem: ``/usr``, the Python installation, the runtime and the
-   script — nothing else, so the agent's key files do not exist in there. The only writable
+   read-only view of the filesystem: ``/usr``, the Python installation, the runtime, the
+   script and numpy (only its own package folders, bound at ``/sandbox-lib``) — nothing
+   else, so the agent's key files do not exist in there. The only writable
    place is a private ``/tmp`` tmpfs of ``tmp_bytes`` (tmpfs is memory that the address-space
    limit does not count, and RLIMIT_FSIZE caps single files, not their sum).
    Without bubblewrap scripts are refused (:data:`NO_SANDBOX_REASON`): ``unshare -n`` alone
@@ -113,6 +114,29 @@ def bwrap_available() -> bool:
     return _bwrap_ok
 
 
+#: Where the extra packages scripts may import (numpy) appear inside the sandbox.
+SANDBOX_LIB = "/sandbox-lib"
+
+
+def library_binds() -> list[str]:
+    """bwrap arguments binding numpy (and the shared libraries its wheel ships in
+    ``numpy.libs``) read-only under :data:`SANDBOX_LIB`; empty if numpy is not installed.
+    Found without importing it: the agent itself never needs numpy."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    package = Path(next(iter(spec.submodule_search_locations))).resolve()
+    # bwrap would make the mount point's parent 0700 (root's): the script user must enter it.
+    binds = ["--perms", "0755", "--dir", SANDBOX_LIB,
+             "--ro-bind", str(package), f"{SANDBOX_LIB}/numpy"]
+    libs = package.parent / "numpy.libs"
+    if libs.is_dir():
+        binds += ["--ro-bind", str(libs.resolve()), f"{SANDBOX_LIB}/numpy.libs"]
+    return binds
+
+
 def build_command(workdir: Path, limits: SandboxLimits) -> list[str]:
     """The full command line: prlimit → bwrap → setpriv → python runtime."""
     exe, prefix = _python()
@@ -133,6 +157,7 @@ def build_command(workdir: Path, limits: SandboxLimits) -> list[str]:
     if not prefix.startswith("/usr/") and prefix != "/usr":
         view += ["--ro-bind", prefix, prefix]
     cmd += [shutil.which("bwrap") or "bwrap", *view,
+            *library_binds(),
             "--ro-bind", str(workdir), "/sandbox", "--chdir", "/sandbox",
             "--proc", "/proc", "--dev", "/dev",
             # A fresh private /tmp of bounded size, writable by the (dropped) script user.
@@ -177,7 +202,10 @@ def run_script(code: str, *, call_device: Callable[[str], Any],
         except SandboxUnavailable as exc:
             return RunOutcome("failed", str(exc), 0)
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LAB_SCRIPT": "/sandbox/script.py",
-               "LAB_FUNCTIONS": json.dumps(sorted(FUNCTIONS))}
+               "LAB_FUNCTIONS": json.dumps(sorted(FUNCTIONS)), "LAB_LIB": SANDBOX_LIB,
+               # One BLAS thread: the process limit and the address-space limit hold, and a
+               # script cannot fan out over the host's cores.
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         return _supervise(cmd, env, limits, call_device, emit, check_button)
 
 

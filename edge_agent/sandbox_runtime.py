@@ -19,6 +19,9 @@ import sys
 import traceback
 
 _FUNCTIONS = json.loads(os.environ.get("LAB_FUNCTIONS", "[]")) or []
+# numpy, bound read-only by the agent (the only package outside the standard library).
+if os.path.isdir(os.environ.get("LAB_LIB", "/sandbox-lib")):
+    sys.path.append(os.environ.get("LAB_LIB", "/sandbox-lib"))
 _SCRIPT = os.environ.get("LAB_SCRIPT", "/sandbox/script.py")
 
 # The protocol channel is a private copy of stdout; fd 1 then goes to /dev/null so stray
