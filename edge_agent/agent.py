@@ -59,6 +59,7 @@ class Agent:
         self._device_lock = threading.Lock()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
+        self._cancels: dict[str, threading.Event] = {}
         self._calls: queue.Queue[Any] = queue.Queue()
         self._runs: queue.Queue[Any] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -131,6 +132,9 @@ class Agent:
             raw = protocol.decode(message.payload)
         except protocol.ProtocolError:
             return False
+        if raw.get("kind") == "cancel":
+            self._cancel_run(raw.get("run"))
+            return True
         if raw.get("kind") != "stream":
             return False
         try:
@@ -138,6 +142,16 @@ class Agent:
         except protocol.ProtocolError as exc:
             log.warning("dropped stream command: %s", exc)
         return True
+
+    def _cancel_run(self, run_id: Any) -> None:
+        """Stop a run (running or still queued) at its user's request."""
+        if not isinstance(run_id, str) or not 0 < len(run_id) <= 128:
+            return
+        with self._seen_lock:
+            event = self._cancels.setdefault(run_id, threading.Event())
+            while len(self._cancels) > 1000:
+                self._cancels.pop(next(iter(self._cancels)))
+        event.set()
 
     def _publish_frame(self, topic: str, payload: bytes) -> Any:
         return self._publish(topic, payload, qos=0)
@@ -244,8 +258,12 @@ class Agent:
             self.device.reset()  # a known state: nothing a previous run or user set is left on
         flush()  # tells the cloud the run has started (seq 0, status running)
         ack()
+        with self._seen_lock:
+            cancel = self._cancels.setdefault(command.id, threading.Event())
         outcome = run_script(command.code or "", call_device=self.execute, emit=emit,
-                             limits=self.limits, check_button=parse_call)
+                             limits=self.limits, check_button=parse_call, cancel=cancel)
+        with self._seen_lock:
+            self._cancels.pop(command.id, None)
         flush(outcome.status, final=True, reason=outcome.reason)
 
     def _finish(self, command: protocol.Command, corr: bytes, status: str,

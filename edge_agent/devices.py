@@ -38,6 +38,7 @@ SIM_RESISTANCE_OHM = 1000.0
 SIM_CAPACITANCE_F = 1.0e-9
 SIM_TEMPERATURE_C = 31.5
 SINE_AMPLITUDE_V = 3.3  # pslab's default sine amplitude
+SIM_REARM_US = 1234.5  # dead time after a capture (not a whole period of common signals)
 
 
 class SimulatedDevice:
@@ -97,7 +98,9 @@ class SimulatedDevice:
         out: dict[str, list[float]] = {"t": t}
         for ch in channels:
             out[ch] = [round(self._signal(ch, start + ti), 6) for ti in t]
-        self._clock_us += samples * timegap
+        # A real scope needs time to re-arm between captures, so consecutive captures (a free
+        # running live trace) start at different phases of a signal; deterministic still.
+        self._clock_us += samples * timegap + SIM_REARM_US
         return out
 
     # -- allow-listed functions (names mirror openevent.lab.functions) ---------------

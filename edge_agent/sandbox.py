@@ -46,6 +46,8 @@ from openevent.lab.protocol import WIDGET_TYPES, sanitize
 log = logging.getLogger(__name__)
 
 RUNTIME_FILE = Path(__file__).with_name("sandbox_runtime.py")
+#: The reason of a run its user stopped.
+STOPPED_REASON = "stopped by the user"
 NOBODY_UID = 65534
 _MAX_LINE = 1_000_000  # one protocol line from the script
 
@@ -182,12 +184,15 @@ class _Killed(Exception):
 def run_script(code: str, *, call_device: Callable[[str], Any],
                emit: Callable[[dict[str, Any]], None],
                limits: SandboxLimits | None = None,
-               check_button: Callable[[str], Any] | None = None) -> RunOutcome:
+               check_button: Callable[[str], Any] | None = None,
+               cancel: threading.Event | None = None) -> RunOutcome:
     """Run ``code`` in the sandbox until it ends; stream its widgets to ``emit`` in order.
 
     ``call_device(function_string)`` must validate and execute one device call and return
     its JSON-able value, or raise (the message is passed to the script as a LabError).
     ``check_button(function_string)`` may raise to refuse a button's function string.
+    Setting ``cancel`` kills the run (the user's Stop button): it fails with
+    :data:`STOPPED_REASON`.
     """
     limits = limits or SandboxLimits()
     with tempfile.TemporaryDirectory(prefix="lab-run-") as tmp:
@@ -206,12 +211,13 @@ def run_script(code: str, *, call_device: Callable[[str], Any],
                # One BLAS thread: the process limit and the address-space limit hold, and a
                # script cannot fan out over the host's cores.
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        return _supervise(cmd, env, limits, call_device, emit, check_button)
+        return _supervise(cmd, env, limits, call_device, emit, check_button, cancel)
 
 
 def _supervise(cmd: list[str], env: dict[str, str], limits: SandboxLimits,
                call_device: Callable[[str], Any], emit: Callable[[dict[str, Any]], None],
-               check_button: Callable[[str], Any] | None) -> RunOutcome:
+               check_button: Callable[[str], Any] | None,
+               cancel: threading.Event | None = None) -> RunOutcome:
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, start_new_session=True, close_fds=True)
@@ -247,8 +253,10 @@ def _supervise(cmd: list[str], env: dict[str, str], limits: SandboxLimits,
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _Killed("timeout", f"wall-clock limit of {limits.wall_seconds:g} s")
+            if cancel is not None and cancel.is_set():
+                raise _Killed("failed", STOPPED_REASON)
             try:
-                line = lines.get(timeout=left)
+                line = lines.get(timeout=min(left, 0.1) if cancel is not None else left)
             except queue.Empty:
                 continue
             if line is None:

@@ -219,6 +219,22 @@ def get_run(run_id: str) -> Any:
     return web.plain(store.run_to_json(run))
 
 
+@route(app, "/v1/lab/runs/{run_id}/stop", methods=["POST"])
+def stop_run(run_id: str) -> Any:
+    """Stop one of the caller's runs (the Stop button); a finished run is left as it is."""
+    user_id = _user_id()
+    run = store.get_run(run_id) if len(run_id) <= 64 else None
+    if run is None or run.user_id != user_id:
+        raise NotFound("Run not found")
+    if run.status in relay.protocol.RUN_FINAL_STATUSES:
+        return web.plain({"id": run.id, "status": run.status}, 200)
+    try:
+        relay.stop_run(run, relay.DeferredPublisher())
+    except relay.RelayUnavailable:
+        raise ServiceUnavailable("The lab relay is unavailable; try again", "/device") from None
+    return web.plain({"id": run.id, "status": run.status}, 202)
+
+
 # --- results from devices (AWS IoT topic rule → this function) --------------------------
 
 @app.lambda_function(name="iot_results")
