@@ -234,6 +234,7 @@ class Agent:
         pending: list[dict[str, Any]] = []
         pending_bytes = 0
         last_flush = time.monotonic()
+        lock = threading.Lock()  # emit (the sandbox's reader) and the ticker both flush
 
         def flush(status: str = "running", final: bool = False,
                   reason: str | None = None) -> None:
@@ -249,10 +250,22 @@ class Agent:
 
         def emit(widget: dict[str, Any]) -> None:
             nonlocal pending_bytes
-            pending.append(widget)
-            pending_bytes += len(str(widget))
-            if pending_bytes >= FLUSH_BYTES or time.monotonic() - last_flush >= FLUSH_SECONDS:
-                flush()
+            with lock:
+                pending.append(widget)
+                pending_bytes += len(str(widget))
+                if pending_bytes >= FLUSH_BYTES or \
+                        time.monotonic() - last_flush >= FLUSH_SECONDS:
+                    flush()
+
+        finished = threading.Event()
+
+        def tick() -> None:
+            # Output of a script that then computes (or waits) a long time still shows
+            # within FLUSH_SECONDS, not only when its next widget comes.
+            while not finished.wait(FLUSH_SECONDS):
+                with lock:
+                    if pending and not finished.is_set():
+                        flush()
 
         with self._device_lock:
             self.device.reset()  # a known state: nothing a previous run or user set is left on
@@ -260,10 +273,17 @@ class Agent:
         ack()
         with self._seen_lock:
             cancel = self._cancels.setdefault(command.id, threading.Event())
-        outcome = run_script(command.code or "", call_device=self.execute, emit=emit,
-                             limits=self.limits, check_button=parse_call, cancel=cancel)
-        with self._seen_lock:
-            self._cancels.pop(command.id, None)
+        ticker = threading.Thread(target=tick, name="agent-run-flush", daemon=True)
+        ticker.start()
+        try:
+            outcome = run_script(command.code or "", call_device=self.execute, emit=emit,
+                                 limits=self.limits, check_button=parse_call, cancel=cancel)
+        finally:
+            with lock:
+                finished.set()
+            ticker.join(timeout=5)
+            with self._seen_lock:
+                self._cancels.pop(command.id, None)
         flush(outcome.status, final=True, reason=outcome.reason)
 
     def _finish(self, command: protocol.Command, corr: bytes, status: str,

@@ -27,7 +27,7 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "hold-counts": "rw", "idempotency": "rw", "statistics": "rw",
                "order-figures": "rw"},
     "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
-            "lab-run-output": "rw", "users": "r"},
+            "lab-run-output": "rw", "lab-streams": "rw", "users": "r"},
 }
 
 

@@ -243,3 +243,21 @@ def iot_results(event: dict[str, Any], context: Any) -> str:
     if not isinstance(event, dict) or "topic" not in event:
         raise BadRequest("not an IoT rule event")
     return relay.handle_rule_event(event)
+
+
+# --- live streams in AWS (API Gateway WebSocket API; IoT rule on lab/v1/+/frames) -------
+
+@app.lambda_function(name="stream_socket")
+def stream_socket(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The WebSocket API's $connect (JWT check), $disconnect and $default routes."""
+    from openevent.lab import streamws
+
+    return streamws.websocket_handler(event, context)
+
+
+@app.lambda_function(name="stream_frames")
+def stream_frames(event: dict[str, Any], context: Any) -> str:
+    """Invoked by the IoT rule on `lab/v1/+/frames`: posts each frame to its viewers."""
+    from openevent.lab import streamws
+
+    return streamws.frames_handler(event, context)

@@ -137,3 +137,21 @@ def test_stop_kills_a_running_script(bench):
     assert time.monotonic() - started < 3
     _, final = sent.run(run_id)
     assert (final["status"], final["reason"]) == ("failed", STOPPED_REASON)
+
+
+def test_output_shows_while_a_script_keeps_running(bench):
+    """A print followed by a long computation is published within the flush interval, not
+    only when the next widget (or the end) comes."""
+    agent, sent = bench
+    run_id = "r-slow"
+    threading.Thread(target=run, args=(agent, sent, "import time\nprint('first')\n"
+                                       "time.sleep(3)\nprint('second')\n", run_id),
+                     daemon=True).start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        widgets, final = sent.run(run_id)
+        if texts(widgets) == ["first"]:
+            break
+        time.sleep(0.05)
+    widgets, final = sent.run(run_id)
+    assert texts(widgets) == ["first"] and final is None  # shown while the script still runs

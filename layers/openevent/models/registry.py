@@ -17,6 +17,7 @@ MODEL_MODULES = (
     "openevent.models.event_content",
     "openevent.models.orders",
     "openevent.lab.store",
+    "openevent.lab.streamstore",
 )
 
 

@@ -100,7 +100,10 @@ function scopeStream() {
     showError("scope", m);
   }).on("device", (m) => {
     if (!m.online) scopeStopped(m.detail || "The device is offline", "offline");
-  }).on("stopped", (m) => scopeStopped(m.reason === "stopped by you" ? "Stopped" : `Stopped: ${m.reason}`))
+  }).on("stopped", (m) => {
+    // "stopped by you" confirms a Stop (or a single shot) the view has already shown
+    if (m.reason !== "stopped by you") scopeStopped(`Stopped: ${m.reason}`);
+  })
     .on("closed", (m) => scopeStopped(`Stopped: ${m.reason}`))
     .on("disconnected", () => {
       if (scope.running) scopeStopped("Disconnected from the lab; press Run to reconnect", "offline");
@@ -304,7 +307,9 @@ function meterStream() {
     showError("meter", m);
   }).on("device", (m) => {
     if (!m.online) meterStopped(m.detail || "The device is offline", "offline");
-  }).on("stopped", (m) => meterStopped(m.reason === "stopped by you" ? "Stopped" : `Stopped: ${m.reason}`))
+  }).on("stopped", (m) => {
+    if (m.reason !== "stopped by you") meterStopped(`Stopped: ${m.reason}`);
+  })
     .on("closed", (m) => meterStopped(`Stopped: ${m.reason}`))
     .on("disconnected", () => {
       if (meter.running) meterStopped("Disconnected from the lab; press Run to reconnect", "offline");
