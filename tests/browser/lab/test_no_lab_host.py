@@ -52,10 +52,12 @@ def test_live_instruments_say_the_device_is_offline(logged_in: Page, page_errors
     page = logged_in
     page_errors.expect(503, "/v1/lab/calls")  # the home page reads the device's outputs
     page.get_by_role("link", name="Oscilloscope").click()
-    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_role("heading", level=1, name="Oscilloscope")).to_be_visible()
+    page.get_by_role("button", name="Run", exact=True).click()
     expect(page.locator("#scope-state")).to_contain_text("No lab device is online")
     expect(page.get_by_role("button", name="Run")).to_have_attribute("aria-pressed", "false")
     page.get_by_role("link", name="Back").first.click()
     page.get_by_role("link", name="Multimeter").click()
-    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_role("heading", level=1, name="Multimeter")).to_be_visible()
+    page.get_by_role("button", name="Run", exact=True).click()
     expect(page.locator("#meter-state")).to_contain_text("No lab device is online")
