@@ -4,12 +4,12 @@
 import * as api from "./api.js";
 import { lab } from "./api.js";
 import { createEditor } from "./editor.js";
-import { download, leaveInstruments, openMeter, openScope } from "./instruments.js";
+import { leaveInstruments, openMeter, openScope } from "./instruments.js";
 import { refreshOutputs } from "./outputs.js";
-import { el, RunOutput, showResult } from "./widgets.js";
+import { initRuns, startRun, watchRun } from "./runs.js";
+import { el, showResult } from "./widgets.js";
 
 const $ = (id) => document.getElementById(id);
-const FINAL = new Set(["done", "failed", "timeout"]);
 const NO_HOST = "No lab host online — the lab device is switched off or disconnected. Try again later.";
 const NEW_SCRIPT = "# My script: print, label, button and plot show output here\n" +
   "print(get_voltage('CH1'))\n";
@@ -514,149 +514,9 @@ function runApp(source, name, title, code = null) {
   go("#/run");
 }
 
-function setRunStatus(status) {
-  const box = $("run-status");
-  box.textContent = status;
-  box.className = `status ${status}`;
-  $("view-run").dataset.status = status;
-}
-
-async function startRun() {
-  const run = state.run;
-  const ticket = state.runTicket;
-  $("run-title").textContent = `Run: ${run.name}`;
-  document.title = `Run: ${run.name} — PSLab remote lab`;
-  $("run-error").textContent = "";
-  state.runOutput = [];
-  const output = new RunOutput($("run-output"), describeFunction);
-  $("run-source").textContent = run.code || "";
-  if (run.source.kind === "example" && !run.code) {
-    exampleCode(run.source.name).then((code) => {
-      run.code = code;
-      $("run-source").textContent = code;
-    }).catch(() => {});
-  }
-  setRunStatus("starting");
-  let started;
-  try {
-    started = await lab.startRun(run.source);
-  } catch (exc) {
-    setRunStatus("not started");
-    $("run-error").textContent = errorText(exc);
-    if (exc.status === 503) refreshDevices();
-    return;
-  }
-  setRunStatus(started.status);
-  state.run.id = started.id;
-  // a link to this run's result: a reload (or the address sent on) shows the same run
-  history.replaceState(null, "", `#/run/${encodeURIComponent(started.id)}`);
-  await followRun(started.id, ticket, output);
-}
-
-// Poll a run until it ends, drawing its widgets; `#/run/<id>` comes back here after a reload.
-async function followRun(id, ticket, output) {
-  state.runId = id;
-  $("run-stop").hidden = false;
-  $("run-stop").disabled = false;
-  let delay = 200;
-  for (let first = true; ticket === state.runTicket; first = false) {
-    if (!first) await api.sleep(delay);
-    delay = Math.min(delay * 1.5, 1000);
-    if (ticket !== state.runTicket) return;
-    let current;
-    try {
-      current = await lab.run(id);
-    } catch (exc) {
-      $("run-error").textContent = errorText(exc);
-      $("run-stop").hidden = true;
-      return;
-    }
-    if (ticket !== state.runTicket) return;
-    output.render(current.output || []);
-    state.runOutput = current.output || [];
-    setRunStatus(current.status);
-    if (FINAL.has(current.status)) {
-      $("run-stop").hidden = true;
-      if (current.reason === "stopped by the user") {
-        setRunStatus("stopped");
-        $("run-error").textContent = "You stopped the script.";
-      } else if (current.status !== "done") {
-        $("run-error").textContent = current.status === "timeout"
-          ? `The script ran too long and was stopped${current.reason ? `: ${current.reason}` : "."}`
-          : `The script failed: ${current.reason || "no reason given"}`;
-      }
-      if (!(current.output || []).length && current.status === "done") {
-        $("run-output").append(el("p", { class: "hint", text: "The script showed nothing." }));
-      }
-      refreshOutputs();
-      return;
-    }
-  }
-}
-
-async function watchRun(id) {
-  const ticket = state.runTicket;
-  $("run-error").textContent = "";
-  $("run-title").textContent = "Run";
-  const output = new RunOutput($("run-output"), describeFunction);
-  output.render([]);
-  $("run-output").replaceChildren();
-  let first;
-  try {
-    first = await lab.run(id);
-  } catch (exc) {
-    setRunStatus("not found");
-    $("run-error").textContent = errorText(exc);
-    return;
-  }
-  const [kind, ...rest] = String(first.source || "").split(":");
-  const name = rest.join(":");
-  const script = kind === "script" ? state.scripts.find((s) => s.id === name) : null;
-  const title = kind === "example" ? name : script ? script.title : "script";
-  state.run = { source: kind === "example" ? { kind, name } : { kind: "script", id: name },
-    name: title, title: null, code: script ? script.code : null, id };
-  $("run-title").textContent = `Run: ${title}`;
-  document.title = `Run: ${title} — PSLab remote lab`;
-  $("run-source").textContent = state.run.code || "";
-  if (kind === "example") {
-    exampleCode(name).then((code) => {
-      state.run.code = code;
-      $("run-source").textContent = code;
-    }).catch(() => {});
-  }
-  await followRun(id, ticket, output);
-}
-
-$("run-stop").addEventListener("click", async (event) => {
-  const button = event.currentTarget;
-  busy(button, true);
-  try {
-    await lab.stopRun(state.runId);
-    setRunStatus("stopping");
-  } catch (exc) {
-    $("run-error").textContent = errorText(exc);
-  } finally {
-    busy(button, false);
-  }
-});
-
-// The run's output as CSV: one row per plotted point (plot, x, y) and per text line.
-$("run-csv").addEventListener("click", () => {
-  const rows = ["widget,index,x,y,text"];
-  const quote = (v) => `"${String(v).replaceAll('"', '""')}"`;
-  (state.runOutput || []).forEach((w, n) => {
-    if (w.type === "plot") w.x.forEach((x, i) => rows.push(`plot ${n + 1},${i},${x},${w.y[i]},`));
-    else if (w.type === "text" || w.type === "label") rows.push(`${w.type} ${n + 1},,,,${quote(w.text)}`);
-  });
-  download(`run-${state.runId || "output"}.csv`, `${rows.join("\n")}\n`);
-});
-
-$("run-again").addEventListener("click", () => {
-  state.runTicket += 1;
-  startRun();
-});
-
 // --- start -----------------------------------------------------------------------------
+
+initRuns({ state, errorText, describeFunction, exampleCode, refreshDevices, busy });
 
 window.addEventListener("hashchange", () => {
   flash(document.getElementById("flash").textContent && location.hash === "#/login"

@@ -93,6 +93,7 @@ function scopeStream() {
   }).on("viewers", (m) => {
     if (scope.running) setState($("scope-state"), `Running — ${m.viewers} viewer(s)`, "running");
   }).on("busy", (m) => {
+    s.stop(); // not watching the other stream either (it stops when its own viewers leave)
     scopeStopped("Busy: the device is streaming for someone else", "busy");
     showBusy("scope", m, (current) => joinScope(current));
   }).on("error", (m) => {
@@ -294,6 +295,7 @@ function meterStream() {
     $("meter-busy").hidden = true;
     setState($("meter-state"), `Running — ${m.settings.rate} readings/s`, "running");
   }).on("busy", (m) => {
+    s.stop();
     meterStopped("Busy: the device is streaming for someone else", "busy");
     showBusy("meter", m, (current) => {
       if (current.instrument !== "meter") {
