@@ -3,7 +3,7 @@
 - WebSocket API (route selection ``$request.body.action``) with ``$connect`` (the JWT is
   checked there by the ``lab-stream-socket`` function: a bad token never becomes a
   connection), ``$disconnect`` and ``$default``, all Lambda proxy integrations; one stage,
-  ``live``, auto-deployed, throttled (burst 50, 20 requests/s per route).
+  ``live``, auto-deployed, throttled (burst 50, 20 requests/s per route), access-logged.
 - Connections, device streams and viewers live in the ``lab-streams`` table (declared from
   its PynamoDB model with the others; the lab role has it in ``GROUP_TABLES``).
 - IoT rule ``streams.FRAMES_RULE_SQL`` (``lab/v1/+/frames``, the device's bytes base64-wrapped
@@ -18,6 +18,7 @@ thing publish to its own ``lab/v1/<thing>/frames``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -25,6 +26,8 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_iot as iot
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 from openevent.lab.streams import FRAMES_RULE_SQL
 
@@ -53,10 +56,20 @@ class LabStreams(Construct):
                 # $connect checks the JWT in the function itself (subprotocol token)
                 authorization_type="NONE", operation_name=f"lab-stream-{name.lower()}",
                 target=f"integrations/{integration.ref}")
+        access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH,
+                                    removal_policy=cdk.RemovalPolicy.DESTROY)
         self.stage = apigwv2.CfnStage(
             self, "Stage", api_id=self.api.ref, stage_name=STAGE, auto_deploy=True,
             default_route_settings=apigwv2.CfnStage.RouteSettingsProperty(
-                throttling_burst_limit=50, throttling_rate_limit=20))
+                throttling_burst_limit=50, throttling_rate_limit=20),
+            access_log_settings=apigwv2.CfnStage.AccessLogSettingsProperty(
+                destination_arn=access_logs.log_group_arn,
+                format=json.dumps({"requestId": "$context.requestId",
+                                   "connectionId": "$context.connectionId",
+                                   "routeKey": "$context.routeKey",
+                                   "eventType": "$context.eventType",
+                                   "status": "$context.status",
+                                   "requestTime": "$context.requestTime"})))
         for route in self.routes.values():
             self.stage.add_dependency(route)
         socket_fn.add_permission(
@@ -85,5 +98,11 @@ class LabStreams(Construct):
         frames_fn.add_permission("FramesRuleInvoke",
                                  principal=iam.ServicePrincipal("iot.amazonaws.com"),
                                  source_arn=self.rule.attr_arn)
+        NagSuppressions.add_resource_suppressions(self, [NagPackSuppression(
+            id="AwsSolutions-APIG4",
+            reason="browsers cannot send an Authorization header on a WebSocket: the JWT "
+                   "(offered as a subprotocol) is checked by the $connect function, so "
+                   "$default and $disconnect only ever run on an authenticated connection")],
+            apply_to_children=True)
         cdk.CfnOutput(scope, "LabStreamUrl", value=self.url,
                       description="the lab console's <meta name=openevent-lab-stream>")
