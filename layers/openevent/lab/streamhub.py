@@ -200,6 +200,8 @@ class StreamHub:
     def _open(self, viewer: Viewer, msg: dict[str, Any]) -> None:
         device = msg.get("device")
         try:
+            if not isinstance(device, str):
+                raise protocol.ProtocolError("no device")
             protocol.check_device_id(device)
         except protocol.ProtocolError:
             viewer.control({"kind": "error", "detail": "'device' must be a device id",

@@ -141,6 +141,8 @@ def _on_message(cid: str, connection: streamstore.StreamItem, body: Any) -> None
 def _open(cid: str, connection: streamstore.StreamItem, msg: dict[str, Any]) -> None:
     device = msg.get("device")
     try:
+        if not isinstance(device, str):
+            raise protocol.ProtocolError("no device")
         protocol.check_device_id(device)
         settings = streams.check_settings(msg.get("instrument"), msg.get("settings"))
     except protocol.ProtocolError:

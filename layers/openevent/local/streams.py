@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from openevent.errors import ApiError, BadRequest, Unauthorized
+from openevent.errors import ApiError, BadRequest
 from openevent.lab import streamauth
 from openevent.lab.streamhub import StreamHub
 
@@ -35,10 +35,11 @@ def serve_websocket(hub: StreamHub, handler: Any) -> None:
     from websockets.sync.connection import Connection
 
     headers = Headers(list(handler.headers.items()))
-    proto = ServerProtocol(
-        select_subprotocol=lambda _p, offered: streamauth.SUBPROTOCOL
-        if streamauth.SUBPROTOCOL in offered else None,
-        max_size=MAX_MESSAGE_BYTES)
+    from websockets.typing import Subprotocol
+
+    ours = Subprotocol(streamauth.SUBPROTOCOL)
+    proto = ServerProtocol(select_subprotocol=lambda _p, offered: ours if ours in offered
+                           else None, max_size=MAX_MESSAGE_BYTES)
     # The gateway has read the request already; the protocol parses it again from its bytes
     # (its parser must see the request before it reads WebSocket frames).
     head = f"GET {handler.path} HTTP/1.1\r\n" + "".join(
@@ -78,5 +79,3 @@ def _refuse(handler: Any, error: ApiError) -> None:
     handler.end_headers()
     handler.wfile.write(body)
 
-
-__all__ = ["PATH", "Unauthorized", "is_stream_request", "serve_websocket"]
