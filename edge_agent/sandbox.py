@@ -355,8 +355,12 @@ def _check_widget(widget: Any, limits: SandboxLimits,
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in xs + ys):
         return None, "plot points must be numbers"
     title = widget.get("title")
-    return {"type": "plot", "x": sanitize(xs), "y": sanitize(ys),
-            "title": None if title is None else str(title)[:200]}, None
+    out = {"type": "plot", "x": sanitize(xs), "y": sanitize(ys),
+           "title": None if title is None else str(title)[:200]}
+    for axis in ("xlabel", "ylabel"):  # axis names with units, e.g. "t (µs)"
+        if widget.get(axis) is not None:
+            out[axis] = str(widget[axis])[:60]
+    return out, None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -74,8 +74,9 @@ def test_examples_give_their_documented_result_in_any_order(bench, order):
         if name == "power_sweep.py":
             assert texts(widgets)[0] == "PV1 = -4.0 V → CH1 = -4.000 V"
         elif name == "plot_sine.py":
-            ys = next(w for w in widgets if w["type"] == "plot")["y"]
-            assert max(ys) > 3.0 and min(ys) < -3.0  # the 1 kHz sine, ±3.3 V
+            shown = next(w for w in widgets if w["type"] == "plot")
+            assert max(shown["y"]) > 3.0 and min(shown["y"]) < -3.0  # the 1 kHz sine, ±3.3 V
+            assert (shown["xlabel"], shown["ylabel"]) == ("t (µs)", "CH1 (V)")  # axis units
         else:
             assert texts(widgets)[:4] == ["CH1 = 0.0 V", "CH2 = 0.0 V", "CH3 = 0.0 V",
                                           "VOL = 0.0 V"]

@@ -265,6 +265,10 @@ def test_a_run_page_reloads_to_the_same_result_and_exports_csv(logged_in: Page) 
     expect(page.get_by_role("heading", level=1)).to_have_text("Run: plot_sine.py")
     expect(page.locator("#run-output .w-plot")).to_have_attribute("data-points", "500")
     expect(page.locator("#run-output")).to_contain_text("SI1 (1 kHz sine)")
+    # axis names with units, and the value under the cursor in the legend
+    legend = page.locator("#run-output .w-plot .u-legend")
+    expect(legend).to_contain_text("t (µs)")
+    expect(legend).to_contain_text("CH1 (V)")
     with page.expect_download() as download:
         page.get_by_role("button", name="Export output as CSV").click()
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()  # noqa: SIM115
