@@ -322,3 +322,30 @@ def test_screenshot_of_the_live_oscilloscope_for_the_readme(logged_in: Page) -> 
     if os.environ.get("OPENEVENT_UPDATE_SCREENSHOTS") == "1" or not image.exists():
         image.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, image)
+
+
+def test_stream_socket_checks_the_token_at_connect(system) -> None:  # noqa: ANN001
+    """No token, a forged one or a token in the wrong place: refused before the WebSocket
+    exists (HTTP 401). A valid one, offered as the subprotocol or as Authorization, opens it;
+    the server selects `openevent-lab.v1` and never echoes the token."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    from tests.browser.lab.conftest import api_token
+
+    url = system.base.replace("http://", "ws://") + "/v1/lab/stream"
+    for offered in (["openevent-lab.v1"], ["openevent-lab.v1", "jwt.e30.e30.AAAA"]):
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url, subprotocols=offered, open_timeout=10)
+        assert refused.value.response.status_code == 401
+    token = api_token(system, sign_up_via_api(system, "Socket User"))
+    with pytest.raises(InvalidStatus):
+        connect(f"{url}?token={token}", subprotocols=["openevent-lab.v1"], open_timeout=10)
+    with connect(url, subprotocols=["openevent-lab.v1", f"jwt.{token}"], open_timeout=10) as ws:
+        assert ws.subprotocol == "openevent-lab.v1"
+        assert token not in str(ws.response.headers)
+        assert json.loads(ws.recv(timeout=10))["kind"] == "hello"
+    with connect(url, additional_headers={"Authorization": f"JWT {token}"},
+                 open_timeout=10) as ws:
+        hello = json.loads(ws.recv(timeout=10))
+        assert hello["kind"] == "hello" and hello["limits"]["max_fps"] == 20
