@@ -88,6 +88,7 @@ bench: system-deps $(STAMP)
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/lab.py
 	$(BIN)/python bench/checkin.py
+	$(BIN)/python bench/lab.py --stream
 
 # What Lambda runs (infra/package.py): per-group code zips, dependency layers resolved for
 # Lambda (manylinux2014 x86_64, CPython 3.11; cached by requirements), the renderer's image

@@ -3,6 +3,7 @@
     .venv/bin/python bench/lab.py                 # own mosquitto + in-process simulated agent
     .venv/bin/python bench/lab.py --broker 127.0.0.1:1883 --device-id lab-1   # running agent
     .venv/bin/python bench/lab.py --via api --api http://127.0.0.1:8000    # a running `make run`
+    .venv/bin/python bench/lab.py --stream        # live frames to 1 and 20 WebSocket viewers
 
 Each call is published as a ``call`` command with the same relay/protocol code the API uses
 (:func:`openevent.lab.relay.publish_command` through :class:`~openevent.lab.relay.MqttPublisher`)
@@ -19,6 +20,7 @@ import queue
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from openevent.lab import protocol, relay
@@ -95,7 +97,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--api", default="http://127.0.0.1:8000", help="base URL for --via api")
     p.add_argument("--email", default="admin@openevent.local")
     p.add_argument("--password", default="open-event-admin")
+    p.add_argument("--stream", action="store_true",
+                   help="measure live oscilloscope frames over the WebSocket (lab_stream.py)")
+    p.add_argument("--viewers", type=int, default=20, help="viewers of one device (--stream)")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds per phase (--stream)")
+    p.add_argument("--fps", type=float, default=12.0,
+                   help="frames/s asked for (--stream; 12 leaves a margin over the 10 budget)")
+    p.add_argument("--samples", type=int, default=1000, help="samples per frame (--stream)")
+    p.add_argument("--stream-api", dest="stream_api", default=None,
+                   help="a running runtime for --stream (default: start one)")
     args = p.parse_args(argv)
+
+    if args.stream:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from lab_stream import main as stream_main
+
+        args.api = args.stream_api
+        return stream_main(args)
 
     if args.via == "api":
         return report(args.via, sorted(via_api(args.api, args.email, args.password, args.n)))

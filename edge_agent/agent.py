@@ -4,7 +4,9 @@ Trust nothing from the broker: every function string is parsed again with the la
 (the allow-list decides), commands are de-duplicated by id (QoS 1 may redeliver), expired
 commands are refused, and the device is used under one lock (calls and script runs
 interleave, one device operation at a time). Outputs are reset when the agent starts and
-stops. Results go only to this device's own ``res`` topic, with the command's correlation
+stops, and before every script run (each run starts from a known device state). Live streams
+(``stream`` commands) run in :class:`edge_agent.streaming.StreamRunner`. Results go only to
+this device's own ``res`` topic, with the command's correlation
 id in the payload and as MQTT 5 correlation data.
 """
 
@@ -24,6 +26,7 @@ from openevent.lab.mqtt5 import Message
 
 from edge_agent.devices import Device
 from edge_agent.sandbox import SandboxLimits, run_script
+from edge_agent.streaming import StreamRunner
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ HEARTBEAT_SECONDS = 30.0
 
 class Publish(Protocol):
     def __call__(self, topic: str, payload: bytes, *, correlation_data: bytes | None = None,
-                 retain: bool = False) -> Any: ...
+                 retain: bool = False, qos: int = 1) -> Any: ...
 
 
 class Agent:
@@ -56,11 +59,14 @@ class Agent:
         self._device_lock = threading.Lock()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
+        self._cancels: dict[str, threading.Event] = {}
         self._calls: queue.Queue[Any] = queue.Queue()
         self._runs: queue.Queue[Any] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.executed = 0  # device calls carried out (for tests and logs)
+        self.streams = StreamRunner(self.device_id, self.execute, self._publish_frame,
+                                    clock=clock)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -78,6 +84,7 @@ class Agent:
     def stop(self) -> None:
         """Stop the workers (after the command in hand) and reset the device's outputs."""
         self._stopping.set()
+        self.streams.stop()
         for q in (self._calls, self._runs):
             q.put(None)
         for t in self._threads:
@@ -96,6 +103,9 @@ class Agent:
 
     def handle_message(self, message: Message) -> None:
         """Accept one message from the command topic; never blocks on the device."""
+        if self._stream_command(message):
+            message.ack()
+            return
         try:
             command = protocol.parse_command(message.payload)
         except protocol.ProtocolError as exc:
@@ -115,6 +125,36 @@ class Agent:
         # call, after the start of a run.
         queue_ = self._calls if command.kind == "call" else self._runs
         queue_.put((command, corr, message.ack))
+
+    def _stream_command(self, message: Message) -> bool:
+        """Hand a ``stream`` command to the stream runner; False for any other message."""
+        try:
+            raw = protocol.decode(message.payload)
+        except protocol.ProtocolError:
+            return False
+        if raw.get("kind") == "cancel":
+            self._cancel_run(raw.get("run"))
+            return True
+        if raw.get("kind") != "stream":
+            return False
+        try:
+            self.streams.handle(raw)
+        except protocol.ProtocolError as exc:
+            log.warning("dropped stream command: %s", exc)
+        return True
+
+    def _cancel_run(self, run_id: Any) -> None:
+        """Stop a run (running or still queued) at its user's request."""
+        if not isinstance(run_id, str) or not 0 < len(run_id) <= 128:
+            return
+        with self._seen_lock:
+            event = self._cancels.setdefault(run_id, threading.Event())
+            while len(self._cancels) > 1000:
+                self._cancels.pop(next(iter(self._cancels)))
+        event.set()
+
+    def _publish_frame(self, topic: str, payload: bytes) -> Any:
+        return self._publish(topic, payload, qos=0)
 
     def _first_time(self, command_id: str) -> bool:
         with self._seen_lock:
@@ -194,6 +234,7 @@ class Agent:
         pending: list[dict[str, Any]] = []
         pending_bytes = 0
         last_flush = time.monotonic()
+        lock = threading.Lock()  # emit (the sandbox's reader) and the ticker both flush
 
         def flush(status: str = "running", final: bool = False,
                   reason: str | None = None) -> None:
@@ -209,15 +250,40 @@ class Agent:
 
         def emit(widget: dict[str, Any]) -> None:
             nonlocal pending_bytes
-            pending.append(widget)
-            pending_bytes += len(str(widget))
-            if pending_bytes >= FLUSH_BYTES or time.monotonic() - last_flush >= FLUSH_SECONDS:
-                flush()
+            with lock:
+                pending.append(widget)
+                pending_bytes += len(str(widget))
+                if pending_bytes >= FLUSH_BYTES or \
+                        time.monotonic() - last_flush >= FLUSH_SECONDS:
+                    flush()
 
+        finished = threading.Event()
+
+        def tick() -> None:
+            # Output of a script that then computes (or waits) a long time still shows
+            # within FLUSH_SECONDS, not only when its next widget comes.
+            while not finished.wait(FLUSH_SECONDS):
+                with lock:
+                    if pending and not finished.is_set():
+                        flush()
+
+        with self._device_lock:
+            self.device.reset()  # a known state: nothing a previous run or user set is left on
         flush()  # tells the cloud the run has started (seq 0, status running)
         ack()
-        outcome = run_script(command.code or "", call_device=self.execute, emit=emit,
-                             limits=self.limits, check_button=parse_call)
+        with self._seen_lock:
+            cancel = self._cancels.setdefault(command.id, threading.Event())
+        ticker = threading.Thread(target=tick, name="agent-run-flush", daemon=True)
+        ticker.start()
+        try:
+            outcome = run_script(command.code or "", call_device=self.execute, emit=emit,
+                                 limits=self.limits, check_button=parse_call, cancel=cancel)
+        finally:
+            with lock:
+                finished.set()
+            ticker.join(timeout=5)
+            with self._seen_lock:
+                self._cancels.pop(command.id, None)
         flush(outcome.status, final=True, reason=outcome.reason)
 
     def _finish(self, command: protocol.Command, corr: bytes, status: str,
@@ -242,10 +308,10 @@ class SessionPublisher:
         self.session = session
 
     def __call__(self, topic: str, payload: bytes, *, correlation_data: bytes | None = None,
-                 retain: bool = False) -> Any:
+                 retain: bool = False, qos: int = 1) -> Any:
         # Not waiting for the PUBACK: awscrt queues it and retries while offline.
         return self.session.publish(topic, payload, correlation_data=correlation_data,
-                                    retain=retain)
+                                    retain=retain, qos=qos)
 
 
 def heartbeat(agent: Agent, stop: threading.Event,

@@ -38,6 +38,7 @@ SIM_RESISTANCE_OHM = 1000.0
 SIM_CAPACITANCE_F = 1.0e-9
 SIM_TEMPERATURE_C = 31.5
 SINE_AMPLITUDE_V = 3.3  # pslab's default sine amplitude
+SIM_REARM_US = 1234.5  # dead time after a capture (not a whole period of common signals)
 
 
 class SimulatedDevice:
@@ -97,7 +98,9 @@ class SimulatedDevice:
         out: dict[str, list[float]] = {"t": t}
         for ch in channels:
             out[ch] = [round(self._signal(ch, start + ti), 6) for ti in t]
-        self._clock_us += samples * timegap
+        # A real scope needs time to re-arm between captures, so consecutive captures (a free
+        # running live trace) start at different phases of a signal; deterministic still.
+        self._clock_us += samples * timegap + SIM_REARM_US
         return out
 
     # -- allow-listed functions (names mirror openevent.lab.functions) ---------------
@@ -174,6 +177,17 @@ class SimulatedDevice:
 
     def _get_pcs(self) -> float:
         return self.pcs_ma
+
+    def _get_outputs(self) -> dict[str, Any]:
+        return {"SI1": self.sine["SI1"], "SI2": self.sine["SI2"],
+                "SQ1": list(self.sqr["SQ1"]) if self.sqr["SQ1"] else None,
+                "SQ2": list(self.sqr["SQ2"]) if self.sqr["SQ2"] else None,
+                "PV1": self.pv["pv1"], "PV2": self.pv["pv2"], "PV3": self.pv["pv3"],
+                "PCS": self.pcs_ma, "ranges": dict(self.ranges)}
+
+    def _reset_outputs(self) -> dict[str, Any]:
+        self.reset()
+        return self._get_outputs()
 
     def _square(self, channel: str) -> tuple[float, float] | None:
         return {"LA1": self.sqr["SQ1"], "LA2": self.sqr["SQ2"]}.get(channel)
@@ -271,20 +285,32 @@ class PslabDevice:
 
     def _select_range(self, channel: str, range: float) -> float:  # noqa: A002 - legacy name
         self.lab.oscilloscope.select_range(channel, range)
+        if not hasattr(self, "_ranges"):
+            self._ranges = {"CH1": 16.0, "CH2": 16.0}
+        self._ranges[channel] = float(range)
         return float(range)
 
+    def _remember(self, key: str, value: Any) -> None:
+        if not hasattr(self, "_driven"):
+            self._driven = {"SI1": None, "SI2": None, "SQ1": None, "SQ2": None}
+        self._driven[key] = value
+
     def _set_sine1(self, frequency: float) -> float:
+        self._remember("SI1", float(frequency))
         return float(self.lab.waveform_generator.generate("SI1", frequency)[0])
 
     def _set_sine2(self, frequency: float) -> float:
+        self._remember("SI2", float(frequency))
         return float(self.lab.waveform_generator.generate("SI2", frequency)[0])
 
     def _set_sqr1(self, frequency: float, duty: float) -> float:
         self.lab.pwm_generator.generate("SQ1", frequency, duty / 100)
+        self._remember("SQ1", [float(frequency), float(duty)])
         return float(frequency)
 
     def _set_sqr2(self, frequency: float, duty: float) -> float:
         self.lab.pwm_generator.generate("SQ2", frequency, duty / 100)
+        self._remember("SQ2", [float(frequency), float(duty)])
         return float(frequency)
 
     def _set_pv1(self, voltage: float) -> float:
@@ -327,3 +353,20 @@ class PslabDevice:
 
     def _count_pulses(self, channel: str, interval: float) -> int:
         return int(self.lab.logic_analyzer.count_pulses(channel, interval))
+
+    # pslab cannot read back a waveform generator's state: the last settings made through this
+    # object are remembered (every output goes through it, and the agent resets at start).
+    def _get_outputs(self) -> dict[str, Any]:
+        ps = self.lab.power_supply
+        out = dict(getattr(self, "_driven", {"SI1": None, "SI2": None, "SQ1": None,
+                                             "SQ2": None}))
+        out.update({"PV1": float(ps.pv1), "PV2": float(ps.pv2), "PV3": float(ps.pv3),
+                    "PCS": float(ps.pcs) * 1000,
+                    "ranges": dict(getattr(self, "_ranges", {"CH1": 16.0, "CH2": 16.0}))})
+        return out
+
+    def _reset_outputs(self) -> dict[str, Any]:
+        self.reset()
+        self._driven = {"SI1": None, "SI2": None, "SQ1": None, "SQ2": None}
+        self._ranges = {"CH1": 16.0, "CH2": 16.0}
+        return self._get_outputs()

@@ -5,8 +5,9 @@ Layers, outermost first:
 1. ``prlimit``: CPU seconds, address space, file size, open files, processes, no core dumps.
    (prlimit rather than ``preexec_fn``, which is unsafe in a threaded agent.)
 2. ``bwrap`` (bubblewrap): new pid/net/ipc/uts namespaces, no network at all, and a minimal
-   read-only view of the filesystem: ``/usr``, the Python installation, the runtime and the
-   script — nothing else, so the agent's key files do not exist in there. The only writable
+   read-only view of the filesystem: ``/usr``, the Python installation, the runtime, the
+   script and numpy (only its own package folders, bound at ``/sandbox-lib``) — nothing
+   else, so the agent's key files do not exist in there. The only writable
    place is a private ``/tmp`` tmpfs of ``tmp_bytes`` (tmpfs is memory that the address-space
    limit does not count, and RLIMIT_FSIZE caps single files, not their sum).
    Without bubblewrap scripts are refused (:data:`NO_SANDBOX_REASON`): ``unshare -n`` alone
@@ -45,6 +46,8 @@ from openevent.lab.protocol import WIDGET_TYPES, sanitize
 log = logging.getLogger(__name__)
 
 RUNTIME_FILE = Path(__file__).with_name("sandbox_runtime.py")
+#: The reason of a run its user stopped.
+STOPPED_REASON = "stopped by the user"
 NOBODY_UID = 65534
 _MAX_LINE = 1_000_000  # one protocol line from the script
 
@@ -113,6 +116,29 @@ def bwrap_available() -> bool:
     return _bwrap_ok
 
 
+#: Where the extra packages scripts may import (numpy) appear inside the sandbox.
+SANDBOX_LIB = "/sandbox-lib"
+
+
+def library_binds() -> list[str]:
+    """bwrap arguments binding numpy (and the shared libraries its wheel ships in
+    ``numpy.libs``) read-only under :data:`SANDBOX_LIB`; empty if numpy is not installed.
+    Found without importing it: the agent itself never needs numpy."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    package = Path(next(iter(spec.submodule_search_locations))).resolve()
+    # bwrap would make the mount point's parent 0700 (root's): the script user must enter it.
+    binds = ["--perms", "0755", "--dir", SANDBOX_LIB,
+             "--ro-bind", str(package), f"{SANDBOX_LIB}/numpy"]
+    libs = package.parent / "numpy.libs"
+    if libs.is_dir():
+        binds += ["--ro-bind", str(libs.resolve()), f"{SANDBOX_LIB}/numpy.libs"]
+    return binds
+
+
 def build_command(workdir: Path, limits: SandboxLimits) -> list[str]:
     """The full command line: prlimit → bwrap → setpriv → python runtime."""
     exe, prefix = _python()
@@ -133,6 +159,7 @@ def build_command(workdir: Path, limits: SandboxLimits) -> list[str]:
     if not prefix.startswith("/usr/") and prefix != "/usr":
         view += ["--ro-bind", prefix, prefix]
     cmd += [shutil.which("bwrap") or "bwrap", *view,
+            *library_binds(),
             "--ro-bind", str(workdir), "/sandbox", "--chdir", "/sandbox",
             "--proc", "/proc", "--dev", "/dev",
             # A fresh private /tmp of bounded size, writable by the (dropped) script user.
@@ -157,12 +184,15 @@ class _Killed(Exception):
 def run_script(code: str, *, call_device: Callable[[str], Any],
                emit: Callable[[dict[str, Any]], None],
                limits: SandboxLimits | None = None,
-               check_button: Callable[[str], Any] | None = None) -> RunOutcome:
+               check_button: Callable[[str], Any] | None = None,
+               cancel: threading.Event | None = None) -> RunOutcome:
     """Run ``code`` in the sandbox until it ends; stream its widgets to ``emit`` in order.
 
     ``call_device(function_string)`` must validate and execute one device call and return
     its JSON-able value, or raise (the message is passed to the script as a LabError).
     ``check_button(function_string)`` may raise to refuse a button's function string.
+    Setting ``cancel`` kills the run (the user's Stop button): it fails with
+    :data:`STOPPED_REASON`.
     """
     limits = limits or SandboxLimits()
     with tempfile.TemporaryDirectory(prefix="lab-run-") as tmp:
@@ -177,13 +207,17 @@ def run_script(code: str, *, call_device: Callable[[str], Any],
         except SandboxUnavailable as exc:
             return RunOutcome("failed", str(exc), 0)
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LAB_SCRIPT": "/sandbox/script.py",
-               "LAB_FUNCTIONS": json.dumps(sorted(FUNCTIONS))}
-        return _supervise(cmd, env, limits, call_device, emit, check_button)
+               "LAB_FUNCTIONS": json.dumps(sorted(FUNCTIONS)), "LAB_LIB": SANDBOX_LIB,
+               # One BLAS thread: the process limit and the address-space limit hold, and a
+               # script cannot fan out over the host's cores.
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        return _supervise(cmd, env, limits, call_device, emit, check_button, cancel)
 
 
 def _supervise(cmd: list[str], env: dict[str, str], limits: SandboxLimits,
                call_device: Callable[[str], Any], emit: Callable[[dict[str, Any]], None],
-               check_button: Callable[[str], Any] | None) -> RunOutcome:
+               check_button: Callable[[str], Any] | None,
+               cancel: threading.Event | None = None) -> RunOutcome:
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, start_new_session=True, close_fds=True)
@@ -219,8 +253,10 @@ def _supervise(cmd: list[str], env: dict[str, str], limits: SandboxLimits,
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _Killed("timeout", f"wall-clock limit of {limits.wall_seconds:g} s")
+            if cancel is not None and cancel.is_set():
+                raise _Killed("failed", STOPPED_REASON)
             try:
-                line = lines.get(timeout=left)
+                line = lines.get(timeout=min(left, 0.1) if cancel is not None else left)
             except queue.Empty:
                 continue
             if line is None:
@@ -319,8 +355,12 @@ def _check_widget(widget: Any, limits: SandboxLimits,
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in xs + ys):
         return None, "plot points must be numbers"
     title = widget.get("title")
-    return {"type": "plot", "x": sanitize(xs), "y": sanitize(ys),
-            "title": None if title is None else str(title)[:200]}, None
+    out = {"type": "plot", "x": sanitize(xs), "y": sanitize(ys),
+           "title": None if title is None else str(title)[:200]}
+    for axis in ("xlabel", "ylabel"):  # axis names with units, e.g. "t (µs)"
+        if widget.get(axis) is not None:
+            out[axis] = str(widget[axis])[:60]
+    return out, None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

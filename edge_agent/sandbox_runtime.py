@@ -19,6 +19,9 @@ import sys
 import traceback
 
 _FUNCTIONS = json.loads(os.environ.get("LAB_FUNCTIONS", "[]")) or []
+# numpy, bound read-only by the agent (the only package outside the standard library).
+if os.path.isdir(os.environ.get("LAB_LIB", "/sandbox-lib")):
+    sys.path.append(os.environ.get("LAB_LIB", "/sandbox-lib"))
 _SCRIPT = os.environ.get("LAB_SCRIPT", "/sandbox/script.py")
 
 # The protocol channel is a private copy of stdout; fd 1 then goes to /dev/null so stray
@@ -85,13 +88,17 @@ def button(label, function, display_type="number", target=None):  # noqa: A002
              "display": str(display_type), "target": None if target is None else str(target)})
 
 
-def plot(x, y, title=None):
-    """A plot of the points (x[i], y[i])."""
+def plot(x, y, title=None, xlabel=None, ylabel=None):
+    """A plot of the points (x[i], y[i]); xlabel/ylabel name the axes with their units."""
     xs, ys = [float(v) for v in x], [float(v) for v in y]
     if len(xs) != len(ys):
         raise ValueError("plot(x, y) needs x and y of the same length")
-    _widget({"type": "plot", "x": xs, "y": ys,
-             "title": None if title is None else str(title)})
+    widget = {"type": "plot", "x": xs, "y": ys, "title": None if title is None else str(title)}
+    if xlabel is not None:
+        widget["xlabel"] = str(xlabel)
+    if ylabel is not None:
+        widget["ylabel"] = str(ylabel)
+    _widget(widget)
 
 
 def _main():

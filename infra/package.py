@@ -87,6 +87,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  timeout_s=120),
     FunctionSpec("lab-api", "lab", "app.app", CORE_LAYERS, 30),
     FunctionSpec("lab-iot-results", "lab", "app.iot_results", CORE_LAYERS, 30),
+    FunctionSpec("lab-stream-socket", "lab", "app.stream_socket", CORE_LAYERS, 30),
+    FunctionSpec("lab-stream-frames", "lab", "app.stream_frames", CORE_LAYERS, 30),
 )
 # The ticket renderer is a container image (WeasyPrint needs Pango): infra/renderer/.
 RENDERER_HANDLER = "app.render_tickets"

@@ -55,6 +55,7 @@ from openevent.lab.protocol import RULE_SQL
 from openevent.routing import GROUPS
 
 from infra import mail, package, register_lab_host
+from infra.lab_streams import LabStreams
 from infra.routes import API_PATTERNS, router_js
 from infra.tables import GROUP_TABLES, table_specs
 
@@ -191,6 +192,10 @@ class OpenEventStack(cdk.Stack):
         self.iot_endpoint = self._iot()
         self.functions["lab-api"].add_environment("OPENEVENT_IOT_DATA_ENDPOINT",
                                                   self.iot_endpoint)
+        self.lab_streams = LabStreams(self, "LabStreams", role=self.roles["lab"],
+                                      iot_endpoint=self.iot_endpoint,
+                                      socket_fn=self.functions["lab-stream-socket"],
+                                      frames_fn=self.functions["lab-stream-frames"])
         self.distribution = self._distribution()
         self._alarms()
         self._outputs()
@@ -546,7 +551,7 @@ class OpenEventStack(cdk.Stack):
                              f":client/{thing}",
                  "Condition": {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}},
                 {"Effect": "Allow", "Action": "iot:Publish",
-                 "Resource": [f"{topic}/res", f"{topic}/status"]},
+                 "Resource": [f"{topic}/res", f"{topic}/status", f"{topic}/frames"]},
                 {"Effect": "Allow", "Action": "iot:Subscribe",
                  "Resource": f"arn:{self.partition}:iot:{self.region}:{self.account}"
                              f":topicfilter/lab/v1/{thing}/cmd"},

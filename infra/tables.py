@@ -29,7 +29,7 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "hold-counts": "rw", "idempotency": "rw", "statistics": "rw",
                "order-figures": "rw", "checkin": "rw"},
     "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
-            "lab-run-output": "rw", "users": "r"},
+            "lab-run-output": "rw", "lab-streams": "rw", "users": "r"},
     # The ticket renderer (orders code, its own role): links the PDFs to the order and its
     # attendees, claims each mail once, counts sent mail.
     "renderer": {"orders": "rw", "attendees": "rw", "uniques": "rw", "statistics": "rw",

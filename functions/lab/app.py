@@ -219,6 +219,22 @@ def get_run(run_id: str) -> Any:
     return web.plain(store.run_to_json(run))
 
 
+@route(app, "/v1/lab/runs/{run_id}/stop", methods=["POST"])
+def stop_run(run_id: str) -> Any:
+    """Stop one of the caller's runs (the Stop button); a finished run is left as it is."""
+    user_id = _user_id()
+    run = store.get_run(run_id) if len(run_id) <= 64 else None
+    if run is None or run.user_id != user_id:
+        raise NotFound("Run not found")
+    if run.status in relay.protocol.RUN_FINAL_STATUSES:
+        return web.plain({"id": run.id, "status": run.status}, 200)
+    try:
+        relay.stop_run(run, relay.DeferredPublisher())
+    except relay.RelayUnavailable:
+        raise ServiceUnavailable("The lab relay is unavailable; try again", "/device") from None
+    return web.plain({"id": run.id, "status": run.status}, 202)
+
+
 # --- results from devices (AWS IoT topic rule → this function) --------------------------
 
 @app.lambda_function(name="iot_results")
@@ -227,3 +243,21 @@ def iot_results(event: dict[str, Any], context: Any) -> str:
     if not isinstance(event, dict) or "topic" not in event:
         raise BadRequest("not an IoT rule event")
     return relay.handle_rule_event(event)
+
+
+# --- live streams in AWS (API Gateway WebSocket API; IoT rule on lab/v1/+/frames) -------
+
+@app.lambda_function(name="stream_socket")
+def stream_socket(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The WebSocket API's $connect (JWT check), $disconnect and $default routes."""
+    from openevent.lab import streamws
+
+    return streamws.websocket_handler(event, context)
+
+
+@app.lambda_function(name="stream_frames")
+def stream_frames(event: dict[str, Any], context: Any) -> str:
+    """Invoked by the IoT rule on `lab/v1/+/frames`: posts each frame to its viewers."""
+    from openevent.lab import streamws
+
+    return streamws.frames_handler(event, context)

@@ -93,13 +93,15 @@ def test_every_handler_of_every_group_is_deployed_as_some_function():
 # --- run them ------------------------------------------------------------------------------
 
 def _run(built, aws, name: str, events: list[dict[str, Any]], *,
-         extra: tuple[str, ...] = (), absent: tuple[str, ...] = ()) -> dict[str, Any]:
+         extra: tuple[str, ...] = (), absent: tuple[str, ...] = (),
+         env: dict[str, str] | None = None) -> dict[str, Any]:
     manifest, boto = built
     fn = SPECS[name]
     folder = artifacts.unpack(manifest, manifest.functions[fn.group], list(fn.layers),
                               package.OUT / "run" / name)
     out = artifacts.run(name, fn.handler, [folder / "task", folder / "opt" / "python", boto],
-                        artifacts.lambda_env(aws["endpoint"], aws["arn"], name), events,
+                        {**artifacts.lambda_env(aws["endpoint"], aws["arn"], name),
+                         **(env or {})}, events,
                         artifacts.importable(extra), list(absent))
     assert out["missing"] == {}, out["missing"]
     assert all(out["absent"].values()), out["absent"]  # those imports must fail
@@ -182,6 +184,71 @@ def test_lab_iot_results_artifact_stores_a_status_from_the_rule(built, aws):
     spliced = {**status, "topic": "lab/v1/lab-1/status"}  # the old, unsafe rule shape
     out = _run(built, aws, "lab-iot-results", [event, spliced], absent=FOREIGN)
     assert out["results"] == ["online", "dropped"]
+
+
+def _ws_event(route: str, connection: str, body: Any = None,
+              headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """What API Gateway sends a WebSocket route's Lambda proxy integration."""
+    return {"requestContext": {"routeKey": route, "connectionId": connection,
+                               "eventType": {"$connect": "CONNECT", "$disconnect":
+                                             "DISCONNECT"}.get(route, "MESSAGE"),
+                               "domainName": "ws.example", "stage": "live"},
+            "headers": headers or {}, "isBase64Encoded": False,
+            **({"body": json.dumps(body)} if body is not None else {})}
+
+
+def test_lab_stream_artifacts_connect_open_and_fan_out_a_frame(built, aws):
+    """$connect checks the JWT (subprotocol), $default opens a stream (stored, an `open`
+    command published through iot-data), the IoT rule's frame reaches the viewer, and
+    $disconnect of the last viewer ends the stream."""
+    import base64
+
+    import boto3
+
+    env = {"OPENEVENT_LAB_STREAM_ENDPOINT": aws["endpoint"]}
+    status = {"v": 1, "kind": "status", "device": "lab-1", "online": True, "at": 1.0}
+    _run(built, aws, "lab-iot-results", [{
+        "payload": base64.b64encode(json.dumps(status).encode()).decode(),
+        "topic": "lab/v1/lab-1/status"}], absent=FOREIGN)
+    offer = {"Sec-WebSocket-Protocol": f"openevent-lab.v1, jwt.{aws['token']}"}
+    scope = {"channels": ["CH1"], "samples": 500, "timegap": 2, "fps": 10}
+    out = _run(built, aws, "lab-stream-socket", [
+        _ws_event("$connect", "c-anon"),
+        _ws_event("$connect", "c-forged", headers={
+            "Sec-WebSocket-Protocol": "openevent-lab.v1, jwt.e30.e30.AAAA"}),
+        _ws_event("$connect", "c-1", headers=offer),
+        _ws_event("$default", "c-1", {"action": "open", "device": "lab-1",
+                                      "instrument": "scope", "settings": {"samples": 5}}),
+        _ws_event("$default", "c-1", {"action": "open", "device": "lab-1",
+                                      "instrument": "scope", "settings": scope}),
+        _ws_event("$default", "c-unknown", {"action": "ping"}),
+    ], absent=FOREIGN, env=env)
+    anon, forged, ok, bad, opened, unknown = out["results"]
+    assert anon["statusCode"] == 401 and forged["statusCode"] == 401
+    assert ok == {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": "openevent-lab.v1"}}
+    assert bad == opened == {"statusCode": 200} and unknown["statusCode"] == 410
+    table = boto3.resource("dynamodb", endpoint_url=aws["endpoint"], region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing"
+                           ).Table("openevent-lab-streams")
+    stream = table.get_item(Key={"pk": "device#lab-1", "sk": "stream"})["Item"]
+    assert json.loads(stream["settings"])["samples"] == 500
+    assert table.get_item(Key={"pk": "device#lab-1", "sk": "conn#c-1"}).get("Item")
+    frame = {"v": 1, "kind": "frame", "stream": stream["stream_id"], "device": "lab-1",
+             "seq": 0, "instrument": "scope", "captured_at": 1.0, "settings": scope,
+             "data": {"t": [0.0, 2.0], "CH1": [0.1, 0.2]}}
+    other = dict(frame, stream="someone-elses")
+
+    def rule(msg: dict[str, Any], topic: str = "lab/v1/lab-1/frames") -> dict[str, Any]:
+        return {"payload": base64.b64encode(json.dumps(msg).encode()).decode(), "topic": topic}
+
+    out = _run(built, aws, "lab-stream-frames", [
+        rule(frame), rule(other), rule(frame, "lab/v1/lab-2/frames"),
+        {**frame, "topic": "lab/v1/lab-1/frames"}], absent=FOREIGN, env=env)
+    assert out["results"] == ["sent to 1", "no viewers", "dropped", "dropped"]
+    out = _run(built, aws, "lab-stream-socket", [_ws_event("$disconnect", "c-1")],
+               absent=FOREIGN, env=env)
+    assert out["results"] == [{"statusCode": 200}]
+    assert "Item" not in table.get_item(Key={"pk": "device#lab-1", "sk": "stream"})
 
 
 PDF_PROBE = """

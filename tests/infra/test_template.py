@@ -178,11 +178,40 @@ def test_lab_host_policy_names_only_its_own_topics(synth):
         assert "${iot:Connection.Thing.ThingName}" in resources, action
         assert "/+/" not in resources and "/#" not in resources and "*" not in resources
     assert "/res" in by_action["iot:Publish"] and "/status" in by_action["iot:Publish"]
+    assert "/frames" in by_action["iot:Publish"]  # live streams: its own frames topic only
     assert by_action["iot:Subscribe"].count("/cmd") == 1
     assert policy["Properties"]["PolicyName"] == register_lab_host.POLICY
     (thing_type,) = _resources(synth["template"], "AWS::IoT::ThingType").values()
     assert thing_type["Properties"]["ThingTypeName"] == register_lab_host.THING_TYPE
-    assert len(_resources(synth["template"], "AWS::IoT::TopicRule")) == 2
+    rules = _resources(synth["template"], "AWS::IoT::TopicRule").values()
+    assert sorted(r["Properties"]["TopicRulePayload"]["Sql"].split("FROM ")[1] for r in rules) \
+        == ["'lab/v1/+/frames'", "'lab/v1/+/res'", "'lab/v1/+/status'"]
+
+
+def test_lab_stream_websocket_api(synth):
+    """API Gateway WebSocket API: $connect/$disconnect/$default to the socket function, an
+    access-logged, throttled stage; the frames rule feeds the frames function; the lab role
+    may manage connections of this API's stage only."""
+    template = synth["template"]
+    (api,) = _resources(template, "AWS::ApiGatewayV2::Api").values()
+    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    routes = {r["Properties"]["RouteKey"]
+              for r in _resources(template, "AWS::ApiGatewayV2::Route").values()}
+    assert routes == {"$connect", "$disconnect", "$default"}
+    (stage,) = _resources(template, "AWS::ApiGatewayV2::Stage").values()
+    assert stage["Properties"]["AccessLogSettings"]["DestinationArn"]
+    assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"] == 20
+    (integration,) = _resources(template, "AWS::ApiGatewayV2::Integration").values()
+    assert "Fnlabstreamsocket" in json.dumps(integration["Properties"]["IntegrationUri"])
+    frames = [r for r in _resources(template, "AWS::IoT::TopicRule").values()
+              if "frames" in r["Properties"]["TopicRulePayload"]["Sql"]]
+    assert "Fnlabstreamframes" in json.dumps(frames[0]["Properties"]["TopicRulePayload"])
+    manage = [s for p in _resources(template, "AWS::IAM::Policy").values()
+              for s in p["Properties"]["PolicyDocument"]["Statement"]
+              if s["Action"] == "execute-api:ManageConnections"]
+    assert len(manage) == 1 and "@connections" in json.dumps(manage[0]["Resource"])
+    table_names = json.dumps(_resources(template, "AWS::DynamoDB::Table"))
+    assert "lab-streams" in table_names
 
 
 def test_mail_identity_with_bounces_and_complaints_to_a_queue(synth):

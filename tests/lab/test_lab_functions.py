@@ -6,9 +6,9 @@ from openevent.lab.functions import FUNCTIONS, describe
 
 
 def test_allow_list_has_the_legacy_functions():
-    assert len(FUNCTIONS) == 25
+    assert len(FUNCTIONS) == 27
     assert {"get_voltage", "get_resistance", "capture1", "set_sine1", "set_pv1",
-            "count_pulses"} <= set(FUNCTIONS)
+            "count_pulses", "get_outputs", "reset_outputs"} <= set(FUNCTIONS)
 
 
 def test_nothing_dangerous_is_allow_listed():
@@ -30,4 +30,4 @@ def test_describe_is_json_and_shows_parameters():
 def test_read_only_functions_do_not_drive_outputs():
     assert {f["name"] for f in describe() if f["drives-output"]} == {
         "select_range", "set_sine1", "set_sine2", "set_sqr1", "set_sqr2", "set_pv1",
-        "set_pv2", "set_pv3", "set_pcs"}
+        "set_pv2", "set_pv3", "set_pcs", "reset_outputs"}

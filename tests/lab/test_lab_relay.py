@@ -101,7 +101,8 @@ def test_run_updates_store_widgets_and_final_status(online):
     relay.handle_result_message(topic, protocol.encode(
         protocol.make_run_update(run.id, "lab-1", "done", 1, w, final=True)))
     assert online.run_to_json(online.get_run(run.id)) == {
-        "id": run.id, "status": "done", "reason": None, "device": "lab-1", "output": w}
+        "id": run.id, "status": "done", "reason": None, "device": "lab-1",
+        "source": run.source, "output": w}
 
 
 def test_status_message_marks_device_offline(online):

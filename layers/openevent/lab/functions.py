@@ -201,6 +201,13 @@ _FUNCTIONS: tuple[Function, ...] = (
              (_digital(), Param("interval", "float", "Counting time", minimum=0.1,
                                 maximum=5.0, default=1, unit="s")),
              returns="count"),
+    Function("get_outputs", "What the device is driving now: waveforms, square waves, "
+             "power supplies and input ranges (null = off).",
+             returns='{"SI1": Hz|null, "SI2": ..., "SQ1": [Hz, %]|null, "SQ2": ..., '
+                     '"PV1": V, "PV2": V, "PV3": V, "PCS": mA, "ranges": {"CH1": V, "CH2": V}}'),
+    Function("reset_outputs", "Switch every output off (sines, squares, power supplies to 0) "
+             "and restore the input ranges: the state every script run starts from.",
+             drives_output=True, returns="the outputs after the reset"),
 )
 
 #: The allow-list, by name.

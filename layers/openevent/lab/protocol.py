@@ -19,6 +19,11 @@ Command, kind ``run`` (run a script in the agent's sandbox)::
     {"v": 1, "kind": "run", "id": "<run id>", "code": "print(get_voltage('CH1'))",
      "issued_at": ..., "expires_at": ...}
 
+Command, kind ``cancel`` (stop a run; ``run`` is its id)::
+
+    {"v": 1, "kind": "cancel", "id": "<cancel id>", "run": "<run id>",
+     "issued_at": ..., "expires_at": ...}
+
 Result of a call (``status`` ``done`` or ``failed``; ``error`` only when failed)::
 
     {"v": 1, "kind": "call", "id": "<call id>", "device": "lab-1", "status": "done",
@@ -161,6 +166,14 @@ def make_run_command(run_id: str, code: str, ttl: float = DEFAULT_TTL_SECONDS,
     now = time.time() if now is None else now
     return {"v": VERSION, "kind": "run", "id": _check_id(run_id), "code": code,
             "issued_at": now, "expires_at": now + ttl}
+
+
+def make_cancel_command(cancel_id: str, run_id: str, ttl: float = DEFAULT_TTL_SECONDS,
+                        now: float | None = None) -> dict[str, Any]:
+    """A ``cancel`` command: the agent kills the run ``run_id`` if it runs or waits."""
+    now = time.time() if now is None else now
+    return {"v": VERSION, "kind": "cancel", "id": _check_id(cancel_id),
+            "run": _check_id(run_id), "issued_at": now, "expires_at": now + ttl}
 
 
 def parse_command(payload: bytes | str) -> Command:

@@ -185,6 +185,16 @@ def submit_run(user_id: str, code: str, source: str, publisher: Publisher,
     return run
 
 
+def stop_run(run: store.Run, publisher: Publisher) -> None:
+    """Ask the run's device to stop it (the final status then comes back as usual).
+    Raises RelayUnavailable when the command cannot be published."""
+    message = protocol.make_cancel_command(store.new_id(), run.id)
+    try:
+        publish_command(publisher, run.device_id, message)
+    except Exception as exc:
+        raise RelayUnavailable(f"could not relay the stop: {type(exc).__name__}") from exc
+
+
 # ---------------------------------------------------------------- receiving
 
 

@@ -388,9 +388,10 @@ def get_run_output(run_id: str) -> list[dict[str, Any]]:
 
 
 def run_to_json(run: Run) -> dict[str, Any]:
-    """``{"id","status","reason","output"}`` for ``GET /v1/lab/runs/<id>``."""
+    """``{"id","status","reason","device","source","output"}`` for ``GET /v1/lab/runs/<id>``
+    (``source`` is ``script:<id>`` or ``example:<name>``: a reloaded run page names it)."""
     return {"id": run.id, "status": run.status, "reason": run.reason,
-            "device": run.device_id, "output": get_run_output(run.id)}
+            "device": run.device_id, "source": run.source, "output": get_run_output(run.id)}
 
 
 def _conditional_failed(exc: Exception) -> bool:

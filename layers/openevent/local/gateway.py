@@ -136,6 +136,9 @@ class Gateway:
         self.functions = {g: iam.function_for(g) for g in groups}  # "<group>-api"
         self.pools = {g: _Pool(g, pool_size) for g in groups}
         self.mounts = static.default_mounts() if mounts is None else mounts
+        #: ``websocket(handler) -> bool``: serves an upgrade request and returns True, or
+        #: returns False for any other request (set by the lab; None without it).
+        self.websocket: Any = None
 
     def apps(self, group: str) -> Chalice:
         app, gw = self.pools[group].idle.get()
@@ -214,6 +217,8 @@ class Gateway:
                         self.close_connection = True
 
             def _serve(self) -> None:
+                if gateway.websocket is not None and gateway.websocket(self):
+                    return  # a WebSocket upgrade (live lab streams), served to its end
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > 10 * 1024 * 1024:  # API Gateway's own payload limit
                     self.close_connection = True
@@ -296,6 +301,8 @@ class GatewayServer(ThreadingHTTPServer):
         self._state = threading.Condition()
         self._connections: set[socket.socket] = set()
         self._busy_sockets: set[socket.socket] = set()
+        #: Called first by drain(): long-lived connections (lab streams) close themselves.
+        self.before_drain: list[Any] = []
         super().__init__(*args, **kwargs)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -330,6 +337,11 @@ class GatewayServer(ThreadingHTTPServer):
         timeout (0 when every one finished)."""
         with self._state:
             self.closing = True
+        for callback in self.before_drain:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - draining goes on
+                log.warning("before-drain callback failed", exc_info=True)
         self.shutdown()  # no more accepts
         self.socket.close()
         deadline = time.monotonic() + timeout

@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "openevent.models.orders",
     "openevent.models.checkin",
     "openevent.lab.store",
+    "openevent.lab.streamstore",
 )
 
 

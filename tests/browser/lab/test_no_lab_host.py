@@ -46,3 +46,18 @@ def test_no_lab_host_is_a_clear_message(logged_in: Page, page_errors, system) ->
                            jsonapi=False)
     assert response.status_code == 503
     assert response.json()["errors"][0]["source"]["pointer"] == "/device"
+
+
+def test_live_instruments_say_the_device_is_offline(logged_in: Page, page_errors) -> None:
+    page = logged_in
+    page_errors.expect(503, "/v1/lab/calls")  # the home page reads the device's outputs
+    page.get_by_role("link", name="Oscilloscope").click()
+    expect(page.get_by_role("heading", level=1, name="Oscilloscope")).to_be_visible()
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator("#scope-state")).to_contain_text("No lab device is online")
+    expect(page.get_by_role("button", name="Run")).to_have_attribute("aria-pressed", "false")
+    page.get_by_role("link", name="Back").first.click()
+    page.get_by_role("link", name="Multimeter").click()
+    expect(page.get_by_role("heading", level=1, name="Multimeter")).to_be_visible()
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.locator("#meter-state")).to_contain_text("No lab device is online")

@@ -143,6 +143,8 @@ export const lab = {
     return (await request("POST", path, {})).body;
   },
   run: async (id) => (await request("GET", `/v1/lab/runs/${encodeURIComponent(id)}`)).body,
+  stopRun: async (id) =>
+    (await request("POST", `/v1/lab/runs/${encodeURIComponent(id)}/stop`, {})).body,
 };
 
 function scriptFrom(resource) {

@@ -4,10 +4,12 @@
 import * as api from "./api.js";
 import { lab } from "./api.js";
 import { createEditor } from "./editor.js";
-import { el, RunOutput, showResult } from "./widgets.js";
+import { leaveInstruments, openMeter, openScope } from "./instruments.js";
+import { refreshOutputs } from "./outputs.js";
+import { initRuns, startRun, watchRun } from "./runs.js";
+import { el, showResult } from "./widgets.js";
 
 const $ = (id) => document.getElementById(id);
-const FINAL = new Set(["done", "failed", "timeout"]);
 const NO_HOST = "No lab host online — the lab device is switched off or disconnected. Try again later.";
 const NEW_SCRIPT = "# My script: print, label, button and plot show output here\n" +
   "print(get_voltage('CH1'))\n";
@@ -69,7 +71,7 @@ function busy(button, on) {
 
 // --- routing ---------------------------------------------------------------------------
 
-const VIEWS = ["login", "signup", "home", "editor", "run"];
+const VIEWS = ["login", "signup", "home", "editor", "run", "scope", "meter"];
 
 function show(view) {
   for (const name of VIEWS) $(`view-${name}`).hidden = name !== view;
@@ -95,7 +97,16 @@ async function route() {
     return;
   }
   state.runTicket += 1; // leaving (or re-entering) a view stops any run being polled
-  if (hash === "#/login" || hash === "#/signup" || hash === "#/home" || hash === "#/") {
+  if (hash !== "#/scope" && hash !== "#/meter") leaveInstruments();
+  if (hash === "#/scope" || hash === "#/meter") {
+    show(hash.slice(2));
+    if (hash === "#/scope") openScope();
+    else openMeter();
+    await refreshDevices();
+  } else if (hash.startsWith("#/run/")) {
+    show("run");
+    watchRun(decodeURIComponent(hash.slice("#/run/".length)));
+  } else if (hash === "#/login" || hash === "#/signup" || hash === "#/home" || hash === "#/") {
     show("home");
     await loadHome();
   } else if (hash === "#/new") {
@@ -183,6 +194,7 @@ $("signup-form").addEventListener("submit", async (event) => {
 });
 
 function logOut(message) {
+  leaveInstruments();
   api.logout();
   clearInterval(state.devicesTimer);
   state.devicesTimer = null;
@@ -223,7 +235,7 @@ async function loadHome() {
     state.examples = examples;
     renderExamples();
   }
-  await Promise.all([refreshScripts(), refreshDevices()]);
+  await Promise.all([refreshScripts(), refreshDevices(), refreshOutputs()]);
   if (!state.devicesTimer) state.devicesTimer = setInterval(refreshDevices, 15000);
 }
 
@@ -308,6 +320,7 @@ $("exec-form").addEventListener("submit", async (event) => {
     if (exc.status === 503) refreshDevices();
   } finally {
     busy(button, false);
+    if ((describeFunction(text) || {})["drives-output"]) refreshOutputs();
   }
 });
 
@@ -501,73 +514,9 @@ function runApp(source, name, title, code = null) {
   go("#/run");
 }
 
-function setRunStatus(status) {
-  const box = $("run-status");
-  box.textContent = status;
-  box.className = `status ${status}`;
-  $("view-run").dataset.status = status;
-}
-
-async function startRun() {
-  const run = state.run;
-  const ticket = state.runTicket;
-  $("run-title").textContent = `Run: ${run.name}`;
-  document.title = `Run: ${run.name} — PSLab remote lab`;
-  $("run-error").textContent = "";
-  const output = new RunOutput($("run-output"), describeFunction);
-  $("run-source").textContent = run.code || "";
-  if (run.source.kind === "example" && !run.code) {
-    exampleCode(run.source.name).then((code) => {
-      run.code = code;
-      $("run-source").textContent = code;
-    }).catch(() => {});
-  }
-  setRunStatus("starting");
-  let started;
-  try {
-    started = await lab.startRun(run.source);
-  } catch (exc) {
-    setRunStatus("not started");
-    $("run-error").textContent = errorText(exc);
-    if (exc.status === 503) refreshDevices();
-    return;
-  }
-  setRunStatus(started.status);
-  let delay = 200;
-  while (ticket === state.runTicket) {
-    await api.sleep(delay);
-    delay = Math.min(delay * 1.5, 1000);
-    if (ticket !== state.runTicket) return;
-    let current;
-    try {
-      current = await lab.run(started.id);
-    } catch (exc) {
-      $("run-error").textContent = errorText(exc);
-      return;
-    }
-    if (ticket !== state.runTicket) return;
-    output.render(current.output || []);
-    setRunStatus(current.status);
-    if (FINAL.has(current.status)) {
-      if (current.status !== "done") {
-        $("run-error").textContent = current.status === "timeout"
-          ? `The script ran too long and was stopped${current.reason ? `: ${current.reason}` : "."}`
-          : `The script failed: ${current.reason || "no reason given"}`;
-      }
-      if (!(current.output || []).length && current.status === "done") {
-        $("run-output").append(el("p", { class: "hint", text: "The script showed nothing." }));
-      }
-      return;
-    }
-  }
-}
-
-$("run-again").addEventListener("click", () => {
-  state.runTicket += 1;
-  startRun();
-});
-
 // --- start -----------------------------------------------------------------------------
+
+initRuns({ state, errorText, describeFunction, exampleCode, refreshDevices, busy });
 
 window.addEventListener("hashchange", () => {
   flash(document.getElementById("flash").textContent && location.hash === "#/login"

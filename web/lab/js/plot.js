@@ -41,8 +41,9 @@ export function drawPlot(box, { x, series, title = null, xLabel = "x", yLabel = 
       // eslint-disable-next-line no-undef
       y: { range: (u, min, max) => (min === max ? [min - 1, max + 1] : uPlot.rangeNum(min, max, 0.1, true)) },
     },
-    legend: { show: series.length > 1 },
-    cursor: { drag: { x: false, y: false } },
+    // the legend shows the values under the cursor; drag across to zoom, double-click resets
+    legend: { show: true },
+    cursor: { drag: { x: true, y: false } },
     axes: [{ label: xLabel }, { label: yLabel }],
     series: [
       { label: xLabel },

@@ -105,7 +105,8 @@ export class RunOutput {
       case "plot": {
         const node = el("div", { class: "w-plot plot-box" });
         node._pending = () => drawPlot(node, {
-          x: w.x, series: [{ label: "y", values: w.y }], title: w.title || null,
+          x: w.x, series: [{ label: w.ylabel || "y", values: w.y }], title: w.title || null,
+          xLabel: w.xlabel || "x", yLabel: w.ylabel || "y",
         });
         this.lastPlot = node;
         return [node];

@@ -8,4 +8,4 @@ for volts in setpoints:
     readings.append(get_voltage("CH1"))
     print(f"PV1 = {volts:+.1f} V → CH1 = {readings[-1]:+.3f} V")
 set_pv1(0)
-plot(setpoints, readings)
+plot(setpoints, readings, xlabel="PV1 (V)", ylabel="CH1 (V)")
