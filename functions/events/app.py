@@ -311,14 +311,19 @@ def delete_discount_code(item_id: str) -> Any:
 
 @route(app, "/v1/discount-codes/{item_id}/event")
 def discount_code_event(item_id: str) -> Any:
-    user, _, event = _code(item_id)
+    user = web.current_user(app)
+    _, event, _ = codes.get_code_for_buyer(web.parse_int_id(item_id, "Discount code"), user)
     return _ok(schemas.event_resource(event, user))
 
 
 @route(app, "/v1/discount-codes/{item_id}/tickets")
 def discount_code_tickets(item_id: str) -> Any:
-    user, code, _ = _code(item_id)
-    found = tickets.get_tickets(codes.ticket_ids_of(code))
+    from openevent.visibility import RULES
+
+    user = web.current_user(app)
+    code, _, _ = codes.get_code_for_buyer(web.parse_int_id(item_id, "Discount code"), user)
+    found = [t for t in tickets.get_tickets(codes.ticket_ids_of(code))
+             if RULES["ticket"](user, t)]
     return _list(found, lambda t: schemas.ticket_resource(t, user), schemas.TICKET,
                  f"/v1/discount-codes/{code.id}/tickets")
 
