@@ -16,7 +16,7 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
     "events": {"events": "rw", "event-roles": "rw", "tickets": "rw", "seat-shards": "rw",
                "discount-codes": "rw", "taxes": "rw", "tracks": "rw", "sponsors": "rw",
                "microlocations": "rw", "social-links": "rw", "custom-forms": "rw",
-               "stripe-authorizations": "rw",
+               "stripe-authorizations": "rw", "access-codes": "rw",
                "tags": "rw", "uniques": "rw", "users": "r", "settings": "r",
                "modules": "r", "orders": "r", "attendees": "r", "statistics": "rw"},
     "orders": {"orders": "rw", "attendees": "rw", "payment-records": "rw", "tickets": "rw",
@@ -25,7 +25,7 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "settings": "r", "modules": "r", "taxes": "r", "custom-forms": "r",
                "stripe-authorizations": "r", "uniques": "rw",
                "hold-counts": "rw", "idempotency": "rw", "statistics": "rw",
-               "order-figures": "rw"},
+               "order-figures": "rw", "access-codes": "rw"},
     "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
             "lab-run-output": "rw", "users": "r"},
 }

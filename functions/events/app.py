@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from openevent import web
+from openevent import access_code_routes, web
 from openevent.errors import Unprocessable, relationship_pointer
 from openevent.jsonapi.document import (
     JSONAPI,
@@ -537,7 +537,7 @@ EMPTY_COLLECTIONS = ("event-types", "event-topics", "event-sub-topics", "event-l
 EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors",
                            "event-invoices", "faqs", "faq-types", "session-types", "feedbacks",
                            "video-streams", "stations", "badge-forms", "speaker-invites",
-                           "access-codes", "event-statistics-general")
+                           "event-statistics-general")
 EMPTY_EVENT_SINGLES = ("event-type", "event-topic", "event-sub-topic", "event-copyright",
                        "general-statistics", "speakers-call")
 
@@ -580,6 +580,7 @@ def _copy_func(func: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 
 _register_empty()
+access_code_routes.register(app)
 
 
 @route(app, "/v1/events/{ref}/has-streams")

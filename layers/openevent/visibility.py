@@ -10,6 +10,7 @@ would show it to. One table, per resource type:
 | order | its buyer, co-organizer+ of its event, admins |
 | attendee | the holder who created it, the order's buyer, co-organizer+, admins |
 | discount-code | co-organizer+ of its event (event-level codes: admins) |
+| access-code | co-organizer+ of its event |
 | event | anyone when published; co-organizer+ when draft; deleted: admins |
 | ticket | who sees its event; hidden tickets co-organizer+ |
 | users-events-role | the user holding it, co-organizer+ |
@@ -90,6 +91,8 @@ RULES: dict[str, Rule] = {
     "order": _order,
     "attendee": _attendee,
     "discount-code": _discount_code,
+    "access-code": lambda viewer, code: has_event_role(viewer, int(code.event_id),
+                                                       "coorganizer"),
     "event": can_see_event,
     "ticket": _ticket,
     "users-events-role": _event_role,
