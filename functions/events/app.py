@@ -367,8 +367,9 @@ def check_discount_code(ref: str, code: str) -> Any:
     from urllib.parse import unquote
 
     user = web.current_user(app)
-    found = codes.check_public_code(get_event(ref, user), unquote(code))
-    return _ok(schemas.public_discount_code_resource(found, user))
+    event = get_event(ref, user)
+    found = codes.check_public_code(event, unquote(code))
+    return _ok(schemas.public_discount_code_resource(found, user, event))
 
 
 # --- tax -------------------------------------------------------------------------------

@@ -127,11 +127,14 @@ def register(app: Chalice) -> None:  # noqa: C901 - one nested view per route
 
     @route(app, "/v1/access-codes/{item_id}/tickets")
     def access_code_tickets(item_id: str) -> Any:
-        from openevent.schemas.events import TICKET, ticket_resource
+        from openevent.schemas.events import TICKET, _by_identifier, ticket_resource
 
         user = web.current_user(app)
-        code, _, _ = codes.get_code_for_holder(web.parse_int_id(item_id, "Access code"), user)
-        return listing(codes.tickets_of(code), lambda t: ticket_resource(t, user), TICKET,
+        code, event, _ = codes.get_code_for_holder(web.parse_int_id(item_id, "Access code"),
+                                                   user)
+        # the event linkage by identifier, as the web app keys events (frontend-compat.md)
+        return listing(codes.tickets_of(code),
+                       lambda t: _by_identifier(ticket_resource(t, user), event), TICKET,
                        f"/v1/access-codes/{code.id}/tickets")
 
     @route(app, "/v1/access-codes/{item_id}/marketer")
@@ -174,5 +177,6 @@ def register(app: Chalice) -> None:  # noqa: C901 - one nested view per route
     @route(app, "/v1/events/{ref}/access-codes/{code}")
     def check_access_code(ref: str, code: str) -> Any:
         user = web.current_user(app)
-        found = codes.check_public(get_event(ref, user), unquote(code), user)
-        return ok(access_code_resource(found, user, public=True))
+        event = get_event(ref, user)
+        found = codes.check_public(event, unquote(code), user)
+        return ok(access_code_resource(found, user, public=True, event=event))

@@ -285,3 +285,23 @@ def test_concurrent_buyers_never_pass_max_uses(world, people, shop, hidden):
     assert results.count(201) == 3, results
     assert AccessCode.get(made["id"]).used_count == 3
     assert world.ticket_state(hidden).seats_taken == 3
+
+
+def test_the_holder_and_the_seat_holder_see_the_hidden_ticket_nobody_else(world, people, shop,
+                                                                        hidden, code):
+    path = f"/v1/tickets/{hidden.id}"
+    assert world.api.get(path, token=people.buyer.token).status == 404
+    assert world.api.get(path + "/event", token=people.buyer.token).status == 404
+    assert check(world, shop, people.buyer).status == 200
+    assert world.api.get(path, token=people.buyer.token).status == 200
+    assert world.api.get(path + "/event", token=people.buyer.token).status == 200
+    order = world.checkout(people.buyer, [(hidden, 1)]).json()["data"]
+    # the code is switched off and deleted: the buyer still sees the ticket they hold
+    assert world.api.delete(f"/v1/access-codes/{code['id']}",
+                            token=people.owner.token).status == 200
+    assert world.api.get(path, token=people.buyer.token).status == 200
+    tickets = world.api.get(f"/v1/orders/{order['attributes']['identifier']}/tickets",
+                            token=people.buyer.token).json()["data"]
+    assert [t["id"] for t in tickets] == [str(hidden.id)]
+    for account in (people.stranger, None):
+        assert world.api.get(path, token=account.token if account else None).status == 404

@@ -44,7 +44,7 @@ PUBLIC_ACCESS_CODE = Schema(
 
 
 def access_code_resource(code: AccessCode, user: User | None = None,
-                         public: bool = False) -> Resource:
+                         public: bool = False, event: Any = None) -> Resource:
     """The code; `public` (the check by text): without uses and marketer. The tickets come
     through `links.related` (`/v1/access-codes/<id>/tickets`), which shows the hidden
     tickets the code unlocks to its holder."""
@@ -65,6 +65,11 @@ def access_code_resource(code: AccessCode, user: User | None = None,
     if not public:
         rels["marketer"] = Rel("user", code.marketer_id, f"{base}/marketer",
                                loader=lambda: _marketer(code))
+    if event is not None and event.identifier:  # as the public discount-code check does
+        from openevent.schemas.events import event_resource
+
+        rels["event"] = Rel("event", str(event.identifier), f"/v1/events/{event.identifier}",
+                            loader=lambda: [event_resource(event, user)])
     schema = PUBLIC_ACCESS_CODE if public else ACCESS_CODE
     return Resource(schema, int(code.id), item_values(schema, code), rels, source=code)
 

@@ -157,6 +157,26 @@ def check_public(event: Event, text: str, user: User | None) -> AccessCode:
     return code
 
 
+def sees_hidden(user: User | None, ticket: Ticket) -> bool:
+    """May `user` (not an organizer) see hidden `ticket`: they checked a code of its event
+    that unlocks it (the recorded unlock), or they hold a seat of it (their order's page
+    shows it). One GetItem, then at most a Query of the user's own attendees."""
+    from openevent.models.orders import Attendee
+
+    if user is None or not ticket.is_hidden:
+        return False
+    try:
+        grant = Unique.get(grant_key(int(ticket.event_id), int(user.id)))
+        code = find_code(int(grant.owner)) if grant.owner and grant.owner.isdigit() else None
+        if code is not None and int(code.event_id) == int(ticket.event_id) and \
+                int(ticket.id) in ticket_ids_of(code):
+            return True
+    except Unique.DoesNotExist:
+        pass
+    return any(a.deleted_at is None for a in Attendee.user_index.query(
+        int(user.id), filter_condition=Attendee.ticket_id == int(ticket.id)))
+
+
 # --- validation and writes -------------------------------------------------------------
 
 def _merged(values: dict[str, Any], code: AccessCode | None) -> dict[str, Any]:
