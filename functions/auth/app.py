@@ -510,3 +510,31 @@ def openapi() -> Any:
     from openevent.openapi import load_spec
 
     return web.plain(load_spec())
+
+
+@route(app, "/v1/docs")
+def api_docs() -> Any:
+    """The API reference page (ReDoc over /v1/openapi.json, `openevent.apidocs`)."""
+    from chalice import Response
+
+    from openevent import apidocs
+
+    return Response(body=apidocs.page(), status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8",
+                             "Cache-Control": "no-cache",
+                             "Content-Security-Policy": apidocs.CSP})
+
+
+@route(app, "/v1/docs/{name}")
+def api_docs_asset(name: str) -> Any:
+    from chalice import Response
+
+    from openevent import apidocs
+    from openevent.errors import NotFound
+
+    found = apidocs.asset(name)
+    if found is None:
+        raise NotFound("No such file")
+    body, content_type = found
+    return Response(body=body.decode("utf-8"), status_code=200,
+                    headers={"Content-Type": content_type, "Cache-Control": "max-age=3600"})
