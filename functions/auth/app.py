@@ -516,7 +516,6 @@ def openapi() -> Any:
 def api_docs() -> Any:
     """The API reference page (ReDoc over /v1/openapi.json, `openevent.apidocs`)."""
     from chalice import Response
-
     from openevent import apidocs
 
     return Response(body=apidocs.page(), status_code=200,
@@ -528,7 +527,6 @@ def api_docs() -> Any:
 @route(app, "/v1/docs/{name}")
 def api_docs_asset(name: str) -> Any:
     from chalice import Response
-
     from openevent import apidocs
     from openevent.errors import NotFound
 
