@@ -12,7 +12,7 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
     "auth": {"users": "rw", "mail-tokens": "rw", "rate-limits": "rw", "settings": "rw",
              "modules": "rw", "uniques": "rw", "events": "r",
              "event-roles": "rw", "role-invites": "rw", "system-records": "rw",
-             "statistics": "rw"},
+             "statistics": "rw", "order-figures": "r"},
     "events": {"events": "rw", "event-roles": "rw", "tickets": "rw", "seat-shards": "rw",
                "discount-codes": "rw", "taxes": "rw", "tracks": "rw", "sponsors": "rw",
                "microlocations": "rw", "social-links": "rw", "custom-forms": "rw",

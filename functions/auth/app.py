@@ -421,6 +421,27 @@ def delete_event_role(role_id: str) -> Any:
 
 # --- admin: statistics and system records ----------------------------------------------
 
+@route(app, "/v1/admin/sales/{name}")
+def admin_sales(name: str) -> Any:
+    """Sales per event and fees per event, from the order figures (services/admin_sales.py)."""
+    from openevent.jsonapi.query import collection_document, parse_params
+    from openevent.schemas import admin_sales as sales
+    from openevent.services import event_lists
+
+    user = require_staff(web.current_user(app))
+    kinds = {"by-events": (sales.BY_EVENTS, sales.fill_by_events),
+             "fees": (sales.FEES, sales.fill_fees)}
+    if name not in kinds:
+        raise NotFound(f"No sales page named '{name}'", parameter="name")
+    schema, fill = kinds[name]
+    query = web.query(app)
+    params = parse_params(query)
+    doc = collection_document(event_lists.event_list_source(user, params.filter),
+                              lambda e: sales.event_row(schema, e), schema,
+                              f"/v1/admin/sales/{name}", query, params)
+    return web.jsonapi(fill(doc))
+
+
 @route(app, "/v1/admin/statistics/{name}")
 def admin_statistics(name: str) -> Any:
     from openevent.schemas.admin import STATISTICS, statistics_document

@@ -534,7 +534,9 @@ def event_stripe_authorization(ref: str) -> Any:
 EMPTY_COLLECTIONS = ("event-types", "event-topics", "event-sub-topics", "event-locations",
                      "pages", "groups", "speakers", "sessions", "exhibitors", "faqs",
                      "session-types", "speaker-invites", "user-favourite-events",
-                     "services", "event-role-permissions", "roles")
+                     "services", "event-role-permissions", "roles",
+                     # Open Event's monthly fee invoices to organizers: none are issued here
+                     "event-invoices")
 EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors",
                            "event-invoices", "faqs", "faq-types", "session-types", "feedbacks",
                            "video-streams", "stations", "badge-forms", "speaker-invites",
