@@ -435,6 +435,8 @@ def admin_sales(name: str) -> Any:
         raise NotFound(f"No sales page named '{name}'", parameter="name")
     schema, fill = kinds[name]
     query = web.query(app)
+    if name == "fees":  # the Revenue page asks one page, unsorted: the newest events first
+        query.setdefault("sort", "-created-at")
     params = parse_params(query)
     doc = collection_document(event_lists.event_list_source(user, params.filter),
                               lambda e: sales.event_row(schema, e), schema,

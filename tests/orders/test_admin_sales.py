@@ -87,6 +87,9 @@ def test_fees_apply_the_currency_fee(world, people, sold):
     assert (attrs["fee-percentage"], attrs["maximum-fee"], attrs["revenue"],
             attrs["ticket-count"]) == (10.0, 100.0, 18.0, 2)
     assert attrs["event-date"] and attrs["name"] == "PyCon"
+    newest = world.event(people.owner, name="Newest")
+    listed = world.api.get("/v1/admin/sales/fees", token=people.admin.token).json()["data"]
+    assert listed[0]["id"] == str(newest.id)  # unsorted, the Revenue page sees new events
 
 
 @pytest.mark.parametrize("who,status", [("anonymous", 401), ("buyer", 403), ("owner", 403),

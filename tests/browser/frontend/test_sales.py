@@ -5,6 +5,7 @@ opens — every figure from the API's maintained order figures."""
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 import requests
@@ -51,7 +52,7 @@ def _completed_order(web, organizer: str, buyer: str, name: str) -> str:
 def test_admin_sales_pages_show_the_figures(browser, web, new_account):
     _, _, organizer = new_account()
     _, _, buyer = new_account()
-    name = "Sales Fair"
+    name = f"Sales Fair {secrets.token_hex(3)}"
     _completed_order(web, organizer, buyer, name)
     admin = web.login(*ADMIN)
     fee = web.api("POST", "/v1/ticket-fees", {"data": {"type": "ticket-fee", "attributes": {
