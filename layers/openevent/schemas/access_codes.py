@@ -4,7 +4,7 @@ marketer)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from openevent.jsonapi.compat import item_values
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
@@ -52,7 +52,7 @@ def access_code_resource(code: AccessCode, user: User | None = None,
     from openevent.services.access_codes import tickets_of
 
     base = f"/v1/access-codes/{code.id}"
-    ticket_ids = [int(t) for t in code.ticket_ids or []]
+    ticket_ids = [int(t) for t in cast(list[Any], code.ticket_ids or [])]
 
     def tickets() -> list[Resource]:
         return [ticket_resource(t, user) for t in tickets_of(code)]
