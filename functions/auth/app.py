@@ -424,6 +424,29 @@ def delete_event_role(role_id: str) -> Any:
 
 # --- admin: statistics and system records ----------------------------------------------
 
+@route(app, "/v1/admin/sales/{name}")
+def admin_sales(name: str) -> Any:
+    """Sales per event and fees per event, from the order figures (services/admin_sales.py)."""
+    from openevent.jsonapi.query import collection_document, parse_params
+    from openevent.schemas import admin_sales as sales
+    from openevent.services import event_lists
+
+    user = require_staff(web.current_user(app))
+    kinds = {"by-events": (sales.BY_EVENTS, sales.fill_by_events),
+             "fees": (sales.FEES, sales.fill_fees)}
+    if name not in kinds:
+        raise NotFound(f"No sales page named '{name}'", parameter="name")
+    schema, fill = kinds[name]
+    query = web.query(app)
+    if name == "fees":  # the Revenue page asks one page, unsorted: the newest events first
+        query.setdefault("sort", "-created-at")
+    params = parse_params(query)
+    doc = collection_document(event_lists.event_list_source(user, params.filter),
+                              lambda e: sales.event_row(schema, e), schema,
+                              f"/v1/admin/sales/{name}", query, params)
+    return web.jsonapi(fill(doc))
+
+
 @route(app, "/v1/admin/statistics/{name}")
 def admin_statistics(name: str) -> Any:
     from openevent.schemas.admin import STATISTICS, statistics_document
@@ -513,3 +536,29 @@ def openapi() -> Any:
     from openevent.openapi import load_spec
 
     return web.plain(load_spec())
+
+
+@route(app, "/v1/docs")
+def api_docs() -> Any:
+    """The API reference page (ReDoc over /v1/openapi.json, `openevent.apidocs`)."""
+    from chalice import Response
+    from openevent import apidocs
+
+    return Response(body=apidocs.page(), status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8",
+                             "Cache-Control": "no-cache",
+                             "Content-Security-Policy": apidocs.CSP})
+
+
+@route(app, "/v1/docs/{name}")
+def api_docs_asset(name: str) -> Any:
+    from chalice import Response
+    from openevent import apidocs
+    from openevent.errors import NotFound
+
+    found = apidocs.asset(name)
+    if found is None:
+        raise NotFound("No such file")
+    body, content_type = found
+    return Response(body=body.decode("utf-8"), status_code=200,
+                    headers={"Content-Type": content_type, "Cache-Control": "max-age=3600"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from openevent import web
+from openevent import access_code_routes, web
 from openevent.errors import Unprocessable, relationship_pointer
 from openevent.jsonapi.document import (
     JSONAPI,
@@ -321,14 +321,19 @@ def delete_discount_code(item_id: str) -> Any:
 
 @route(app, "/v1/discount-codes/{item_id}/event")
 def discount_code_event(item_id: str) -> Any:
-    user, _, event = _code(item_id)
+    user = web.current_user(app)
+    _, event, _ = codes.get_code_for_buyer(web.parse_int_id(item_id, "Discount code"), user)
     return _ok(schemas.event_resource(event, user))
 
 
 @route(app, "/v1/discount-codes/{item_id}/tickets")
 def discount_code_tickets(item_id: str) -> Any:
-    user, code, _ = _code(item_id)
-    found = tickets.get_tickets(codes.ticket_ids_of(code))
+    from openevent.visibility import RULES
+
+    user = web.current_user(app)
+    code, _, _ = codes.get_code_for_buyer(web.parse_int_id(item_id, "Discount code"), user)
+    found = [t for t in tickets.get_tickets(codes.ticket_ids_of(code))
+             if RULES["ticket"](user, t)]
     return _list(found, lambda t: schemas.ticket_resource(t, user), schemas.TICKET,
                  f"/v1/discount-codes/{code.id}/tickets")
 
@@ -372,8 +377,9 @@ def check_discount_code(ref: str, code: str) -> Any:
     from urllib.parse import unquote
 
     user = web.current_user(app)
-    found = codes.check_public_code(get_event(ref, user), unquote(code))
-    return _ok(schemas.public_discount_code_resource(found, user))
+    event = get_event(ref, user)
+    found = codes.check_public_code(event, unquote(code))
+    return _ok(schemas.public_discount_code_resource(found, user, event))
 
 
 # --- tax -------------------------------------------------------------------------------
@@ -538,11 +544,13 @@ def event_stripe_authorization(ref: str) -> Any:
 EMPTY_COLLECTIONS = ("event-types", "event-topics", "event-sub-topics", "event-locations",
                      "pages", "groups", "speakers", "sessions", "exhibitors", "faqs",
                      "session-types", "speaker-invites", "user-favourite-events",
-                     "services", "event-role-permissions", "roles")
+                     "services", "event-role-permissions", "roles",
+                     # Open Event's monthly fee invoices to organizers: none are issued here
+                     "event-invoices")
 EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors",
                            "event-invoices", "faqs", "faq-types", "session-types", "feedbacks",
                            "video-streams", "stations", "badge-forms", "speaker-invites",
-                           "access-codes", "event-statistics-general")
+                           "event-statistics-general")
 EMPTY_EVENT_SINGLES = ("event-type", "event-topic", "event-sub-topic", "event-copyright",
                        "general-statistics", "speakers-call")
 
@@ -585,6 +593,7 @@ def _copy_func(func: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 
 _register_empty()
+access_code_routes.register(app)
 
 
 @route(app, "/v1/events/{ref}/has-streams")

@@ -53,6 +53,8 @@ ROUTE_TABLE: tuple[tuple[str, str], ...] = (
     ("/v1/events/*/users-events-roles", "auth"),
     ("/v1/events/*/role-invites", "auth"),
     ("/v1/openapi.json", "auth"),
+    ("/v1/docs", "auth"),
+    ("/v1/docs/*", "auth"),
     # admin pages: statistics and system records
     ("/v1/admin/**", "auth"),
     ("/v1/ticket-fees/**", "auth"),

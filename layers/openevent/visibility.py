@@ -10,8 +10,9 @@ would show it to. One table, per resource type:
 | order | its buyer, co-organizer+ of its event, admins |
 | attendee | the holder who created it, the order's buyer, co-organizer+, admins |
 | discount-code | co-organizer+ of its event (event-level codes: admins) |
+| access-code | co-organizer+ of its event |
 | event | anyone when published; co-organizer+ when draft; deleted: admins |
-| ticket | who sees its event; hidden tickets co-organizer+ |
+| ticket | who sees its event; hidden: co-organizer+, holders of a code or a seat of it |
 | users-events-role | the user holding it, co-organizer+ |
 | role-invite | the invited address's verified account, co-organizer+ |
 | stripe-authorization | organizer+ |
@@ -67,7 +68,10 @@ def _discount_code(viewer: User | None, code: Any) -> bool:
 
 def _ticket(viewer: User | None, ticket: Any) -> bool:
     if ticket.is_hidden:
-        return has_event_role(viewer, int(ticket.event_id), "coorganizer")
+        from openevent.services.access_codes import sees_hidden
+
+        return has_event_role(viewer, int(ticket.event_id), "coorganizer") or \
+            sees_hidden(viewer, ticket)
     return _event_visible(viewer, ticket.event_id)
 
 
@@ -90,6 +94,8 @@ RULES: dict[str, Rule] = {
     "order": _order,
     "attendee": _attendee,
     "discount-code": _discount_code,
+    "access-code": lambda viewer, code: has_event_role(viewer, int(code.event_id),
+                                                       "coorganizer"),
     "event": can_see_event,
     "ticket": _ticket,
     "users-events-role": _event_role,

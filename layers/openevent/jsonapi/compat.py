@@ -166,6 +166,9 @@ class _Port(Integer):
 
 
 EXTRA_FIELDS["setting"]["smtp_port"] = _Port(minimum=1, maximum=65535)
+# The web app switches to the saved profile's language after every profile save and reloads
+# the page when that differs from the one shown (a null does): Open Event's default, "en".
+EXTRA_FIELDS["user"]["language_prefrence"] = String(max_length=2048, default="en")
 # Account flags only an admin may change (echoed unchanged by anyone).
 EXTRA_FIELDS["user"].update({name: Boolean(admin_only=True, default=False)
                              for name in ("is_blocked", "is_sales_admin", "is_marketer")})

@@ -378,6 +378,7 @@ class Runtime:
             "",
             "Open Event (serverless) is running locally",
             f"  API          http://127.0.0.1:{self.port}/v1  (OpenAPI: /v1/openapi.json)",
+            f"  API docs     http://127.0.0.1:{self.port}/v1/docs",
             f"  Web app      {self.web_app_line()}",
             f"  Lab console  http://127.0.0.1:{self.port}/lab/",
             f"  Check-in     http://127.0.0.1:{self.port}/checkin/  (the scanner page)",

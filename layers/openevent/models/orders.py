@@ -135,6 +135,10 @@ class Order(Model):
     discount_code_id = IntAttribute(null=True)
     # Seats of the order the code was applied to (and consumed for); 0 when only recorded.
     discount_uses = IntAttribute(default=0)
+    # The access code that unlocked hidden tickets of the order, and the seats it used
+    # (openevent.services.access_codes).
+    access_code_id = IntAttribute(null=True)
+    access_uses = IntAttribute(null=True)
     # the hold: set while initializing/pending, removed by the transition that ends it
     hold_bucket = UnicodeAttribute(null=True)
     expires_at = UTCDateTimeAttribute(null=True)

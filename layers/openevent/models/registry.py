@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "openevent.models.system",
     "openevent.models.events",
     "openevent.models.event_content",
+    "openevent.models.access_codes",
     "openevent.models.orders",
     "openevent.models.checkin",
     "openevent.lab.store",

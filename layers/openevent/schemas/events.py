@@ -320,6 +320,15 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
             return []
         return [discount_code_resource(c) for c in codes_of_event(event.id)]
 
+    def access_codes() -> list[Resource]:
+        from openevent.permissions import has_event_role
+        from openevent.schemas.access_codes import access_code_resource
+        from openevent.services.access_codes import codes_of_event
+
+        if not has_event_role(user, event.id, "coorganizer"):
+            return []
+        return [access_code_resource(c, user) for c in codes_of_event(event.id)]
+
     def owner() -> list[Resource]:
         from openevent.permissions import has_event_role
         from openevent.schemas.users import user_resource
@@ -343,6 +352,7 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
         "social_links": many("social-link", "social-links", content("social-links")),
         "custom_forms": many("custom-form", "custom-forms", content("custom-forms")),
         "discount_codes": many("discount-code", "discount-codes", codes),
+        "access_codes": many("access-code", "access-codes", access_codes),
         "discount_code": Rel("discount-code", event.discount_code_id,
                              f"{base}/discount-code"),
         "stripe_authorization": Rel("stripe-authorization", None,
@@ -437,9 +447,21 @@ PUBLIC_DISCOUNT_CODE = Schema(
 )
 
 
-def public_discount_code_resource(code: DiscountCode, user: User | None = None) -> Resource:
+def _by_identifier(resource: Resource, event: Event | None) -> Resource:
+    """`resource` with its `event` linkage naming the event by identifier (see below)."""
+    rel = resource.relationships.get("event")
+    if event is not None and event.identifier and rel is not None:
+        rel.ids = str(event.identifier)
+    return resource
+
+
+def public_discount_code_resource(code: DiscountCode, user: User | None = None,
+                                  event: Event | None = None) -> Resource:
     """The discount code as `GET /v1/events/<id>/discount-codes/<code>` shows it to anyone:
-    its linkage names only the tickets the caller may see (no hidden ones)."""
+    its linkage names only the tickets the caller may see (no hidden ones). With `event`
+    (the one the check was asked under), the event linkage and link name it by identifier:
+    the web app keys events by identifier, so it finds the event it already shows instead
+    of fetching it again (and re-rendering the ticket list, which re-applies the code)."""
     from openevent.schemas import priming
     from openevent.visibility import RULES
 
@@ -450,7 +472,11 @@ def public_discount_code_resource(code: DiscountCode, user: User | None = None) 
     visible = [t for t in priming.live_tickets(ids) if RULES["ticket"](user, t)]
     rels["tickets"].ids = [int(t.id) for t in visible]
     # `include=tickets` serves the tickets just read (its priming finds them kept).
-    rels["tickets"].loader = lambda: [ticket_resource(t) for t in visible]
+    rels["tickets"].loader = lambda: [_by_identifier(ticket_resource(t), event)
+                                      for t in visible]
+    if event is not None and event.identifier:
+        rels["event"] = Rel("event", str(event.identifier), f"/v1/events/{event.identifier}",
+                            loader=lambda: [event_resource(event, user)])
     return Resource(PUBLIC_DISCOUNT_CODE, full.id, full.values, rels, source=code)
 
 

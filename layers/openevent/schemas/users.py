@@ -107,7 +107,19 @@ def setting_resource(settings: SystemSettings) -> Resource:
     # the URL in effect (the deployment's default until an admin sets one): the web app
     # builds Stripe's return_url from it
     values["frontend_url"] = values.get("frontend_url") or frontend_url() or None
+    # The admin settings form requires these and refuses to save without them: serve the
+    # values in effect until an admin sets their own (the API is on the app's origin; mail
+    # goes from the deployment's sender).
+    from openevent.settings import get_settings
+
+    values["static_domain"] = values.get("static_domain") or values["frontend_url"]
+    values["email_from"] = values.get("email_from") or get_settings().mail_sender
+    values["email_from_name"] = values.get("email_from_name") or values.get("app_name")
+    values["tagline"] = values.get("tagline") or DEFAULT_TAGLINE
     return Resource(SETTING, "1", values, link="/v1/settings")
+
+
+DEFAULT_TAGLINE = "Event management and ticketing"
 
 
 MODULE = Schema(

@@ -49,7 +49,7 @@ from openevent.models.orders import (
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_login, role_satisfies
-from openevent.services import inventory, order_counts, pricing
+from openevent.services import access_codes, inventory, order_counts, pricing
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings, require_module
 from openevent.settings import get_settings
@@ -280,11 +280,12 @@ def _lines(quote: pricing.Quote) -> list[OrderLine]:
 
 
 def _check_sellable(event: Event, tickets: Iterable[Ticket], counts: dict[int, int],
-                    pointer: str, *, window: bool = True, per_order: bool = True) -> None:
+                    pointer: str, *, window: bool = True, per_order: bool = True,
+                    unlocked: frozenset[int] = frozenset()) -> None:
     """What a buyer (not the organizer side) may buy: the event sells tickets; hidden tickets
-    are never sold by id (access codes are not offered, so only organizers issue them) and
-    answer like a missing ticket; and, where `window`, inside the sales window and, where
-    `per_order`, within min/max-order."""
+    are sold only when the buyer's access code unlocked them (`unlocked`,
+    services/access_codes.py), else they answer like a missing ticket; and, where `window`,
+    inside the sales window and, where `per_order`, within min/max-order."""
     if not event.is_ticketing_enabled:
         raise Unprocessable("Ticketing is not enabled for this event", pointer)
     at = now()
@@ -292,7 +293,7 @@ def _check_sellable(event: Event, tickets: Iterable[Ticket], counts: dict[int, i
         n = counts.get(int(ticket.id), 0)
         if n <= 0:
             continue
-        if ticket.is_hidden:
+        if ticket.is_hidden and int(ticket.id) not in unlocked:
             raise Unprocessable(f"Ticket {ticket.id} not found", pointer)
         if window and ticket.sales_starts_at and at < ticket.sales_starts_at:
             raise Unprocessable(f"Sales of '{ticket.name}' have not started", pointer)
@@ -366,6 +367,8 @@ def _commit(build: Callable[[], Batch], *, sold_out_pointer: str,
                 raise Conflict(SOLD_OUT, sold_out_pointer) from None
             if exc.failed("code:"):
                 raise Unprocessable(pricing.EXCEEDED, code_pointer) from None
+            if exc.failed("access:"):
+                raise Unprocessable(access_codes.EXHAUSTED, "/access-code") from None
             if exc.failed("attendee:"):
                 raise Conflict("Attendee already belongs to an order",
                                relationship_pointer("attendees")) from None
@@ -411,6 +414,7 @@ def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
                 if current.discount_code_id is not None:
                     inventory.release_code(batch, int(current.discount_code_id),
                                            int(current.discount_uses or 0))
+                access_codes.release(batch, current.access_code_id, current.access_uses)
             if reacquire:
                 tickets = {int(t.id): t for t in order_tickets(current)}
                 shards = inventory.acquire_seats(batch, tickets, current.seat_counts())
@@ -420,6 +424,7 @@ def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
                 if current.discount_code_id is not None and current.discount_uses:
                     code = DiscountCode.get(int(current.discount_code_id))
                     inventory.consume_code(batch, code, int(current.discount_uses))
+                access_codes.reacquire(batch, current.access_code_id, current.access_uses)
         batch.update("order", Order(order.id), actions,
                      Order.status.is_in(*allowed) & counted)
         if extra is not None:
@@ -771,6 +776,10 @@ def _priced_request(user: User | None, body: dict[str, Any]) -> _Basket:
     return _Basket(event, requests, tickets, organizer, tax)
 
 
+def _access_ref(body: dict[str, Any]) -> Any:
+    return body.get("access-code", body.get("access_code"))
+
+
 def calculate_amount(user: User | None, body: dict[str, Any]) -> dict[str, Any]:
     """POST /v1/orders/calculate-amount: the price of a basket, nothing written — priced as
     create-order would price it for this caller (an organizer's coupon is not applied)."""
@@ -780,7 +789,10 @@ def calculate_amount(user: User | None, body: dict[str, Any]) -> dict[str, Any]:
     counts = {int(r.ticket.id): r.quantity for r in requests if r.quantity > 0}
     organizer = basket.organizer
     if not organizer:
-        _check_sellable(event, tickets.values(), counts, "/tickets", window=False)
+        unlock = access_codes.unlock_for_order(user, event, _access_ref(body), tickets.values(),
+                                               counts)
+        _check_sellable(event, tickets.values(), counts, "/tickets", window=False,
+                        unlocked=unlock.ticket_ids)
     code, _ = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
     quote = pricing.quote(event, requests, None if organizer else code, tax=basket.tax,
                           load_tax=False).to_json()
@@ -803,8 +815,11 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         raise Unprocessable("Choose at least one seat", "/tickets")
     counts = {int(r.ticket.id): r.quantity for r in requests}
     organizer = basket.organizer
+    unlock = access_codes.NONE
     if not organizer:
-        _check_sellable(event, tickets.values(), counts, "/tickets")
+        unlock = access_codes.unlock_for_order(user, event, _access_ref(body), tickets.values(),
+                                               counts)
+        _check_sellable(event, tickets.values(), counts, "/tickets", unlocked=unlock.ticket_ids)
     code_ref = body.get("discount-code", body.get("discount_code"))
     code, uses = _discount_for(organizer, code_ref, event, counts, tickets, "/discount-code")
     for r in requests:  # fail fast, before ids are allocated; the transaction decides races
@@ -822,6 +837,8 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         mode = "free"
     # else: a paid order's mode stays unset until the buyer chooses it at the payment step
     order = _new_order(user, event, quote, quote.total, mode, "initializing", code, uses, {})
+    if unlock.code is not None:
+        order.access_code_id, order.access_uses = int(unlock.code.id), unlock.uses
     attendees = []
     for r in requests:
         for _ in range(r.quantity):
@@ -843,6 +860,7 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
             batch.save(f"attendee:{a.id}", a, Attendee.id.does_not_exist())
         if code is not None and uses:
             inventory.consume_code(batch, code, uses)
+        access_codes.consume(batch, unlock)
         return batch
 
     def reread(exc: InventoryConflict) -> bool:

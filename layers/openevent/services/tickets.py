@@ -100,7 +100,10 @@ def get_ticket(ticket_id: int, user: User | None, *, with_deleted: bool = False
     except NotFound:
         raise NotFound("Ticket not found") from None
     if ticket.is_hidden and not has_event_role(user, event.id, "coorganizer"):
-        raise NotFound("Ticket not found")
+        from openevent.services.access_codes import sees_hidden
+
+        if not sees_hidden(user, ticket):
+            raise NotFound("Ticket not found")
     return ticket, event
 
 

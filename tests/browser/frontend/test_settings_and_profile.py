@@ -1,0 +1,73 @@
+"""Saving forms in the real web app shows the app's confirmation (issue 23, items 2 and 6):
+the admin's system settings save as they load, and a person's profile save says "Your
+profile has been updated"."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.frontend.conftest import ADMIN, TIMEOUT_MS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_admin_settings_save_as_they_load(browser, web):
+    """On a deployment's https origin. The app's URL fields always prefix `https://` and
+    refuse a stored `http://` URL, so the local runtime's own http origin cannot pass its
+    check (docs/frontend-compat.md): the deployment's https URL stands in, and is put back
+    afterwards (other tests follow the mailed links)."""
+    page = browser.page
+    admin = web.login(*ADMIN)
+    origin = "https://events.example.org"
+
+    def set_urls(value):
+        resp = web.api("PATCH", "/v1/settings", {"data": {"type": "setting", "id": "1",
+                       "attributes": {"frontend-url": value, "static-domain": None,
+                                      "email-from": None, "email-from-name": None,
+                                      "tagline": None}}}, token=admin)
+        assert resp.status_code == 200, resp.text
+
+    set_urls(origin)
+    try:
+        browser.log_in(*ADMIN)
+        browser.goto("/admin/settings")
+        browser.settle()
+        expect(page.locator("#frontend_url")).to_have_value("events.example.org",
+                                                            timeout=TIMEOUT_MS)
+        page.get_by_role("button", name="Save").first.click()
+        expect(page.get_by_text("Settings have been saved successfully.").first) \
+            .to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.get_by_text("Please enter")).to_have_count(0)
+        browser.assert_no_api_errors()
+        # ... and what it saved is what the API served
+        settings = web.api("GET", "/v1/settings", token=admin).json()["data"]["attributes"]
+        assert (settings["frontend-url"], settings["static-domain"]) == (origin, origin)
+    finally:
+        set_urls(None)
+    assert web.api("GET", "/v1/settings", token=admin).json()["data"]["attributes"][
+        "frontend-url"] == web.base
+
+
+def test_profile_save_shows_the_confirmation(browser, web, new_account):
+    address, password, _ = new_account()
+    page = browser.page
+    browser.log_in(address, password)
+    browser.goto("/account/profile")
+    browser.settle()
+    first_name = page.locator("input#name")
+    expect(first_name).to_be_visible(timeout=TIMEOUT_MS)
+    first_name.fill("Grace")
+    page.get_by_role("button", name="Update Changes").click()
+    expect(page.get_by_text("Your profile has been updated").first).to_be_visible(
+        timeout=TIMEOUT_MS)
+    browser.assert_no_api_errors()
+    token = web.login(address, password)
+    payload = token.split(".")[1]
+    user_id = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[
+        "identity"]
+    me = web.api("GET", f"/v1/users/{user_id}", token=token).json()["data"]["attributes"]
+    assert (me["first-name"], me["language-prefrence"]) == ("Grace", "en")
