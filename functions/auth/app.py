@@ -260,7 +260,9 @@ def change_password() -> Any:
 
 @route(app, "/v1/settings")
 def get_settings() -> Any:
-    resource = schemas.setting_resource(system.get_system_settings())
+    caller = web.current_user(app)
+    resource = schemas.setting_resource(system.get_system_settings(),
+                                        admin=caller is not None and caller.is_staff)
     return web.jsonapi(web.resource_document(app, resource))
 
 
@@ -291,7 +293,7 @@ def _update_settings() -> Any:
     values = {k: v for k, v in payload.attributes.items()
               if not (v is None and schemas.SETTING.fields[k].write_only)}
     updated = system.update_system_settings(values)
-    return web.jsonapi(web.resource_document(app, schemas.setting_resource(updated)))
+    return web.jsonapi(web.resource_document(app, schemas.setting_resource(updated, admin=True)))
 
 
 @route(app, "/v1/modules")
