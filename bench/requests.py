@@ -29,7 +29,17 @@ endpoints carry a read budget of the window plus a constant instead of "equal at
 Exit status 1 if any endpoint's calls or items read differ between the two sizes (or exceed
 its read budget), or its calls exceed its budget.
 
+`like`/`ilike` over a full window (issue 20, item 5): at the large size, the admin event list
+with each of the worst patterns the caps allow (openevent.jsonapi.filtering) is timed against
+the same request whose filter constrains nothing (`{"or": []}`, the web app's "all": it reads
+the same full candidate window); the slowest must stay within `LIKE_RATIO_BUDGET` (2×) of
+it. CPU time of the request (`time.process_time`: the gateway, the handler and the embedded
+DynamoDB all run in this process, and other processes' load on a shared machine does not
+count), the least of `LIKE_REPEATS` warm requests each, taken in turns (baseline, pattern,
+baseline, ...). Exit status 1 otherwise.
+
     .venv/bin/python bench/requests.py [--sizes 10 10000]
+    .venv/bin/python bench/requests.py --like-only [--like-size 10000]   # just that check
 """
 
 from __future__ import annotations
@@ -433,6 +443,86 @@ def create_order_endpoints(w: dict[str, Any]) -> list[Endpoint]:
     return rows
 
 
+LIKE_RATIO_BUDGET = 2.0
+LIKE_REPEATS = 5
+
+
+def worst_like_patterns() -> list[str]:
+    """The most expensive patterns the caps allow against the seeded names ("Event <id>"):
+    all wildcards (every candidate walks every part), wildcards with a last part that never
+    matches, and the longest pattern with literal parts that occur in every name."""
+    from openevent.jsonapi.filtering import MAX_LIKE_LENGTH, MAX_LIKE_WILDCARDS
+
+    half = MAX_LIKE_WILDCARDS // 2
+    longest = "%Event" + "%_" * (half - 1) + "%"  # exactly MAX_LIKE_WILDCARDS wildcards
+    longest += "9" * (MAX_LIKE_LENGTH - len(longest))  # a tail longer than any name
+    patterns = ["%_" * half, "%_" * half + "#", "_" * (MAX_LIKE_WILDCARDS - 1) + "%",
+                "%E%v%e%n%t%_%1%", longest]
+    assert all(len(p) <= MAX_LIKE_LENGTH and p.count("%") + p.count("_") <= MAX_LIKE_WILDCARDS
+               for p in patterns)
+    return patterns
+
+
+def like_timing(gateway: Any, token: str) -> list[tuple[str, float, int]]:
+    """(label, least CPU seconds, status) of the no-constraint window and of each worst
+    pattern, admin event list, warm; each pattern is measured in turns with the baseline."""
+    headers = {"Authorization": f"JWT {token}"}
+
+    def path_of(spec: Any) -> str:
+        return "/v1/events?filter=" + quote(json.dumps(spec))
+
+    def once(path: str) -> tuple[float, int]:
+        started = time.process_time()
+        status = gateway.request("GET", path, headers, None).status
+        return time.process_time() - started, status
+
+    base_path = path_of({"or": []})
+    once(base_path)  # warm the caches
+    base_runs: list[float] = []
+    rows: list[tuple[str, float, int]] = []
+    for pattern in worst_like_patterns():
+        path = path_of([{"name": "name", "op": "ilike", "val": pattern}])
+        status = once(path)[1]
+        runs = []
+        for _ in range(LIKE_REPEATS):
+            base_runs.append(once(base_path)[0])
+            runs.append(once(path)[0])
+        rows.append((pattern, min(runs), status))
+    return [('{"or": []}', min(base_runs), 200), *rows]
+
+
+def report_like(rows: list[tuple[str, float, int]], window: int, size: int) -> bool:
+    base = rows[0][1]
+    print(f"\nilike over a full candidate window ({window} of {size} events, admin list, "
+          f"least CPU time of {LIKE_REPEATS} warm requests, in turns with the baseline)")
+    ok = True
+    for label, took, status in rows:
+        ratio = took / base
+        good = status == 200 and ratio <= LIKE_RATIO_BUDGET
+        ok = ok and good
+        print(f"  {label[:60]:<60}  {status}  {took * 1000:7.1f} ms  {ratio:4.2f}×  "
+              f"{'yes' if good else 'NO'}")
+    print(f"budget: every pattern within {LIKE_RATIO_BUDGET:.0f}× the no-constraint window")
+    return ok
+
+
+def like_only(size: int) -> int:
+    from moto import mock_aws
+    from openevent.jsonapi.query import filter_window
+    from openevent.settings import get_settings
+
+    get_settings.cache_clear()
+    with mock_aws():
+        from openevent.local.gateway import Gateway
+        from openevent.local.provision import provision
+
+        provision()
+        world = seed(size)
+        gateway = Gateway(pool_size=1, groups=("auth", "events", "orders"))
+        rows = like_timing(gateway, world["tokens"]["admin"])
+    return 0 if report_like(rows, min(filter_window(), size), size) else 1
+
+
 def all_endpoints(w: dict[str, Any]) -> list[Endpoint]:
     return event_endpoints(w) + auth_endpoints(w) + order_endpoints(w)
 
@@ -484,13 +574,25 @@ def run(size: int, counter: CallCounter) -> dict[str, tuple[Endpoint, dict[str, 
             out[ep.label] = (ep, states)
         print(f"measured {len(out)} endpoints at {size} in {time.monotonic() - started:.1f} s",
               file=sys.stderr)
+        from openevent.jsonapi.query import filter_window
+
+        if size > filter_window():
+            LIKE_ROWS[:] = like_timing(gateway, world["tokens"]["admin"])
     return out
+
+
+LIKE_ROWS: list[tuple[str, float, int]] = []
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[10, 10000])
+    parser.add_argument("--like-only", action="store_true",
+                        help="only time ilike over a full window (issue 20, item 5)")
+    parser.add_argument("--like-size", type=int, default=10000)
     args = parser.parse_args()
+    if args.like_only:
+        return like_only(args.like_size)
     counter = CallCounter()
     counter.install()
     small_n, large_n = args.sizes
@@ -547,7 +649,12 @@ def main() -> int:
     print(f"\n{len(small)} endpoints; budgets: get {BUDGETS['get']}, list page "
           f"{BUDGETS['list']} calls warm (+{AUTH_ALLOWANCE} cold with a token: the caller's "
           f"account); {len(failures)} failing: {', '.join(failures) or 'none'}")
-    return 1 if failures else 0
+    from openevent.jsonapi.query import filter_window
+
+    like_ok = True
+    if LIKE_ROWS:
+        like_ok = report_like(LIKE_ROWS, filter_window(), large_n)
+    return 1 if failures or not like_ok else 0
 
 
 if __name__ == "__main__":
