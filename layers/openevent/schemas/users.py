@@ -96,6 +96,7 @@ SETTING = Schema(
         "paypal_client": String(max_length=255),
         "paypal_secret": String(max_length=255, write_only=True),
         "paypal_webhook_id": String(max_length=255, write_only=True),
+        "allow_unverified_free_orders": Boolean(nullable=False),  # admins only (not public)
     }),
 )
 

@@ -50,6 +50,7 @@ from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_login, role_satisfies
 from openevent.services import inventory, order_counts, pricing
+from openevent.services.free_orders import check_free_order
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings, require_module
 from openevent.settings import get_settings
@@ -569,6 +570,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
     quote = pricing.quote(event, requests, None if organizer else code)
     amount = decide_amount(organizer, values.get("amount"), quote.total,
                            event.payment_currency)
+    check_free_order(user, organizer, amount)
     mode = values.get("payment_mode") or "free"
     check_payment_mode(event, mode, amount, attribute_pointer("payment_mode"))
     status = decide_status(organizer, values.get("status"), amount)
@@ -811,6 +813,7 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
             raise Conflict(f"{SOLD_OUT}: {r.ticket.name}", "/tickets")
     quote = pricing.quote(event, requests, None if organizer else code, tax=basket.tax,
                           load_tax=False)
+    check_free_order(user, organizer, quote.total)
     mode = body.get("payment-mode", body.get("payment_mode"))
     if mode is not None:
         if mode not in MODE_FLAGS and mode != "free":
