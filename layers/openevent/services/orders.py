@@ -33,7 +33,7 @@ from openevent.errors import (
     relationship_pointer,
 )
 from openevent.mail import send_mail
-from openevent.models.base import Unique, get_many, next_id, now
+from openevent.models.base import Unique, get_many, next_id, now, retry_id_clash
 from openevent.models.event_content import tax_claim_key
 from openevent.models.events import DiscountCode, Event, EventRole, Ticket
 from openevent.models.orders import (
@@ -439,6 +439,7 @@ def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
 
 # --- attendees ---------------------------------------------------------------------------
 
+@retry_id_clash
 def create_attendee(user: User, event: Event, ticket_ref: str | None,
                     values: dict[str, Any]) -> Attendee:
     """A seat holder without an order: holds one seat until the order expiry time. A buyer
@@ -471,7 +472,7 @@ def create_attendee(user: User, event: Event, ticket_ref: str | None,
         shards = inventory.acquire_seats(batch, {int(current.id): current},
                                          {int(current.id): 1})
         attendee.seat_shard = next(iter(shards[int(current.id)])) if shards else None
-        batch.save("attendee", attendee, Attendee.id.does_not_exist())
+        batch.create("attendee", attendee)
         order_counts.attendees_added(batch, int(event.id), 1, attendee.seat_shard)
         if not organizer:
             _count_hold(batch, user.id, current)
@@ -528,6 +529,7 @@ def delete_attendee(user: User, attendee: Attendee) -> None:
 
 # --- orders: creation --------------------------------------------------------------------
 
+@retry_id_clash
 def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: Any,
                  values: dict[str, Any]) -> Order:
     """The classic flow: attendees first, then the order that takes them over."""
@@ -579,7 +581,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
 
     def build() -> Batch:
         batch = Batch()
-        batch.save("order", order, Order.id.does_not_exist())
+        batch.create("order", order)
         current = _attendees_by_id(ids, apointer)
         need: dict[int, int] = {}
         shards: inventory.SeatShards = {}
@@ -792,6 +794,7 @@ def calculate_amount(user: User | None, body: dict[str, Any]) -> dict[str, Any]:
     return quote
 
 
+@retry_id_clash
 def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
     """POST /v1/orders/create-order: blank attendees and an `initializing` order holding the
     seats, in one transaction."""
@@ -839,9 +842,9 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         shards = inventory.acquire_seats(batch, current, counts)
         order.seat_shards = dump_shard_counts(shards)
         order_counts.add_new(batch, order, attendees=len(attendees))
-        batch.save("order", order, Order.id.does_not_exist())
+        batch.create("order", order)
         for a in attendees:
-            batch.save(f"attendee:{a.id}", a, Attendee.id.does_not_exist())
+            batch.create(f"attendee:{a.id}", a)
         if code is not None and uses:
             inventory.consume_code(batch, code, uses)
         return batch

@@ -36,6 +36,8 @@ from openevent.models.base import (
     Unique,
     next_id,
     now,
+    raise_if_clashed,
+    retry_id_clash,
     transact,
     unique_key,
     update_moving_claim,
@@ -92,8 +94,10 @@ def check_password_length(password: str, pointer: str) -> None:
         raise Unprocessable(f"Password must be at least {MIN_PASSWORD} characters", pointer)
 
 
+@retry_id_clash
 def create_user(values: dict[str, Any], *, send_verification: bool = True) -> User:
     """Create an account; 409 on a taken email (also under concurrency)."""
+    values = dict(values)  # run again on an id clash: the caller's dict stays whole
     email = values["email"]
     password = values.pop("password")
     check_password_length(password, attribute_pointer("password"))
@@ -110,7 +114,8 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
 
     try:
         transact(fill)  # retried while another signup holds the same count shard
-    except TransactWriteError:  # a condition failed: the email's claim is taken
+    except TransactWriteError:  # a condition failed: the email's claim, or the id, is taken
+        raise_if_clashed([user])  # the id was drawn elsewhere too: draw again
         raise Conflict("Email already exists", attribute_pointer("email")) from None
     statistics.user_created(bool(user.is_verified), bool(user.is_admin),
                             bool(user.is_super_admin))
