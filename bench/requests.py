@@ -69,6 +69,7 @@ os.environ.update({
     "OPENEVENT_JWT_SECRET": "bench-secret-for-jwt-signing-0123456789",
     "OPENEVENT_OUTBOX_DIR": tempfile.mkdtemp(prefix="openevent-bench-outbox-"),
     "OPENEVENT_CACHE_SECONDS": "60",  # warm means warm, however slow this machine is
+    "OPENEVENT_JWT_ACCESS_MINUTES": "600",  # the seeded callers' tokens outlive a slow run
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
@@ -477,7 +478,7 @@ def like_timing(gateway: Any, token: str) -> list[tuple[str, float, int]]:
         return time.process_time() - started, status
 
     base_path = path_of({"or": []})
-    once(base_path)  # warm the caches
+    base_status = once(base_path)[1]  # warms the caches too
     base_runs: list[float] = []
     rows: list[tuple[str, float, int]] = []
     for pattern in worst_like_patterns():
@@ -485,10 +486,14 @@ def like_timing(gateway: Any, token: str) -> list[tuple[str, float, int]]:
         status = once(path)[1]
         runs = []
         for _ in range(LIKE_REPEATS):
-            base_runs.append(once(base_path)[0])
-            runs.append(once(path)[0])
+            took, seen = once(base_path)
+            base_runs.append(took)
+            base_status = max(base_status, seen)  # any failure shows
+            took, seen = once(path)
+            runs.append(took)
+            status = max(status, seen)
         rows.append((pattern, min(runs), status))
-    return [('{"or": []}', min(base_runs), 200), *rows]
+    return [('{"or": []}', min(base_runs), base_status), *rows]
 
 
 def report_like(rows: list[tuple[str, float, int]], window: int, size: int) -> bool:
@@ -517,7 +522,9 @@ def like_only(size: int) -> int:
         from openevent.local.provision import provision
 
         provision()
+        started = time.monotonic()
         world = seed(size)
+        print(f"seeded {size} of each in {time.monotonic() - started:.1f} s", file=sys.stderr)
         gateway = Gateway(pool_size=1, groups=("auth", "events", "orders"))
         rows = like_timing(gateway, world["tokens"]["admin"])
     return 0 if report_like(rows, min(filter_window(), size), size) else 1
