@@ -444,71 +444,16 @@ def create_order_endpoints(w: dict[str, Any]) -> list[Endpoint]:
     return rows
 
 
-LIKE_RATIO_BUDGET = 2.0
-LIKE_REPEATS = 5
+def _like_window() -> Any:
+    """bench/like_window.py, loaded by path (bench/ stays off sys.path, see above)."""
+    import importlib.util
 
-
-def worst_like_patterns() -> list[str]:
-    """The most expensive patterns the caps allow against the seeded names ("Event <id>"):
-    all wildcards (every candidate walks every part), wildcards with a last part that never
-    matches, and the longest pattern with literal parts that occur in every name."""
-    from openevent.jsonapi.filtering import MAX_LIKE_LENGTH, MAX_LIKE_WILDCARDS
-
-    half = MAX_LIKE_WILDCARDS // 2
-    longest = "%Event" + "%_" * (half - 1) + "%"  # exactly MAX_LIKE_WILDCARDS wildcards
-    longest += "9" * (MAX_LIKE_LENGTH - len(longest))  # a tail longer than any name
-    patterns = ["%_" * half, "%_" * half + "#", "_" * (MAX_LIKE_WILDCARDS - 1) + "%",
-                "%E%v%e%n%t%_%1%", longest]
-    assert all(len(p) <= MAX_LIKE_LENGTH and p.count("%") + p.count("_") <= MAX_LIKE_WILDCARDS
-               for p in patterns)
-    return patterns
-
-
-def like_timing(gateway: Any, token: str) -> list[tuple[str, float, int]]:
-    """(label, least CPU seconds, status) of the no-constraint window and of each worst
-    pattern, admin event list, warm; each pattern is measured in turns with the baseline."""
-    headers = {"Authorization": f"JWT {token}"}
-
-    def path_of(spec: Any) -> str:
-        return "/v1/events?filter=" + quote(json.dumps(spec))
-
-    def once(path: str) -> tuple[float, int]:
-        started = time.process_time()
-        status = gateway.request("GET", path, headers, None).status
-        return time.process_time() - started, status
-
-    base_path = path_of({"or": []})
-    base_status = once(base_path)[1]  # warms the caches too
-    base_runs: list[float] = []
-    rows: list[tuple[str, float, int]] = []
-    for pattern in worst_like_patterns():
-        path = path_of([{"name": "name", "op": "ilike", "val": pattern}])
-        status = once(path)[1]
-        runs = []
-        for _ in range(LIKE_REPEATS):
-            took, seen = once(base_path)
-            base_runs.append(took)
-            base_status = max(base_status, seen)  # any failure shows
-            took, seen = once(path)
-            runs.append(took)
-            status = max(status, seen)
-        rows.append((pattern, min(runs), status))
-    return [('{"or": []}', min(base_runs), base_status), *rows]
-
-
-def report_like(rows: list[tuple[str, float, int]], window: int, size: int) -> bool:
-    base = rows[0][1]
-    print(f"\nilike over a full candidate window ({window} of {size} events, admin list, "
-          f"least CPU time of {LIKE_REPEATS} warm requests, in turns with the baseline)")
-    ok = True
-    for label, took, status in rows:
-        ratio = took / base
-        good = status == 200 and ratio <= LIKE_RATIO_BUDGET
-        ok = ok and good
-        print(f"  {label[:60]:<60}  {status}  {took * 1000:7.1f} ms  {ratio:4.2f}×  "
-              f"{'yes' if good else 'NO'}")
-    print(f"budget: every pattern within {LIKE_RATIO_BUDGET:.0f}× the no-constraint window")
-    return ok
+    spec = importlib.util.spec_from_file_location("bench_like_window",
+                                                  ROOT / "bench" / "like_window.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def like_only(size: int) -> int:
@@ -526,8 +471,8 @@ def like_only(size: int) -> int:
         world = seed(size)
         print(f"seeded {size} of each in {time.monotonic() - started:.1f} s", file=sys.stderr)
         gateway = Gateway(pool_size=1, groups=("auth", "events", "orders"))
-        rows = like_timing(gateway, world["tokens"]["admin"])
-    return 0 if report_like(rows, min(filter_window(), size), size) else 1
+        rows = _like_window().like_timing(gateway, world["tokens"]["admin"])
+    return 0 if _like_window().report_like(rows, min(filter_window(), size), size) else 1
 
 
 def all_endpoints(w: dict[str, Any]) -> list[Endpoint]:
@@ -584,7 +529,7 @@ def run(size: int, counter: CallCounter) -> dict[str, tuple[Endpoint, dict[str, 
         from openevent.jsonapi.query import filter_window
 
         if size > filter_window():
-            LIKE_ROWS[:] = like_timing(gateway, world["tokens"]["admin"])
+            LIKE_ROWS[:] = _like_window().like_timing(gateway, world["tokens"]["admin"])
     return out
 
 
@@ -660,7 +605,7 @@ def main() -> int:
 
     like_ok = True
     if LIKE_ROWS:
-        like_ok = report_like(LIKE_ROWS, filter_window(), large_n)
+        like_ok = _like_window().report_like(LIKE_ROWS, filter_window(), large_n)
     return 1 if failures or not like_ok else 0
 
 
