@@ -29,7 +29,17 @@ endpoints carry a read budget of the window plus a constant instead of "equal at
 Exit status 1 if any endpoint's calls or items read differ between the two sizes (or exceed
 its read budget), or its calls exceed its budget.
 
+`like`/`ilike` over a full window (issue 20, item 5): at the large size, the admin event list
+with each of the worst patterns the caps allow (openevent.jsonapi.filtering) is timed against
+the same request whose filter constrains nothing (`{"or": []}`, the web app's "all": it reads
+the same full candidate window); the slowest must stay within `LIKE_RATIO_BUDGET` (2×) of
+it. CPU time of the request (`time.process_time`: the gateway, the handler and the embedded
+DynamoDB all run in this process, and other processes' load on a shared machine does not
+count), the least of `LIKE_REPEATS` warm requests each, taken in turns (baseline, pattern,
+baseline, ...). Exit status 1 otherwise.
+
     .venv/bin/python bench/requests.py [--sizes 10 10000]
+    .venv/bin/python bench/requests.py --like-only [--like-size 10000]   # just that check
 """
 
 from __future__ import annotations
@@ -59,6 +69,7 @@ os.environ.update({
     "OPENEVENT_JWT_SECRET": "bench-secret-for-jwt-signing-0123456789",
     "OPENEVENT_OUTBOX_DIR": tempfile.mkdtemp(prefix="openevent-bench-outbox-"),
     "OPENEVENT_CACHE_SECONDS": "60",  # warm means warm, however slow this machine is
+    "OPENEVENT_JWT_ACCESS_MINUTES": "600",  # the seeded callers' tokens outlive a slow run
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
@@ -433,6 +444,37 @@ def create_order_endpoints(w: dict[str, Any]) -> list[Endpoint]:
     return rows
 
 
+def _like_window() -> Any:
+    """bench/like_window.py, loaded by path (bench/ stays off sys.path, see above)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_like_window",
+                                                  ROOT / "bench" / "like_window.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def like_only(size: int) -> int:
+    from moto import mock_aws
+    from openevent.jsonapi.query import filter_window
+    from openevent.settings import get_settings
+
+    get_settings.cache_clear()
+    with mock_aws():
+        from openevent.local.gateway import Gateway
+        from openevent.local.provision import provision
+
+        provision()
+        started = time.monotonic()
+        world = seed(size)
+        print(f"seeded {size} of each in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        gateway = Gateway(pool_size=1, groups=("auth", "events", "orders"))
+        rows = _like_window().like_timing(gateway, world["tokens"]["admin"])
+    return 0 if _like_window().report_like(rows, min(filter_window(), size), size) else 1
+
+
 def all_endpoints(w: dict[str, Any]) -> list[Endpoint]:
     return event_endpoints(w) + auth_endpoints(w) + order_endpoints(w)
 
@@ -484,13 +526,25 @@ def run(size: int, counter: CallCounter) -> dict[str, tuple[Endpoint, dict[str, 
             out[ep.label] = (ep, states)
         print(f"measured {len(out)} endpoints at {size} in {time.monotonic() - started:.1f} s",
               file=sys.stderr)
+        from openevent.jsonapi.query import filter_window
+
+        if size > filter_window():
+            LIKE_ROWS[:] = _like_window().like_timing(gateway, world["tokens"]["admin"])
     return out
+
+
+LIKE_ROWS: list[tuple[str, float, int]] = []
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[10, 10000])
+    parser.add_argument("--like-only", action="store_true",
+                        help="only time ilike over a full window (issue 20, item 5)")
+    parser.add_argument("--like-size", type=int, default=10000)
     args = parser.parse_args()
+    if args.like_only:
+        return like_only(args.like_size)
     counter = CallCounter()
     counter.install()
     small_n, large_n = args.sizes
@@ -547,7 +601,12 @@ def main() -> int:
     print(f"\n{len(small)} endpoints; budgets: get {BUDGETS['get']}, list page "
           f"{BUDGETS['list']} calls warm (+{AUTH_ALLOWANCE} cold with a token: the caller's "
           f"account); {len(failures)} failing: {', '.join(failures) or 'none'}")
-    return 1 if failures else 0
+    from openevent.jsonapi.query import filter_window
+
+    like_ok = True
+    if LIKE_ROWS:
+        like_ok = _like_window().report_like(LIKE_ROWS, filter_window(), large_n)
+    return 1 if failures or not like_ok else 0
 
 
 if __name__ == "__main__":

@@ -94,6 +94,11 @@ def update_user(user_id: str) -> Any:
             and not caller.is_super_admin:
         raise Unprocessable("'is-super-admin' can only be set by a super admin",
                             "/data/attributes/is-super-admin")
+    # A change of the password, the email or a role lost ends every other session of the
+    # account; the caller's own session goes on when the account is theirs.
+    keep = web.current_session(app) if int(caller.id) == int(user.id) else None
+    lost_role = (values.get("is_admin") is False and bool(user.is_admin)) or (
+        values.get("is_super_admin") is False and bool(user.is_super_admin))
     if values.get("is_super_admin") is False:
         accounts.demote_super_admin(user, "/data/attributes/is-super-admin")
     if "password" in values:
@@ -102,9 +107,9 @@ def update_user(user_id: str) -> Any:
                                 "/data/attributes/password")
         password = values.pop("password")
         accounts.check_password_length(password, "/data/attributes/password")
-        accounts.set_password(user, password, revoke_sessions=True)
+        accounts.set_password(user, password, revoke_sessions=True, keep=keep)
     if "email" in values:
-        accounts.change_email(user, values.pop("email"))
+        accounts.change_email(user, values.pop("email"), keep)
     values, extra = core_and_extra("user", values)
     if extra:
         values["extra"] = dump_extra("user", user.extra, extra)
@@ -112,6 +117,8 @@ def update_user(user_id: str) -> Any:
         setattr(user, key, value)
     if values:
         user.save()
+    if lost_role:
+        sessions.end_sessions(user, keep)
     return web.jsonapi(web.resource_document(app, schemas.user_resource(user)))
 
 
@@ -166,8 +173,10 @@ def _login() -> Any:
     body = web.json_body(app)
     email = body.get("email", body.get("username"))
     user = accounts.authenticate(email, body.get("password"))
-    # Every login gets a refresh token: the web app's auth library requires one.
-    return web.plain(sessions.open_session(user))
+    # Every login gets a refresh token: the web app's auth library requires one. Only a
+    # `remember-me` login refreshes (the app's choice): its access token lives 15 minutes.
+    remember = body.get("remember-me", body.get("remember_me")) in (True, "true")
+    return web.plain(sessions.open_session(user, remember=remember))
 
 
 @route(app, "/v1/auth/login", methods=["POST"])
@@ -243,7 +252,8 @@ def change_password() -> Any:
     user = require_login(web.current_user(app))
     data = _data(web.json_body(app))
     accounts.change_password(user, data.get("old-password", data.get("old_password")),
-                             data.get("new-password", data.get("new_password")))
+                             data.get("new-password", data.get("new_password")),
+                             keep=web.current_session(app))
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or user.public_name
     return web.plain({"id": user.id, "email": user.email, "name": name,
                       "password-changed": True})
@@ -253,7 +263,9 @@ def change_password() -> Any:
 
 @route(app, "/v1/settings")
 def get_settings() -> Any:
-    resource = schemas.setting_resource(system.get_system_settings())
+    caller = web.current_user(app)
+    resource = schemas.setting_resource(system.get_system_settings(),
+                                        admin=caller is not None and caller.is_staff)
     return web.jsonapi(web.resource_document(app, resource))
 
 
@@ -284,7 +296,7 @@ def _update_settings() -> Any:
     values = {k: v for k, v in payload.attributes.items()
               if not (v is None and schemas.SETTING.fields[k].write_only)}
     updated = system.update_system_settings(values)
-    return web.jsonapi(web.resource_document(app, schemas.setting_resource(updated)))
+    return web.jsonapi(web.resource_document(app, schemas.setting_resource(updated, admin=True)))
 
 
 @route(app, "/v1/modules")

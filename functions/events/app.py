@@ -230,7 +230,7 @@ def ticket_discount_codes(item_id: str) -> Any:
     user, ticket, event = _ticket(item_id)
     require_event_role(user, event, "coorganizer")
     found = [c for c in codes.codes_of_event(event.id)
-             if ticket.id in codes.ticket_ids_of(c)]
+             if ticket.id in codes.ticket_ids_of(c) and codes.may_see(user, c)]
     return _list(found, schemas.discount_code_resource, schemas.DISCOUNT_CODE,
                  f"/v1/tickets/{ticket.id}/discount-codes")
 
@@ -358,7 +358,8 @@ def event_discount_codes(ref: str) -> Any:
     user = require_login(web.current_user(app))
     event = get_event(ref, user)
     require_event_role(user, event, "coorganizer")
-    return _list(codes.codes_of_event(event.id),
+    # The event-wide code is the admins' (a co-organizer may not see it, nor its id).
+    return _list([c for c in codes.codes_of_event(event.id) if codes.may_see(user, c)],
                  lambda c: schemas.discount_code_resource(c, user), schemas.DISCOUNT_CODE,
                  f"/v1/events/{ref}/discount-codes")
 

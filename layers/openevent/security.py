@@ -2,8 +2,9 @@
 
 - JWTs are HS256 with the algorithm pinned on decode (no `alg: none`, no key confusion) and
   carry `identity` (the user id), `exp`, `iat`, a `type` (access/refresh) and the user's
-  `pwv` (password version): changing or resetting the password bumps it, so tokens minted
-  before the change stop working.
+  `pwv` (password version) and the `sid` of the session (login) it belongs to: changing the
+  password, the email or a role bumps the version, so tokens minted before stop working —
+  except the one session the change carried over (`User.accepts_session`).
 - Passwords use argon2id (~19 MiB per hash): at most one hash per CPU core runs at a time,
   so a burst of logins queues for a core instead of multiplying the memory.
 - Mailed tokens (verify email, reset password, role invites) are URL-safe random strings;
@@ -30,6 +31,7 @@ class TokenClaims:
     identity: int
     token_type: str
     password_version: int
+    session: str | None = None
 
 
 def _secret() -> str:
@@ -42,12 +44,14 @@ def _secret() -> str:
     return secret
 
 
-def issue_token(user_id: int, password_version: int, token_type: str = "access") -> str:
-    """Sign a JWT for `user_id` (`access` or `refresh`)."""
+def issue_token(user_id: int, password_version: int, token_type: str = "access", *,
+                session: str | None = None, minutes: int | None = None) -> str:
+    """Sign a JWT for `user_id` (`access` or `refresh`), of session `session` when given;
+    `minutes` overrides the configured lifetime of an access token."""
     settings = get_settings()
     now = int(time.time())
     lifetime = (
-        settings.jwt_access_minutes * 60
+        (minutes if minutes is not None else settings.jwt_access_minutes) * 60
         if token_type == "access"
         else settings.jwt_refresh_days * 86400
     )
@@ -59,6 +63,8 @@ def issue_token(user_id: int, password_version: int, token_type: str = "access")
         "type": token_type,
         "pwv": password_version,
     }
+    if session is not None:
+        payload["sid"] = session
     import jwt  # PyJWT pulls in cryptography (~40 ms): only on paths that handle tokens
 
     return jwt.encode(payload, _secret(), algorithm=settings.jwt_algorithm)
@@ -89,7 +95,9 @@ def decode_token(token: str, expected_type: str = "access") -> TokenClaims:
     except ValueError:
         raise Unauthorized("Invalid token", parameter="Authorization") from None
     pwv = payload.get("pwv", 0)
-    return TokenClaims(user_id, expected_type, pwv if isinstance(pwv, int) else -1)
+    sid = payload.get("sid")
+    return TokenClaims(user_id, expected_type, pwv if isinstance(pwv, int) else -1,
+                       sid if isinstance(sid, str) and 0 < len(sid) <= 64 else None)
 
 
 def bearer_token(authorization: str | None) -> str | None:

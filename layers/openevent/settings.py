@@ -46,7 +46,8 @@ class Settings:
     documents_queue: str = "openevent-document-events"
     jwt_secret: SecretStr = field(default_factory=lambda: SecretStr(""))
     jwt_algorithm: str = "HS256"
-    jwt_access_minutes: int = 60 * 24
+    jwt_access_minutes: int = 15  # a client that refreshes (`remember-me` logins)
+    jwt_unrefreshed_minutes: int = 60 * 24  # a login that said it will not refresh
     jwt_refresh_days: int = 30
     reset_token_minutes: int = 60
     reset_rate_per_hour: int = 5
@@ -77,7 +78,8 @@ def get_settings() -> Settings:
         media_bucket=_env("OPENEVENT_MEDIA_BUCKET", "openevent-media"),
         documents_queue=_env("OPENEVENT_DOCUMENTS_QUEUE", "openevent-document-events"),
         jwt_secret=SecretStr(_env("OPENEVENT_JWT_SECRET")),
-        jwt_access_minutes=_env_int("OPENEVENT_JWT_ACCESS_MINUTES", 60 * 24),
+        jwt_access_minutes=_env_int("OPENEVENT_JWT_ACCESS_MINUTES", 15),
+        jwt_unrefreshed_minutes=_env_int("OPENEVENT_JWT_UNREFRESHED_MINUTES", 60 * 24),
         jwt_refresh_days=_env_int("OPENEVENT_JWT_REFRESH_DAYS", 30),
         reset_token_minutes=_env_int("OPENEVENT_RESET_TOKEN_MINUTES", 60),
         reset_rate_per_hour=_env_int("OPENEVENT_RESET_RATE_PER_HOUR", 5),

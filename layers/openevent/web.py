@@ -280,13 +280,21 @@ def current_user(app: Chalice) -> Any:
                 raise Unauthorized("User not found", parameter="Authorization") from None
 
         user = container_cache.get(("User", claims.identity), load)
-        if claims.password_version != user.password_version:
+        if not user.accepts_session(claims.password_version, claims.session):
             container_cache.invalidate(("User", claims.identity))  # changed elsewhere?
             user = container_cache.get(("User", claims.identity), load)
-        if user.deleted_at is not None or claims.password_version != user.password_version:
+        if user.deleted_at is not None or not user.accepts_session(claims.password_version,
+                                                                   claims.session):
             raise Unauthorized("Token is no longer valid", parameter="Authorization")
+        cache["session"] = claims.session
     cache["user"] = user
     return user
+
+
+def current_session(app: Chalice) -> str | None:
+    """The session (login) id of the caller's access token, None when it has none."""
+    current_user(app)
+    return request_of(app).context.get("openevent", {}).get("session")  # type: ignore[no-any-return]
 
 
 def parse_int_id(raw: str, what: str = "Object") -> int:

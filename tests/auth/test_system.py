@@ -105,3 +105,35 @@ def test_mailed_links_use_the_admins_frontend_url_setting(api, make_user, outbox
     assert api.post_json("/v1/auth/reset-password", {"data": {"email": me.email}}).status == 200
     body = mails_to(outbox, me.email)[-1].get_body(preferencelist=("plain",)).get_content()
     assert "https://events.example.org/reset-password?token=" in body
+
+
+# --- issue 20, item 4: the public gets the short list; the rest is for admins --------------
+
+PRIVATE = {"smtp-host": "mail.internal.example", "smtp-username": "mailer",
+           "admin-billing-email": "billing@example.org", "admin-billing-phone": "+1 555 0100",
+           "admin-billing-tax-info": "VAT-DE-123456", "aws-bucket-name": "acme-private",
+           "gs-bucket-name": "acme-gs", "email-from": "ops@example.org",
+           "admin-billing-paypal-email": "pay@example.org", "static-domain": "static.internal"}
+
+
+@pytest.mark.parametrize("who", ["anonymous", "user", "organizer"])
+def test_non_admins_see_only_the_public_settings(api, make_user, make_event, who):
+    admin = make_user(admin=True)
+    resp = api.patch("/v1/settings", settings_doc(**PRIVATE, **{"app-name": "Acme Events"}),
+                     token=admin.token)
+    assert resp.status == 200, resp.body
+    token = None
+    if who != "anonymous":
+        caller = make_user()
+        if who == "organizer":
+            make_event(caller.id)
+        token = caller.token
+    for path in ("/v1/settings", "/v1/settings/1"):
+        body = api.get(path, token=token).json()["data"]["attributes"]
+        assert body["app-name"] == "Acme Events"  # what the public pages read is there
+        assert {"frontend-url", "order-expiry-time", "is-stripe-activated", "paypal-mode",
+                "stripe-publishable-key", "cookie-policy"} <= set(body)
+        leaked = {k for k in PRIVATE if k in body}
+        assert not leaked, leaked
+    admin_view = api.get("/v1/settings", token=admin.token).json()["data"]["attributes"]
+    assert {k: admin_view[k] for k in PRIVATE} == PRIVATE

@@ -173,3 +173,87 @@ def test_an_order_cannot_take_over_someone_elses_held_attendee(world, people, sh
     assert world.classic_order(people.buyer, shop.event, [mine], **onsite).status == 201
     again = world.classic_order(people.buyer, shop.event, [mine], **onsite)
     assert again.status == 409, again.body
+
+
+# --- issue 20, item 1: an event-wide code's id is shown only to who may see the code ------
+
+def _event_code(world, shop, **values):
+    """The admin-made event-wide code of the shop's event, linked from the event."""
+    from openevent.models.events import Event
+
+    code = world.code(shop.event, [], code="STAFF90", type="amount", value=9,
+                      used_for="event", **values)
+    Event.get(shop.event.id).update(actions=[Event.discount_code_id.set(int(code.id))])
+    return code
+
+
+def test_event_code_id_is_not_linked_for_strangers(world, people, shop):
+    code = _event_code(world, shop)
+    for token in (None, people.stranger.token, people.buyer.token, people.owner.token,
+                  people.coorganizer.token):
+        for path in (f"/v1/events/{shop.event.id}?include=discount-code",
+                     f"/v1/events/{shop.event.identifier}",
+                     "/v1/events?include=discount-code"):
+            resp = world.api.get(path, token=token)
+            assert resp.status == 200, resp.body
+            assert str(code.id) not in resp.body.decode(), (path, token)
+    admin = world.api.get(f"/v1/events/{shop.event.id}", token=people.admin.token).json()
+    assert admin["data"]["relationships"]["discount-code"]["data"] == {
+        "type": "discount-code", "id": int(code.id)}
+
+
+def test_stranger_cannot_apply_an_event_code_read_from_the_event(world, people, shop):
+    """The attack of the report: read the code's id from the public event, order with it."""
+    _event_code(world, shop)
+    event = world.api.get(f"/v1/events/{shop.event.id}").json()["data"]
+    linked = event["relationships"]["discount-code"]["data"]
+    body = {"discount-code": linked["id"]} if linked else {}
+    resp = world.checkout(people.stranger, [(shop.paid, 1)], **body)
+    assert resp.status == 201, resp.body
+    assert resp.json()["data"]["attributes"]["amount"] == 10.0
+
+
+def test_event_code_is_listed_to_admins_only(world, people, shop):
+    code = _event_code(world, shop)
+    world.code(shop.event, [shop.paid], code="TICKETCODE", value=1)
+    for account, expected in ((people.coorganizer, ["TICKETCODE"]),
+                              (people.owner, ["TICKETCODE"]),
+                              (people.admin, ["STAFF90", "TICKETCODE"])):
+        resp = world.api.get(f"/v1/events/{shop.event.id}/discount-codes",
+                             token=account.token)
+        assert resp.status == 200
+        assert sorted(c["attributes"]["code"] for c in resp.json()["data"]) == expected
+        listed = world.api.get(f"/v1/tickets/{shop.paid.id}/discount-codes",
+                               token=account.token).json()["data"]
+        assert str(code.id) not in str(listed)
+
+
+def test_event_code_id_of_an_order_is_shown_to_its_buyer_not_the_organizers(world, people,
+                                                                             shop):
+    """The buyer typed the code; the event's organizers may not see the event-wide code."""
+    code = _event_code(world, shop)
+    made = world.checkout(people.buyer, [(shop.paid, 1)], **{"discount-code": "staff90"})
+    assert made.status == 201, made.body
+    assert made.json()["data"]["attributes"]["amount"] == 1.0
+    identifier = made.json()["data"]["attributes"]["identifier"]
+    mine = world.api.get(f"/v1/orders/{identifier}", token=people.buyer.token).json()["data"]
+    assert mine["relationships"]["discount-code"]["data"]["id"] == int(code.id)
+    for account in (people.coorganizer, people.owner):
+        for path in (f"/v1/orders/{identifier}?include=discount-code",
+                     f"/v1/events/{shop.event.id}/orders"):
+            resp = world.api.get(path, token=account.token)
+            assert resp.status == 200, resp.body
+            assert str(code.id) not in resp.body.decode(), path
+
+
+def test_buyer_who_typed_the_event_code_applies_it_as_the_web_app_does(world, people, shop):
+    """The web app looks the typed code up by its text, then orders with the id it got."""
+    code = _event_code(world, shop)
+    looked = world.api.get(f"/v1/events/{shop.event.identifier}/discount-codes/staff90",
+                           token=people.buyer.token)
+    assert looked.status == 200, looked.body
+    assert looked.json()["data"]["id"] == int(code.id)
+    resp = world.checkout(people.buyer, [(shop.paid, 1)],
+                          **{"discount-code": looked.json()["data"]["id"]})
+    assert resp.status == 201, resp.body
+    assert resp.json()["data"]["attributes"]["amount"] == 1.0

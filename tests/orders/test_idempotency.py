@@ -85,3 +85,38 @@ def test_a_failed_request_is_not_remembered(world, people, shop):
     ok = {"tickets": [{"id": shop.paid.id, "quantity": 9}]}
     shop.paid.update(actions=[type(shop.paid).quantity.set(20)])
     assert _send(world, "/v1/orders/create-order", ok, people.buyer.token, "k").status == 201
+
+
+
+def test_one_key_on_two_routes_gives_two_answers(world, people, shop):
+    """Issue 20, item 10: a key is scoped by the route template (API Gateway's
+    `requestContext.resourcePath`), as in AWS: the same key on another route is another
+    request — not a 422 for "another body" as when the scope was the method alone."""
+    doc = attendee_doc(shop.event, shop.free, firstname="A", lastname="B", email="a@b.c")
+    held = _send(world, "/v1/attendees", doc, people.buyer.token, "two-routes", JSONAPI)
+    body = {"tickets": [{"id": shop.paid.id, "quantity": 1}]}
+    order = _send(world, "/v1/orders/create-order", body, people.buyer.token, "two-routes")
+    assert held.status == 201, held.body
+    assert order.status == 201, order.body
+    assert (held.json()["data"]["type"], order.json()["data"]["type"]) == ("attendee", "order")
+    again = _send(world, "/v1/orders/create-order", body, people.buyer.token, "two-routes")
+    assert again.json()["data"]["id"] == order.json()["data"]["id"]  # still a replay there
+    assert world.ticket_state(shop.paid).seats_taken == 1
+
+
+def test_the_local_gateway_gives_views_the_route_template(world, people, shop, monkeypatch):
+    """What the key's scope reads: `request.context['resourcePath']` is the route template
+    (e.g. /v1/orders/{order_ref}/charge), as API Gateway sets it — locally too."""
+    import chalice.app
+
+    seen: list[str | None] = []
+    original = chalice.app.Request.__init__
+
+    def spy(self, event_dict, *args, **kwargs):
+        original(self, event_dict, *args, **kwargs)
+        seen.append(self.context.get("resourcePath"))
+
+    monkeypatch.setattr(chalice.app.Request, "__init__", spy)
+    made = world.checkout(people.buyer, [(shop.paid, 1)]).json()["data"]
+    world.api.get(f"/v1/orders/{made['attributes']['identifier']}", token=people.buyer.token)
+    assert seen == ["/v1/orders/create-order", "/v1/orders/{order_ref}"]

@@ -14,6 +14,11 @@ Flask-REST-JSONAPI's syntax, as the Open Event web app sends it:
 Evaluation happens on the bounded candidate set a collection's key or index query returned
 (never a Scan); related resources are read through the resource's relationship loaders, by
 key. Names the resource type does not have are refused with 400 naming `filter` or `sort`.
+
+`like`/`ilike` match in time linear in the compared text for a given pattern (`like_matcher`:
+the pattern's `%`-separated parts have a fixed length, so each is found once, leftmost, with a
+regex that has no repetition — nothing backtracks); a pattern is at most `MAX_LIKE_LENGTH`
+characters with at most `MAX_LIKE_WILDCARDS` of `%` and `_` (400 naming the filter).
 """
 
 from __future__ import annotations
@@ -50,12 +55,56 @@ def _comparable(value: Any, kind: str) -> Any:
     return value
 
 
-def _like(value: Any, pattern: Any, insensitive: bool) -> bool:
-    if not isinstance(value, str) or not isinstance(pattern, str):
-        return False
-    regex = "^" + re.escape(pattern).replace("%", ".*").replace("_", ".") + "$"
-    flags = re.IGNORECASE | re.DOTALL if insensitive else re.DOTALL
-    return re.match(regex, value, flags) is not None
+MAX_LIKE_LENGTH = 100  # characters of a like/ilike pattern
+MAX_LIKE_WILDCARDS = 10  # `%` and `_` in one pattern
+
+
+def like_matcher(pattern: str, insensitive: bool) -> Callable[[Any], bool]:
+    """A predicate: does a text match the SQL `like` `pattern` (`%` any run, `_` one char)?
+
+    The parts between `%`s have a fixed length (a literal or `_` is one character), so the
+    first part must sit at the start, the last at the end, and each middle part is taken at
+    its leftmost place after the previous one (leftmost is never worse for what follows).
+    Each part is one regex of literals and `.` without repetition: one search per part,
+    at most len(text) × len(part) steps, never a backtracking `.*`.
+    """
+    flags = re.DOTALL | (re.IGNORECASE if insensitive else 0)
+    parts = [re.compile("".join("." if c == "_" else re.escape(c) for c in part), flags)
+             for part in pattern.split("%")]
+    sizes = [len(part) for part in pattern.split("%")]
+    if len(parts) == 1:
+        only = parts[0]
+        return lambda text: isinstance(text, str) and only.fullmatch(text) is not None
+    first, last, middle = parts[0], parts[-1], list(zip(parts[1:-1], sizes[1:-1], strict=True))
+    head, tail = sizes[0], sizes[-1]
+
+    def match(text: Any) -> bool:
+        if not isinstance(text, str) or len(text) < head + tail:
+            return False
+        end = len(text) - tail
+        if first.match(text, 0, head) is None or last.match(text, end) is None:
+            return False
+        at = head
+        for part, size in middle:
+            found = part.search(text, at, end)
+            if found is None:
+                return False
+            at = found.start() + size
+        return True
+
+    return match
+
+
+def _like_predicate(name: str, op: str, val: Any) -> Callable[[Any], bool]:
+    """The matcher of a `like`-family filter on `name` (400 for a pattern over the caps)."""
+    if not isinstance(val, str):
+        return lambda _: False
+    wildcards = val.count("%") + val.count("_")
+    if len(val) > MAX_LIKE_LENGTH or wildcards > MAX_LIKE_WILDCARDS:
+        raise BadRequest(f"The '{op}' pattern on '{name}' may have at most {MAX_LIKE_LENGTH} "
+                         f"characters and {MAX_LIKE_WILDCARDS} wildcards (% and _); it has "
+                         f"{len(val)} and {wildcards}", parameter="filter")
+    return like_matcher(val, "ilike" in op)
 
 
 def _safe_cmp(op: Callable[[Any, Any], bool], a: Any, b: Any) -> bool:
@@ -168,9 +217,9 @@ def _attribute_filter(schema: Schema, name: str, attr: str, op: str, val: Any) -
             return lambda r: get(r) in targets
         return lambda r: get(r) not in targets
     if op in {"like", "ilike", "notlike", "notilike"}:
-        insensitive = "ilike" in op
+        matches = _like_predicate(name, op, val)
         negate = op.startswith("not")
-        return lambda r: _like(get(r), val, insensitive) != negate
+        return lambda r: matches(get(r)) != negate
     if op in {"is_", "isnot"}:
         if val is None:
             return lambda r: (get(r) is None) == (op == "is_")

@@ -26,6 +26,8 @@ class SystemSettings(InvalidatingModel, Model):
     paypal_client = UnicodeAttribute(null=True)
     paypal_secret = UnicodeAttribute(null=True)  # write-only on the wire
     paypal_webhook_id = UnicodeAttribute(null=True)
+    # Open Event Server's ALLOW_UNVERIFIED_FREE_ORDERS (services/free_orders.py)
+    allow_unverified_free_orders = BooleanAttribute(default=False)
 
 
 class Modules(InvalidatingModel, Model):

@@ -50,6 +50,9 @@ class User(InvalidatingModel, Model):
     email = UnicodeAttribute()
     password_hash = UnicodeAttribute()
     password_version = IntAttribute(default=0)
+    # The one session (login) a password, email or role change carried over to the current
+    # `password_version`: every other session ended with the change (services/sessions.py).
+    kept_session = UnicodeAttribute(null=True)
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
     public_name = UnicodeAttribute(null=True)
@@ -67,6 +70,13 @@ class User(InvalidatingModel, Model):
     email_index = EmailIndex()
     kind_index = KindIndex()
     super_admin_index = SuperAdminIndex()
+
+    def accepts_session(self, password_version: int, session: str | None) -> bool:
+        """Is a token of `session`, minted at `password_version`, still of a live session?
+        Tokens of the current version are; of an older one, only the kept session's."""
+        if password_version == int(self.password_version or 0):
+            return True
+        return session is not None and session == self.kept_session
 
     def mark_super_admin(self) -> None:
         """Set `super_admin` from `is_super_admin` and `deleted_at` (before a whole-item

@@ -353,8 +353,11 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
         "custom_forms": many("custom-form", "custom-forms", content("custom-forms")),
         "discount_codes": many("discount-code", "discount-codes", codes),
         "access_codes": many("access-code", "access-codes", access_codes),
-        "discount_code": Rel("discount-code", event.discount_code_id,
-                             f"{base}/discount-code"),
+        # The event-wide code's id is a secret: only who may read the code (admins) sees
+        # it; a buyer applies the code by its text (issue 20, item 1).
+        "discount_code": Rel("discount-code",
+                             event.discount_code_id if user is not None and user.is_staff
+                             else None, f"{base}/discount-code"),
         "stripe_authorization": Rel("stripe-authorization", None,
                                     f"{base}/stripe-authorization", include_data=False),
         "roles": many("users-events-role", "users-events-roles"),

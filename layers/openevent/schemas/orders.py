@@ -107,6 +107,20 @@ CHARGE = Schema(type="charge", path="charges", fields={
 STATISTIC_KEYS = ("total", "draft", "cancelled", "pending", "expired", "placed", "completed")
 
 
+def _may_see_code_id(user: User | None, order: Order) -> bool:
+    """The id of an order's discount code is shown to the buyer who applied it and to whoever
+    may read the code — not to the organizers of an event-wide (admin) code (issue 20, 1)."""
+    if order.discount_code_id is None or user is None:
+        return False
+    if user.is_staff or (order.user_id is not None and int(order.user_id) == int(user.id)):
+        return True
+    from openevent.models.events import DiscountCode
+    from openevent.services.discount_codes import may_see
+
+    code = priming.get(DiscountCode, order.discount_code_id)
+    return code is not None and may_see(user, code)
+
+
 def order_resource(order: Order, user: User | None = None) -> Resource:
     """The `order` resource; `include=` may load event, attendees, tickets, discount-code."""
     base = f"/v1/orders/{order.identifier}"
@@ -164,14 +178,16 @@ def order_resource(order: Order, user: User | None = None) -> Resource:
         found.via = order  # openevent.visibility: an order's buyer, to its organizers
         return [found]
 
+    code_id = order.discount_code_id if _may_see_code_id(user, order) else None
+    values["discount_code_id"] = code_id
     res = Resource(ORDER, order.id, values, {
         "event": Rel("event", order.event_id, f"{base}/event", loader=event),
         "attendees": Rel("attendee", [int(a) for a in order.attendee_ids or []],  # type: ignore[call-overload]
                          f"{base}/attendees", loader=attendees, many=True),
         "tickets": Rel("ticket", ticket_ids, f"{base}/tickets", loader=tickets, many=True),
-        "discount_code": Rel("discount-code", order.discount_code_id,
-                             f"/v1/discount-codes/{order.discount_code_id}"
-                             if order.discount_code_id is not None else f"{base}/discount-code",
+        "discount_code": Rel("discount-code", code_id,
+                             f"/v1/discount-codes/{code_id}"
+                             if code_id is not None else f"{base}/discount-code",
                              loader=code),
         "user": Rel("user", order.user_id, f"/v1/users/{order.user_id}", loader=buyer),
     }, source=order)

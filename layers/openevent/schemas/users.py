@@ -96,11 +96,39 @@ SETTING = Schema(
         "paypal_client": String(max_length=255),
         "paypal_secret": String(max_length=255, write_only=True),
         "paypal_webhook_id": String(max_length=255, write_only=True),
+        "allow_unverified_free_orders": Boolean(nullable=False),  # admins only (not public)
     }),
 )
 
 
-def setting_resource(settings: SystemSettings) -> Resource:
+# What anyone (anonymous callers included) reads of the settings: what the web app's public
+# pages and checkout read — Open Event Server's public setting schema without its admin
+# billing contact (issue 20, item 4). Everything else (mail server, billing contact, storage
+# buckets, environment) is for admins.
+PUBLIC_SETTINGS = frozenset({
+    "app_name", "tagline", "frontend_url", "order_expiry_time", "start_pg_event_id",
+    "start_pg_enabled", "analytics_key", "fb_client_id", "google_url", "github_url",
+    "twitter_url", "support_url", "facebook_url", "instagram_url", "patreon_url", "gitter_url",
+    "telegram_url", "youtube_url", "weblate_url", "rocket_chat_url", "android_app_url",
+    "web_app_url", "cookie_policy", "cookie_policy_link", "is_stripe_activated",
+    "is_paypal_activated", "is_paytm_activated", "is_omise_activated", "is_alipay_activated",
+    "is_billing_paypal_activated", "stripe_client_id", "stripe_publishable_key",
+    "stripe_test_client_id", "stripe_test_publishable_key", "stripe_mode", "paypal_mode",
+    "paypal_client", "paypal_sandbox_client", "omise_mode", "omise_test_public",
+    "omise_live_public", "alipay_publishable_key", "paytm_mode", "paytm_live_merchant",
+    "paytm_sandbox_merchant", "logo_size", "image_size", "slide_size",
+    "is_google_recaptcha_enabled", "google_recaptcha_site",
+})
+
+PUBLIC_SETTING = Schema(
+    type="setting",
+    path="settings",
+    fields={name: spec for name, spec in SETTING.fields.items() if name in PUBLIC_SETTINGS},
+)
+
+
+def setting_resource(settings: SystemSettings, admin: bool = False) -> Resource:
+    """The settings: every non-secret one for an admin, the public list for anyone else."""
     from openevent.services.system import frontend_url
 
     values = item_values(SETTING, settings)
@@ -116,7 +144,7 @@ def setting_resource(settings: SystemSettings) -> Resource:
     values["email_from"] = values.get("email_from") or get_settings().mail_sender
     values["email_from_name"] = values.get("email_from_name") or values.get("app_name")
     values["tagline"] = values.get("tagline") or DEFAULT_TAGLINE
-    return Resource(SETTING, "1", values, link="/v1/settings")
+    return Resource(SETTING if admin else PUBLIC_SETTING, "1", values, link="/v1/settings")
 
 
 DEFAULT_TAGLINE = "Event management and ticketing"

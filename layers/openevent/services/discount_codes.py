@@ -91,6 +91,14 @@ def find_code_by_text(event: Event, code_text: str) -> DiscountCode | None:
     return code
 
 
+def may_see(user: User | None, code: DiscountCode) -> bool:
+    """Whether `user` may see `code` (and so its id): the read rule of `openevent.visibility`
+    — an event-wide code only admins, a ticket code the event's co-organizers and up."""
+    from openevent.visibility import RULES
+
+    return bool(RULES["discount-code"](user, code))
+
+
 def require_code_access(user: User | None, code: DiscountCode, event: Event) -> None:
     """Co-organizer+ for ticket codes, staff for event codes."""
     if code.used_for == "event":

@@ -39,6 +39,8 @@ from openevent.models.base import (
     failed_positions,
     next_id,
     now,
+    raise_if_clashed,
+    retry_id_clash,
     transact,
     unique_key,
 )
@@ -147,6 +149,7 @@ def _currency_guard(event: Event, values: dict[str, Any]) -> Any:
 
 # --- create / update / delete ----------------------------------------------------------
 
+@retry_id_clash
 def create_event(user: User | None, values: dict[str, Any]) -> Event:
     """Create an event owned by `user`, with its owner role and default attendee form."""
     user = require_login(user)
@@ -172,6 +175,7 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
         try:
             transact(fill)
         except TransactWriteError as exc:
+            raise_if_clashed([event])  # the event's id was drawn elsewhere too: draw again
             if failed_positions(exc) == [0]:
                 continue  # identifier collision (1 in 4 billion): draw another
             raise

@@ -26,7 +26,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from openevent.errors import ServiceUnavailable
-from openevent.models.base import db_connection
+from openevent.models.base import db_connection, raise_if_clashed
 from openevent.models.events import DiscountCode, SeatShard, Ticket
 
 _ATTEMPTS = 6
@@ -66,6 +66,13 @@ class Batch:
 
     def save(self, label: str, item: Model, condition: Any = None) -> None:
         self.ops.append((label, "save", item, {"condition": condition}))
+
+    def create(self, label: str, item: Model) -> None:
+        """Save a new item under the condition that its key is free: a refusal because the
+        key was taken is an id clash (`models.base.IdClash`), drawn again by the caller."""
+        key = item._hash_key_attribute()
+        self.ops.append((label, "save", item, {"condition": key.does_not_exist(),
+                                               "new": True}))
 
     def update(self, label: str, item: Model, actions: list[Any], condition: Any = None) -> None:
         self.ops.append((label, "update", item, {"actions": actions, "condition": condition}))
@@ -398,6 +405,9 @@ def _run(build: Callable[[], Batch], attempts: int, chooser: _ShardChooser) -> N
             reasons = _reasons(exc)
             failed = [ops[i][0] for i, code in enumerate(reasons)
                       if code == "ConditionalCheckFailed" and i < len(ops)]
+            raise_if_clashed([ops[i][2] for i, code in enumerate(reasons)
+                              if code == "ConditionalCheckFailed" and i < len(ops)
+                              and ops[i][3].get("new")])
             if failed:
                 moves += 1
                 if moves <= _ATTEMPTS and chooser.learn(failed):

@@ -33,7 +33,7 @@ from openevent.errors import (
     relationship_pointer,
 )
 from openevent.mail import send_mail
-from openevent.models.base import Unique, get_many, next_id, now
+from openevent.models.base import Unique, get_many, next_id, now, retry_id_clash
 from openevent.models.event_content import tax_claim_key
 from openevent.models.events import DiscountCode, Event, EventRole, Ticket
 from openevent.models.orders import (
@@ -50,6 +50,7 @@ from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_login, role_satisfies
 from openevent.services import access_codes, inventory, order_counts, pricing
+from openevent.services.free_orders import check_free_order
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings, require_module
 from openevent.settings import get_settings
@@ -445,6 +446,7 @@ def transition(order: Order, to: str, *, values: dict[str, Any] | None = None,
 
 # --- attendees ---------------------------------------------------------------------------
 
+@retry_id_clash
 def create_attendee(user: User, event: Event, ticket_ref: str | None,
                     values: dict[str, Any]) -> Attendee:
     """A seat holder without an order: holds one seat until the order expiry time. A buyer
@@ -477,7 +479,7 @@ def create_attendee(user: User, event: Event, ticket_ref: str | None,
         shards = inventory.acquire_seats(batch, {int(current.id): current},
                                          {int(current.id): 1})
         attendee.seat_shard = next(iter(shards[int(current.id)])) if shards else None
-        batch.save("attendee", attendee, Attendee.id.does_not_exist())
+        batch.create("attendee", attendee)
         order_counts.attendees_added(batch, int(event.id), 1, attendee.seat_shard)
         if not organizer:
             _count_hold(batch, user.id, current)
@@ -534,6 +536,7 @@ def delete_attendee(user: User, attendee: Attendee) -> None:
 
 # --- orders: creation --------------------------------------------------------------------
 
+@retry_id_clash
 def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: Any,
                  values: dict[str, Any]) -> Order:
     """The classic flow: attendees first, then the order that takes them over."""
@@ -576,6 +579,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
     quote = pricing.quote(event, requests, None if organizer else code)
     amount = decide_amount(organizer, values.get("amount"), quote.total,
                            event.payment_currency)
+    check_free_order(user, organizer, amount)
     mode = values.get("payment_mode") or "free"
     check_payment_mode(event, mode, amount, attribute_pointer("payment_mode"))
     status = decide_status(organizer, values.get("status"), amount)
@@ -584,7 +588,7 @@ def create_order(user: User, event: Event, attendee_refs: list[str], code_ref: A
 
     def build() -> Batch:
         batch = Batch()
-        batch.save("order", order, Order.id.does_not_exist())
+        batch.create("order", order)
         current = _attendees_by_id(ids, apointer)
         need: dict[int, int] = {}
         shards: inventory.SeatShards = {}
@@ -804,6 +808,7 @@ def calculate_amount(user: User | None, body: dict[str, Any]) -> dict[str, Any]:
     return quote
 
 
+@retry_id_clash
 def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
     """POST /v1/orders/create-order: blank attendees and an `initializing` order holding the
     seats, in one transaction."""
@@ -828,6 +833,7 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
             raise Conflict(f"{SOLD_OUT}: {r.ticket.name}", "/tickets")
     quote = pricing.quote(event, requests, None if organizer else code, tax=basket.tax,
                           load_tax=False)
+    check_free_order(user, organizer, quote.total)
     mode = body.get("payment-mode", body.get("payment_mode"))
     if mode is not None:
         if mode not in MODE_FLAGS and mode != "free":
@@ -855,9 +861,9 @@ def create_checkout_order(user: User, body: dict[str, Any]) -> Order:
         shards = inventory.acquire_seats(batch, current, counts)
         order.seat_shards = dump_shard_counts(shards)
         order_counts.add_new(batch, order, attendees=len(attendees))
-        batch.save("order", order, Order.id.does_not_exist())
+        batch.create("order", order)
         for a in attendees:
-            batch.save(f"attendee:{a.id}", a, Attendee.id.does_not_exist())
+            batch.create(f"attendee:{a.id}", a)
         if code is not None and uses:
             inventory.consume_code(batch, code, uses)
         access_codes.consume(batch, unlock)

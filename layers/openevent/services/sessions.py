@@ -1,15 +1,25 @@
-"""Refresh tokens: opaque, stored hashed, rotating and revocable.
+"""Sessions: one per login, carried by rotating refresh tokens; ended together on a change.
 
-Every login (`/auth/session`, `/v1/auth/login`) answers an access JWT and a refresh token: the
-web app's auth library (ember-simple-auth-token) refuses a login without one. A refresh token
-is a random URL-safe string kept only as its SHA-256 in the mailed-token table (purpose
-`refresh-session`), with its owner, expiry and the password version it was issued under.
+Every login (`/auth/session`, `/v1/auth/login`) opens a session (a random `sid`) and answers
+an access JWT and a refresh token of it: the web app's auth library (ember-simple-auth-token)
+refuses a login without one. A refresh token is a random URL-safe string kept only as its
+SHA-256 in the mailed-token table (purpose `refresh-session`), with its owner, expiry, the
+password version it was issued under and its session.
+
+- access tokens live `OPENEVENT_JWT_ACCESS_MINUTES` (15) when the login asked `remember-me`
+  (the web app then refreshes them before they expire); a login that did not ask — the app
+  schedules no refresh then and would end the session at expiry — gets
+  `OPENEVENT_JWT_UNREFRESHED_MINUTES` (a day, as Open Event Server). Either is checked
+  against the account on every request, so ending the session ends it at once;
+- a password change, an email change, the loss of the admin role (`end_sessions`) bump the
+  account's `password_version` and keep at most the session that made the change
+  (`User.kept_session`): every other session's access and refresh tokens stop working. A
+  password reset, an admin's change of someone else's account and a deletion keep none;
 
 - `POST /v1/auth/token/refresh` exchanges a refresh token for a new access token *and* a new
   refresh token; the old one is marked used by a conditional write, so it works once (two
   concurrent refreshes with one token: one wins, the other is 401);
-- logging out revokes the token sent; changing or resetting the password bumps
-  `password_version`, which revokes every refresh token issued before;
+- logging out revokes the token sent;
 - expiry: `OPENEVENT_JWT_REFRESH_DAYS` (30 days).
 """
 
@@ -32,22 +42,52 @@ PURPOSE = "refresh-session"
 _POINTER = "refresh_token"
 
 
-def _new_refresh_token(user: User) -> str:
+def _new_refresh_token(user: User, session: str) -> str:
     token = new_url_token()
     lifetime = timedelta(days=get_settings().jwt_refresh_days)
-    # `email` carries the password version the session belongs to (the table's free field).
+    # `email` carries the password version and the session (the table's free field).
     MailToken(token_digest(token), purpose=PURPOSE, user_id=user.id,
-              email=f"pwv:{int(user.password_version or 0)}",
+              email=f"pwv:{int(user.password_version or 0)};sid:{session}",
               expires_at=now() + lifetime).save()
     return token
 
 
-def open_session(user: User) -> dict[str, str]:
-    """The login answer: an access JWT and a fresh refresh token. Records the user's
-    `last-accessed-at` (the admin's "active users" list filters on it)."""
+def _stamp(record: MailToken) -> tuple[int, str | None]:
+    """The password version and session of a refresh token record ("pwv:N;sid:S"; records
+    made before sessions had ids read "pwv:N")."""
+    version, session = -1, None
+    for part in str(record.email or "").split(";"):
+        name, _, value = part.partition(":")
+        if name == "pwv" and value.lstrip("-").isdigit():
+            version = int(value)
+        elif name == "sid" and value:
+            session = value
+    return version, session
+
+
+def open_session(user: User, *, remember: bool = True,
+                 session: str | None = None) -> dict[str, str]:
+    """The login answer: an access JWT and a fresh refresh token of a new session (or of
+    `session`, on refresh). Records the user's `last-accessed-at` (the admin's "active
+    users" list filters on it)."""
     _touch(user)
-    return {"access_token": issue_token(user.id, user.password_version),
-            "refresh_token": _new_refresh_token(user)}
+    settings = get_settings()
+    sid = session or new_url_token()[:22]
+    minutes = settings.jwt_access_minutes if remember else settings.jwt_unrefreshed_minutes
+    return {"access_token": issue_token(user.id, int(user.password_version or 0),
+                                        session=sid, minutes=minutes),
+            "refresh_token": _new_refresh_token(user, sid)}
+
+
+def end_actions(keep: str | None) -> list[Any]:
+    """The update actions that end every session of an account but `keep` (None: all)."""
+    return [User.password_version.add(1),
+            User.kept_session.set(keep) if keep else User.kept_session.remove()]
+
+
+def end_sessions(user: User, keep: str | None = None) -> None:
+    """End every session of `user` except `keep` (the caller's own, when it is theirs)."""
+    user.update(actions=end_actions(keep))
 
 
 def _touch(user: User) -> None:
@@ -81,14 +121,15 @@ def refresh(token: Any) -> dict[str, str]:
         user = User.get(int(record.user_id))
     except User.DoesNotExist:
         raise Unauthorized("Refresh token is no longer valid", parameter=_POINTER) from None
-    if user.deleted_at is not None or record.email != f"pwv:{int(user.password_version or 0)}":
+    version, session = _stamp(record)
+    if user.deleted_at is not None or not user.accepts_session(version, session):
         raise Unauthorized("Refresh token is no longer valid", parameter=_POINTER)
     try:
         record.update(actions=[MailToken.used_at.set(now())],
                       condition=MailToken.used_at.does_not_exist())
     except UpdateError:
         raise Unauthorized("Refresh token is no longer valid", parameter=_POINTER) from None
-    return open_session(user)
+    return open_session(user, session=session)
 
 
 def revoke(token: Any) -> None:

@@ -35,6 +35,8 @@ from openevent.models.base import (
     db_connection,
     next_id,
     now,
+    raise_if_clashed,
+    retry_id_clash,
     unique_key,
     update_moving_claim,
 )
@@ -180,6 +182,7 @@ def check_ticket(event: Event, values: dict[str, Any], ticket: Ticket | None = N
 
 # --- writes ----------------------------------------------------------------------------
 
+@retry_id_clash
 def create_ticket(user: User | None, event: Event, values: dict[str, Any]) -> Ticket:
     require_event_role(user, event, "coorganizer")
     require_module("ticket_include")
@@ -201,6 +204,7 @@ def create_ticket(user: User | None, event: Event, values: dict[str, Any]) -> Ti
                                                    shards):
                     tx.save(shard)
     except TransactWriteError:
+        raise_if_clashed([ticket])  # the ticket's id was drawn elsewhere too: draw again
         raise Conflict("A ticket with this name already exists in the event",
                        attribute_pointer("name")) from None
     return ticket

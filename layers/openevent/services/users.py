@@ -5,7 +5,8 @@ Rules (API.md §2 and the deliberate differences):
   the user, so concurrent signups with one email cannot both succeed (409);
 - mailed tokens are stored hashed, expire, and work once (a conditional update marks them
   used); password-reset requests are rate limited per email and always answer the same;
-- resetting a password bumps `password_version`, which revokes every JWT issued before.
+- a password reset, a password, email or role change and a deletion end the account's
+  other sessions (services/sessions.py: `end_actions`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from openevent.models.base import (
     Unique,
     next_id,
     now,
+    raise_if_clashed,
+    retry_id_clash,
     transact,
     unique_key,
     update_moving_claim,
@@ -91,8 +94,10 @@ def check_password_length(password: str, pointer: str) -> None:
         raise Unprocessable(f"Password must be at least {MIN_PASSWORD} characters", pointer)
 
 
+@retry_id_clash
 def create_user(values: dict[str, Any], *, send_verification: bool = True) -> User:
     """Create an account; 409 on a taken email (also under concurrency)."""
+    values = dict(values)  # run again on an id clash: the caller's dict stays whole
     email = values["email"]
     password = values.pop("password")
     check_password_length(password, attribute_pointer("password"))
@@ -109,7 +114,8 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
 
     try:
         transact(fill)  # retried while another signup holds the same count shard
-    except TransactWriteError:  # a condition failed: the email's claim is taken
+    except TransactWriteError:  # a condition failed: the email's claim, or the id, is taken
+        raise_if_clashed([user])  # the id was drawn elsewhere too: draw again
         raise Conflict("Email already exists", attribute_pointer("email")) from None
     statistics.user_created(bool(user.is_verified), bool(user.is_admin),
                             bool(user.is_super_admin))
@@ -254,30 +260,40 @@ def reset_password(token: Any, password: Any) -> User:
     return user
 
 
-def set_password(user: User, password: str, *, revoke_sessions: bool) -> None:
+def set_password(user: User, password: str, *, revoke_sessions: bool,
+                 keep: str | None = None) -> None:
+    """Store a new password; `revoke_sessions` ends every session of the account but `keep`
+    in the same write (services/sessions.py)."""
+    from openevent.services.sessions import end_actions
+
     actions: list[Action] = [User.password_hash.set(hash_password(password))]
     if revoke_sessions:
-        actions.append(User.password_version.add(1))
+        actions.extend(end_actions(keep))
     user.update(actions=actions)
 
 
-def change_password(user: User, old: Any, new: Any) -> None:
+def change_password(user: User, old: Any, new: Any, keep: str | None = None) -> None:
+    """The account's own change: every other session ends; the caller's session `keep`
+    goes on (the Open Event frontend keeps using its token after a change)."""
     if not isinstance(old, str) or not verify_password(user.password_hash, old):
         raise BadRequest("Wrong password", "/data/old-password")
     if not isinstance(new, str):
         raise Unprocessable("'new-password' is required", "/data/new-password")
     check_password_length(new, "/data/new-password")
-    # Sessions stay valid: the Open Event frontend keeps using its token after a change.
-    set_password(user, new, revoke_sessions=False)
+    set_password(user, new, revoke_sessions=True, keep=keep)
 
 
-def change_email(user: User, new_email: str) -> None:
-    """Move the email claim in one transaction with the user update (409 when taken)."""
+def change_email(user: User, new_email: str, keep: str | None = None) -> None:
+    """Move the email claim in one transaction with the user update (409 when taken); every
+    session of the account but `keep` ends in the same transaction."""
+    from openevent.services.sessions import end_actions
+
     old_key, new_key = email_key(user.email), email_key(new_email)
     if old_key == new_key:
         return
     try:
-        update_moving_claim(user, [User.email.set(new_email), User.is_verified.set(False)],
+        update_moving_claim(user, [User.email.set(new_email), User.is_verified.set(False),
+                                   *end_actions(keep)],
                             None, owner=str(user.id), old_claim=old_key, new_claim=new_key)
     except ClaimTaken:
         raise Conflict("Email already exists", attribute_pointer("email")) from None
@@ -286,6 +302,8 @@ def change_email(user: User, new_email: str) -> None:
         container_cache.invalidate(("User", user.id))
     user.email = new_email
     user.is_verified = False
+    user.password_version = int(user.password_version or 0) + 1  # as written, for a later save
+    user.kept_session = keep
 
 
 def keep_a_super_admin(user: User, pointer: str | None = None) -> User | None:
@@ -340,7 +358,9 @@ def demote_super_admin(user: User, pointer: str | None = None) -> None:
 
 
 def soft_delete(user: User) -> None:
-    actions: list[Action] = [User.deleted_at.set(now()), User.password_version.add(1),
+    from openevent.services.sessions import end_actions
+
+    actions: list[Action] = [User.deleted_at.set(now()), *end_actions(None),
                              User.super_admin.remove()]
     if user.is_super_admin and user.deleted_at is None:
         _unseat_super_admin(user, actions, None)
