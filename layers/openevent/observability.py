@@ -169,9 +169,15 @@ def _other(event: Any, get_response: Callable[[Any], Any]) -> Any:
     started = time.perf_counter()
     try:
         result = get_response(event)
-    except Exception:
+    except Exception as exc:
+        from openevent.backend import is_backend_fault
+
         count("Errors")
-        logger().exception("invocation failed", extra={"event_type": kind})
+        if is_backend_fault(exc):  # an outage of the back end: retried, one line each
+            logger().warning("invocation failed: back end unavailable: %s", exc,
+                             extra={"event_type": kind})
+        else:
+            logger().exception("invocation failed", extra={"event_type": kind})
         raise
     if kind in EVENT_METRICS:
         count(EVENT_METRICS[kind])

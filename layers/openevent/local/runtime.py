@@ -173,6 +173,7 @@ class Runtime:
         self.moto_port = moto_port or free_port()
         self.broker_port = broker_port or free_port()
         self.children: list[subprocess.Popen[bytes]] = []
+        self.moto: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.server: Any = None
@@ -228,23 +229,31 @@ class Runtime:
 
         Same process group as the runtime (a kill of the group ends it too); it ignores
         Ctrl-C, so the API drains before moto takes its final snapshot on SIGTERM, and it
-        exits by itself when this process is gone (its stdin closes)."""
+        exits by itself when this process is gone (its stdin closes). Its stderr is relayed
+        (`supervisor.relay_lines`): to `moto.log`, and its `openevent:` lines (a full disk,
+        a deleted journal) to this process's stderr — the log may be on the full disk."""
         import json
+
+        from openevent.local.supervisor import relay_lines
 
         cmd = [sys.executable, "-m", "openevent.local.moto_server", "-H", "127.0.0.1",
                "-p", str(self.moto_port), "--data-dir", str(self.data_dir), "--watch-parent"]
         log_path = self.data_dir / "moto.log"
-        log_file = open(log_path, "ab")  # noqa: SIM115 - lives with the child
         child = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
-            cmd, stdin=subprocess.PIPE, stdout=log_file, stderr=log_file)
-        self.children.append(child)
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        last: list[str] = []
+        relay = threading.Thread(target=relay_lines, args=(child.stderr, log_path, last),
+                                 name="moto-stderr", daemon=True)
+        relay.start()
+        self.children = [c for c in self.children if c is not self.moto] + [child]
+        self.moto = child
         self.watch(child.pid)
         url = f"http://127.0.0.1:{self.moto_port}/openevent/ready"
         deadline = time.monotonic() + 300  # replaying a long journal takes a while
         while True:
             if child.poll() is not None:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
-                raise StartupError(tail[0] if tail else
+                relay.join(timeout=5)
+                raise StartupError(last[0] if last else
                                    f"openevent: the embedded AWS exited; see {log_path}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
@@ -255,6 +264,56 @@ class Runtime:
                     raise StartupError(f"openevent: the embedded AWS did not start; see "
                                        f"{log_path}") from None
                 time.sleep(0.1)
+
+    def restart_moto(self) -> str:
+        """Start moto again from its store after it died, then provision what its store
+        does not keep (queues, the mail identity); returns what it restored."""
+        from openevent.local.provision import provision
+
+        self.start_moto()
+        provision()
+        pump = getattr(self, "pump", None)
+        if pump is not None:
+            pump.recreate_queues()
+        return (f" ({self.restored.get('items', 0)} items restored, "
+                f"{self.restored.get('replayed', 0)} journaled writes replayed)")
+
+    def start_supervisor(self) -> None:
+        """Restart moto and the broker when they die (`openevent.local.supervisor`)."""
+        from openevent.local.supervisor import Supervisor, Watched, mark_devices_offline
+
+        supervisor = Supervisor(self.stopping)
+        supervisor.watch(Watched("the embedded AWS (moto)", lambda: self.moto.poll(),
+                                 self.restart_moto))
+        broker = getattr(self, "broker", None)
+        if broker is not None:
+            def restart_broker() -> str:
+                broker.start()
+                return ""
+
+            def offline() -> None:
+                marked = mark_devices_offline()
+                log.info("%d lab devices marked offline while the broker is down", marked)
+
+            supervisor.watch(Watched("the MQTT broker (mosquitto)", broker.exit_code,
+                                     restart_broker, offline))
+        supervisor.start()
+
+    def writes_line(self) -> str:
+        """The banner's word on writes: the embedded AWS's journal state (disk full...)."""
+        import json
+        import shutil
+
+        try:
+            url = f"http://127.0.0.1:{self.moto_port}/openevent/health"
+            with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
+                health = json.loads(resp.read())
+        except (OSError, ValueError):
+            health = {}
+        free = shutil.disk_usage(self.data_dir).free
+        if health.get("problem"):
+            return f"REFUSED: {health['problem']} ({free // 1024} KiB free)"
+        return f"journaled, fsync'd before each answer ({free // (1 << 20)} MiB free)"
 
     def provision(self) -> int:
         from openevent.local.provision import provision
@@ -338,6 +397,7 @@ class Runtime:
         self.start_events()
         if self.with_lab:
             self.start_lab()
+        self.start_supervisor()
         self.banner(restored)
 
     def banner(self, restored: int) -> None:
@@ -360,6 +420,7 @@ class Runtime:
             f"  Data         {self.data_dir}  ({restored} items restored, "
             f"{self.restored.get('replayed', 0)} journaled writes replayed)",
             *(f"  Recovered    {note}" for note in self.recovery_notes),
+            f"  Writes       {self.writes_line()}",
             f"  Embedded AWS moto at http://127.0.0.1:{self.moto_port}",
             f"  Lab          {self.lab_status}",
             f"  Payments     {self.payments_status}",

@@ -33,6 +33,7 @@ from openevent.mail import send_mail
 from openevent.models.base import (
     ClaimTaken,
     Unique,
+    failed_positions,
     next_id,
     now,
     transact,
@@ -109,7 +110,9 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
 
     try:
         transact(fill)  # retried while another signup holds the same count shard
-    except TransactWriteError:  # a condition failed: the email's claim is taken
+    except TransactWriteError as exc:
+        if 0 not in failed_positions(exc):  # not the email's claim: not the user's fault
+            raise
         raise Conflict("Email already exists", attribute_pointer("email")) from None
     statistics.user_created(bool(user.is_verified), bool(user.is_admin),
                             bool(user.is_super_admin))
