@@ -138,6 +138,22 @@ def check_tools() -> None:
                                "`make .venv/.installed`.")
 
 
+def check_data_dir(data_dir: Path) -> None:
+    """The data directory must exist (it is created) and take files: a read-only or
+    unwritable one is refused in one line, before anything else is written."""
+    import tempfile
+
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StartupError(f"openevent: cannot write to the data directory {data_dir} "
+                           f"({reason}). Make it writable, or start with "
+                           "OPENEVENT_DATA_DIR=<a writable directory>.") from None
+
+
 def check_store(data_dir: Path, recover: bool) -> list[str]:
     """Refuse a damaged store (nothing changed), or repair it when `recover` is asked."""
     from openevent.local import store
@@ -186,6 +202,7 @@ class Runtime:
         """Every check that can refuse a start, before anything on disk is touched."""
         check_tools()
         check_port(self.port)
+        check_data_dir(self.data_dir)
         check_jwt_secret(self.data_dir)
         check_data_key(self.data_dir)
         self.recovery_notes = check_store(self.data_dir, self.recover)
@@ -511,6 +528,12 @@ def main(argv: list[str] | None = None) -> None:
             pass
     except StartupError as exc:
         print(str(exc), file=sys.stderr, flush=True)
+        code = 2
+    except OSError as exc:  # the machine refused something (a file, a port): one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"openevent: cannot start: {exc.strerror or exc}{where}.", file=sys.stderr,
+              flush=True)
+        log.debug("start failed", exc_info=True)
         code = 2
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop
