@@ -139,12 +139,15 @@ def mark_devices_offline() -> int:
 
 
 def relay_lines(stream: Any, log_path: Any, last: list[str]) -> None:
-    """Copy a child's stderr to its log file (best effort: the disk may be full) and pass
-    its `openevent:` lines on to this process's stderr; keeps the last line in `last`."""
+    """Copy a child's stderr to its log file (size-rotated like the API's log, and best
+    effort: the disk may be full) and pass its `openevent:` lines on to this process's
+    stderr; keeps the last line in `last`."""
+    from openevent.observability import rotating_log
+
     try:
-        out = open(log_path, "ab")  # noqa: SIM115 - closed below
+        handler: logging.Handler | None = rotating_log(log_path)
     except OSError:
-        out = None
+        handler = None
     try:
         for raw in iter(stream.readline, b""):
             line = raw.decode(errors="replace").rstrip("\n")
@@ -152,15 +155,9 @@ def relay_lines(stream: Any, log_path: Any, last: list[str]) -> None:
                 last[:] = [line]
             if line.startswith("openevent:"):
                 say(line)
-            if out is not None:
-                try:
-                    out.write(raw)
-                    out.flush()
-                except OSError:
-                    pass
+            if handler is not None:
+                handler.handle(logging.LogRecord("moto", logging.INFO, "", 0, line, None,
+                                                 None))
     finally:
-        if out is not None:
-            try:
-                out.close()
-            except OSError:
-                pass
+        if handler is not None:
+            handler.close()
