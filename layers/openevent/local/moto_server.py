@@ -617,6 +617,33 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _trace_memory(data_dir: Path) -> None:
+    """`OPENEVENT_MOTO_TRACEMALLOC=1` (diagnosis): the first SIGUSR1 starts tracing
+    allocations; each later one appends the 25 largest growths since the previous one, by
+    traceback, to `<data dir>/moto-tracemalloc.txt`."""
+    import tracemalloc
+
+    previous: list[Any] = []
+
+    def dump(*_: Any) -> None:
+        import gc
+
+        gc.collect()
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(25)
+            previous[:] = [tracemalloc.take_snapshot()]
+            return
+        now = tracemalloc.take_snapshot()
+        with (data_dir / "moto-tracemalloc.txt").open("a") as out:
+            out.write(f"--- {time.ctime()} traced {tracemalloc.get_traced_memory()[0]} B\n")
+            for stat in now.compare_to(previous[0], "traceback")[:25]:
+                out.write(f"{stat.size_diff / 1024:.0f} KiB in {stat.count_diff} blocks\n")
+                out.write("\n".join(stat.traceback.format()[-14:]) + "\n")
+        previous[0] = now
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
 def serve_durable(host: str, port: int, data_dir: Path, watch_parent: bool) -> None:
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -637,6 +664,8 @@ def serve_durable(host: str, port: int, data_dir: Path, watch_parent: bool) -> N
     signal.signal(signal.SIGTERM, on_term)
     if watch_parent:
         _watch_parent()
+    if os.environ.get("OPENEVENT_MOTO_TRACEMALLOC") == "1":
+        _trace_memory(data_dir)
     store_dir = store.store_dir(data_dir)
     try:
         store.lock(store_dir, wait=10.0)

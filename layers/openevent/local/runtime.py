@@ -503,6 +503,8 @@ def main(argv: list[str] | None = None) -> None:
                              "when the data directory is damaged (damaged files are moved "
                              "aside, not deleted)")
     opts = parser.parse_args(argv)
+    from openevent.backend import BackendUnavailable
+
     limit_malloc_retention()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -528,6 +530,10 @@ def main(argv: list[str] | None = None) -> None:
             pass
     except StartupError as exc:
         print(str(exc), file=sys.stderr, flush=True)
+        code = 2
+    except BackendUnavailable as exc:  # the embedded AWS did not answer the provisioning
+        print(f"openevent: the embedded AWS did not answer during the start ({exc}); see "
+              f"{data_dir / 'moto.log'}.", file=sys.stderr, flush=True)
         code = 2
     except OSError as exc:  # the machine refused something (a file, a port): one line
         where = f" ({exc.filename})" if exc.filename else ""
