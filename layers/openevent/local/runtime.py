@@ -295,12 +295,15 @@ class Runtime:
         return (f" ({self.restored.get('items', 0)} items restored, "
                 f"{self.restored.get('replayed', 0)} journaled writes replayed)")
 
+    def moto_exit_code(self) -> int | None:
+        return None if self.moto is None else self.moto.poll()
+
     def start_supervisor(self) -> None:
         """Restart moto and the broker when they die (`openevent.local.supervisor`)."""
         from openevent.local.supervisor import Supervisor, Watched, mark_devices_offline
 
         supervisor = Supervisor(self.stopping)
-        supervisor.watch(Watched("the embedded AWS (moto)", lambda: self.moto.poll(),
+        supervisor.watch(Watched("the embedded AWS (moto)", self.moto_exit_code,
                                  self.restart_moto))
         broker = getattr(self, "broker", None)
         if broker is not None:
