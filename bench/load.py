@@ -7,7 +7,14 @@ the resident memory (RSS) of the runtime and of the embedded AWS before and afte
 p50/p99 latency per kind. Exits non-zero if the runtime's RSS after the load exceeds the
 budget (`--budget-mb`, default 400) or any request got a 5xx.
 
+Then the embedded AWS's memory budget (issue #27): `--reads` (20,000) read requests (event
+lists and single events, at the same concurrency) once warm (after `--warm-reads`, 2,000),
+sampling moto's RSS every 1,000; it must stay flat, within ±`--moto-flat-pct` (10 %) of the
+warm value — memory grows with the data, never with the number of requests. Exits non-zero
+otherwise.
+
     .venv/bin/python bench/load.py [--requests 3000] [--concurrency 50] [--budget-mb 400]
+                                   [--reads 20000] [--moto-flat-pct 10]
 """
 
 from __future__ import annotations
@@ -70,6 +77,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--budget-mb", type=float, default=400.0)
+    parser.add_argument("--reads", type=int, default=20000)
+    parser.add_argument("--warm-reads", type=int, default=2000)
+    parser.add_argument("--moto-flat-pct", type=float, default=10.0)
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="openevent-load-")) / "data"
@@ -183,6 +193,37 @@ def run(base: str, runtime: int, args: argparse.Namespace) -> None:
     errors = sum(count for status, count in statuses.items() if status >= 500)
     if peak[0] > args.budget_mb or errors:
         print(f"FAIL: peak RSS {peak[0]:.0f} MB (budget {args.budget_mb:.0f}), {errors} 5xx")
+        sys.exit(1)
+    if args.reads:
+        reads_stay_flat(base, moto, seed, args)
+
+
+def reads_stay_flat(base: str, moto: int, seed: list[str], args: argparse.Namespace) -> None:
+    """The embedded AWS's memory over `args.reads` reads once warm: flat within ±pct."""
+    local = threading.local()
+
+    def read(n: int) -> int:
+        if not hasattr(local, "s"):
+            local.s = requests.Session()
+        if n % 2:
+            return local.s.get(f"{base}/v1/events?page[size]=10", timeout=120).status_code
+        return local.s.get(f"{base}/v1/events/{seed[n % len(seed)]}", timeout=120).status_code
+
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        bad = [s for s in pool.map(read, range(args.warm_reads)) if s != 200]
+        warm = rss_mb(moto)
+        samples = [warm]
+        for start in range(0, args.reads, 1000):
+            bad += [s for s in pool.map(read, range(start, min(start + 1000, args.reads)))
+                    if s != 200]
+            samples.append(rss_mb(moto))
+    low, high = min(samples), max(samples)
+    limit = warm * args.moto_flat_pct / 100
+    print(f"RSS moto over {args.reads} reads once warm: {warm:.0f} MB warm, "
+          f"{low:.0f}-{high:.0f} MB (budget ±{args.moto_flat_pct:g} % = ±{limit:.0f} MB), "
+          f"{samples[-1]:.0f} MB at the end; {len(bad)} non-200")
+    if high - warm > limit or warm - low > limit or bad:
+        print("FAIL: the embedded AWS's memory is not flat over reads")
         sys.exit(1)
 
 

@@ -152,10 +152,25 @@ USER_EMPTY_COLLECTIONS = ("followed-groups", "notifications", "email-notificatio
                           "video-streams", "user-follow-groups")
 
 
+def _check_collection_query(name: str) -> None:
+    """An empty list still refuses a bad query as a real one would (400 naming it)."""
+    from openevent.jsonapi.filtering import compile_filter
+    from openevent.jsonapi.query import parse_params
+
+    params = parse_params(web.query(app))
+    if params.filter is not None:
+        from openevent.openapi import collection_schema
+
+        schema = collection_schema(name)
+        if schema is not None:
+            compile_filter(params.filter, schema)
+
+
 def _register_user_empty_collections() -> None:
     for name in USER_EMPTY_COLLECTIONS:
         def view(user_id: str, name: str = name) -> Any:
             _target_user(user_id)
+            _check_collection_query(name)
             path = f"/v1/users/{user_id}/{name}"
             return web.jsonapi({"data": [], "links": {"self": path}, "meta": {"count": 0},
                                 "jsonapi": {"version": "1.0"}})

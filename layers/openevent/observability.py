@@ -9,13 +9,18 @@ renders, lab calls, errors) as CloudWatch EMF, and annotates the X-Ray trace.
 - In Lambda: JSON logs to stdout (CloudWatch Logs), metrics flushed as EMF, X-Ray tracing
   (POWERTOOLS_* variables set by infra/stack.py).
 - Locally: when `OPENEVENT_DATA_DIR` is set, the same JSON lines go to
-  `<data dir>/logs/openevent.log`; metrics are counted but not emitted; tracing is off.
+  `<data dir>/logs/openevent.log`, rotated by size: at `OPENEVENT_LOG_MAX_BYTES` (10 MiB)
+  it becomes `openevent.log.1` (the older ones shift up) and `OPENEVENT_LOG_BACKUPS` (5)
+  are kept, so the logs never take more than (backups + 1) × max bytes. A line that cannot
+  be written (a full disk) is dropped, with one line on stderr per outage, no traceback.
+  Metrics are counted but not emitted; tracing is off.
 The core's own `logging.getLogger("openevent...")` loggers share the JSON format.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import re
 import threading
@@ -57,6 +62,42 @@ def _service() -> str:
 
 
 _logger_lock = threading.Lock()
+LOG_MAX_BYTES = 10 << 20
+LOG_BACKUPS = 5
+
+
+class RotatingLog(logging.handlers.RotatingFileHandler):
+    """Size-rotated log file that drops what it cannot write (a full disk) quietly: one
+    line on stderr when writing starts failing, none per record."""
+
+    failing = False  # the last record could not be written
+    _error = False
+
+    def emit(self, record: logging.LogRecord) -> None:  # called under the handler's lock
+        self._error = False
+        super().emit(record)
+        if not self._error:
+            self.failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self._error = True
+        if not self.failing:
+            self.failing = True
+            import sys
+
+            try:
+                print(f"openevent: cannot write the log {self.baseFilename}; its lines are "
+                      "dropped until writing works again.", file=sys.stderr, flush=True)
+            except (OSError, ValueError):
+                pass
+
+
+def rotating_log(path: Path) -> RotatingLog:
+    """The local log file handler (see the module docstring for the limits)."""
+    return RotatingLog(path, maxBytes=int(os.environ.get("OPENEVENT_LOG_MAX_BYTES",
+                                                         LOG_MAX_BYTES)),
+                       backupCount=int(os.environ.get("OPENEVENT_LOG_BACKUPS", LOG_BACKUPS)),
+                       encoding="utf-8")
 
 
 def logger() -> Logger:
@@ -82,7 +123,7 @@ def _build_logger() -> Logger:
         if data_dir:
             path = Path(data_dir) / "logs"
             path.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(path / "openevent.log", encoding="utf-8")
+            handler = rotating_log(path / "openevent.log")
     level = os.environ.get("POWERTOOLS_LOG_LEVEL") or (
         "INFO" if in_lambda() or handler is not None else "WARNING")
     # Powertools names its logging.Logger after the service: "openevent-<group>" in Lambda,
@@ -169,9 +210,15 @@ def _other(event: Any, get_response: Callable[[Any], Any]) -> Any:
     started = time.perf_counter()
     try:
         result = get_response(event)
-    except Exception:
+    except Exception as exc:
+        from openevent.backend import is_backend_fault
+
         count("Errors")
-        logger().exception("invocation failed", extra={"event_type": kind})
+        if is_backend_fault(exc):  # an outage of the back end: retried, one line each
+            logger().warning("invocation failed: back end unavailable: %s", exc,
+                             extra={"event_type": kind})
+        else:
+            logger().exception("invocation failed", extra={"event_type": kind})
         raise
     if kind in EVENT_METRICS:
         count(EVENT_METRICS[kind])

@@ -45,6 +45,8 @@ _PARAM = re.compile(r"{([^}]+)}")
 JSONAPI = "application/vnd.api+json"
 SCHEMA_MODULES = ("users", "events", "orders", "lab")
 ERROR_REF = {"$ref": "#/components/schemas/Errors"}
+# Collections of which a parent has at most one (its related path answers one resource).
+ONE_PER_PARENT = frozenset({"stripe-authorization"})
 
 
 def _dasherize(name: str) -> str:
@@ -139,8 +141,11 @@ def resource_schema(schema: Any) -> dict[str, Any]:
         "links": {"type": "object"}}}
 
 
-def _document(ref: str, many: bool) -> dict[str, Any]:
+def _document(ref: str, many: bool, nullable: bool = False) -> dict[str, Any]:
+    """A response document; `nullable`: a to-one related resource, `data: null` when the
+    relationship is empty."""
     data: dict[str, Any] = ({"type": "array", "items": {"$ref": ref}} if many
+                            else {"nullable": True, "allOf": [{"$ref": ref}]} if nullable
                             else {"$ref": ref})
     return {"type": "object", "required": ["data"], "properties": {
         "data": data, "included": {"type": "array", "items": {"type": "object"}},
@@ -158,6 +163,11 @@ def _schemas() -> dict[str, Any]:
             if isinstance(value, Schema):
                 found.setdefault(value.type, value)
     return found
+
+
+def collection_schema(path_name: str) -> Any:
+    """The resource `Schema` of the collection at `/v1/<path_name>`, or None."""
+    return next((s for s in _schemas().values() if s.path == path_name), None)
 
 
 def _shape(path: str, schemas: dict[str, Any]) -> tuple[str, Any, bool] | None:
@@ -181,8 +191,10 @@ def _shape(path: str, schemas: dict[str, Any]) -> tuple[str, Any, bool] | None:
         return "relationship", (schemas.get(rel.type) if rel else target), many
     if len(rest) == 2:
         rel = parent.relationships.get(rest[1].replace("-", "_"))
+        if rel is not None and rel.type in schemas:  # the relationship says one or many
+            return "resource", schemas[rel.type], rel.many
         if rest[1] in by_path:
-            return "resource", by_path[rest[1]], True
+            return "resource", by_path[rest[1]], rest[1] not in ONE_PER_PARENT
         if rest[1] in schemas:
             return "resource", schemas[rest[1]], False
         if rel is not None and rel.type in schemas:
@@ -248,8 +260,13 @@ def _operation(group: str, path: str, method: str, entry: Any,
         if method in {"POST", "PATCH", "PUT"}:
             op["requestBody"] = {"required": False, "content": _content(
                 {}, "application/json", JSONAPI)}
-        op["responses"] = {"2XX": {"description": "success", "content": _content(
-            {}, "application/json", JSONAPI)}, "3XX": {"description": "redirect"}, **errors}
+        from openevent.web import DOWNLOAD_PATHS
+
+        answers = _content({}, "application/json", JSONAPI)
+        if DOWNLOAD_PATHS.match(path):  # document downloads answer the PDF itself
+            answers["application/pdf"] = {"schema": {"type": "string", "format": "binary"}}
+        op["responses"] = {"2XX": {"description": "success", "content": answers},
+                           "3XX": {"description": "redirect"}, **errors}
     else:
         kind, schema, many = shape
         ref = f"#/components/schemas/{schema.type}" if schema is not None else None
@@ -263,8 +280,9 @@ def _operation(group: str, path: str, method: str, entry: Any,
                 responses["204"] = {"description": "updated"}
         elif method == "GET":
             params += _query_parameters(schema.type, many)
+            related = len(path.strip("/").split("/")) == 4  # /v1/<x>/{id}/<related>
             responses = {"200": {"description": "the resource" + ("s" if many else ""),
-                                 "content": _content(_document(str(ref), many))}}
+                                 "content": _content(_document(str(ref), many, related))}}
         elif method == "POST" and many:
             op["requestBody"] = {"required": True, "content": _content(
                 {"$ref": f"#/components/schemas/{schema.type}-create"})}

@@ -19,6 +19,7 @@ from typing import Any
 from chalice.app import Chalice, CORSConfig, Request, Response
 
 from openevent import observability
+from openevent.backend import RETRY_AFTER_SECONDS, is_backend_fault
 from openevent.errors import TITLES, ApiError, NotFound, Unauthorized
 from openevent.jsonapi.document import JSONAPI, MEDIA_TYPE
 from openevent.jsonapi.request import read_json_object
@@ -127,9 +128,15 @@ def error_middleware(cors: CORSConfig) -> Callable[[Request, Callable[[Request],
             response = get_response(event)
         except ApiError as exc:
             response = _api_error_response(exc)
-        except Exception:  # noqa: BLE001 - the last line of defence: log, answer a clean 500
-            log.exception("unhandled error on %s", getattr(event, "path", "?"))
-            response = error_response(500, "An internal error occurred")
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: log, answer
+            if is_backend_fault(exc):  # the back end's fault, not the caller's: retry later
+                log.warning("back end unavailable on %s: %s", getattr(event, "path", "?"), exc)
+                response = error_response(
+                    503, "The service's storage is temporarily unavailable; retry shortly.",
+                    headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+            else:
+                log.exception("unhandled error on %s", getattr(event, "path", "?"))
+                response = error_response(500, "An internal error occurred")
         else:
             response = _normalize_chalice_error(response)
         for key, value in cors_headers.items():

@@ -1,13 +1,15 @@
 """Parsing JSON:API request documents into validated Python values.
 
 Every failure is a 4xx naming the offending member in `source.pointer`: malformed JSON 400,
-wrong content type 415, wrong `type` 409, `data.id` not matching the URL 400, unknown or
-invalid attributes 422. Read-only attributes that clients echo back are ignored.
+a key or string that cannot be stored (a lone UTF-16 surrogate, `"\\ud800"`) 422 in any
+route, wrong content type 415, wrong `type` 409, `data.id` not matching the URL 400, unknown
+or invalid attributes 422. Read-only attributes that clients echo back are ignored.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,9 +58,46 @@ def read_body(
     if not raw.strip():
         raise BadRequest("Request body is empty", pointer="/")
     try:
-        return json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadRequest("Request body is not valid JSON", pointer="/") from None
+    if _SURROGATE_ESCAPE.search(raw):  # only a \uD800-\uDFFF escape makes one
+        pointer = _unstorable(body, "")
+        if pointer is not None:
+            raise Unprocessable("Text must be valid Unicode (a lone surrogate cannot be "
+                                "stored)", pointer or "/")
+    return body
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable(value: Any, pointer: str) -> str | None:
+    """The JSON pointer of the first key or string in `value` that UTF-8 cannot encode."""
+    if isinstance(value, str):
+        return None if _storable(value) else pointer
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            if not _storable(str(key)):
+                return here
+            found = _unstorable(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable(item, f"{pointer}/{index}")
+            if found is not None:
+                return found
+    return None
 
 
 def read_json_object(raw: bytes | None, content_type: str | None) -> dict[str, Any]:

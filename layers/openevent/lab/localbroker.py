@@ -74,6 +74,11 @@ class LocalBroker:
                 self._proc.stderr.close()
             self._proc = None
 
+    def exit_code(self) -> int | None:
+        """The broker's exit status once it has died unasked (None while running or
+        stopped on purpose)."""
+        return None if self._proc is None else self._proc.poll()
+
     def restart(self) -> None:
         """Stop and start again on the same port (drops every session and subscription)."""
         self.stop()

@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from openevent.backend import is_backend_fault
 from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.events")
@@ -83,6 +84,12 @@ class EventPump:
                     if seconds:
                         self.schedules.append((group, source, seconds))
 
+    def recreate_queues(self) -> None:
+        """After the embedded AWS restarted (queues are not journaled): the same queues, at
+        the same URLs."""
+        for _, source, _, _ in self.queues:
+            self.sqs.create_queue(QueueName=source.queue)
+
     def run_queues(self) -> None:
         while not self.stopping.is_set():
             idle = True
@@ -108,7 +115,11 @@ class EventPump:
         try:
             handler = self.gateway.apps(group).handler_map[source.name]
             handler(sqs_event(message, arn, self.region), _Context())
-        except Exception:  # noqa: BLE001 - leave it queued: SQS redelivers it (a retry)
+        except Exception as exc:  # noqa: BLE001 - leave it queued: SQS redelivers it (a retry)
+            if is_backend_fault(exc):  # an outage, already reported once: one line each
+                log.warning("%s failed on a message of %s (attempt %s): %s", source.name,
+                            source.queue, attempts, exc)
+                return  # not counted against the message: SQS redelivers it later
             log.exception("%s failed on a message of %s (attempt %s)", source.name,
                           source.queue, attempts)
             if attempts < MAX_ATTEMPTS:
@@ -126,5 +137,8 @@ class EventPump:
                 try:
                     app = self.gateway.apps(group)
                     app.handler_map[src.name](scheduled_event(self.region), _Context())
-                except Exception:  # noqa: BLE001 - a failing job must not stop the others
-                    log.exception("scheduled job %s failed", src.name)
+                except Exception as exc:  # noqa: BLE001 - a failing job must not stop others
+                    if is_backend_fault(exc):  # an outage: one line, the next tick retries
+                        log.warning("scheduled job %s failed: %s", src.name, exc)
+                    else:
+                        log.exception("scheduled job %s failed", src.name)

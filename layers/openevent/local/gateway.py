@@ -4,6 +4,14 @@ Each group's `functions/<group>/app.py` is loaded into a small pool of instances
 checks one out, so concurrent requests run in parallel like concurrent Lambda containers
 (a Chalice app object holds the current request and is not shared between threads).
 The route table (`openevent.routing`) picks the group.
+
+Connections are bounded (`GatewayServer`): a new connection must deliver its request's
+headers within `OPENEVENT_HEADER_TIMEOUT` seconds (10) and its body within
+`OPENEVENT_BODY_TIMEOUT` (30); a keep-alive connection may wait `OPENEVENT_IDLE_TIMEOUT`
+seconds (15) for its next request; a slow client is cut off at those deadlines however it
+trickles its bytes. At most `OPENEVENT_MAX_CONNECTIONS` (256) are open at once: one more is
+answered 503 with Retry-After and closed, so idle or hostile clients cannot hold a thread each
+for as long as they like.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import logging
+import os
 import queue
 import socket
 import sys
@@ -203,6 +212,26 @@ class Gateway:
                 # up to 40 ms. Send each write at once, as API Gateway's front end does.
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+            timeout = 60  # any single send or receive (a client that stops reading)
+            served = 0
+
+            def handle_one_request(self) -> None:
+                # Wait for the next request's first byte under the idle (or, on a fresh
+                # connection, the header) deadline; then the headers get their own.
+                limits = self.server.limits
+                self.server.expect(self.connection, limits.idle if self.served
+                                   else limits.header)
+                try:
+                    first = self.rfile.peek(1)  # type: ignore[attr-defined]
+                except OSError:
+                    first = b""
+                if not first:  # closed by the client, or cut off at its deadline
+                    self.close_connection = True
+                    return
+                self.server.expect(self.connection, limits.header)
+                self.served += 1
+                super().handle_one_request()
+
             def _handle(self) -> None:
                 if not self.server.enter(self.connection):  # stopping: refuse, nothing was done
                     self.close_connection = True
@@ -217,15 +246,21 @@ class Gateway:
                         self.close_connection = True
 
             def _serve(self) -> None:
-                if gateway.websocket is not None and gateway.websocket(self):
-                    return  # a WebSocket upgrade (live lab streams), served to its end
+                if gateway.websocket is not None:
+                    # a WebSocket lives as long as its viewer (its pings keep it honest): no
+                    # header or idle deadline of the HTTP side applies to it
+                    self.server.working(self.connection)
+                    if gateway.websocket(self):
+                        return  # a WebSocket upgrade (live lab streams), served to its end
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > 10 * 1024 * 1024:  # API Gateway's own payload limit
                     self.close_connection = True
                     self._send(_error_response(PayloadTooLarge(
                         "Request body is larger than 10 MiB", parameter="Content-Length")))
                     return
+                self.server.expect(self.connection, self.server.limits.body)
                 body = self.rfile.read(length) if length else b""
+                self.server.working(self.connection)  # no deadline while it is answered
                 headers = {k: v for k, v in self.headers.items()}
                 try:
                     resp = gateway.request(self.command, self.path, headers, body)
@@ -274,7 +309,7 @@ class Gateway:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 log.info("%s %s", self.address_string(), format % args)
 
-        return GatewayServer((host, port), Handler)
+        return GatewayServer((host, port), Handler, limits=Limits.from_env())
 
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS")
@@ -287,35 +322,111 @@ def _error_response(error: ApiError, headers: dict[str, str] | None = None
                            dumps(error.to_document()).encode())
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Connection limits (seconds, count); see the module docstring."""
+
+    header: float = 10.0
+    body: float = 30.0
+    idle: float = 15.0
+    max_connections: int = 256
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        env = os.environ
+        return cls(header=float(env.get("OPENEVENT_HEADER_TIMEOUT", cls.header)),
+                   body=float(env.get("OPENEVENT_BODY_TIMEOUT", cls.body)),
+                   idle=float(env.get("OPENEVENT_IDLE_TIMEOUT", cls.idle)),
+                   max_connections=int(env.get("OPENEVENT_MAX_CONNECTIONS",
+                                               cls.max_connections)))
+
+
+_TOO_MANY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/vnd.api+json\r\n"
+             b"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s")
+
+
 class GatewayServer(ThreadingHTTPServer):
-    """A threading HTTP server that stops cleanly: `drain()` stops accepting, closes idle
-    keep-alive connections, lets requests in progress finish (their answer says
-    `Connection: close`) and refuses new ones on open connections with a 503."""
+    """A threading HTTP server with bounded connections (`Limits`: deadlines enforced by a
+    reaper thread that shuts a late connection down, and a cap answered with 503) that
+    stops cleanly: `drain()` stops accepting, closes idle keep-alive connections, lets
+    requests in progress finish (their answer says `Connection: close`) and refuses new
+    ones on open connections with a 503."""
 
     daemon_threads = True
     request_queue_size = 512  # the default (5) resets bursts of simultaneous connects
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limits: Limits | None = None, **kwargs: Any) -> None:
         self.closing = False
+        self.limits = limits or Limits()
         self._busy = 0
         self._state = threading.Condition()
         self._connections: set[socket.socket] = set()
         self._busy_sockets: set[socket.socket] = set()
         #: Called first by drain(): long-lived connections (lab streams) close themselves.
         self.before_drain: list[Any] = []
+        self._deadlines: dict[socket.socket, float] = {}
+        self._reaping = True
         super().__init__(*args, **kwargs)
+        threading.Thread(target=self._reap, name="gateway-reaper", daemon=True).start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._state:
             if self.closing:
                 self.shutdown_request(request)
                 return
-            self._connections.add(request)
+            if len(self._connections) >= self.limits.max_connections:
+                refuse = True
+            else:
+                refuse = False
+                self._connections.add(request)
+                self._deadlines[request] = time.monotonic() + self.limits.header
+        if refuse:
+            self._refuse(request)
+            return
         super().process_request(request, client_address)
+
+    def _refuse(self, request: socket.socket) -> None:
+        error = ServiceUnavailable("Too many open connections; retry shortly.")
+        body = dumps(error.to_document()).encode()
+        try:
+            request.settimeout(1.0)
+            request.sendall(_TOO_MANY % (len(body), body))
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def expect(self, conn: socket.socket, seconds: float) -> None:
+        """`conn` must make progress within `seconds` (until `working`)."""
+        with self._state:
+            if conn in self._connections:
+                self._deadlines[conn] = time.monotonic() + seconds
+
+    def working(self, conn: socket.socket) -> None:
+        with self._state:
+            self._deadlines.pop(conn, None)
+
+    def server_close(self) -> None:
+        self._reaping = False
+        super().server_close()
+
+    def _reap(self) -> None:
+        while self._reaping:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self._state:
+                late = [conn for conn, deadline in self._deadlines.items() if deadline < now]
+                for conn in late:
+                    del self._deadlines[conn]
+            for conn in late:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def shutdown_request(self, request: Any) -> None:
         with self._state:
             self._connections.discard(request)
+            self._deadlines.pop(request, None)
         super().shutdown_request(request)
 
     def enter(self, conn: socket.socket) -> bool:

@@ -31,6 +31,7 @@ def start_lab(runtime: Any) -> str:
 
     broker = LocalBroker(port=runtime.broker_port, data_dir=runtime.data_dir / "mosquitto")
     broker.start()
+    runtime.broker = broker  # supervised (openevent.local.supervisor)
     runtime.on_stop.append(broker.stop)
     subscriber = LocalResultSubscriber(broker.host, broker.port)
     subscriber.start()

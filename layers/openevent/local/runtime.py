@@ -155,6 +155,22 @@ def check_tools() -> None:
                                "`make .venv/.installed`.")
 
 
+def check_data_dir(data_dir: Path) -> None:
+    """The data directory must exist (it is created) and take files: a read-only or
+    unwritable one is refused in one line, before anything else is written."""
+    import tempfile
+
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StartupError(f"openevent: cannot write to the data directory {data_dir} "
+                           f"({reason}). Make it writable, or start with "
+                           "OPENEVENT_DATA_DIR=<a writable directory>.") from None
+
+
 def check_store(data_dir: Path, recover: bool) -> list[str]:
     """Refuse a damaged store (nothing changed), or repair it when `recover` is asked."""
     from openevent.local import store
@@ -190,6 +206,7 @@ class Runtime:
         self.moto_port = moto_port or free_port()
         self.broker_port = broker_port or free_port()
         self.children: list[subprocess.Popen[bytes]] = []
+        self.moto: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.server: Any = None
@@ -202,6 +219,7 @@ class Runtime:
         """Every check that can refuse a start, before anything on disk is touched."""
         check_tools()
         check_port(self.port)
+        check_data_dir(self.data_dir)
         check_jwt_secret(self.data_dir)
         check_data_key(self.data_dir)
         check_ticket_keys(self.data_dir)
@@ -252,23 +270,31 @@ class Runtime:
 
         Same process group as the runtime (a kill of the group ends it too); it ignores
         Ctrl-C, so the API drains before moto takes its final snapshot on SIGTERM, and it
-        exits by itself when this process is gone (its stdin closes)."""
+        exits by itself when this process is gone (its stdin closes). Its stderr is relayed
+        (`supervisor.relay_lines`): to `moto.log`, and its `openevent:` lines (a full disk,
+        a deleted journal) to this process's stderr — the log may be on the full disk."""
         import json
+
+        from openevent.local.supervisor import relay_lines
 
         cmd = [sys.executable, "-m", "openevent.local.moto_server", "-H", "127.0.0.1",
                "-p", str(self.moto_port), "--data-dir", str(self.data_dir), "--watch-parent"]
         log_path = self.data_dir / "moto.log"
-        log_file = open(log_path, "ab")  # noqa: SIM115 - lives with the child
         child = subprocess.Popen(  # noqa: S603 - fixed argv, our own module
-            cmd, stdin=subprocess.PIPE, stdout=log_file, stderr=log_file)
-        self.children.append(child)
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        last: list[str] = []
+        relay = threading.Thread(target=relay_lines, args=(child.stderr, log_path, last),
+                                 name="moto-stderr", daemon=True)
+        relay.start()
+        self.children = [c for c in self.children if c is not self.moto] + [child]
+        self.moto = child
         self.watch(child.pid)
         url = f"http://127.0.0.1:{self.moto_port}/openevent/ready"
         deadline = time.monotonic() + 300  # replaying a long journal takes a while
         while True:
             if child.poll() is not None:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:]
-                raise StartupError(tail[0] if tail else
+                relay.join(timeout=5)
+                raise StartupError(last[0] if last else
                                    f"openevent: the embedded AWS exited; see {log_path}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback
@@ -279,6 +305,59 @@ class Runtime:
                     raise StartupError(f"openevent: the embedded AWS did not start; see "
                                        f"{log_path}") from None
                 time.sleep(0.1)
+
+    def restart_moto(self) -> str:
+        """Start moto again from its store after it died, then provision what its store
+        does not keep (queues, the mail identity); returns what it restored."""
+        from openevent.local.provision import provision
+
+        self.start_moto()
+        provision()
+        pump = getattr(self, "pump", None)
+        if pump is not None:
+            pump.recreate_queues()
+        return (f" ({self.restored.get('items', 0)} items restored, "
+                f"{self.restored.get('replayed', 0)} journaled writes replayed)")
+
+    def moto_exit_code(self) -> int | None:
+        return None if self.moto is None else self.moto.poll()
+
+    def start_supervisor(self) -> None:
+        """Restart moto and the broker when they die (`openevent.local.supervisor`)."""
+        from openevent.local.supervisor import Supervisor, Watched, mark_devices_offline
+
+        supervisor = Supervisor(self.stopping)
+        supervisor.watch(Watched("the embedded AWS (moto)", self.moto_exit_code,
+                                 self.restart_moto))
+        broker = getattr(self, "broker", None)
+        if broker is not None:
+            def restart_broker() -> str:
+                broker.start()
+                return ""
+
+            def offline() -> None:
+                marked = mark_devices_offline()
+                log.info("%d lab devices marked offline while the broker is down", marked)
+
+            supervisor.watch(Watched("the MQTT broker (mosquitto)", broker.exit_code,
+                                     restart_broker, offline))
+        supervisor.start()
+
+    def writes_line(self) -> str:
+        """The banner's word on writes: the embedded AWS's journal state (disk full...)."""
+        import json
+        import shutil
+
+        try:
+            url = f"http://127.0.0.1:{self.moto_port}/openevent/health"
+            with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback
+                health = json.loads(resp.read())
+        except (OSError, ValueError):
+            health = {}
+        free = shutil.disk_usage(self.data_dir).free
+        if health.get("problem"):
+            return f"REFUSED: {health['problem']} ({free // 1024} KiB free)"
+        return f"journaled, fsync'd before each answer ({free // (1 << 20)} MiB free)"
 
     def provision(self) -> int:
         from openevent.local.provision import provision
@@ -363,6 +442,7 @@ class Runtime:
         self.start_events()
         if self.with_lab:
             self.start_lab()
+        self.start_supervisor()
         self.banner(restored)
 
     def banner(self, restored: int) -> None:
@@ -387,6 +467,7 @@ class Runtime:
             f"  Data         {self.data_dir}  ({restored} items restored, "
             f"{self.restored.get('replayed', 0)} journaled writes replayed)",
             *(f"  Recovered    {note}" for note in self.recovery_notes),
+            f"  Writes       {self.writes_line()}",
             f"  Embedded AWS moto at http://127.0.0.1:{self.moto_port}",
             f"  Lab          {self.lab_status}",
             f"  Payments     {self.payments_status}",
@@ -475,6 +556,8 @@ def main(argv: list[str] | None = None) -> None:
                              "when the data directory is damaged (damaged files are moved "
                              "aside, not deleted)")
     opts = parser.parse_args(argv)
+    from openevent.backend import BackendUnavailable
+
     limit_malloc_retention()
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -500,6 +583,16 @@ def main(argv: list[str] | None = None) -> None:
             pass
     except StartupError as exc:
         print(str(exc), file=sys.stderr, flush=True)
+        code = 2
+    except BackendUnavailable as exc:  # the embedded AWS did not answer the provisioning
+        print(f"openevent: the embedded AWS did not answer during the start ({exc}); see "
+              f"{data_dir / 'moto.log'}.", file=sys.stderr, flush=True)
+        code = 2
+    except OSError as exc:  # the machine refused something (a file, a port): one line
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"openevent: cannot start: {exc.strerror or exc}{where}.", file=sys.stderr,
+              flush=True)
+        log.debug("start failed", exc_info=True)
         code = 2
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stop

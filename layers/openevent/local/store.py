@@ -27,6 +27,7 @@ generation plus every journal record that still links to it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -60,6 +61,14 @@ class DamagedData(Exception):
 
 class JournalError(Exception):
     """The journal cannot be written (disk full, I/O error): no write can be acknowledged."""
+
+
+class JournalFull(JournalError):
+    """No space left for the record (ENOSPC, EDQUOT): the partial record was cut away, so
+    the journal is whole and the next append may succeed once space returns."""
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 def store_dir(data_dir: Path) -> Path:
@@ -141,20 +150,26 @@ def frame(payload: bytes) -> bytes:
 
 
 class Journal:
-    """Append-only, fsync'd with group commit: `seq = append(p)` then `sync(seq)`."""
+    """Append-only, fsync'd with group commit: `seq = append(p)` then `sync(seq)`.
+
+    A new journal appears whole: its header is written to a temporary file, fsync'd and
+    renamed into place (a full disk leaves no headerless journal behind). An append that
+    fails (disk full) is cut away at once (`ftruncate` to the previous end), so the file
+    never keeps a torn record while the process lives. `discard(seq)` drops the last record
+    (its call failed and changed nothing). `unlinked()` tells whether the file was deleted
+    or replaced under the running process."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        fresh = not path.exists() or path.stat().st_size == 0
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if not path.exists() or path.stat().st_size == 0:
+            _create_journal(path)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        self.inode = os.fstat(self.fd).st_ino
+        self.end = os.fstat(self.fd).st_size  # byte offset of the end of the last record
         self.appended = 0
         self.synced = 0
         self.size = 0
         self._sync_lock = threading.Lock()
-        if fresh:
-            self._write(JOURNAL_MAGIC)
-            os.fsync(self.fd)
-            fsync_dir(path.parent)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -163,14 +178,34 @@ class Journal:
             view = view[written:]
 
     def append(self, payload: bytes) -> int:
-        """Append one record (the caller serializes appends); returns its sequence number."""
+        """Append one record (the caller serializes appends); returns its sequence number.
+        Raises `JournalFull` (nothing kept) when the disk is full."""
+        record = frame(payload)
         try:
-            self._write(frame(payload))
+            self._write(record)
         except OSError as exc:
-            raise JournalError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+            try:
+                os.ftruncate(self.fd, self.end)  # no torn record left behind
+            except OSError as cut:
+                raise JournalError(f"cannot write {self.path}: {exc.strerror or exc}; "
+                                   f"cutting the partial record failed too: {cut}") from exc
+            kind = JournalFull if exc.errno in _FULL else JournalError
+            raise kind(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self.end += len(record)
         self.appended += 1
-        self.size += len(payload) + _RECORD.size
+        self.size += len(record)
         return self.appended
+
+    def discard(self, seq: int, payload: bytes) -> None:
+        """Drop record `seq`, the last one appended (the caller still serializes appends)."""
+        with self._sync_lock:  # a group commit must not count the dropped record as synced
+            assert seq == self.appended, "only the last record can be discarded"
+            length = _RECORD.size + len(payload)
+            os.ftruncate(self.fd, self.end - length)
+            self.end -= length
+            self.size -= length
+            self.appended -= 1
+            self.synced = min(self.synced, self.appended)
 
     def sync(self, seq: int) -> None:
         """Return once record `seq` is on disk; one fsync covers every record appended so
@@ -185,13 +220,42 @@ class Journal:
                 raise JournalError(f"cannot sync {self.path}: {exc.strerror or exc}") from exc
             self.synced = target
 
+    def unlinked(self) -> bool:
+        """Whether the open file is no longer the journal at `path` (deleted or replaced)."""
+        try:
+            if os.fstat(self.fd).st_nlink == 0:
+                return True
+            return os.stat(self.path).st_ino != self.inode
+        except OSError:
+            return True
+
     def close(self) -> None:
         with self._sync_lock:
             if self.fd >= 0:
-                os.fsync(self.fd)
-                self.synced = self.appended
-                os.close(self.fd)
-                self.fd = -1
+                try:
+                    os.fsync(self.fd)
+                    self.synced = self.appended
+                finally:
+                    os.close(self.fd)
+                    self.fd = -1
+
+
+def _create_journal(path: Path) -> None:
+    """Write an empty journal (its header) whole, or nothing at all."""
+    tmp = path.with_name(path.name + ".new")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, JOURNAL_MAGIC)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        kind = JournalFull if exc.errno in _FULL else JournalError
+        raise kind(f"cannot create {path}: {exc.strerror or exc}") from exc
 
 
 def encode_request(environ: dict[str, Any], body: bytes) -> bytes:
@@ -252,6 +316,17 @@ def write_generation(store: Path, number: int, dynamodb: dict[str, Any], s3: dic
     tmp = store / f".gen-{number:06d}.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)
+    try:
+        _write_generation(store, tmp, final, number, dynamodb, s3, blobs)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk: give the space back at once
+        raise
+    return final
+
+
+def _write_generation(store: Path, tmp: Path, final: Path, number: int,
+                      dynamodb: dict[str, Any], s3: dict[str, Any],
+                      blobs: dict[str, bytes]) -> None:
     (tmp / "objects").mkdir(parents=True)
     files: dict[str, Any] = {}
 
@@ -285,7 +360,6 @@ def write_generation(store: Path, number: int, dynamodb: dict[str, Any], s3: dic
     fsync_dir(tmp)
     os.replace(tmp, final)
     fsync_dir(store)
-    return final
 
 
 def prune(store: Path, keep_from: int) -> None:
@@ -298,6 +372,8 @@ def prune(store: Path, keep_from: int) -> None:
             journal_path(store, number).unlink(missing_ok=True)
     for leftover in store.glob(".gen-*.tmp"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in store.glob("journal-*.log.new"):
+        leftover.unlink(missing_ok=True)
 
 
 # -- start: what to load ----------------------------------------------------------------

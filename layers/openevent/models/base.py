@@ -25,6 +25,8 @@ from pynamodb.connection import base as _pynamodb_connection
 from pynamodb.constants import NUMBER, PAY_PER_REQUEST_BILLING_MODE
 from pynamodb.models import Model
 
+from openevent import backend as _backend
+
 # PynamoDB builds a new botocore session for every model's connection, and each session
 # loads and parses the DynamoDB service model again (~90 ms): a request touching five
 # tables would pay almost half a second on a cold start. One shared session loads it once.
@@ -41,6 +43,7 @@ def _get_shared_session() -> botocore.session.Session:
 
 
 _pynamodb_connection.get_session = _get_shared_session
+_backend.install()  # an outage of DynamoDB is `BackendUnavailable` (503), never a PutError
 
 TABLE_PREFIX = os.environ.get("OPENEVENT_TABLE_PREFIX", "openevent-")
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")

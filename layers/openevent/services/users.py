@@ -34,6 +34,7 @@ from openevent.mail import send_mail
 from openevent.models.base import (
     ClaimTaken,
     Unique,
+    failed_positions,
     next_id,
     now,
     raise_if_clashed,
@@ -114,8 +115,10 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
 
     try:
         transact(fill)  # retried while another signup holds the same count shard
-    except TransactWriteError:  # a condition failed: the email's claim, or the id, is taken
+    except TransactWriteError as exc:
         raise_if_clashed([user])  # the id was drawn elsewhere too: draw again
+        if 0 not in failed_positions(exc):  # not the email's claim: not the user's fault
+            raise
         raise Conflict("Email already exists", attribute_pointer("email")) from None
     statistics.user_created(bool(user.is_verified), bool(user.is_admin),
                             bool(user.is_super_admin))
