@@ -14,7 +14,7 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
     "auth": {"users": "rw", "mail-tokens": "rw", "rate-limits": "rw", "settings": "rw",
              "modules": "rw", "uniques": "rw", "events": "r", "orders": "r",
              "event-roles": "rw", "role-invites": "rw", "system-records": "rw",
-             "statistics": "rw", "order-figures": "r"},
+             "statistics": "rw", "order-figures": "r", "discount-codes": "r"},
     "events": {"events": "rw", "event-roles": "rw", "tickets": "rw", "seat-shards": "rw",
                "discount-codes": "rw", "taxes": "rw", "tracks": "rw", "sponsors": "rw",
                "microlocations": "rw", "social-links": "rw", "custom-forms": "rw",
@@ -27,7 +27,8 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "settings": "r", "modules": "r", "taxes": "r", "custom-forms": "r",
                "stripe-authorizations": "rw", "uniques": "rw",
                "hold-counts": "rw", "idempotency": "rw", "statistics": "rw",
-               "order-figures": "rw", "checkin": "rw", "access-codes": "rw"},
+               "order-figures": "rw", "checkin": "rw", "access-codes": "rw",
+               "rate-limits": "rw"},
     "lab": {"lab-devices": "rw", "lab-calls": "rw", "lab-scripts": "rw", "lab-runs": "rw",
             "lab-run-output": "rw", "lab-streams": "rw", "users": "r"},
     # The ticket renderer (orders code, its own role): links the PDFs to the order and its

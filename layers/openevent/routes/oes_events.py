@@ -46,7 +46,8 @@ def discount_code_events(app: Any, item_id: str) -> Any:
 
 
 @routes.route("/v1/tax/{item_id}/event")
-def tax_event(app: Any, item_id: str) -> Any:
+def tax_event_of_oes_path(app: Any, item_id: str) -> Any:
+    """Open Event Server's singular path; /v1/taxes/{id}/event is the plural one."""
     from openevent.schemas.events import event_resource
     from openevent.services import event_content as content
 
