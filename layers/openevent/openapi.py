@@ -265,6 +265,11 @@ def _operation(group: str, path: str, method: str, entry: Any,
         answers = _content({}, "application/json", JSONAPI)
         if DOWNLOAD_PATHS.match(path):  # document downloads answer the PDF itself
             answers["application/pdf"] = {"schema": {"type": "string", "format": "binary"}}
+        if path == "/v1/docs":  # the reference page itself (openevent.apidocs)
+            answers = {"text/html": {"schema": {"type": "string"}}}
+        elif path.startswith("/v1/docs/"):  # its vendored script and licences
+            answers = {ctype.split(";")[0]: {"schema": {"type": "string"}}
+                       for ctype in ("application/javascript", "text/plain")}
         op["responses"] = {"2XX": {"description": "success", "content": answers},
                            "3XX": {"description": "redirect"}, **errors}
     else:

@@ -298,7 +298,8 @@ def test_every_function_has_its_groups_role_and_the_renderer_its_own(synth):
     functions = policies.extract(synth["template"])["functions"]
     assert {f: spec["role"] for f, spec in functions.items()} == {
         "auth-api": "AuthRole", "events-api": "EventsRole", "lab-api": "LabRole",
-        "lab-iot-results": "LabRole", "orders-api": "OrdersRole",
+        "lab-iot-results": "LabRole", "lab-stream-frames": "LabRole",
+        "lab-stream-socket": "LabRole", "orders-api": "OrdersRole",
         "orders-expire": "OrdersRole", "orders-refunds": "OrdersRole",
         "renderer": "RendererRole"}
 
