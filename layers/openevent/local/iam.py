@@ -121,7 +121,11 @@ def _placeholders() -> dict[str, str]:
     s = get_settings()
     secret = os.environ.get("OPENEVENT_SECRETS_ARN") or (
         f"arn:aws:secretsmanager:{s.region}:{ACCOUNT}:secret:openevent-local")
-    return {"${Region}": s.region, "${Account}": ACCOUNT, "${TablePrefix}": s.table_prefix,
+    # the prefix of the tables the models call (fixed when they were defined), which is what
+    # a request names: settings read again later may see another environment
+    from openevent.models.base import TABLE_PREFIX
+
+    return {"${Region}": s.region, "${Account}": ACCOUNT, "${TablePrefix}": TABLE_PREFIX,
             "${Bucket:Documents}": s.documents_bucket, "${Bucket:Media}": s.media_bucket,
             "${Queue:" + s.documents_queue + "}": s.documents_queue,
             "${Secret}": secret,
