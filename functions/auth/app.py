@@ -17,7 +17,6 @@ from openevent.models.users import User
 from openevent.permissions import (
     has_event_role,
     is_self_or_staff,
-    proves_email,
     require_event_role,
     require_login,
     require_staff,
@@ -346,17 +345,8 @@ def create_role_invite() -> Any:
 
 
 def _invite_for(invite_id: str, needed: str) -> Any:
-    from openevent.models.events import RoleInvite
-
     user = require_login(web.current_user(app))
-    try:
-        invite = RoleInvite.get(web.parse_int_id(invite_id, "Role invite"))
-    except RoleInvite.DoesNotExist:
-        raise NotFound("Role invite not found") from None
-    event = get_event(str(invite.event_id), user)
-    if not proves_email(user, invite.email):
-        require_event_role(user, event, needed)
-    return invite
+    return roles.readable_invite(user, web.parse_int_id(invite_id, "Role invite"), needed)[0]
 
 
 @route(app, "/v1/role-invites/{invite_id}")

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from openevent import web
-from openevent.errors import BadRequest, NotFound, Unauthorized
-from openevent.permissions import proves_email, require_event_role, require_login
+from openevent.errors import BadRequest, Unauthorized
+from openevent.permissions import require_login
 from openevent.routes import Routes
 
 routes = Routes()
@@ -68,18 +68,12 @@ def blacklist(app: Any) -> Any:
 @routes.route("/v1/role-invites/{invite_id}/event")
 def role_invite_event(app: Any, invite_id: str) -> Any:
     """The invite's event: for its co-organizers and up, or the invitee (proven email)."""
-    from openevent.models.events import RoleInvite
     from openevent.schemas.events import event_resource
-    from openevent.services.lookup import get_event
+    from openevent.services import roles
 
     user = require_login(web.current_user(app))
-    try:
-        invite = RoleInvite.get(web.parse_int_id(invite_id, "Role invite"))
-    except RoleInvite.DoesNotExist:
-        raise NotFound("Role invite not found") from None
-    event = get_event(str(invite.event_id), user)
-    if not proves_email(user, invite.email):
-        require_event_role(user, event, "coorganizer")
+    _, event = roles.readable_invite(user, web.parse_int_id(invite_id, "Role invite"),
+                                     "coorganizer")
     return web.jsonapi(web.resource_document(app, event_resource(event, user)))
 
 

@@ -64,6 +64,22 @@ def create_invite(inviter: User, event: Event, email: str, role: str) -> RoleInv
     return invite
 
 
+def readable_invite(user: User, invite_id: int, needed: str) -> tuple[RoleInvite, Event]:
+    """An invite and its event, for the invitee (who proves the invited email) or the event's
+    `needed` role and up; 404 for an unknown invite."""
+    from openevent.permissions import proves_email, require_event_role
+    from openevent.services.lookup import get_event
+
+    try:
+        invite = RoleInvite.get(invite_id)
+    except RoleInvite.DoesNotExist:
+        raise NotFound("Role invite not found") from None
+    event = get_event(str(invite.event_id), user)
+    if not proves_email(user, invite.email):
+        require_event_role(user, event, needed)
+    return invite, event
+
+
 def accept_invite(user: User, token: object) -> tuple[RoleInvite, Event]:
     if not isinstance(token, str) or not token or len(token) > 512:
         raise NotFound("Role invite not found", "/data/token")
