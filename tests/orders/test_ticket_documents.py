@@ -78,6 +78,17 @@ def test_redelivered_event_sends_no_duplicate_mails(people, completed, outbox):
     assert len(list(outbox.glob("*.eml"))) == before
 
 
+def test_an_event_for_a_deleted_manifest_is_skipped_not_retried(completed, outbox):
+    """S3 events come at least once and can outlive their object: a re-delivered event for a
+    manifest that is gone renders and mails nothing, and does not raise (no endless retry)."""
+    bucket = get_settings().documents_bucket
+    _s3().delete_object(Bucket=bucket, Key=completed["key"])
+    mails_before = sorted(outbox.glob("*.eml"))
+    assert pipeline.process_manifest(bucket, completed["key"]) == f"gone:{completed['identifier']}"
+    assert sorted(outbox.glob("*.eml")) == mails_before
+    assert not pipeline.pdf_exists(pipeline.order_pdf_key(completed["identifier"]))
+
+
 def test_failed_mail_is_retried_without_resending_the_others(people, completed, outbox,
                                                              monkeypatch):
     import openevent.documents.pipeline as module

@@ -6,7 +6,8 @@ pump — the same function). It renders every PDF, stores them under stable keys
 `attendee.pdf-url` and `order.tickets-pdf-url` (stable API URLs that redirect to short-lived
 presigned S3 URLs), and mails each attendee their ticket and the purchaser the summary.
 
-Retries: a failure raises, so the event is delivered again. Each mail is claimed with a
+Retries: a failure raises, so the event is delivered again (an event whose manifest no
+longer exists is skipped, not retried). Each mail is claimed with a
 conditional put before it is sent (and the claim dropped if sending fails), so a re-delivered
 event never sends a mail twice and a retry sends only what was not sent.
 """
@@ -138,7 +139,13 @@ def process_manifest(bucket: str, key: str) -> str:
     if bucket != get_settings().documents_bucket or not key.startswith(MANIFEST_PREFIX):
         return "ignored"
     identifier = key[len(MANIFEST_PREFIX):].removesuffix(".json")
-    manifest = load_manifest(identifier)
+    try:
+        manifest = load_manifest(identifier)
+    except _s3().exceptions.NoSuchKey:
+        # S3 events arrive at least once and may outlive their object (a re-delivery after
+        # the manifest was deleted): nothing to render, and retrying would never succeed.
+        log.warning("manifest %s is gone; nothing to render", key)
+        return f"gone:{identifier}"
     render_and_store(manifest)
     _link_documents(manifest)
     _mail_documents(manifest)
