@@ -95,13 +95,14 @@ def put_all(items: list[Any]) -> None:
 
 
 def seed(n: int) -> dict[str, Any]:
+    from openevent.accounts import users
+    from openevent.accounts.roles import grant_role
+    from openevent.events.lifecycle import create_event
+    from openevent.events.tickets import create_ticket
     from openevent.models.base import next_id
     from openevent.models.orders import Attendee, Order, OrderFigure, OrderLine, event_status_key
-    from openevent.services import order_counts, users
-    from openevent.services.events import create_event
-    from openevent.services.roles import grant_role
-    from openevent.services.system import update_modules
-    from openevent.services.tickets import create_ticket
+    from openevent.orders import figures as order_counts
+    from openevent.platform.settings import update_modules
 
     update_modules({"ticket_include": True})
     owner = users.create_user({"email": "owner@bench.test", "password": "bench-password-1",

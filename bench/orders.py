@@ -114,10 +114,10 @@ def main() -> None:
 
 def compare(args: argparse.Namespace) -> bool:
     """The same buyers against a single-counter ticket, then against a sharded one."""
+    from openevent.accounts import users as accounts
     from openevent.local.gateway import Gateway
     from openevent.local.provision import provision
     from openevent.models.system import Modules
-    from openevent.services import users as accounts
 
     provision()
     Modules("1", ticket_include=True, payment_include=True).save()
@@ -182,10 +182,10 @@ def run(owner_id: int, tokens: list[str], args: argparse.Namespace, port: int,
         shards: int) -> dict[str, float]:
     import botocore.client
     import botocore.exceptions
+    from openevent.accounts.roles import grant_role
+    from openevent.events import inventory
     from openevent.models.base import next_id, now
     from openevent.models.events import Event, Ticket
-    from openevent.services import inventory
-    from openevent.services.roles import grant_role
     from pynamodb.transactions import TransactWrite
 
     start = now() + timedelta(days=10)

@@ -170,16 +170,18 @@ def seed(n: int) -> dict[str, Any]:
     """n events (every 10th a draft), n users and n orders in those events — batch writes,
     plus the list counts those writes would have moved — and one fully set-up event with a
     buyer's order and its attendee."""
+    from openevent.accounts import users
+    from openevent.accounts.roles import grant_role
+    from openevent.events.lifecycle import create_event, new_identifier
+    from openevent.events.tickets import create_ticket
     from openevent.models.base import next_id
     from openevent.models.events import Event
     from openevent.models.orders import OrderFigure
     from openevent.models.system import Statistic
     from openevent.models.users import User
-    from openevent.services import list_counts, order_counts, users
-    from openevent.services.events import create_event, new_identifier
-    from openevent.services.roles import grant_role
-    from openevent.services.system import update_modules
-    from openevent.services.tickets import create_ticket
+    from openevent.orders import figures as order_counts
+    from openevent.platform import list_counts
+    from openevent.platform.settings import update_modules
 
     update_modules({"ticket_include": True, "payment_include": True, "donation_include": True})
     people = {}

@@ -217,7 +217,7 @@ _counter = iter(range(1, 10**9))
 @pytest.fixture
 def make_user(aws: None) -> Any:
     """Factory: `make_user(admin=False, verified=True, super_admin=False) -> Account`."""
-    from openevent.services import users as accounts
+    from openevent.accounts import users as accounts
 
     def make(*, admin: bool = False, verified: bool = True, super_admin: bool = False,
              email: str | None = None, password: str = "correct-horse-1") -> Account:

@@ -8,13 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from openevent import web
+from openevent.accounts import roles, sessions
+from openevent.accounts import users as accounts
 from openevent.errors import Forbidden, NotFound, Unprocessable
 from openevent.jsonapi.compat import core_and_extra, dump_extra, item_values
 from openevent.jsonapi.document import meta_document, relationship_document
 from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import parse_document
 from openevent.models.users import User
-from openevent.permissions import (
+from openevent.platform import settings as system
+from openevent.routes import oes_auth
+from openevent.rules.lookup import get_event
+from openevent.rules.permissions import (
     has_event_role,
     is_self_or_staff,
     require_event_role,
@@ -22,11 +27,7 @@ from openevent.permissions import (
     require_staff,
     require_user_manage,
 )
-from openevent.routes import oes_auth
-from openevent.schemas import users as schemas
-from openevent.services import roles, sessions, system
-from openevent.services import users as accounts
-from openevent.services.lookup import get_event
+from openevent.wire import users as schemas
 
 app = web.create_app("openevent-auth")
 route = web.route
@@ -443,10 +444,10 @@ def delete_event_role(role_id: str) -> Any:
 
 @route(app, "/v1/admin/sales/{name}")
 def admin_sales(name: str) -> Any:
-    """Sales per event and fees per event, from the order figures (services/admin_sales.py)."""
+    """Sales per event and fees per event, from the order figures (orders/admin_sales.py)."""
+    from openevent.events import lists as event_lists
     from openevent.jsonapi.query import collection_document, parse_params
-    from openevent.schemas import admin_sales as sales
-    from openevent.services import event_lists
+    from openevent.wire import admin_sales as sales
 
     user = require_staff(web.current_user(app))
     kinds = {"by-events": (sales.BY_EVENTS, sales.fill_by_events),
@@ -466,8 +467,8 @@ def admin_sales(name: str) -> Any:
 
 @route(app, "/v1/admin/statistics/{name}")
 def admin_statistics(name: str) -> Any:
-    from openevent.schemas.admin import STATISTICS, statistics_document
-    from openevent.services import statistics
+    from openevent.platform import statistics
+    from openevent.wire.admin import STATISTICS, statistics_document
 
     require_staff(web.current_user(app))
     if name not in STATISTICS:
@@ -479,7 +480,7 @@ def admin_statistics(name: str) -> Any:
 
 
 def _kind(kind: str) -> Any:
-    from openevent.schemas.admin import KINDS
+    from openevent.wire.admin import KINDS
 
     if kind not in KINDS:
         raise NotFound(f"No route for /v1/{kind}", parameter="path")
@@ -487,8 +488,8 @@ def _kind(kind: str) -> Any:
 
 
 def _register_system_records() -> None:
-    from openevent.schemas.admin import KINDS, LINKS, record_resource
-    from openevent.services import system_records as records
+    from openevent.platform import records
+    from openevent.wire.admin import KINDS, LINKS, record_resource
 
     def make(kind: str) -> None:
         schema = _kind(kind)

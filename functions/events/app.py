@@ -2,7 +2,7 @@
 microlocations, social links, custom forms), Stripe authorization and event copy.
 
 Handlers are thin: parse the request, call `openevent.services`, serialize with
-`openevent.schemas.events`. Every rule lives in the services.
+`openevent.wire.events`. Every rule lives in the services.
 """
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from openevent import access_code_routes, web
+from openevent import web
 from openevent.errors import Unprocessable, relationship_pointer
+from openevent.events import content, tickets
+from openevent.events import discount_codes as codes
+from openevent.events import lifecycle as events
+from openevent.events import lists as event_lists
 from openevent.jsonapi.document import (
     JSONAPI,
     Resource,
@@ -22,13 +26,11 @@ from openevent.jsonapi.document import (
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import Payload, parse_document
 from openevent.models.events import Event
-from openevent.permissions import require_event_role, require_login
+from openevent.routes import access_codes as access_code_routes
 from openevent.routes import oes_events
-from openevent.schemas import events as schemas
-from openevent.services import discount_codes as codes
-from openevent.services import event_content as content
-from openevent.services import event_lists, events, tickets
-from openevent.services.lookup import event_ids, get_event
+from openevent.rules.lookup import event_ids, get_event
+from openevent.rules.permissions import require_event_role, require_login
+from openevent.wire import events as schemas
 
 app = web.create_app("openevent-events")
 route = web.route
@@ -150,8 +152,8 @@ def list_user_events(user_id: str) -> Any:
 @route(app, "/v1/events/{ref}/owner")
 def event_owner(ref: str) -> Any:
     from openevent.models.users import User
-    from openevent.schemas.users import user_resource
-    from openevent.visibility import require_readable
+    from openevent.rules.visibility import require_readable
+    from openevent.wire.users import user_resource
 
     user = web.current_user(app)
     event = get_event(ref, user)
@@ -164,7 +166,7 @@ def event_owner(ref: str) -> Any:
 
 @route(app, "/v1/events/{ref}/copy", methods=["POST"])
 def copy_event(ref: str) -> Any:
-    from openevent.services.event_copy import copy_event as copy
+    from openevent.events.copying import copy_event as copy
 
     user = require_login(web.current_user(app))
     new = copy(user, get_event(ref, user))
@@ -194,7 +196,7 @@ def _ticket(item_id: str, read: bool = False) -> Any:
 def get_ticket(item_id: str) -> Any:
     if not item_id.isdigit() and len(item_id) == 36:
         # The web app downloads an order's tickets at /v1/tickets/<order identifier>.
-        from openevent.documents import downloads
+        from openevent.orders import document_downloads as downloads
 
         return web.pdf(*downloads.order_pdf(require_login(web.current_user(app)), item_id))
     user, ticket, _ = _ticket(item_id, read=True)
@@ -261,7 +263,7 @@ def _marketer(payload: Payload, user: Any) -> tuple[bool, int | None]:
     if raw is None:
         return True, None
     from openevent.models.users import User
-    from openevent.permissions import require_marketer_assignable
+    from openevent.rules.permissions import require_marketer_assignable
 
     pointer = relationship_pointer("marketer")
     if not raw.isdigit() or len(raw) > 18:
@@ -328,7 +330,7 @@ def discount_code_event(item_id: str) -> Any:
 
 @route(app, "/v1/discount-codes/{item_id}/tickets")
 def discount_code_tickets(item_id: str) -> Any:
-    from openevent.visibility import RULES
+    from openevent.rules.visibility import RULES
 
     user = web.current_user(app)
     code, _, _ = codes.get_code_for_buyer(web.parse_int_id(item_id, "Discount code"), user)
@@ -341,8 +343,8 @@ def discount_code_tickets(item_id: str) -> Any:
 @route(app, "/v1/discount-codes/{item_id}/marketer")
 def discount_code_marketer(item_id: str) -> Any:
     from openevent.models.users import User
-    from openevent.schemas.users import user_resource
-    from openevent.visibility import require_readable
+    from openevent.rules.visibility import require_readable
+    from openevent.wire.users import user_resource
 
     user, code, _ = _code(item_id)
     if code.marketer_id is None:
@@ -501,7 +503,7 @@ for _kind in content.KINDS.values():
 # --- stripe authorization (created by the orders group, which ships the Stripe SDK) -----
 
 def _stripe_auth(item_id: str, manage: bool = True) -> Any:
-    from openevent.services import stripe_connect
+    from openevent.events import stripe_connect
 
     user = require_login(web.current_user(app))
     auth, event = stripe_connect.get_authorization(
@@ -516,7 +518,7 @@ def get_stripe_authorization(item_id: str) -> Any:
 
 @route(app, "/v1/stripe-authorization/{item_id}", methods=["DELETE"])
 def delete_stripe_authorization(item_id: str) -> Any:
-    from openevent.services import stripe_connect
+    from openevent.events import stripe_connect
 
     user, auth, event = _stripe_auth(item_id)
     stripe_connect.delete_authorization(user, auth, event)
@@ -531,7 +533,7 @@ def stripe_authorization_event(item_id: str) -> Any:
 
 @route(app, "/v1/events/{ref}/stripe-authorization")
 def event_stripe_authorization(ref: str) -> Any:
-    from openevent.services import stripe_connect
+    from openevent.events import stripe_connect
 
     user = require_login(web.current_user(app))
     auth = stripe_connect.authorization_for_event(get_event(ref, user))

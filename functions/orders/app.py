@@ -1,6 +1,6 @@
 """Orders group: attendees, orders, checkout, charge, webhooks, statistics, order expiry.
 
-Handlers are thin: parse the request, call `openevent.services.orders` / `.payments`,
+Handlers are thin: parse the request, call `openevent.orders.lifecycle` / `.payments`,
 serialize. The Stripe SDK and PayPal client load only on the payment routes.
 """
 
@@ -29,19 +29,19 @@ from openevent.jsonapi.document import (
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import parse_document, read_body
 from openevent.models.orders import Order
-from openevent.permissions import (
+from openevent.orders import lifecycle as service
+from openevent.orders.attendee_lists import event_attendee_source
+from openevent.orders.lists import event_order_source
+from openevent.routes import oes_orders
+from openevent.rules.lookup import get_event
+from openevent.rules.permissions import (
     has_event_role,
     is_self_or_staff,
     require_event_role,
     require_login,
 )
-from openevent.routes import oes_orders
-from openevent.schemas import orders as schemas
-from openevent.services import orders as service
-from openevent.services.attendee_lists import event_attendee_source
-from openevent.services.lookup import get_event
-from openevent.services.order_lists import event_order_source
 from openevent.settings import get_settings
+from openevent.wire import orders as schemas
 
 app = web.create_app("openevent-orders")
 route = web.route
@@ -140,7 +140,7 @@ def _changed(schema: Any, item: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 @route(app, "/v1/attendees/{attendee_id}", methods=["DELETE"])
 def delete_attendee(attendee_id: str) -> Any:
-    from openevent.services import attendee_extras
+    from openevent.orders import attendee_extras
 
     user, attendee = _attendee_for(attendee_id)
     attendee_extras.delete(user, attendee)
@@ -246,8 +246,8 @@ def create_order() -> Any:
 
 
 def _create_onsite_order(user: Any) -> Any:
-    """`POST /v1/orders?onsite=true`: the box office (services/onsite_orders.py)."""
-    from openevent.services.onsite_orders import create_from_document
+    """`POST /v1/orders?onsite=true`: the box office (orders/onsite.py)."""
+    from openevent.orders.onsite import create_from_document
 
     order = create_from_document(user, web.raw_body(app), web.content_type(app))
     return web.created(web.resource_document(app, schemas.order_resource(order, user)),
@@ -258,7 +258,7 @@ def _create_onsite_order(user: Any) -> Any:
 def list_orders() -> Any:
     from openevent.models.orders import Order
     from openevent.models.paging import PartitionSource
-    from openevent.permissions import require_staff
+    from openevent.rules.permissions import require_staff
 
     user = require_staff(web.current_user(app))
     # Every order of the platform: no meta.count. A counter in every create-order
@@ -348,7 +348,7 @@ def order_attendees(order_ref: str) -> Any:
 
 @route(app, "/v1/orders/{order_ref}/tickets")
 def order_tickets(order_ref: str) -> Any:
-    from openevent.schemas.events import TICKET, ticket_resource
+    from openevent.wire.events import TICKET, ticket_resource
 
     user, order = _order_for(order_ref)
     return _collection(service.order_tickets(order), lambda t: ticket_resource(t, user),
@@ -357,8 +357,8 @@ def order_tickets(order_ref: str) -> Any:
 
 @route(app, "/v1/orders/{order_ref}/event")
 def order_event(order_ref: str) -> Any:
-    from openevent.schemas.events import event_resource
-    from openevent.services.lookup import find_event
+    from openevent.rules.lookup import find_event
+    from openevent.wire.events import event_resource
 
     user, order = _order_for(order_ref)
     event = find_event(str(order.event_id))
@@ -370,7 +370,7 @@ def order_event(order_ref: str) -> Any:
 @route(app, "/v1/orders/{order_ref}/discount-code")
 def order_discount_code(order_ref: str) -> Any:
     from openevent.models.events import DiscountCode
-    from openevent.schemas.events import discount_code_resource
+    from openevent.wire.events import discount_code_resource
 
     user, order = _order_for(order_ref)
     if order.discount_code_id is None:
@@ -440,7 +440,7 @@ def charge(order_ref: str) -> Any:
     provider confirms the payment (this call with a token or PayPal ids, the verified
     webhook, or verify), never on the client's word.
     """
-    from openevent.services import payments
+    from openevent.orders import payments
 
     user, order = _order_for(order_ref)
     if not (user.is_staff or int(order.user_id) == int(user.id)):
@@ -452,7 +452,7 @@ def charge(order_ref: str) -> Any:
 
 @route(app, "/v1/orders/{order_ref}/verify", methods=["POST"])
 def verify(order_ref: str) -> Any:
-    from openevent.services import payments
+    from openevent.orders import payments
 
     _, order = _order_for(order_ref)
     return web.plain({"payment_status": payments.verify(order)})
@@ -460,7 +460,7 @@ def verify(order_ref: str) -> Any:
 
 @route(app, "/v1/orders/{order_ref}/create-paypal-payment", methods=["POST"])
 def create_paypal_payment(order_ref: str) -> Any:
-    from openevent.services import payments, return_urls
+    from openevent.orders import payments, return_urls
 
     user, order = _order_for(order_ref)
     if not (user.is_staff or int(order.user_id) == int(user.id)):
@@ -478,7 +478,7 @@ def create_paypal_payment(order_ref: str) -> Any:
 
 @route(app, "/v1/webhooks/stripe", methods=["POST"])
 def stripe_webhook() -> Any:
-    from openevent.services import payments
+    from openevent.orders import payments
 
     req = web.request_of(app)
     return web.plain(payments.stripe_webhook(web.raw_body(app),
@@ -487,7 +487,7 @@ def stripe_webhook() -> Any:
 
 @route(app, "/v1/webhooks/paypal", methods=["POST"])
 def paypal_webhook() -> Any:
-    from openevent.services import payments
+    from openevent.orders import payments
 
     req = web.request_of(app)
     headers = {k: v for k, v in req.headers.items()}
@@ -501,7 +501,7 @@ def paypal_webhook() -> Any:
 
 @route(app, "/v1/events/{event_ref}/order-statistics")
 def event_order_statistics(event_ref: str) -> Any:
-    from openevent.services.order_statistics import statistics
+    from openevent.orders.statistics import statistics
 
     user = web.current_user(app)
     event = get_event(event_ref, user)
@@ -513,7 +513,7 @@ def event_order_statistics(event_ref: str) -> Any:
 
 @route(app, "/v1/tickets/{ticket_id}/order-statistics")
 def ticket_order_statistics(ticket_id: str) -> Any:
-    from openevent.services.order_statistics import statistics
+    from openevent.orders.statistics import statistics
 
     user = web.current_user(app)
     ticket = _ticket(ticket_id)
@@ -527,8 +527,8 @@ def ticket_order_statistics(ticket_id: str) -> Any:
 # group ships; reading and deleting an authorization stay with the events group.
 
 def _create_stripe_authorization() -> Any:
-    from openevent.schemas import events as event_schemas
-    from openevent.services import stripe_connect
+    from openevent.events import stripe_connect
+    from openevent.wire import events as event_schemas
 
     user = require_login(web.current_user(app))
     payload = parse_document(web.raw_body(app), web.content_type(app),
@@ -564,7 +564,7 @@ def expire_orders(event: Any) -> dict[str, int]:
 @app.schedule("rate(5 minutes)")
 def retry_refunds(event: Any) -> dict[str, int]:
     """Retry the refunds still owed for payments that could not be applied."""
-    from openevent.services import payments
+    from openevent.orders import payments
 
     return payments.retry_pending_refunds()
 
@@ -615,9 +615,10 @@ def _redirect_to_pdf(order: Any, key: str) -> Any:
 def attendee_ticket_pdf(attendee_id: str) -> Any:
     """An attendee's ticket: the buyer, the attendee, co-organizer+ or admin (or a mailed link).
 
-    The attendee proves themself by a verified account email (`openevent.documents.access`).
+    The attendee proves themself by a verified account email (`openevent.orders.document_access`).
     """
-    from openevent.documents import access, pipeline
+    from openevent.documents import pipeline
+    from openevent.orders import document_access as access
 
     user = _download_caller("attendee", attendee_id)
     attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"))
@@ -634,7 +635,8 @@ def order_tickets_pdf(order_ref: str) -> Any:
 
     Or the mailed link, which names the order by its identifier.
     """
-    from openevent.documents import access, pipeline
+    from openevent.documents import pipeline
+    from openevent.orders import document_access as access
 
     user = _download_caller("order", order_ref)
     order = service.get_order(order_ref)
@@ -647,7 +649,7 @@ def order_tickets_pdf(order_ref: str) -> Any:
 
 @route(app, "/v1/orders/attendees/{name}")
 def attendee_ticket_file(name: str) -> Any:
-    from openevent.documents import downloads
+    from openevent.orders import document_downloads as downloads
 
     user = require_login(web.current_user(app))
     stem = name[:-4] if name.endswith(".pdf") else name
@@ -657,7 +659,7 @@ def attendee_ticket_file(name: str) -> Any:
 @route(app, "/v1/orders/invoices/{order_ref}")
 def order_invoice_file(order_ref: str) -> Any:
     """The order's document (its summary and every ticket) as the invoice download."""
-    from openevent.documents import downloads
+    from openevent.orders import document_downloads as downloads
 
     user = require_login(web.current_user(app))
     return web.pdf(*downloads.order_pdf(user, order_ref))

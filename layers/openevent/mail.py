@@ -60,7 +60,7 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None) -> bool
     if settings.outbox_dir:
         _write_outbox(msg, settings.outbox_dir)
     if ok or settings.outbox_dir:
-        from openevent.services.statistics import mail_sent
+        from openevent.platform.statistics import mail_sent
 
         mail_sent()
     return ok

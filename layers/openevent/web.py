@@ -171,14 +171,14 @@ class _App(Chalice):
 
 def read_check_middleware(app: Chalice) -> Callable[[Request, Callable[[Request], Response]],
                                                     Response]:
-    """Install the caller's read rule (`openevent.visibility`) for the request, so every
+    """Install the caller's read rule (`openevent.rules.visibility`) for the request, so every
     relationship a view serializes shows only what the caller may read, and the request's
     memo of repeated reads (`openevent.request_memo`)."""
     from openevent.jsonapi.document import READ_CHECK
 
     def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
         from openevent import request_memo
-        from openevent.visibility import reader
+        from openevent.rules.visibility import reader
 
         token = READ_CHECK.set(reader(lambda: current_user(app)))
         try:

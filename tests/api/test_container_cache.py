@@ -24,7 +24,7 @@ def calls(monkeypatch, aws):
 
 
 def test_settings_and_modules_are_read_once_within_the_ttl(calls):
-    from openevent.services.system import get_modules, get_system_settings
+    from openevent.platform.settings import get_modules, get_system_settings
 
     for _ in range(5):
         get_system_settings()
@@ -33,7 +33,7 @@ def test_settings_and_modules_are_read_once_within_the_ttl(calls):
 
 
 def test_a_write_in_this_container_is_seen_at_once(calls):
-    from openevent.services.system import (
+    from openevent.platform.settings import (
         get_modules,
         get_system_settings,
         update_modules,
@@ -59,7 +59,7 @@ def test_a_changed_password_revokes_old_tokens_at_once(api, make_user):
 
 
 def test_ttl_zero_turns_caching_off(calls, monkeypatch):
-    from openevent.services.system import get_system_settings
+    from openevent.platform.settings import get_system_settings
 
     monkeypatch.setenv("OPENEVENT_CACHE_SECONDS", "0")
     get_system_settings()

@@ -29,9 +29,9 @@ def make_event(aws: None) -> Any:
     """`make_event(owner_id, state="published") -> Event`, written through the models."""
     from datetime import UTC, datetime, timedelta
 
+    from openevent.accounts.roles import grant_role
     from openevent.models.base import next_id
     from openevent.models.events import Event
-    from openevent.services.roles import grant_role
 
     def make(owner_id: int, state: str = "published") -> Event:
         eid = next_id("event")

@@ -4,7 +4,7 @@ import pytest
 
 
 def test_first_start_turns_on_the_listed_modules(api):
-    from openevent.services.system import seed_modules
+    from openevent.platform.settings import seed_modules
 
     seed_modules("ticket, payment")
     attrs = api.get("/v1/modules").json()["data"]["attributes"]
@@ -13,7 +13,7 @@ def test_first_start_turns_on_the_listed_modules(api):
 
 
 def test_a_later_start_keeps_what_the_admin_chose(api):
-    from openevent.services.system import seed_modules, update_modules
+    from openevent.platform.settings import seed_modules, update_modules
 
     seed_modules("ticket,payment,donation")
     update_modules({"payment_include": False})
@@ -22,14 +22,14 @@ def test_a_later_start_keeps_what_the_admin_chose(api):
 
 
 def test_no_variable_keeps_the_contract_default_off(api):
-    from openevent.services.system import seed_modules
+    from openevent.platform.settings import seed_modules
 
     seed_modules(None)
     assert set(api.get("/v1/modules").json()["data"]["attributes"].values()) == {False}
 
 
 def test_unknown_module_name_is_a_configuration_error(aws):
-    from openevent.services.system import seed_modules
+    from openevent.platform.settings import seed_modules
 
     with pytest.raises(ValueError, match="tickets"):
         seed_modules("tickets")

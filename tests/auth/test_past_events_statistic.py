@@ -16,8 +16,8 @@ FUTURE = datetime(2040, 3, 1, 9, 0, tzinfo=UTC)
 def event_at(aws: None, make_user: Any, modules_on: None) -> Any:
     """`event_at(starts, state="published") -> Event`, created through the service (so the
     list counts move as they do in production)."""
+    from openevent.events import lifecycle as events
     from openevent.models.users import User
-    from openevent.services import events
 
     owner = User.get(make_user().id)
 
@@ -32,7 +32,7 @@ def event_at(aws: None, make_user: Any, modules_on: None) -> Any:
 
 @pytest.fixture
 def modules_on(aws: None) -> None:
-    from openevent.services.system import update_modules
+    from openevent.platform.settings import update_modules
 
     update_modules({"ticket_include": True, "payment_include": True, "donation_include": True})
 
@@ -44,7 +44,7 @@ def _events(api: Any, token: str) -> dict[str, int]:
 
 
 def test_past_counts_published_events_that_ended(api, make_user, event_at):
-    from openevent.services import events
+    from openevent.events import lifecycle as events
 
     admin = make_user(admin=True)
     for _ in range(3):
@@ -80,7 +80,7 @@ def test_past_reads_only_the_events_not_ended(api, make_user, event_at, monkeypa
         return result
 
     monkeypatch.setattr(Connection, "_make_api_call", counted)
-    from openevent.services.statistics import event_statistics
+    from openevent.platform.statistics import event_statistics
 
     assert event_statistics() == {"draft": 0, "published": 5, "past": 4}
     assert scanned == [1]
@@ -89,7 +89,7 @@ def test_past_reads_only_the_events_not_ended(api, make_user, event_at, monkeypa
 def test_past_is_never_negative(event_at):
     """A published figure behind the live events (a counter not yet backfilled) answers 0,
     not a negative number."""
-    from openevent.services import statistics
+    from openevent.platform import statistics
 
     event_at(FUTURE)
     assert statistics._past_events(0) == 0

@@ -1,5 +1,5 @@
 """Refresh tokens as the web app uses them: every login has one, refreshing rotates it,
-and it can be revoked (API.md §2; services/sessions.py)."""
+and it can be revoked (API.md §2; accounts/sessions.py)."""
 
 import json
 

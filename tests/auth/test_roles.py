@@ -47,7 +47,7 @@ def test_invite_for_someone_else_cannot_be_accepted(api, make_user, make_event, 
 @pytest.mark.parametrize("who,status", [("anonymous", 401), ("user", 403), ("coorganizer", 403),
                                         ("organizer", 201), ("owner", 201), ("admin", 201)])
 def test_who_may_invite(api, make_user, make_event, who, status):
-    from openevent.services.roles import grant_role
+    from openevent.accounts.roles import grant_role
 
     owner = make_user()
     event = make_event(owner.id)
@@ -78,7 +78,7 @@ def test_draft_event_roles_are_404_to_strangers(api, make_user, make_event):
 
 
 def test_role_hierarchy():
-    from openevent.permissions import role_satisfies
+    from openevent.rules.permissions import role_satisfies
 
     assert role_satisfies("owner", "coorganizer")
     assert role_satisfies("organizer", "registrar")

@@ -1,7 +1,7 @@
 """Issue 20, item 2: a password change (an email change, a role loss, a deletion) ends every
 other session of the account at once — its access tokens and its refresh tokens — and the
 session that made the change keeps working; access tokens of a refreshing client live 15
-minutes (services/sessions.py)."""
+minutes (accounts/sessions.py)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def test_patch_modules_is_admin_only(api, make_user, who, status):
 
 def test_modules_gate_function(aws):
     from openevent.errors import Forbidden
-    from openevent.services.system import require_module, update_modules
+    from openevent.platform.settings import require_module, update_modules
 
     with pytest.raises(Forbidden) as err:
         require_module("ticket_include")

@@ -68,7 +68,7 @@ class Cast:
 @pytest.fixture
 def modules(aws: None) -> Any:
     """Turn modules on/off: `modules(ticket=True, payment=True, donation=True)`."""
-    from openevent.services.system import update_modules
+    from openevent.platform.settings import update_modules
 
     def set_modules(ticket: bool = True, payment: bool = True, donation: bool = True) -> None:
         update_modules({"ticket_include": ticket, "payment_include": payment,
@@ -81,8 +81,8 @@ def modules(aws: None) -> Any:
 @pytest.fixture
 def make_event(make_user: Any, modules: Any) -> Any:
     """`make_event(owner_account=None, state="published", **model values) -> Event`."""
+    from openevent.events import lifecycle as events
     from openevent.models.users import User
-    from openevent.services import events
 
     def make(owner: Any = None, *, state: str = "published", **values: Any) -> Any:
         owner = owner or make_user()
@@ -96,7 +96,7 @@ def make_event(make_user: Any, modules: Any) -> Any:
 
 @pytest.fixture
 def grant() -> Any:
-    from openevent.services.roles import grant_role
+    from openevent.accounts.roles import grant_role
 
     def give(event: Any, account: Any, role: str) -> None:
         grant_role(event.id, account.id, role)
@@ -135,8 +135,8 @@ def cast(make_cast: Any) -> Cast:
 @pytest.fixture
 def make_ticket(modules: Any) -> Any:
     """`make_ticket(event, name="Standard", type="free", **values) -> Ticket` (as the owner)."""
+    from openevent.events import tickets
     from openevent.models.users import User
-    from openevent.services import tickets
 
     def make(event: Any, name: str = "Standard", type: str = "free", **values: Any) -> Any:
         from decimal import Decimal
@@ -154,8 +154,8 @@ def make_code(modules: Any) -> Any:
     """`make_code(event, tickets, code="SAVE10", type="percent", value=10, **values)`."""
     from decimal import Decimal
 
+    from openevent.events import discount_codes
     from openevent.models.users import User
-    from openevent.services import discount_codes
 
     def make(event: Any, tickets: list[Any] | None = None, code: str = "SAVE10",
              type: str = "percent", value: Any = 10, **values: Any) -> Any:

@@ -114,7 +114,7 @@ def _fill(path: str, cast: Any, ids: dict[str, int], bad: str | None = None) -> 
 
 
 def _rtype(path: str) -> str:
-    from openevent.schemas import events as schemas
+    from openevent.wire import events as schemas
 
     for schema in (schemas.TICKET, schemas.DISCOUNT_CODE, schemas.TAX, schemas.TRACK,
                    schemas.SPONSOR, schemas.MICROLOCATION, schemas.SOCIAL_LINK,

@@ -64,8 +64,8 @@ def test_an_unusable_code_stays_closed_to_buyers(api, cast, paid, make_code, val
 def test_an_event_level_code_stays_admin_only(api, cast, make_user):
     from decimal import Decimal
 
+    from openevent.events import discount_codes
     from openevent.models.users import User
-    from openevent.services import discount_codes
 
     admin = make_user(admin=True)
     code = discount_codes.create_code(User.get(admin.id), cast.event, {

@@ -92,8 +92,8 @@ def test_copy_copies_tickets_with_seats_reset(api, cast, full_event):
 
 
 def test_copy_copies_ticket_codes_remapped_with_usage_reset(api, cast, full_event):
-    from openevent.services.discount_codes import codes_of_event
-    from openevent.services.tickets import tickets_of_event
+    from openevent.events.discount_codes import codes_of_event
+    from openevent.events.tickets import tickets_of_event
 
     new_id = _copy(api, cast).json()["id"]
     codes = codes_of_event(new_id)
@@ -105,8 +105,8 @@ def test_copy_copies_ticket_codes_remapped_with_usage_reset(api, cast, full_even
 
 
 def test_copy_does_not_copy_event_code_or_stripe(api, cast, full_event):
+    from openevent.events.stripe_connect import authorization_of
     from openevent.models.events import Event
-    from openevent.services.stripe_connect import authorization_of
 
     new_id = _copy(api, cast).json()["id"]
     assert Event.get(new_id).discount_code_id is None
@@ -161,10 +161,10 @@ def test_copy_of_hidden_draft_is_404(api, make_cast):
 
 
 def test_failed_copy_leaves_nothing(api, cast, full_event, media, monkeypatch):
+    from openevent.events import copying as event_copy
     from openevent.models.base import Unique
     from openevent.models.event_content import Sponsor, Track
     from openevent.models.events import DiscountCode, Event, EventRole, Ticket
-    from openevent.services import event_copy
 
     def counts():
         return {m.__name__: m.count() for m in (Event, Ticket, DiscountCode, Track, Sponsor,
@@ -190,8 +190,8 @@ def test_failed_copy_leaves_nothing(api, cast, full_event, media, monkeypatch):
 
 
 def test_failure_writing_event_item_leaves_nothing(api, cast, full_event, media, monkeypatch):
+    from openevent.events import copying as event_copy
     from openevent.models.events import Event, Ticket
-    from openevent.services import event_copy
 
     before = (Event.count(), Ticket.count())
     real = event_copy.write_chunk
@@ -242,9 +242,9 @@ def every_state(api, cast, make_ticket, make_user):
 
 
 def test_copy_resets_every_derived_ticket_flag(api, cast, every_state):
+    from openevent.events import inventory
+    from openevent.events.tickets import tickets_of_event
     from openevent.models.events import SeatShard, Ticket
-    from openevent.services import inventory
-    from openevent.services.tickets import tickets_of_event
 
     new_id = _copy(api, cast).json()["id"]
     copies = {t.name: t for t in tickets_of_event(new_id)}
@@ -261,7 +261,7 @@ def test_copy_resets_every_derived_ticket_flag(api, cast, every_state):
 
 
 def test_every_ticket_of_a_copy_sells_its_whole_quantity(api, cast, every_state, make_user):
-    from openevent.services.tickets import tickets_of_event
+    from openevent.events.tickets import tickets_of_event
 
     new_id = _copy(api, cast).json()["id"]
     buyer = make_user()
@@ -278,7 +278,7 @@ def test_every_ticket_of_a_copy_sells_its_whole_quantity(api, cast, every_state,
 
 
 def test_copy_statistics_start_from_zero(api, cast, every_state):
-    from openevent.services.tickets import tickets_of_event
+    from openevent.events.tickets import tickets_of_event
 
     new_id = _copy(api, cast).json()["id"]
     owner = cast.token("owner")
@@ -291,8 +291,8 @@ def test_copy_statistics_start_from_zero(api, cast, every_state):
 
 def test_every_attribute_of_a_copied_item_is_classified(aws):
     """A new attribute must be declared copied or derived (reset) before a copy ships it."""
+    from openevent.events import copying as event_copy
     from openevent.models.events import DiscountCode, Event, Ticket
-    from openevent.services import event_copy
 
     for model in (Event, Ticket, DiscountCode):
         declared = event_copy.COPIED[model] | set(event_copy.DERIVED[model])

@@ -1,4 +1,4 @@
-"""Filtered event lists read a bounded candidate set (openevent.services.event_lists): the
+"""Filtered event lists read a bounded candidate set (openevent.events.lists): the
 home page's "not ended yet" filter and /v1/events/upcoming read the events that end from now
 on, never the ended ones; narrowing never changes an answer."""
 
@@ -38,7 +38,7 @@ def _ids(events: list[Any]) -> list[int]:
 
 
 def test_home_page_filter_reads_only_events_not_ended(api, timeline):
-    from openevent.services.event_lists import event_list_source
+    from openevent.events.lists import event_list_source
 
     read, _ = event_list_source(None, HOME).page(0, None)
     assert sorted(_ids(read)) == sorted(_ids([timeline["running"], *timeline["future"]]))
@@ -50,7 +50,7 @@ def test_home_page_filter_reads_only_events_not_ended(api, timeline):
 
 
 def test_upcoming_reads_only_events_not_ended(api, timeline):
-    from openevent.services.event_lists import upcoming_source
+    from openevent.events.lists import upcoming_source
 
     read, _ = upcoming_source().page(0, None)
     assert timeline["ended"][0].id not in _ids(read)
@@ -67,8 +67,8 @@ def test_an_or_with_an_open_branch_is_not_narrowed(api, timeline):
 
 
 def test_staff_filter_on_state_reads_that_state_only(api, make_user, timeline):
+    from openevent.events.lists import event_list_source
     from openevent.models.users import User
-    from openevent.services.event_lists import event_list_source
 
     admin = make_user(admin=True)
     spec = [{"name": "state", "op": "eq", "val": "draft"}]
@@ -92,7 +92,7 @@ def test_staff_filter_on_state_reads_that_state_only(api, make_user, timeline):
     ({"or": []}, None),
 ])
 def test_narrowing_bounds(spec, bound):
-    from openevent.services.event_lists import narrowing
+    from openevent.events.lists import narrowing
 
     found = narrowing(spec).ends_after
     assert (found.date().isoformat() if found else None) == bound

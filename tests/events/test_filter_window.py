@@ -84,8 +84,8 @@ def test_a_name_search_over_more_events_than_the_window_walks_every_match_once(
 
 def test_the_admin_past_tab_walks_every_past_published_event(
         api, admin, make_user, make_event, monkeypatch):
+    from openevent.events import lifecycle as events
     from openevent.models.users import User
-    from openevent.services import events
 
     owner = make_user()
     past = [make_event(owner, starts_at=PAST + timedelta(days=i),

@@ -37,7 +37,7 @@ def test_an_open_event_attribute_of_the_wrong_type_is_422_naming_it(api, cast):
 
 
 def test_ticket_accepts_and_stores_is_description_visible(api, cast):
-    from openevent.services.system import update_modules
+    from openevent.platform.settings import update_modules
 
     update_modules({"ticket_include": True})
     doc = {"data": {"type": "ticket", "attributes": {
@@ -85,9 +85,9 @@ def test_user_echoing_is_blocked_false_is_accepted_but_setting_it_is_not(api, ma
 
 def test_open_event_extras_never_shadow_a_core_field():
     from openevent.jsonapi.compat import EXTRA_FIELDS
-    from openevent.schemas.events import EVENT, TICKET
-    from openevent.schemas.orders import ATTENDEE, ORDER
-    from openevent.schemas.users import USER
+    from openevent.wire.events import EVENT, TICKET
+    from openevent.wire.orders import ATTENDEE, ORDER
+    from openevent.wire.users import USER
 
     for schema in (EVENT, TICKET, USER, ATTENDEE, ORDER):
         extras = EXTRA_FIELDS[schema.type]

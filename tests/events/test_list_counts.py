@@ -1,5 +1,5 @@
 """`meta.count` of the event and user lists comes from maintained figures
-(openevent.services.list_counts) that equal the number of listed items after any mix of
+(openevent.platform.list_counts) that equal the number of listed items after any mix of
 creates, publishes, copies and deletes — concurrent ones included."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from tests.events.conftest import event_attrs
 
 
 def _figures() -> dict[str, int]:
-    from openevent.services import list_counts
+    from openevent.platform import list_counts
 
     names = [list_counts.event_figure(s) for s in list_counts.EVENT_STATES] + [list_counts.USERS]
     return list_counts.read(names)
@@ -136,7 +136,7 @@ def test_backfill_counts_figures_never_kept_and_leaves_kept_ones(aws, make_user,
     from openevent.models.events import Event
     from openevent.models.system import Statistic
     from openevent.models.users import User
-    from openevent.services import list_counts
+    from openevent.platform import list_counts
 
     owner = make_user()
     make_event(owner)  # kept: events#published has a shard now

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from openevent.services.event_copy import MediaRef, media_ref
+from openevent.events.copying import MediaRef, media_ref
 
 
 @pytest.fixture(autouse=True)

@@ -111,9 +111,9 @@ def test_racing_patches_cannot_pair_kwd_with_paypal(api, make_user, modules):
     against PayPal off), both read before either writes: the second write finds the values
     it checked changed and is a 409, never a KWD event taking PayPal."""
     from openevent.errors import Conflict
+    from openevent.events import lifecycle as events
     from openevent.models.events import Event
     from openevent.models.users import User
-    from openevent.services import events
 
     owner = make_user()
     made = _create(api, owner, **{"payment-currency": "USD", "can-pay-by-stripe": True})

@@ -13,7 +13,7 @@ from tests.events.conftest import doc
 
 @pytest.fixture
 def stripe(aws, monkeypatch):
-    from openevent.services.system import update_system_settings
+    from openevent.platform.settings import update_system_settings
     from openevent.settings import get_settings
 
     with StripeFake() as fake:
@@ -116,8 +116,8 @@ def test_reconnect_after_delete(api, cast, stripe):
 
 
 def test_tokens_stored_encrypted_and_never_returned(api, cast, stripe, caplog):
+    from openevent.events.stripe_connect import connected_account_for
     from openevent.models.event_content import StripeAuthorization
-    from openevent.services.stripe_connect import connected_account_for
 
     caplog.set_level(logging.DEBUG)
     resp = api.post("/v1/stripe-authorization",
@@ -138,7 +138,7 @@ def test_tokens_stored_encrypted_and_never_returned(api, cast, stripe, caplog):
 
 
 def test_connected_account_for_unconnected_event_is_none(cast):
-    from openevent.services.stripe_connect import connected_account_for
+    from openevent.events.stripe_connect import connected_account_for
 
     assert connected_account_for(cast.event.id) is None
 

@@ -186,7 +186,7 @@ import os
 os.environ["OPENEVENT_SECRETS_ARN"] = arn
 from openevent.local.provision import provision
 provision()
-from openevent.services import users as accounts
+from openevent.accounts import users as accounts
 user = accounts.create_user({"email": "artifact@example.com", "password": "correct-horse-1",
                              "is_verified": True, "first_name": "A", "last_name": "T"},
                             send_verification=False)

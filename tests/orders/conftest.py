@@ -40,13 +40,13 @@ class World:
                 donation_include=donation).save()
 
     def settings(self, **values: Any) -> None:
-        from openevent.services.system import update_system_settings
+        from openevent.platform.settings import update_system_settings
 
         update_system_settings(values)
 
     def event(self, owner: Any, **values: Any) -> Any:
+        from openevent.accounts.roles import grant_role
         from openevent.models.events import Event
-        from openevent.services.roles import grant_role
 
         start = now() + timedelta(days=30)
         event = Event(next_id("event"), identifier=os.urandom(4).hex(), owner_id=owner.id,
@@ -58,7 +58,7 @@ class World:
         return event
 
     def grant(self, event: Any, account: Any, role: str) -> None:
-        from openevent.services.roles import grant_role
+        from openevent.accounts.roles import grant_role
 
         grant_role(event.id, account.id, role)
 
@@ -82,8 +82,8 @@ class World:
                             type=values.pop("type", "amount"),
                             ticket_ids=[t.id for t in tickets], **values)
         code.save()
+        from openevent.events.discount_codes import code_claim_key
         from openevent.models.base import Unique
-        from openevent.services.discount_codes import code_claim_key
 
         Unique(code_claim_key(event.id, code.code), owner=str(code.id)).save()
         return code
@@ -109,7 +109,7 @@ class World:
         return DiscountCode.get(code.id)
 
     def order(self, ref: Any) -> Any:
-        from openevent.services.orders import find_order
+        from openevent.orders.lifecycle import find_order
 
         return find_order(str(ref))
 
@@ -191,9 +191,9 @@ def shop(world: World, people: People) -> Any:
 @pytest.fixture
 def stripe(world: World, people: People, shop: Any) -> Iterator[Any]:
     """The Stripe fake as the platform's Stripe, with the shop's event connected to it."""
+    from openevent.events.stripe_connect import authorize
     from openevent.models.users import User
     from openevent.sandboxes.stripe import StripeFake
-    from openevent.services.stripe_connect import authorize
 
     with StripeFake() as fake:
         os.environ["STRIPE_API_BASE"] = fake.base_url

@@ -246,7 +246,7 @@ def test_max_uses_hold_and_come_back_when_an_order_is_cancelled(world, people, s
     assert over.status == 422
     assert error_of(over)["source"]["pointer"] == "/access-code"
     from openevent.models.access_codes import AccessCode
-    from openevent.services.orders import transition
+    from openevent.orders.lifecycle import transition
 
     order = world.order(first.json()["data"]["attributes"]["identifier"])
     transition(order, "cancelled")

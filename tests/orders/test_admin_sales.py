@@ -28,7 +28,7 @@ def _recount(world, event):
 
 @pytest.fixture
 def sold(world, people, shop):
-    from openevent.services.orders import transition
+    from openevent.orders.lifecycle import transition
 
     one = world.checkout(people.buyer, [(shop.paid, 2)]).json()["data"]
     two = world.checkout(people.stranger, [(shop.paid, 1)]).json()["data"]

@@ -118,7 +118,7 @@ def test_ordering_held_seats_frees_the_cap(world, people, shop):
 
 
 def test_expired_and_deleted_holds_free_the_cap(world, people, shop):
-    from openevent.services.orders import expire_due_orders
+    from openevent.orders.lifecycle import expire_due_orders
 
     ticket = world.ticket(shop.event, name="Small", quantity=20, max_order=2)
     first = world.attendee(people.buyer, shop.event, ticket).json()["data"]["id"]

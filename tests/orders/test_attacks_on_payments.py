@@ -31,8 +31,8 @@ def _deliver(world, stripe, kind, obj, account):
 def _attacker_account(world, people, stripe):
     """The attacker organizes an event of their own and connects their own Stripe account
     to it: the platform's Connect webhook now receives their account's events."""
+    from openevent.events.stripe_connect import authorize
     from openevent.models.users import User
-    from openevent.services.stripe_connect import authorize
 
     own = world.event(people.stranger, can_pay_by_stripe=True)
     return authorize(User.get(people.stranger.id), own, stripe.create_connect_code()
@@ -108,7 +108,7 @@ def test_one_payment_never_pays_two_orders(world, people, shop, stripe):
 
 def test_payment_landing_between_cancel_read_and_write_is_refunded(world, people, shop, stripe,
                                                                    outbox, monkeypatch):
-    from openevent.services import orders
+    from openevent.orders import lifecycle as orders
 
     order = _paid_order(world, people, shop, "stripe")
     session = world.order(order["id"]).stripe_session_id
@@ -168,9 +168,9 @@ def test_cancel_and_payment_in_flight_at_once_never_keep_money(world, people, sh
 
 def test_failed_refund_stays_pending_until_the_provider_confirms(world, people, shop, stripe,
                                                                  outbox, monkeypatch):
+    from openevent.orders import payments
     from openevent.payments import errors as perr
     from openevent.payments.stripe_gateway import StripeGateway
-    from openevent.services import payments
 
     order = _paid_order(world, people, shop, "stripe")
     session = world.order(order["id"]).stripe_session_id
@@ -200,9 +200,9 @@ def test_failed_refund_stays_pending_until_the_provider_confirms(world, people, 
 
 def test_scheduled_job_retries_a_pending_refund(world, people, shop, stripe, outbox,
                                                 monkeypatch):
+    from openevent.orders import payments
     from openevent.payments import errors as perr
     from openevent.payments.stripe_gateway import StripeGateway
-    from openevent.services import payments
 
     order = _paid_order(world, people, shop, "stripe")
     session = world.order(order["id"]).stripe_session_id
@@ -263,7 +263,7 @@ def test_partial_refund_is_recorded_without_marking_the_order_refunded(world, pe
 
 
 def test_paypal_refund_webhooks_count_each_refund_once(world, people, shop, paypal):
-    from openevent.services.payments import paypal_gateway
+    from openevent.orders.payments import paypal_gateway
 
     order = _paid_order(world, people, shop, "paypal")
     paypal_id = world.order(order["id"]).paypal_order_id

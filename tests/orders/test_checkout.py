@@ -116,7 +116,7 @@ def test_buyer_cannot_complete_a_paid_order(world, people, shop):
 
 
 def test_sweeper_expires_due_orders_once_and_releases_seats(world, people, shop):
-    from openevent.services.orders import expire_due_orders
+    from openevent.orders.lifecycle import expire_due_orders
 
     code = world.code(shop.event, [shop.paid], tickets_number=5)
     order = world.checkout(people.buyer, [(shop.paid, 2)],

@@ -39,7 +39,7 @@ def test_cancel_and_expiry_in_flight_at_once_exactly_one_wins(world, people, sho
     from datetime import timedelta
 
     from openevent.models.base import now
-    from openevent.services.orders import expire_due_orders
+    from openevent.orders.lifecycle import expire_due_orders
 
     order = world.checkout(people.buyer, [(shop.paid, 3)]).json()["data"]
     later = now() + timedelta(minutes=30)

@@ -45,8 +45,8 @@ def test_discounted_totals_are_in_the_currency_minor_units(world, people, curren
 
 @pytest.mark.parametrize("currency", ["USD", "JPY", "KWD"])
 def test_stripe_order_in_each_currency_is_paid_exactly(world, people, stripe, currency):
+    from openevent.events.stripe_connect import authorize
     from openevent.models.users import User
-    from openevent.services.stripe_connect import authorize
 
     event = _event(world, people, currency)
     authorize(User.get(people.owner.id), event, stripe.create_connect_code())
@@ -112,9 +112,9 @@ def test_a_stored_unpayable_amount_is_a_4xx_never_a_5xx(world, people, stripe):
     """Data written before the rounding rule (1062.5 JPY) is refused, not a 500."""
     from decimal import Decimal
 
+    from openevent.events.stripe_connect import authorize
     from openevent.models.orders import Order
     from openevent.models.users import User
-    from openevent.services.stripe_connect import authorize
 
     event = _event(world, people, "JPY")
     authorize(User.get(people.owner.id), event, stripe.create_connect_code())

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from openevent.models.base import now
 from openevent.models.orders import ORDER_STATUSES, Attendee, Order
-from openevent.services import orders as service
+from openevent.orders import lifecycle as service
 
 
 def _filter(status):
@@ -201,7 +201,7 @@ def test_a_search_over_a_big_event_reads_a_window_at_a_time(world, people, shop,
 def test_attendees_from_before_the_figure_are_counted_once(world, people, shop, sold):
     from openevent.models.orders import OrderFigure
     from openevent.models.system import Statistic
-    from openevent.services import order_counts
+    from openevent.orders import figures as order_counts
 
     figure = order_counts.event_figure(int(shop.event.id))
     live = len(_truth(shop.event))

@@ -1,6 +1,6 @@
 """The organizer's order tabs (`GET /v1/events/<id>/orders`, as the web app sends them): a
 status tab reads its page from the event-status index and counts from the maintained
-per-status figures (openevent.services.order_counts). The figures must equal the orders,
+per-status figures (openevent.orders.figures). The figures must equal the orders,
 whatever moves them: checkouts, payments, cancellations, expiry, races, old data."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from urllib.parse import quote
 import pytest
 from openevent.models.base import now
 from openevent.models.orders import ORDER_STATUSES, Order
-from openevent.services import order_counts
-from openevent.services import orders as service
+from openevent.orders import figures as order_counts
+from openevent.orders import lifecycle as service
 
 
 def _tab(world, people, event, status=None, **page):

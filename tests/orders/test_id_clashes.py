@@ -24,10 +24,10 @@ def clash(monkeypatch):
         drawn.append((kind, value))
         return value
 
-    import openevent.services.events as events
-    import openevent.services.orders as orders
-    import openevent.services.tickets as tickets
-    import openevent.services.users as users
+    import openevent.accounts.users as users
+    import openevent.events.lifecycle as events
+    import openevent.events.tickets as tickets
+    import openevent.orders.lifecycle as orders
 
     for module in (base, orders, events, tickets, users):
         monkeypatch.setattr(module, "next_id", next_id)

@@ -262,7 +262,7 @@ def test_an_attendee_of_a_cancelled_order_is_deleted_by_organizers(world, people
 # --- stripe authorizations by their own path -----------------------------------------------
 
 def _auth_id(shop):
-    from openevent.services.stripe_connect import authorization_of
+    from openevent.events.stripe_connect import authorization_of
 
     return authorization_of(shop.event.id).id
 

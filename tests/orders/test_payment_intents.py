@@ -83,8 +83,8 @@ def _stripe_api(stripe, path, account, **form):
 
 
 def _attacker_account(world, people, stripe):
+    from openevent.events.stripe_connect import authorize
     from openevent.models.users import User
-    from openevent.services.stripe_connect import authorize
 
     own = world.event(people.stranger, can_pay_by_stripe=True)
     return authorize(User.get(people.stranger.id), own, stripe.create_connect_code()
@@ -394,12 +394,12 @@ def test_charging_with_the_payment_that_already_completed_the_order_answers_succ
 
 def _replace_connection(world, people, shop, stripe):
     """The organizer disconnects the event's Stripe account and connects another one."""
-    from openevent.models.users import User
-    from openevent.services.stripe_connect import (
+    from openevent.events.stripe_connect import (
         authorization_of,
         authorize,
         delete_authorization,
     )
+    from openevent.models.users import User
 
     owner = User.get(people.owner.id)
     delete_authorization(owner, authorization_of(shop.event.id), shop.event)

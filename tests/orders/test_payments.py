@@ -117,7 +117,7 @@ def test_verify_rechecks_the_checkout_session(world, people, shop, stripe):
 
 
 def test_late_payment_of_expired_order_retakes_free_seats(world, people, shop, stripe):
-    from openevent.services.orders import expire_due_orders
+    from openevent.orders.lifecycle import expire_due_orders
 
     order = _paid_order(world, people, shop, "stripe")
     expire_due_orders(now() + timedelta(minutes=20))
@@ -132,7 +132,7 @@ def test_late_payment_of_expired_order_retakes_free_seats(world, people, shop, s
 
 def test_late_payment_of_expired_order_without_seats_is_refunded(world, people, shop, stripe,
                                                                  outbox):
-    from openevent.services.orders import expire_due_orders
+    from openevent.orders.lifecycle import expire_due_orders
 
     order = _paid_order(world, people, shop, "stripe")
     expire_due_orders(now() + timedelta(minutes=20))

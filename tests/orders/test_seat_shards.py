@@ -7,9 +7,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from openevent.events import inventory
 from openevent.models.events import DiscountCode, SeatShard, Ticket
 from openevent.models.orders import Order
-from openevent.services import inventory
 
 from tests.conftest import error_of
 from tests.events.conftest import doc
@@ -154,7 +154,7 @@ def test_classic_order_takes_over_the_attendees_shards(world, people, shop, hot)
 
 
 def test_expired_order_paid_late_takes_seats_again_and_records_them(world, people, hot):
-    from openevent.services.orders import expire_order, transition
+    from openevent.orders.lifecycle import expire_order, transition
 
     order = world.order(world.checkout(people.buyer, [(hot, 4)]).json()["data"]["id"])
     assert expire_order(order)
@@ -326,9 +326,9 @@ def test_mark_is_not_set_while_a_shard_still_has_seats(world, people, hot):
 
 def test_an_orders_figures_go_to_the_shard_of_its_seats(world, people, hot, shop):
     """Buyers who meet on an order figure item already meet on a seat shard: the figures add
-    no conflicts of their own to a sharded on-sale (services/order_counts.py)."""
+    no conflicts of their own to a sharded on-sale (orders/figures.py)."""
     from openevent.models.orders import OrderFigure
-    from openevent.services import order_counts
+    from openevent.orders import figures as order_counts
 
     placed = [world.checkout(world.make_user(), [(hot, 1)]).json()["data"]["id"]
               for _ in range(6)]

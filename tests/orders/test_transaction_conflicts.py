@@ -26,7 +26,7 @@ def conflicts():
 
 
 def test_concurrent_signups_all_succeed_and_are_counted(world, conflicts):
-    from openevent.services import list_counts
+    from openevent.platform import list_counts
 
     before = list_counts.read([list_counts.USERS])[list_counts.USERS]
     with ThreadPoolExecutor(16) as pool:
@@ -47,7 +47,7 @@ def test_a_taken_email_is_still_409_under_conflicts(world, conflicts):
 
 
 def test_concurrent_event_creations_all_succeed(world, people, conflicts):
-    from openevent.services import list_counts
+    from openevent.platform import list_counts
 
     from tests.events.conftest import doc
 

@@ -3,7 +3,7 @@ SUPER_ADMIN_EMAIL brings a deleted one back."""
 
 from __future__ import annotations
 
-from openevent.services import users as accounts
+from openevent.accounts import users as accounts
 
 from tests.conftest import error_of
 

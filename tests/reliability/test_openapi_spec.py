@@ -48,7 +48,7 @@ def test_every_route_and_path_parameter_is_described(spec):
 
 
 def test_request_schemas_come_from_the_validating_schema(spec):
-    from openevent.schemas.users import USER
+    from openevent.wire.users import USER
 
     create = spec["components"]["schemas"]["user-create"]["properties"]["data"]
     attrs = create["properties"]["attributes"]

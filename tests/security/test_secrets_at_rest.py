@@ -29,7 +29,7 @@ def _raw_settings_item():
 
 
 def test_platform_secrets_are_stored_encrypted_and_read_in_clear(api, make_user):
-    from openevent.services.system import get_system_settings
+    from openevent.platform.settings import get_system_settings
 
     admin = make_user(admin=True)
     resp = api.patch("/v1/settings", {"data": {"type": "setting", "id": "1", "attributes": {

@@ -20,7 +20,7 @@ from typing import Any
 from chalice import Chalice
 from openevent import web
 from openevent.errors import BadRequest, Forbidden
-from openevent.permissions import event_ids_with_role, has_event_role, require_login
+from openevent.rules.permissions import event_ids_with_role, has_event_role, require_login
 
 PAGE_SIZE = 500
 MAX_PAGE_SIZE = 2000
@@ -124,7 +124,7 @@ def register(app: Chalice) -> None:
     @route(app, "/v1/attendees/{attendee_id}/reissue-ticket", methods=["POST"])
     def reissue_ticket(attendee_id: str) -> Any:
         from openevent.checkin import tickets
-        from openevent.services.orders import get_attendee
+        from openevent.orders.lifecycle import get_attendee
 
         user = require_login(web.current_user(app))
         attendee = get_attendee(web.parse_int_id(attendee_id, "Attendee"))

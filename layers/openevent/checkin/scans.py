@@ -33,14 +33,14 @@ from typing import Any
 
 from openevent.checkin import codes, keys, state, tickets
 from openevent.errors import BadRequest, Forbidden
+from openevent.events import inventory
+from openevent.events.inventory import Batch, InventoryConflict
 from openevent.models.base import now
 from openevent.models.checkin import SCAN_RECORD_DAYS, CheckinRecord, event_key, scan_key
 from openevent.models.events import Ticket
 from openevent.models.orders import Attendee, Order
 from openevent.models.users import User
-from openevent.permissions import get_with_event_role, has_event_role
-from openevent.services import inventory
-from openevent.services.inventory import Batch, InventoryConflict
+from openevent.rules.permissions import get_with_event_role, has_event_role
 from pynamodb.exceptions import PutError
 
 SCAN_ID = re.compile(r"[A-Za-z0-9_.:-]{8,80}")

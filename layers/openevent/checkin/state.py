@@ -22,11 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from openevent.errors import Conflict, Forbidden, Unprocessable, attribute_pointer
+from openevent.events import inventory
+from openevent.events.inventory import Batch, InventoryConflict
 from openevent.models.base import now
 from openevent.models.orders import Attendee, Order, OrderFigure
 from openevent.models.users import User
-from openevent.services import inventory, order_counts
-from openevent.services.inventory import Batch, InventoryConflict
+from openevent.orders import figures as order_counts
 
 FIELDS = ("is_checked_in", "is_checked_out", "checkin_times", "checkout_times",
           "device_name_checkin")
@@ -80,7 +81,7 @@ def _appended(stored: list[str], sent: str | None, name: str) -> list[str]:
 
 
 def require_may_change(user: User, attendee: Attendee) -> None:
-    from openevent.permissions import has_event_role
+    from openevent.rules.permissions import has_event_role
 
     if not has_event_role(user, int(attendee.event_id), "coorganizer"):
         raise Forbidden("Only the event's organizers check attendees in or out",

@@ -20,7 +20,7 @@ from openevent.checkin import codes, keys
 from openevent.errors import Conflict, NotFound, Unprocessable
 from openevent.models.checkin import CheckinRecord, event_key
 from openevent.models.orders import Attendee, Order
-from openevent.services import order_counts
+from openevent.orders import figures as order_counts
 
 
 def version_of(attendee: Attendee) -> int:
@@ -100,7 +100,7 @@ def write_manifest(order: Order) -> None:
     """The order's manifest again: the renderer draws every ticket with its current code
     (mails already sent are not sent again; the attendee's PDF link stays the same)."""
     from openevent import aws
-    from openevent.services.orders import manifest_json
+    from openevent.orders.lifecycle import manifest_json
     from openevent.settings import get_settings
 
     aws.client("s3").put_object(Bucket=get_settings().documents_bucket,

@@ -20,7 +20,7 @@ JSONAPI = {"version": "1.0"}
 MEDIA_TYPE = "application/vnd.api+json"
 
 # Who may read a resource reached through a relationship (`include=`, relationship linkage):
-# the web layer sets it per request to `openevent.visibility.reader(<caller>)`, so a related
+# the web layer sets it per request to `openevent.rules.visibility.reader(<caller>)`, so a related
 # resource is shown exactly when its own endpoint would show it. Unset (None) outside requests.
 READ_CHECK: ContextVar[Callable[[Resource], bool] | None] = ContextVar("openevent_read_check",
                                                                         default=None)
@@ -95,7 +95,7 @@ class Resource:
     values: dict[str, Any]
     relationships: dict[str, Rel] = field(default_factory=dict)
     link: str | None = None  # singletons (settings, modules) live at the collection path
-    source: Any = None  # the model it was built from, for the read rule (openevent.visibility)
+    source: Any = None  # the model it was built from, for the read rule (rules.visibility)
     via: Any = None  # the model it was reached from, for rules that depend on it (a buyer)
     loaded: dict[str, list[Resource]] = field(default_factory=dict, repr=False)  # filters
 
@@ -143,7 +143,7 @@ def _numeric_type(type_name: str) -> bool:
 
 # Called with {resource type: ids} before the loaders of one include step run for a whole
 # page, so that whoever knows the storage can read those items together (set by
-# `openevent.schemas.priming`); the loaders still decide what the caller may see.
+# `openevent.wire.priming`); the loaders still decide what the caller may see.
 _include_primer: Callable[[dict[str, list[Any]]], None] | None = None
 
 

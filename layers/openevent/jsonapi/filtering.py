@@ -139,7 +139,7 @@ def related(resource: Resource, name: str) -> list[Resource]:
         return []
     cache = resource.loaded
     if name not in cache:
-        cache[name] = rel.load()  # only what the caller may read (openevent.visibility)
+        cache[name] = rel.load()  # only what the caller may read (openevent.rules.visibility)
     return cache[name]
 
 

@@ -32,9 +32,9 @@ SANDBOX_PAYPAL_WEBHOOK = "WH-OPENEVENT-LOCAL"
 
 def start_sandboxes(api_base: str) -> tuple[list[Any], str]:
     """Start both fakes and point the gateways at them; returns (servers, banner line)."""
+    from openevent.platform.settings import get_system_settings, update_system_settings
     from openevent.sandboxes.paypal import PayPalFake
     from openevent.sandboxes.stripe import StripeFake
-    from openevent.services.system import get_system_settings, update_system_settings
     from openevent.settings import get_settings
 
     settings = get_system_settings()

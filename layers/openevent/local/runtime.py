@@ -367,9 +367,9 @@ class Runtime:
         restored = int(self.restored.get("items", 0)) + int(self.restored.get("objects", 0))
         if self.restored.get("generation") is None and not self.restored.get("replayed"):
             restored += import_legacy(self.data_dir)  # a data dir from before the journal
-        from openevent.services import order_counts
-        from openevent.services.list_counts import backfill
-        from openevent.services.users import ensure_super_admin, mark_super_admins
+        from openevent.accounts.users import ensure_super_admin, mark_super_admins
+        from openevent.orders import figures as order_counts
+        from openevent.platform.list_counts import backfill
         from openevent.settings import get_settings
 
         backfill()  # list counts of a data directory from before they were kept
@@ -378,7 +378,7 @@ class Runtime:
         settings = get_settings()
         mark_super_admins()  # super admins of a data directory from before their index
         ensure_super_admin(settings.super_admin_email, str(settings.super_admin_password))
-        from openevent.services.system import enabled_module_names, seed_modules
+        from openevent.platform.settings import enabled_module_names, seed_modules
 
         self.modules = enabled_module_names(seed_modules(os.environ.get("OPENEVENT_MODULES")))
         return restored

@@ -173,7 +173,7 @@ class StripeAuthEventIndex(GlobalSecondaryIndex["StripeAuthorization"]):
 class StripeAuthorization(Model):
     """An organizer's connected Stripe account for one event (a `Unique` claim
     `stripe-authorization#<event_id>` keeps it to one). The tokens are stored encrypted
-    (openevent.services.stripe_connect) and never leave the server."""
+    (openevent.events.stripe_connect) and never leave the server."""
 
     Meta = table_meta("stripe-authorizations")
     id = IntAttribute(hash_key=True)

@@ -5,7 +5,7 @@ Inventory lives on the items themselves and only changes by conditional writes:
 `Ticket.quantity` (for a ticket split over `SeatShard`s, every shard's `left` stays ≥ 0
 and the shards' `left` plus `taken` add up to the quantity), and `DiscountCode.used_count`
 never exceeds `tickets_number`
-(see openevent/services/inventory.py, docs/concurrency.md).
+(see openevent/events/inventory.py, docs/concurrency.md).
 """
 
 from __future__ import annotations

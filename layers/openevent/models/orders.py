@@ -92,7 +92,7 @@ class OrderLine(MapAttribute):  # type: ignore[type-arg]
     discount = DecimalAttribute(default=_zero)  # per seat
     discounted = BooleanAttribute(default=False)  # the order's code applies to this ticket
     # This ticket's share of an admin's change of the order's amount (the whole line, not per
-    # seat; on the ticket's first line): its sales figure counts it (services/order_counts.py)
+    # seat; on the ticket's first line): its sales figure counts it (orders/figures.py)
     adjustment = DecimalAttribute(null=True)
 
 
@@ -106,7 +106,7 @@ class Order(Model):
     user_id = IntAttribute()
     status = UnicodeAttribute(default="pending")
     # "<event id>#<status>", written with `status` (event_status_key); an order is counted in
-    # its event's per-status figure (services/order_counts.py) exactly when this is set.
+    # its event's per-status figure (orders/figures.py) exactly when this is set.
     event_status = UnicodeAttribute(null=True)
     amount = DecimalAttribute(default=_zero)
     currency = UnicodeAttribute(default="USD")
@@ -136,7 +136,7 @@ class Order(Model):
     # Seats of the order the code was applied to (and consumed for); 0 when only recorded.
     discount_uses = IntAttribute(default=0)
     # The access code that unlocked hidden tickets of the order, and the seats it used
-    # (openevent.services.access_codes).
+    # (openevent.events.access_codes).
     access_code_id = IntAttribute(null=True)
     access_uses = IntAttribute(null=True)
     # the hold: set while initializing/pending, removed by the transition that ends it
@@ -185,7 +185,7 @@ class Order(Model):
 
 
 class OrderFigure(Model):
-    """One shard of an event's or a ticket's order figures (services/order_counts.py): per
+    """One shard of an event's or a ticket's order figures (orders/figures.py): per
     order status, how many orders, their seats and their sales; for an event also its live
     attendees. `figure` is "event:<id>" or "ticket:<id>"; the shards of a figure add up."""
 

@@ -26,7 +26,7 @@ class SystemSettings(InvalidatingModel, Model):
     paypal_client = UnicodeAttribute(null=True)
     paypal_secret = UnicodeAttribute(null=True)  # write-only on the wire
     paypal_webhook_id = UnicodeAttribute(null=True)
-    # Open Event Server's ALLOW_UNVERIFIED_FREE_ORDERS (services/free_orders.py)
+    # Open Event Server's ALLOW_UNVERIFIED_FREE_ORDERS (orders/free_orders.py)
     allow_unverified_free_orders = BooleanAttribute(default=False)
 
 
@@ -61,7 +61,7 @@ class SystemRecord(Model):
 
 
 class Statistic(Model):
-    """One figure of the admin dashboard (`openevent.services.statistics`), kept current by
+    """One figure of the admin dashboard (`openevent.platform.statistics`), kept current by
     an atomic ADD from the write that changes it."""
 
     Meta = table_meta("statistics")

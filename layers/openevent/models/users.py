@@ -51,7 +51,7 @@ class User(InvalidatingModel, Model):
     password_hash = UnicodeAttribute()
     password_version = IntAttribute(default=0)
     # The one session (login) a password, email or role change carried over to the current
-    # `password_version`: every other session ended with the change (services/sessions.py).
+    # `password_version`: every other session ended with the change (accounts/sessions.py).
     kept_session = UnicodeAttribute(null=True)
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
@@ -64,7 +64,7 @@ class User(InvalidatingModel, Model):
     created_at = UTCDateTimeAttribute(default=now)
     deleted_at = UTCDateTimeAttribute(null=True)
     # LIVE_SUPER_ADMIN while is_super_admin and not deleted, else absent (super_admin_index);
-    # kept by `save` and by every update that changes either (services/users.py)
+    # kept by `save` and by every update that changes either (accounts/users.py)
     super_admin = UnicodeAttribute(null=True)
 
     email_index = EmailIndex()

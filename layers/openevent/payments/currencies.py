@@ -13,7 +13,7 @@ What the platform makes of them:
   HUF, JPY, TWD, ..., so every price, discount, tax and total can be paid;
 - an event's currency must be one every online payment method it accepts takes
   (`refusal`), checked when an event is created or changed and when a paid ticket is added
-  (422 naming the field; services/events.py, services/tickets.py).
+  (422 naming the field; events/lifecycle.py, events/tickets.py).
 Not checked here: Stripe's list of ~135 presentment currencies and its minimum charge per
 currency — Stripe refuses those when the payment is created, which the API answers as a 422.
 

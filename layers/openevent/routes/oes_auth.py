@@ -9,7 +9,7 @@ invite's event lookup.
   own password; 400 without one. Each check costs one password hash, like a login.
 - `POST /v1/auth/blacklist`: every token the caller holds stops working — access and refresh
   tokens issued before (it moves the account's token version, the mechanism a password reset
-  uses, `services/sessions.py`); a refresh token sent in the body is revoked as at logout.
+  uses, `accounts/sessions.py`); a refresh token sent in the body is revoked as at logout.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from typing import Any
 
 from openevent import web
 from openevent.errors import BadRequest, Unauthorized
-from openevent.permissions import require_login
 from openevent.routes import Routes
+from openevent.rules.permissions import require_login
 
 routes = Routes()
 
 
 @routes.route("/v1/auth/fresh-login", methods=["POST"])
 def fresh_login(app: Any) -> Any:
+    from openevent.accounts import users as accounts
     from openevent.security import issue_token
-    from openevent.services import users as accounts
 
     caller = require_login(web.current_user(app))
     body = web.json_body(app)
@@ -54,8 +54,8 @@ def verify_password(app: Any) -> Any:
 @routes.route("/v1/auth/blacklist", methods=["POST"])
 def blacklist(app: Any) -> Any:
     from openevent import container_cache
+    from openevent.accounts import sessions
     from openevent.models.users import User
-    from openevent.services import sessions
 
     user = require_login(web.current_user(app))
     if web.raw_body(app).strip():
@@ -68,8 +68,8 @@ def blacklist(app: Any) -> Any:
 @routes.route("/v1/role-invites/{invite_id}/event")
 def role_invite_event(app: Any, invite_id: str) -> Any:
     """The invite's event: for its co-organizers and up, or the invitee (proven email)."""
-    from openevent.schemas.events import event_resource
-    from openevent.services import roles
+    from openevent.accounts import roles
+    from openevent.wire.events import event_resource
 
     user = require_login(web.current_user(app))
     _, event = roles.readable_invite(user, web.parse_int_id(invite_id, "Role invite"),
@@ -83,8 +83,8 @@ def user_discount_codes(app: Any, user_id: str) -> Any:
     from openevent.errors import Forbidden
     from openevent.jsonapi.query import ListSource, collection_document
     from openevent.models.events import DiscountCode
-    from openevent.permissions import is_self_or_staff
-    from openevent.schemas.events import DISCOUNT_CODE, discount_code_resource
+    from openevent.rules.permissions import is_self_or_staff
+    from openevent.wire.events import DISCOUNT_CODE, discount_code_resource
 
     user = require_login(web.current_user(app))
     uid = web.parse_int_id(user_id, "User")

@@ -9,8 +9,8 @@ from typing import Any
 
 from openevent import web
 from openevent.jsonapi.query import ListSource, collection_document
-from openevent.permissions import require_staff
 from openevent.routes import Routes
+from openevent.rules.permissions import require_staff
 
 routes = Routes()
 
@@ -21,7 +21,7 @@ def list_event_discount_codes(app: Any) -> Any:
     make them). Ticket codes are listed per event (`/v1/events/<id>/discount-codes`)."""
     from openevent.models.events import DiscountCode
     from openevent.models.paging import PartitionSource
-    from openevent.schemas.events import DISCOUNT_CODE, discount_code_resource
+    from openevent.wire.events import DISCOUNT_CODE, discount_code_resource
 
     user = require_staff(web.current_user(app))
     source = PartitionSource(DiscountCode, DiscountCode.used_for_index, "event",
@@ -35,8 +35,8 @@ def list_event_discount_codes(app: Any) -> Any:
 @routes.route("/v1/discount-codes/{item_id}/events")
 def discount_code_events(app: Any, item_id: str) -> Any:
     """The code's event as a list (Open Event models event codes as applying to events)."""
-    from openevent.schemas.events import EVENT, event_resource
-    from openevent.services import discount_codes as codes
+    from openevent.events import discount_codes as codes
+    from openevent.wire.events import EVENT, event_resource
 
     user = web.current_user(app)
     _, event = codes.get_code(web.parse_int_id(item_id, "Discount code"), user)
@@ -48,8 +48,8 @@ def discount_code_events(app: Any, item_id: str) -> Any:
 @routes.route("/v1/tax/{item_id}/event")
 def tax_event_of_oes_path(app: Any, item_id: str) -> Any:
     """Open Event Server's singular path; /v1/taxes/{id}/event is the plural one."""
-    from openevent.schemas.events import event_resource
-    from openevent.services import event_content as content
+    from openevent.events import content
+    from openevent.wire.events import event_resource
 
     user = web.current_user(app)
     _, event = content.get_child(content.TAX_KIND, web.parse_int_id(item_id, "Tax"), user)

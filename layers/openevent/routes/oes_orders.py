@@ -13,9 +13,9 @@ from openevent import web
 from openevent.errors import Forbidden, Unprocessable
 from openevent.jsonapi.document import meta_document, relationship_document, single_document
 from openevent.jsonapi.request import parse_document
-from openevent.permissions import require_login
 from openevent.routes import Routes
-from openevent.services.lookup import get_event
+from openevent.rules.lookup import get_event
+from openevent.rules.permissions import require_login
 
 routes = Routes()
 
@@ -23,7 +23,7 @@ routes = Routes()
 # --- stripe authorizations -------------------------------------------------------------------
 
 def _stripe_auth(app: Any, item_id: str, manage: bool = True) -> Any:
-    from openevent.services import stripe_connect
+    from openevent.events import stripe_connect
 
     user = require_login(web.current_user(app))
     auth, event = stripe_connect.get_authorization(
@@ -32,7 +32,7 @@ def _stripe_auth(app: Any, item_id: str, manage: bool = True) -> Any:
 
 
 def _auth_doc(app: Any, auth: Any) -> Any:
-    from openevent.schemas.events import stripe_authorization_resource
+    from openevent.wire.events import stripe_authorization_resource
 
     return web.jsonapi(web.resource_document(app, stripe_authorization_resource(auth)))
 
@@ -44,8 +44,8 @@ def get_stripe_authorization(app: Any, item_id: str) -> Any:
 
 @routes.route("/v1/stripe-authorizations/{item_id}", methods=["PATCH"])
 def update_stripe_authorization(app: Any, item_id: str) -> Any:
-    from openevent.schemas.events import STRIPE_AUTHORIZATION
-    from openevent.services import stripe_connect
+    from openevent.events import stripe_connect
+    from openevent.wire.events import STRIPE_AUTHORIZATION
 
     user, auth, event = _stripe_auth(app, item_id)
     payload = parse_document(web.raw_body(app), web.content_type(app), STRIPE_AUTHORIZATION,
@@ -62,7 +62,7 @@ def update_stripe_authorization(app: Any, item_id: str) -> Any:
 
 @routes.route("/v1/stripe-authorizations/{item_id}", methods=["DELETE"])
 def delete_stripe_authorization(app: Any, item_id: str) -> Any:
-    from openevent.services import stripe_connect
+    from openevent.events import stripe_connect
 
     user, auth, event = _stripe_auth(app, item_id)
     stripe_connect.delete_authorization(user, auth, event)
@@ -71,7 +71,7 @@ def delete_stripe_authorization(app: Any, item_id: str) -> Any:
 
 @routes.route("/v1/stripe-authorizations/{item_id}/event")
 def stripe_authorization_event(app: Any, item_id: str) -> Any:
-    from openevent.schemas.events import event_resource
+    from openevent.wire.events import event_resource
 
     user, _, event = _stripe_auth(app, item_id)
     return web.jsonapi(web.resource_document(app, event_resource(event, user)))
@@ -79,7 +79,7 @@ def stripe_authorization_event(app: Any, item_id: str) -> Any:
 
 @routes.route("/v1/stripe-authorizations/{item_id}/relationships/{name}")
 def stripe_authorization_relationship(app: Any, item_id: str, name: str) -> Any:
-    from openevent.schemas.events import stripe_authorization_resource
+    from openevent.wire.events import stripe_authorization_resource
 
     resource = stripe_authorization_resource(_stripe_auth(app, item_id)[1])
     return web.jsonapi(relationship_document(resource, name))
@@ -89,7 +89,7 @@ def stripe_authorization_relationship(app: Any, item_id: str, name: str) -> Any:
 
 @routes.route("/v1/attendees/send-receipt", methods=["POST"])
 def send_receipt(app: Any) -> Any:
-    from openevent.services import attendee_extras
+    from openevent.orders import attendee_extras
 
     body = web.json_body(app)
     attendee_extras.send_receipt(web.current_user(app),
@@ -98,15 +98,15 @@ def send_receipt(app: Any) -> Any:
 
 
 def _can_read_attendee(user: Any, attendee: Any) -> bool:
-    from openevent.services import orders
+    from openevent.orders import lifecycle as orders
 
     return bool(orders.can_manage_attendee(user, attendee))
 
 
 @routes.route("/v1/attendees/{attendee_id}/event")
 def attendee_event(app: Any, attendee_id: str) -> Any:
-    from openevent.schemas.events import event_resource
-    from openevent.services import orders
+    from openevent.orders import lifecycle as orders
+    from openevent.wire.events import event_resource
 
     user = require_login(web.current_user(app))
     attendee = orders.get_attendee(web.parse_int_id(attendee_id, "Attendee"))
@@ -119,8 +119,8 @@ def attendee_event(app: Any, attendee_id: str) -> Any:
 @routes.route("/v1/events/{event_ref}/attendees/search")
 def search_attendees(app: Any, event_ref: str) -> Any:
     """`{"attendees": [<attendee attributes>]}` of the holders matching `name` / `email`."""
-    from openevent.schemas.orders import attendee_resource
-    from openevent.services import attendee_extras
+    from openevent.orders import attendee_extras
+    from openevent.wire.orders import attendee_resource
 
     user = web.current_user(app)
     query = web.query(app)
@@ -133,7 +133,7 @@ def search_attendees(app: Any, event_ref: str) -> Any:
 
 @routes.route("/v1/states")
 def attendee_state(app: Any) -> Any:
-    from openevent.services import attendee_extras
+    from openevent.orders import attendee_extras
 
     query = web.query(app)
     return web.plain(attendee_extras.state(web.current_user(app), query.get("event_id"),

@@ -1,0 +1,139 @@
+"""An event's content: tracks, sponsors, microlocations, social links, custom forms and its tax.
+
+One generic set of operations over `KINDS`: reading follows the event's visibility (a draft's
+content is 404 below co-organizer), writing needs co-organizer or higher. The tax is single per
+event: a `Unique` claim `tax#<event_id>` written with it makes a second one 409, even under
+concurrency. Fixed custom-form fields (the default attendee name and email) cannot be deleted
+or made optional.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from openevent.errors import Conflict, Forbidden, NotFound, Unprocessable, attribute_pointer
+from openevent.jsonapi.document import Schema
+from openevent.models.base import Unique, db_connection, next_id
+from openevent.models.event_content import (
+    CustomForm,
+    Microlocation,
+    SocialLink,
+    Sponsor,
+    Tag,
+    Tax,
+    Track,
+    tax_claim_key,
+)
+from openevent.models.events import Event
+from openevent.models.users import User
+from openevent.rules.lookup import get_event
+from openevent.rules.permissions import require_event_role
+from openevent.wire import events as schemas
+
+
+@dataclass(frozen=True)
+class ContentKind:
+    """One child resource type: its URL plural, wire schema and table."""
+
+    plural: str
+    schema: Schema
+    model: type[Model]
+    label: str
+
+
+KINDS: dict[str, ContentKind] = {
+    k.plural: k for k in (
+        ContentKind("tracks", schemas.TRACK, Track, "Track"),
+        ContentKind("sponsors", schemas.SPONSOR, Sponsor, "Sponsor"),
+        ContentKind("microlocations", schemas.MICROLOCATION, Microlocation, "Microlocation"),
+        ContentKind("social-links", schemas.SOCIAL_LINK, SocialLink, "Social link"),
+        ContentKind("custom-forms", schemas.CUSTOM_FORM, CustomForm, "Custom form"),
+        ContentKind("tags", schemas.TAG, Tag, "Tag"),
+    )
+}
+TAX_KIND = ContentKind("taxes", schemas.TAX, Tax, "Tax")
+
+
+def children(kind: ContentKind, event_id: int) -> list[Any]:
+    """Every item of `kind` in the event (one Query on the event-index GSI)."""
+    index = kind.model.event_index  # type: ignore[attr-defined]
+    return list(index.query(event_id))
+
+
+def get_child(kind: ContentKind, raw_id: int, user: User | None) -> tuple[Any, Event]:
+    """The item and its event, if `user` may see the event (404 otherwise)."""
+    try:
+        item = kind.model.get(raw_id)
+    except kind.model.DoesNotExist:
+        raise NotFound(f"{kind.label} not found") from None
+    try:
+        event = get_event(str(item.event_id), user)  # type: ignore[attr-defined]
+    except NotFound:
+        raise NotFound(f"{kind.label} not found") from None
+    return item, event
+
+
+def _check_fixed(item: Any, values: dict[str, Any]) -> None:
+    if not isinstance(item, CustomForm) or not item.is_fixed:
+        return
+    for name in ("field_identifier", "form", "type", "is_required", "is_included"):
+        if name in values and values[name] != getattr(item, name):
+            raise Unprocessable(f"'{name.replace('_', '-')}' of a fixed form field cannot change",
+                                attribute_pointer(name))
+
+
+def create_child(kind: ContentKind, user: User | None, event: Event,
+                 values: dict[str, Any]) -> Any:
+    require_event_role(user, event, "coorganizer")
+    item = kind.model(next_id(kind.schema.type), event_id=event.id, **values)
+    item.save()
+    return item
+
+
+def update_child(kind: ContentKind, user: User | None, item: Any, event: Event,
+                 values: dict[str, Any]) -> Any:
+    require_event_role(user, event, "coorganizer")
+    _check_fixed(item, values)
+    if values:
+        actions = [getattr(kind.model, name).remove() if value is None
+                   else getattr(kind.model, name).set(value) for name, value in values.items()]
+        item.update(actions=actions, condition=kind.model.id.exists())  # type: ignore[attr-defined]
+    return item
+
+
+def delete_child(kind: ContentKind, user: User | None, item: Any, event: Event) -> None:
+    require_event_role(user, event, "coorganizer")
+    if isinstance(item, CustomForm) and item.is_fixed:
+        raise Forbidden("A fixed form field cannot be deleted")
+    if isinstance(item, Tax):
+        with TransactWrite(connection=db_connection()) as tx:
+            tx.delete(item)
+            tx.delete(Unique(tax_claim_key(event.id)))
+        return
+    item.delete()
+
+
+# --- tax (single per event) ------------------------------------------------------------
+
+def tax_of(event_id: int) -> Tax | None:
+    for tax in Tax.event_index.query(event_id, limit=1):
+        return tax
+    return None
+
+
+def create_tax(user: User | None, event: Event, values: dict[str, Any]) -> Tax:
+    require_event_role(user, event, "coorganizer")
+    tax = Tax(next_id("tax"), event_id=event.id, **values)
+    try:
+        with TransactWrite(connection=db_connection()) as tx:
+            tx.save(Unique(tax_claim_key(event.id), owner=str(tax.id)),
+                    condition=Unique.key.does_not_exist())
+            tx.save(tax)
+    except TransactWriteError:
+        raise Conflict("This event already has a tax", "/data/relationships/event") from None
+    return tax

@@ -1,1 +1,0 @@
-"""Resource schemas (wire types and their fields) and model → resource builders."""
