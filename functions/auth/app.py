@@ -447,7 +447,7 @@ def admin_sales(name: str) -> Any:
     """Sales per event and fees per event, from the order figures (orders/admin_sales.py)."""
     from openevent.events import lists as event_lists
     from openevent.jsonapi.query import collection_document, parse_params
-    from openevent.wire import admin_sales as sales
+    from openevent.orders import sales_documents as sales
 
     user = require_staff(web.current_user(app))
     kinds = {"by-events": (sales.BY_EVENTS, sales.fill_by_events),

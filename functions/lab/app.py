@@ -24,8 +24,8 @@ from openevent.lab import relay, store
 from openevent.lab.examples import get_example, list_examples
 from openevent.lab.functions import describe
 from openevent.lab.grammar import FunctionStringError
+from openevent.lab.resources import LAB_SCRIPT, lab_script_resource
 from openevent.rules.permissions import require_login
-from openevent.wire.lab import LAB_SCRIPT, lab_script_resource
 
 app = web.create_app("openevent-lab")
 route = web.route

@@ -478,23 +478,23 @@ def create_paypal_payment(order_ref: str) -> Any:
 
 @route(app, "/v1/webhooks/stripe", methods=["POST"])
 def stripe_webhook() -> Any:
-    from openevent.orders import payments
+    from openevent.orders import webhooks
 
     req = web.request_of(app)
-    return web.plain(payments.stripe_webhook(web.raw_body(app),
+    return web.plain(webhooks.stripe_webhook(web.raw_body(app),
                                              req.headers.get("stripe-signature")))
 
 
 @route(app, "/v1/webhooks/paypal", methods=["POST"])
 def paypal_webhook() -> Any:
-    from openevent.orders import payments
+    from openevent.orders import webhooks
 
     req = web.request_of(app)
     headers = {k: v for k, v in req.headers.items()}
     raw = web.raw_body(app)
     if not raw:
         raise BadRequest("Request body is empty", pointer="/")
-    return web.plain(payments.paypal_webhook(headers, raw))
+    return web.plain(webhooks.paypal_webhook(headers, raw))
 
 
 # --- statistics ----------------------------------------------------------------------------

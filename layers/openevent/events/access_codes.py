@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -49,6 +49,11 @@ from openevent.models.base import (
 )
 from openevent.models.events import Event, Ticket
 from openevent.models.users import User
+from openevent.rules.event_reads import find_access_code as find_code
+from openevent.rules.event_reads import grant_key as grant_key
+from openevent.rules.event_reads import sees_hidden as sees_hidden
+from openevent.rules.event_reads import ticket_ids_of as ticket_ids_of
+from openevent.rules.event_reads import tickets_of as tickets_of
 from openevent.rules.lookup import get_event
 from openevent.rules.permissions import has_event_role, require_event_role, require_login
 
@@ -56,32 +61,11 @@ MAX_TICKETS_PER_CODE = 500
 EXHAUSTED = "The access code has no uses left for these seats"
 
 
-def ticket_ids_of(code: AccessCode) -> list[int]:
-    return [int(t) for t in cast(list[Any], code.ticket_ids or [])]
-
-
 def claim_key(event_id: int, text: str) -> str:
     return unique_key("access-code", event_id, text.strip())
 
 
-def grant_key(event_id: int, user_id: int) -> str:
-    return unique_key("access-grant", int(event_id), int(user_id))
-
-
 # --- reads -----------------------------------------------------------------------------
-
-def codes_of_event(event_id: int) -> list[AccessCode]:
-    """Every live code of the event (one Query of its partition: organizers create few)."""
-    return [c for c in AccessCode.event_index.query(int(event_id)) if c.deleted_at is None]
-
-
-def find_code(code_id: int) -> AccessCode | None:
-    try:
-        code = AccessCode.get(int(code_id))
-    except AccessCode.DoesNotExist:
-        return None
-    return None if code.deleted_at is not None else code
-
 
 def find_by_text(event: Event, text: str) -> AccessCode | None:
     if not text or len(text) > 100:
@@ -136,12 +120,6 @@ def get_code_for_holder(code_id: int, user: User | None) -> tuple[AccessCode, Ev
     raise Forbidden("You need the coorganizer role")
 
 
-def tickets_of(code: AccessCode) -> list[Ticket]:
-    from openevent.events.tickets import get_tickets
-
-    return [t for t in get_tickets(ticket_ids_of(code)) if t.deleted_at is None]
-
-
 def check_public(event: Event, text: str, user: User | None) -> AccessCode:
     """The check by code text: 404 unknown, 405 inactive or outside its window. A logged-in
     caller's successful check records that they hold the code for this event."""
@@ -155,26 +133,6 @@ def check_public(event: Event, text: str, user: User | None) -> AccessCode:
     if user is not None:
         Unique(grant_key(int(event.id), int(user.id)), owner=str(code.id)).save()
     return code
-
-
-def sees_hidden(user: User | None, ticket: Ticket) -> bool:
-    """May `user` (not an organizer) see hidden `ticket`: they checked a code of its event
-    that unlocks it (the recorded unlock), or they hold a seat of it (their order's page
-    shows it). One GetItem, then at most a Query of the user's own attendees."""
-    from openevent.models.orders import Attendee
-
-    if user is None or not ticket.is_hidden:
-        return False
-    try:
-        grant = Unique.get(grant_key(int(ticket.event_id), int(user.id)))
-        code = find_code(int(grant.owner)) if grant.owner and grant.owner.isdigit() else None
-        if code is not None and int(code.event_id) == int(ticket.event_id) and \
-                int(ticket.id) in ticket_ids_of(code):
-            return True
-    except Unique.DoesNotExist:
-        pass
-    return any(a.deleted_at is None for a in Attendee.user_index.query(
-        int(user.id), filter_condition=Attendee.ticket_id == int(ticket.id)))
 
 
 # --- validation and writes -------------------------------------------------------------

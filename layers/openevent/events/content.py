@@ -9,60 +9,27 @@ or made optional.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from openevent.errors import Conflict, Forbidden, NotFound, Unprocessable, attribute_pointer
-from openevent.jsonapi.document import Schema
 from openevent.models.base import Unique, db_connection, next_id
 from openevent.models.event_content import (
     CustomForm,
-    Microlocation,
-    SocialLink,
-    Sponsor,
-    Tag,
     Tax,
-    Track,
     tax_claim_key,
 )
 from openevent.models.events import Event
 from openevent.models.users import User
 from openevent.rules.lookup import get_event
 from openevent.rules.permissions import require_event_role
-from openevent.wire import events as schemas
-
-
-@dataclass(frozen=True)
-class ContentKind:
-    """One child resource type: its URL plural, wire schema and table."""
-
-    plural: str
-    schema: Schema
-    model: type[Model]
-    label: str
-
-
-KINDS: dict[str, ContentKind] = {
-    k.plural: k for k in (
-        ContentKind("tracks", schemas.TRACK, Track, "Track"),
-        ContentKind("sponsors", schemas.SPONSOR, Sponsor, "Sponsor"),
-        ContentKind("microlocations", schemas.MICROLOCATION, Microlocation, "Microlocation"),
-        ContentKind("social-links", schemas.SOCIAL_LINK, SocialLink, "Social link"),
-        ContentKind("custom-forms", schemas.CUSTOM_FORM, CustomForm, "Custom form"),
-        ContentKind("tags", schemas.TAG, Tag, "Tag"),
-    )
-}
-TAX_KIND = ContentKind("taxes", schemas.TAX, Tax, "Tax")
-
-
-def children(kind: ContentKind, event_id: int) -> list[Any]:
-    """Every item of `kind` in the event (one Query on the event-index GSI)."""
-    index = kind.model.event_index  # type: ignore[attr-defined]
-    return list(index.query(event_id))
+from openevent.wire.events import KINDS as KINDS  # the kinds, for the handlers
+from openevent.wire.events import TAX_KIND as TAX_KIND
+from openevent.wire.events import ContentKind
+from openevent.wire.events import children as children
+from openevent.wire.events import tax_of as tax_of
 
 
 def get_child(kind: ContentKind, raw_id: int, user: User | None) -> tuple[Any, Event]:
@@ -119,12 +86,6 @@ def delete_child(kind: ContentKind, user: User | None, item: Any, event: Event) 
 
 
 # --- tax (single per event) ------------------------------------------------------------
-
-def tax_of(event_id: int) -> Tax | None:
-    for tax in Tax.event_index.query(event_id, limit=1):
-        return tax
-    return None
-
 
 def create_tax(user: User | None, event: Event, values: dict[str, Any]) -> Tax:
     require_event_role(user, event, "coorganizer")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -46,15 +46,12 @@ from openevent.models.base import (
 from openevent.models.events import DiscountCode, Event
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
+from openevent.rules.event_reads import find_discount_code as find_code
+from openevent.rules.event_reads import ticket_ids_of as ticket_ids_of
 from openevent.rules.lookup import get_event
 from openevent.rules.permissions import require_event_role, require_login, require_staff
 
 MAX_TICKETS_PER_CODE = 500
-
-
-def ticket_ids_of(code: DiscountCode) -> list[int]:
-    """The code's ticket ids as ints (the model stores a list of numbers)."""
-    return [int(t) for t in cast(list[Any], code.ticket_ids or [])]
 
 
 def code_claim_key(event_id: int, code: str) -> str:
@@ -62,19 +59,6 @@ def code_claim_key(event_id: int, code: str) -> str:
 
 
 # --- reads -----------------------------------------------------------------------------
-
-def codes_of_event(event_id: int) -> list[DiscountCode]:
-    """Every live code of the event, the event-level one included (one Query)."""
-    return [c for c in DiscountCode.event_index.query(event_id) if c.deleted_at is None]
-
-
-def find_code(code_id: int) -> DiscountCode | None:
-    try:
-        code = DiscountCode.get(code_id)
-    except DiscountCode.DoesNotExist:
-        return None
-    return None if code.deleted_at is not None else code
-
 
 def find_code_by_text(event: Event, code_text: str) -> DiscountCode | None:
     """The live code of `event` whose text is `code_text` (case-insensitive): one GetItem on
@@ -89,14 +73,6 @@ def find_code_by_text(event: Event, code_text: str) -> DiscountCode | None:
     if code is None or int(code.event_id) != int(event.id):
         return None
     return code
-
-
-def may_see(user: User | None, code: DiscountCode) -> bool:
-    """Whether `user` may see `code` (and so its id): the read rule of `openevent.rules.visibility`
-    — an event-wide code only admins, a ticket code the event's co-organizers and up."""
-    from openevent.rules.visibility import RULES
-
-    return bool(RULES["discount-code"](user, code))
 
 
 def require_code_access(user: User | None, code: DiscountCode, event: Event) -> None:

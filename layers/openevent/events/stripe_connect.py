@@ -40,6 +40,7 @@ from openevent.models.event_content import StripeAuthorization
 from openevent.models.events import Event
 from openevent.models.users import User
 from openevent.platform.settings import get_system_settings
+from openevent.rules.event_reads import stripe_authorization_of as authorization_of
 from openevent.rules.lookup import get_event
 from openevent.rules.permissions import require_event_role
 from openevent.settings import get_settings
@@ -65,12 +66,6 @@ def decrypt(token: str) -> str:
 
 def claim_key(event_id: int) -> str:
     return unique_key("stripe-authorization", event_id)
-
-
-def authorization_of(event_id: int) -> StripeAuthorization | None:
-    for auth in StripeAuthorization.event_index.query(event_id, limit=1):
-        return auth
-    return None
 
 
 def history_key(event_id: int, account: str) -> str:

@@ -47,8 +47,12 @@ from openevent.models.users import User
 from openevent.payments import currencies
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.platform.settings import require_module
-from openevent.rules.lookup import get_event
-from openevent.rules.permissions import has_event_role, require_event_role
+from openevent.rules.event_reads import find_ticket as find_ticket
+from openevent.rules.event_reads import get_ticket as get_ticket
+from openevent.rules.event_reads import get_tickets as get_tickets
+from openevent.rules.event_reads import tickets_of_event as tickets_of_event
+from openevent.rules.event_reads import visible_tickets as visible_tickets
+from openevent.rules.permissions import require_event_role
 
 
 def name_claim_key(event_id: int, name: str) -> str:
@@ -56,58 +60,6 @@ def name_claim_key(event_id: int, name: str) -> str:
 
 
 # --- reads -----------------------------------------------------------------------------
-
-def tickets_of_event(event_id: int) -> list[Ticket]:
-    """Every live ticket of the event, hidden ones included (one Query)."""
-    return [t for t in Ticket.event_index.query(event_id) if t.deleted_at is None]
-
-
-def visible_tickets(event: Event, user: User | None) -> list[Ticket]:
-    """The event's tickets `user` may see: hidden ones only for co-organizers and up."""
-    tickets = tickets_of_event(event.id)
-    if any(t.is_hidden for t in tickets) and not has_event_role(user, event.id, "coorganizer"):
-        tickets = [t for t in tickets if not t.is_hidden]
-    return tickets
-
-
-def find_ticket(ticket_id: int) -> Ticket | None:
-    """A live ticket by id, no permission check (for other services)."""
-    try:
-        ticket = Ticket.get(ticket_id)
-    except Ticket.DoesNotExist:
-        return None
-    return None if ticket.deleted_at is not None else ticket
-
-
-def get_tickets(ids: list[int]) -> list[Ticket]:
-    """Live tickets by id (BatchGet), in the order asked."""
-    wanted = list(dict.fromkeys(int(i) for i in ids))
-    if not wanted:
-        return []
-    found = {t.id: t for t in Ticket.batch_get(wanted) if t.deleted_at is None}
-    return [found[i] for i in wanted if i in found]
-
-
-def get_ticket(ticket_id: int, user: User | None, *, with_deleted: bool = False
-               ) -> tuple[Ticket, Event]:
-    """The ticket and its event if `user` may see both (404 otherwise). `with_deleted`
-    (reads only): a soft-deleted ticket too, for staff (Open Event shows them to admins)."""
-    ticket = find_ticket(ticket_id)
-    if ticket is None and with_deleted and user is not None and user.is_staff:
-        ticket = next(iter(Ticket.batch_get([ticket_id])), None)
-    if ticket is None:
-        raise NotFound("Ticket not found")
-    try:
-        event = get_event(str(ticket.event_id), user)
-    except NotFound:
-        raise NotFound("Ticket not found") from None
-    if ticket.is_hidden and not has_event_role(user, event.id, "coorganizer"):
-        from openevent.events.access_codes import sees_hidden
-
-        if not sees_hidden(user, ticket):
-            raise NotFound("Ticket not found")
-    return ticket, event
-
 
 def availability(event: Event, user: User | None) -> list[dict[str, Any]]:
     """`[{"id","name","quantity","available"}]`; available never negative."""

@@ -54,7 +54,12 @@ from openevent.orders import pricing
 from openevent.orders.free_orders import check_free_order
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.platform.settings import get_system_settings, require_module
-from openevent.rules.permissions import has_event_role, require_login, role_satisfies
+from openevent.rules.orders import can_manage_attendee as can_manage_attendee
+from openevent.rules.orders import can_view_order as can_view_order
+from openevent.rules.orders import is_organizer
+from openevent.rules.orders import require_order_manage as require_order_manage
+from openevent.rules.orders import require_order_view as require_order_view
+from openevent.rules.permissions import require_login, role_satisfies
 from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.orders")
@@ -80,11 +85,6 @@ SOLD_OUT = "Ticket sold out"
 
 
 # --- lookups ----------------------------------------------------------------------------
-
-def is_organizer(user: User | None, event_id: float) -> bool:
-    """Co-organizer or higher of the event, or staff."""
-    return has_event_role(user, int(event_id), "coorganizer")
-
 
 def find_order(ref: str) -> Order | None:
     """The order named by numeric id or identifier (UUID)."""
@@ -150,41 +150,6 @@ def expiry_minutes() -> int:
 
 def _hold_until() -> datetime:
     return now() + timedelta(minutes=expiry_minutes())
-
-
-# --- permissions ------------------------------------------------------------------------
-
-def can_view_order(user: User | None, order: Order) -> bool:
-    return user is not None and (user.is_staff or int(order.user_id) == int(user.id)
-                                 or is_organizer(user, order.event_id))
-
-
-def require_order_view(user: User | None, order: Order) -> User:
-    user = require_login(user)
-    if not can_view_order(user, order):
-        raise Forbidden("You can only see your own orders")
-    return user
-
-
-def require_order_manage(user: User | None, order: Order) -> User:
-    """Organizer of the order's event or admin (update status, cancel)."""
-    user = require_login(user)
-    if not is_organizer(user, order.event_id):
-        raise Forbidden("Only the event's organizers can change this order")
-    return user
-
-
-def can_manage_attendee(user: User, attendee: Attendee) -> bool:
-    if user.is_staff or int(attendee.user_id) == int(user.id):
-        return True
-    if is_organizer(user, attendee.event_id):
-        return True
-    if attendee.order_id is not None:
-        try:
-            return int(Order.get(int(attendee.order_id)).user_id) == int(user.id)
-        except Order.DoesNotExist:
-            return False
-    return False
 
 
 # --- the rules of POST /v1/orders (API.md §6) -------------------------------------------
@@ -688,9 +653,9 @@ def _after_create(order: Order, event: Event) -> Order:
     if order.status in ("completed", "placed"):
         on_order_completed(order)
     elif order.status == "pending" and order.payment_mode in ("stripe", "paypal"):
-        from openevent.orders import payments
+        from openevent.orders import gateways
 
-        payments.attach_payment_url(order, event)
+        gateways.attach_payment_url(order, event)
     return order
 
 
@@ -1035,9 +1000,9 @@ def _move(order: Order, to: str, values: dict[str, Any], event: Event) -> Order:
     if to == "placed" or (to == "completed" and before != "placed"):
         on_order_completed(moved)
     if to == "pending" and moved.payment_mode in ("stripe", "paypal"):
-        from openevent.orders import payments
+        from openevent.orders import gateways
 
-        payments.attach_payment_url(moved, event)
+        gateways.attach_payment_url(moved, event)
         moved = Order.get(order.id)
     return moved
 
@@ -1051,7 +1016,7 @@ def cancel_order(user: User | None, order: Order, note: str | None) -> Order:
     now as the cancel of a paid order, which refunds. A paid order is never cancelled
     without its refund."""
     require_order_manage(user, order)
-    from openevent.orders import payments
+    from openevent.orders import gateways
 
     for _ in range(4):
         current = Order.get(order.id)
@@ -1060,7 +1025,7 @@ def cancel_order(user: User | None, order: Order, note: str | None) -> Order:
                            attribute_pointer("status"))
         if current.transaction_id and current.paid_via in ("stripe", "paypal") and \
                 current.refunded_at is None:
-            payments.refund_order(current)
+            gateways.refund_order(current)
         try:
             cancelled = transition(current, "cancelled", allowed_from=(current.status,),
                                    values={"cancel_note": note} if note else None)

@@ -1,4 +1,5 @@
-"""Provider glue for orders: payment URLs, charge, verify, webhooks, refunds.
+"""Payments applied to orders: charge, verify, webhooks, refunds of what cannot be applied.
+The providers themselves (gateways, payment URLs, full refunds) are in `openevent.orders.gateways`.
 
 Payments are confirmed only by asking the provider (a verified webhook is re-checked with the
 provider too), never by trusting the client. `confirm_payment()` applies a confirmation once:
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,160 +26,28 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from openevent.errors import (
-    BadRequest,
     Conflict,
-    ServiceUnavailable,
     Unprocessable,
     attribute_pointer,
 )
-from openevent.events import inventory
 from openevent.events.inventory import Batch, InventoryConflict, SoldOut
 from openevent.mail import send_mail
-from openevent.models.base import now
-from openevent.models.events import Event
 from openevent.models.orders import Order, PaymentRecord, payment_key
+from openevent.orders.gateways import (
+    _unavailable,
+    connected_account,
+    paypal_gateway,
+    refund_payment,
+)
+from openevent.orders.gateways import attach_payment_url as attach_payment_url
+from openevent.orders.gateways import refund_order as refund_order
+from openevent.orders.gateways import stripe_gateway as stripe_gateway
 from openevent.payments import errors as perr
-from openevent.payments.money import fits_currency, from_minor_units
-from openevent.platform.settings import get_system_settings
-from openevent.settings import get_settings
+from openevent.payments.money import fits_currency
 
 log = logging.getLogger("openevent.payments")
 _lock = threading.Lock()
 _gateways: dict[tuple[Any, ...], Any] = {}
-
-
-# --- gateways ------------------------------------------------------------------------------
-
-def stripe_gateway() -> Any:
-    """A StripeGateway for the platform keys in SystemSettings (cached per configuration)."""
-    from openevent.payments.stripe_gateway import (
-        DEFAULT_API_BASE,
-        DEFAULT_CONNECT_BASE,
-        StripeGateway,
-        StripeSettings,
-    )
-
-    system, env = get_system_settings(), get_settings()
-    if not system.stripe_secret_key:
-        raise Unprocessable("Stripe is not configured by the administrator",
-                            attribute_pointer("payment_mode"))
-    key = ("stripe", system.stripe_secret_key, system.stripe_webhook_secret,
-           env.stripe_api_base, env.stripe_connect_base)
-    with _lock:
-        gateway = _gateways.get(key)
-        if gateway is None:
-            gateway = StripeGateway(StripeSettings(
-                secret_key=system.stripe_secret_key,
-                webhook_secret=system.stripe_webhook_secret,
-                client_id=system.stripe_client_id,
-                api_base=env.stripe_api_base or DEFAULT_API_BASE,
-                connect_base=env.stripe_connect_base or DEFAULT_CONNECT_BASE,
-                timeout=15, max_network_retries=1))
-            _gateways[key] = gateway
-    return gateway
-
-
-def paypal_gateway() -> Any:
-    """A PayPalGateway for the REST app in SystemSettings (cached: it caches its token)."""
-    from openevent.payments.paypal_gateway import (
-        LIVE_API_BASE,
-        LIVE_CERT_ORIGINS,
-        SANDBOX_API_BASE,
-        SANDBOX_CERT_ORIGINS,
-        PayPalGateway,
-        PayPalSettings,
-    )
-
-    system, env = get_system_settings(), get_settings()
-    if not system.paypal_client or not system.paypal_secret:
-        raise Unprocessable("PayPal is not configured by the administrator",
-                            attribute_pointer("payment_mode"))
-    live = system.paypal_mode == "live"
-    base = env.paypal_api_base or (LIVE_API_BASE if live else SANDBOX_API_BASE)
-    origins: tuple[str, ...] = tuple(LIVE_CERT_ORIGINS if live else SANDBOX_CERT_ORIGINS)
-    if env.paypal_api_base:
-        origins = (env.paypal_api_base,)
-    key = ("paypal", system.paypal_client, system.paypal_secret, system.paypal_webhook_id, base)
-    with _lock:
-        gateway = _gateways.get(key)
-        if gateway is None:
-            gateway = PayPalGateway(PayPalSettings(
-                client_id=system.paypal_client, client_secret=system.paypal_secret,
-                webhook_id=system.paypal_webhook_id, api_base=base,
-                allowed_cert_origins=tuple(origins), timeout=15))
-            _gateways[key] = gateway
-    return gateway
-
-
-def connected_account(event_id: float) -> str | None:
-    """The Stripe account id the event's payments go to (the organizer's Connect account)."""
-    from openevent.events.stripe_connect import connected_account_for
-
-    found = connected_account_for(int(event_id))
-    return found[0] if found else None
-
-
-def _unavailable(exc: perr.PaymentError) -> ServiceUnavailable:
-    log.warning("%s call failed: %s (%s)", exc.provider, type(exc).__name__, exc.code)
-    return ServiceUnavailable(f"The payment provider could not be reached ({exc.provider}); "
-                              "try again later")
-
-
-# --- payment URLs --------------------------------------------------------------------------
-
-def _return_urls(order: Order) -> tuple[str, str]:
-    front = (get_system_settings().frontend_url or get_settings().frontend_url).rstrip("/")
-    return (f"{front}/orders/{order.identifier}/view",
-            f"{front}/orders/{order.identifier}/pending")
-
-
-def attach_payment_url(order: Order, event: Event) -> Order:
-    """Create the provider checkout for a pending stripe/paypal order and store its URL:
-    a Checkout Session on the event's connected account, or a PayPal order approval link.
-    A provider failure leaves the order pending without a URL (charge still works)."""
-    success, cancel = _return_urls(order)
-    description = f"{event.name} — order {order.identifier}"[:200]
-    try:
-        if order.payment_mode == "stripe":
-            account = connected_account(event.id)
-            if account is None:
-                log.warning("event %s has no Stripe authorization", event.id)
-                return order
-            expires = int(order.expires_at.timestamp()) if order.expires_at else None
-            # Stripe wants a Checkout Session to live at least 30 minutes.
-            min_expiry = int(time.time()) + 31 * 60
-            session = stripe_gateway().create_checkout_session(
-                connected_account=account, order_identifier=order.identifier,
-                amount=Decimal(order.amount), currency=order.currency,
-                description=description, success_url=success, cancel_url=cancel,
-                expires_at=max(expires, min_expiry) if expires else None,
-                idempotency_key=f"checkout-{order.identifier}")
-            order.update(actions=[Order.payment_url.set(session.url),
-                                  Order.stripe_session_id.set(session.id),
-                                  Order.stripe_account.set(account)])
-        elif order.payment_mode == "paypal":
-            paypal_id, url = paypal_gateway().create_order(
-                Decimal(order.amount), order.currency, order.identifier, success, cancel,
-                description=description, request_id=f"create-{order.identifier}")
-            order.update(actions=[Order.payment_url.set(url),
-                                  Order.paypal_order_id.set(paypal_id)])
-    except (perr.PaymentError, Unprocessable, ValueError) as exc:
-        log.warning("payment url for order %s failed: %s", order.id, type(exc).__name__)
-    return order
-
-
-def create_paypal_payment(order: Order, return_url: str, cancel_url: str) -> dict[str, Any]:
-    """POST /v1/orders/<x>/create-paypal-payment."""
-    _require_payable(order, "paypal")
-    try:
-        paypal_id, url = paypal_gateway().create_order(
-            Decimal(order.amount), order.currency, order.identifier, return_url, cancel_url)
-    except perr.PaymentError as exc:
-        return {"status": False, "payment_id": None, "error": exc.user_message}
-    except Unprocessable as exc:
-        return {"status": False, "payment_id": None, "error": exc.detail}
-    order.update(actions=[Order.paypal_order_id.set(paypal_id), Order.payment_url.set(url)])
-    return {"status": True, "payment_id": paypal_id, "error": None}
 
 
 # --- confirmation, exactly once ------------------------------------------------------------
@@ -343,9 +211,10 @@ def retry_refund(record: PaymentRecord) -> str:
     `refunded`, or `refund_pending` when the provider could not be reached or refused."""
     order = Order.get(int(record.order_id))
     try:
-        refund_id = _refund(str(record.provider), order, payment_intent=record.payment_intent,
-                            charge=record.charge_id, capture=record.payment_id,
-                            account=record.account, key=f"refund-{record.payment_id}")
+        refund_id = refund_payment(
+            str(record.provider), order, payment_intent=record.payment_intent,
+            charge=record.charge_id, capture=record.payment_id,
+            account=record.account, key=f"refund-{record.payment_id}")
     except perr.AlreadyRefunded:
         refund_id = "already-refunded"
     except perr.PaymentError as exc:
@@ -381,37 +250,18 @@ def retry_pending_refunds(limit: int = 100) -> dict[str, int]:
     return {"refunded": done, "pending": pending}
 
 
-# --- refunds -------------------------------------------------------------------------------
-
-def _refund(provider: str, order: Order, *, payment_intent: str | None, charge: str | None,
-            capture: str | None, account: str | None, key: str) -> str:
-    if provider == "stripe":
-        acct = account or order.stripe_account or connected_account(order.event_id)
-        if acct is None:
-            raise perr.InvalidRequest("no connected account", provider="stripe")
-        refund = stripe_gateway().refund(
-            connected_account=acct, payment_intent=payment_intent,
-            charge=None if payment_intent else charge, idempotency_key=key)
-        return str(refund.id)
-    if capture is None:
-        raise perr.InvalidRequest("no capture to refund", provider="paypal")
-    return str(paypal_gateway().refund_capture(capture, request_id=key).id)
-
-
-def refund_order(order: Order) -> None:
-    """Refund a paid order in full at its provider (idempotent: a refunded payment is done)."""
-    from openevent.models.base import now
-
+def create_paypal_payment(order: Order, return_url: str, cancel_url: str) -> dict[str, Any]:
+    """POST /v1/orders/<x>/create-paypal-payment."""
+    _require_payable(order, "paypal")
     try:
-        refund_id = _refund(str(order.paid_via), order, payment_intent=order.stripe_payment_intent,
-                            charge=order.stripe_charge_id, capture=order.paypal_capture_id,
-                            account=order.stripe_account, key=f"refund-{order.identifier}")
-    except perr.AlreadyRefunded:
-        refund_id = order.refund_id or "already-refunded"
+        paypal_id, url = paypal_gateway().create_order(
+            Decimal(order.amount), order.currency, order.identifier, return_url, cancel_url)
     except perr.PaymentError as exc:
-        raise _unavailable(exc) from None
-    order.update(actions=[Order.refund_id.set(refund_id), Order.refunded_at.set(now()),
-                          Order.refunded_amount.set(Decimal(order.amount))])
+        return {"status": False, "payment_id": None, "error": exc.user_message}
+    except Unprocessable as exc:
+        return {"status": False, "payment_id": None, "error": exc.detail}
+    order.update(actions=[Order.paypal_order_id.set(paypal_id), Order.payment_url.set(url)])
+    return {"status": True, "payment_id": paypal_id, "error": None}
 
 
 # --- charge and verify ---------------------------------------------------------------------
@@ -628,184 +478,3 @@ def verify(order: Order) -> str:
             if paid.paid:
                 confirm_payment(order, _stripe_payment(order, paid, account), "verify")
     return str(Order.get(order.id).status)
-
-
-# --- webhooks ------------------------------------------------------------------------------
-
-def _order_by_identifier(identifier: Any) -> Order | None:
-    if not isinstance(identifier, str) or not identifier or len(identifier) > 64:
-        return None
-    for order in Order.identifier_index.query(identifier, limit=1):
-        return order
-    return None
-
-
-WEBHOOK_TOLERANCE = 300  # seconds: older deliveries are replays (Stripe's own default)
-
-
-def _webhook_outcome(order: Order, payment: Payment, source: str) -> dict[str, Any]:
-    try:
-        outcome = confirm_payment(order, payment, source)
-    except UnusablePayment as exc:
-        log.warning("webhook %s: %s", source, exc.detail)
-        return {"received": True, "applied": "unusable"}
-    if outcome == "refund_pending":
-        # the provider could not refund now: fail the delivery so it is sent again
-        raise ServiceUnavailable("A refund is pending at the provider; deliver again later")
-    return {"received": True, "applied": outcome}
-
-
-def stripe_webhook(body: bytes, signature: str | None) -> dict[str, Any]:
-    """Verify, re-check with Stripe on the account that sent it, confirm once (or refund).
-    400 on a bad signature. Only the event's accounts count — its connection or a former
-    one (a replaced connection); a payment on any account that never was the event's is
-    ignored."""
-    try:
-        gateway = stripe_gateway()
-        event = gateway.verify_webhook(body, signature)
-    except (perr.SignatureError, Unprocessable):
-        raise BadRequest("Invalid Stripe signature", parameter="Stripe-Signature") from None
-    kind = str(event.get("type", ""))
-    obj = (event.get("data") or {}).get("object") or {}
-    if not isinstance(obj, dict) or kind not in (
-            "checkout.session.completed", "checkout.session.async_payment_succeeded",
-            "payment_intent.succeeded", "charge.succeeded", "charge.refunded"):
-        return {"received": True, "applied": "ignored"}
-    meta = obj.get("metadata") or {}
-    order = _order_by_identifier(meta.get("order_identifier") or obj.get("client_reference_id"))
-    if order is None:
-        return {"received": True, "applied": "unknown order"}
-    account = event.get("account")
-    if not isinstance(account, str) or not is_order_account(order, account):
-        log.warning("stripe event %s from account %s is not for order %s's account",
-                    event.get("id"), event.get("account"), order.id)
-        return {"received": True, "applied": "foreign account"}
-    try:
-        if kind.startswith("checkout.session"):
-            session = gateway.retrieve_checkout_session(str(obj.get("id")),
-                                                        connected_account=account)
-            if not session.paid or not session.payment_intent:
-                return {"received": True, "applied": "unpaid"}
-            paid = gateway.retrieve_payment_intent(session.payment_intent,
-                                                   connected_account=account)
-        elif kind == "payment_intent.succeeded":
-            paid = gateway.retrieve_payment_intent(str(obj.get("id")), connected_account=account)
-        else:
-            paid = gateway.retrieve_charge(str(obj.get("id")), connected_account=account)
-    except perr.PaymentNotFound:
-        return {"received": True, "applied": "unknown payment"}
-    except perr.PaymentError as exc:
-        raise _unavailable(exc) from None  # 503: the provider retries the delivery
-    if kind == "charge.refunded":
-        ours = (paid.id == order.stripe_charge_id or (
-            paid.payment_intent is not None and paid.payment_intent == order.stripe_payment_intent))
-        if not ours or not order.transaction_id:
-            return {"received": True, "applied": "not this order's payment"}
-        return {"received": True, "applied": record_refund_total(
-            order, from_minor_units(paid.amount_refunded, paid.currency))}
-    if not paid.paid:
-        return {"received": True, "applied": "unpaid"}
-    return _webhook_outcome(order, _stripe_payment(order, paid, account),
-                            f"webhook:{event.get('id')}")
-
-
-def record_refund_total(order: Order, total: Decimal) -> str:
-    """The provider reports `total` refunded so far on the order's payment (Stripe's
-    `amount_refunded`): kept if larger than what we know, so reordered deliveries never
-    lower it. Fully refunded → `refunded_at`."""
-    actions: list[Any] = [Order.refunded_amount.set(total)]
-    if total >= Decimal(order.amount):
-        actions.append(Order.refunded_at.set(now()))
-    try:
-        order.update(actions=actions, condition=Order.refunded_amount.does_not_exist()
-                     | (Order.refunded_amount < total))
-    except UpdateError:
-        return "duplicate"
-    return "refund recorded"
-
-
-def _record_refund_delta(order: Order, refund_id: str, amount: Decimal) -> str:
-    """PayPal reports each refund on its own: counted once per refund id, in one
-    transaction with the order's running total."""
-    batch = Batch()
-    batch.save("refund", PaymentRecord(
-        payment_key("paypal-refund", refund_id), provider="paypal", payment_id=refund_id,
-        order_id=int(order.id), order_identifier=order.identifier, outcome="refund",
-        amount=amount, currency=order.currency, source="webhook"),
-        PaymentRecord.key.does_not_exist())
-    total = Decimal(order.refunded_amount or 0) + amount
-    actions: list[Any] = [Order.refunded_amount.add(amount)]
-    if total >= Decimal(order.amount):
-        actions.append(Order.refunded_at.set(now()))
-    batch.update("order", Order(order.id), actions)
-    try:
-        inventory.run(lambda: batch)
-    except InventoryConflict:
-        return "duplicate"
-    return "refund recorded"
-
-
-def paypal_webhook(headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    """Verify (within the transmission-time tolerance), re-check with PayPal (capturing an
-    approved order), confirm once; refunds update the order's refunded amount."""
-    try:
-        gateway = paypal_gateway()
-        event = gateway.verify_webhook(headers, body, tolerance=WEBHOOK_TOLERANCE)
-    except (perr.SignatureError, Unprocessable):
-        raise BadRequest("Invalid PayPal signature",
-                         parameter="PAYPAL-TRANSMISSION-SIG") from None
-    kind = str(event.get("event_type", ""))
-    resource = event.get("resource") or {}
-    if not isinstance(resource, dict):
-        return {"received": True, "applied": "ignored"}
-    if kind == "PAYMENT.CAPTURE.REFUNDED":
-        return _paypal_refund(resource)
-    try:
-        if kind == "CHECKOUT.ORDER.APPROVED":
-            paypal_order_id = str(resource.get("id", ""))
-        elif kind == "PAYMENT.CAPTURE.COMPLETED":
-            related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
-            paypal_order_id = str(related.get("order_id", ""))
-        else:
-            return {"received": True, "applied": "ignored"}
-        state = gateway.get_order(paypal_order_id)
-        order = _order_by_identifier(state.reference_id)
-        if order is None:
-            return {"received": True, "applied": "unknown order"}
-        if state.status == "APPROVED":
-            capture = gateway.capture_order(paypal_order_id)
-        elif state.status == "COMPLETED" and state.capture_status == "COMPLETED":
-            capture = gateway.capture_order(paypal_order_id)  # reports already_captured
-        else:
-            return {"received": True, "applied": "unpaid"}
-    except (perr.PaymentNotFound, perr.InvalidRequest, perr.PaymentDeclined):
-        return {"received": True, "applied": "unusable"}
-    except perr.PaymentError as exc:
-        raise _unavailable(exc) from None
-    if capture.status != "COMPLETED":
-        return {"received": True, "applied": "unpaid"}
-    return _webhook_outcome(order, _paypal_payment(state.reference_id, capture,
-                                                   paypal_order_id),
-                            f"webhook:{event.get('id')}")
-
-
-def _paypal_refund(resource: dict[str, Any]) -> dict[str, Any]:
-    raw_links = resource.get("links")
-    links: list[Any] = raw_links if isinstance(raw_links, list) else []
-    up = next((str(link.get("href", "")) for link in links
-               if isinstance(link, dict) and link.get("rel") == "up"), "")
-    capture_id = up.rstrip("/").rsplit("/", 1)[-1] if "/captures/" in up else ""
-    order = _order_by_identifier(resource.get("custom_id"))
-    if order is None or not capture_id or order.paypal_capture_id != capture_id:
-        return {"received": True, "applied": "not this order's payment"}
-    raw_money = resource.get("amount")
-    money: dict[str, Any] = raw_money if isinstance(raw_money, dict) else {}
-    try:
-        amount = Decimal(str(money.get("value")))
-    except ArithmeticError:
-        return {"received": True, "applied": "unusable"}
-    if not amount.is_finite() or amount <= 0 or str(money.get("currency_code", "")).upper() \
-            != (order.currency or "").upper():
-        return {"received": True, "applied": "unusable"}
-    return {"received": True, "applied": _record_refund_delta(order, str(resource.get("id")),
-                                                               amount)}

@@ -32,6 +32,8 @@ from typing import Any
 from openevent.errors import Forbidden
 from openevent.jsonapi.document import Resource
 from openevent.models.users import User
+from openevent.rules.event_reads import may_see_discount_code, sees_hidden
+from openevent.rules.orders import can_manage_attendee, can_view_order
 from openevent.rules.permissions import can_see_event, has_event_role, proves_email
 
 Rule = Callable[[User | None, Any], bool]
@@ -49,27 +51,15 @@ def _user(viewer: User | None, user: Any) -> bool:
 
 
 def _order(viewer: User | None, order: Any) -> bool:
-    from openevent.orders.lifecycle import can_view_order
-
     return can_view_order(viewer, order)
 
 
 def _attendee(viewer: User | None, attendee: Any) -> bool:
-    from openevent.orders.lifecycle import can_manage_attendee
-
     return viewer is not None and can_manage_attendee(viewer, attendee)
-
-
-def _discount_code(viewer: User | None, code: Any) -> bool:
-    if code.used_for == "event":
-        return viewer is not None and viewer.is_staff
-    return has_event_role(viewer, int(code.event_id), "coorganizer")
 
 
 def _ticket(viewer: User | None, ticket: Any) -> bool:
     if ticket.is_hidden:
-        from openevent.events.access_codes import sees_hidden
-
         return has_event_role(viewer, int(ticket.event_id), "coorganizer") or \
             sees_hidden(viewer, ticket)
     return _event_visible(viewer, ticket.event_id)
@@ -93,7 +83,7 @@ RULES: dict[str, Rule] = {
     "user": _user,
     "order": _order,
     "attendee": _attendee,
-    "discount-code": _discount_code,
+    "discount-code": may_see_discount_code,
     "access-code": lambda viewer, code: has_event_role(viewer, int(code.event_id),
                                                        "coorganizer"),
     "event": can_see_event,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from openevent.jsonapi import links
 from openevent.jsonapi.compat import item_values
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import Boolean, DateTime, Integer, String, Url
@@ -48,7 +49,7 @@ def access_code_resource(code: AccessCode, user: User | None = None,
     """The code; `public` (the check by text): without uses and marketer. The tickets come
     through `links.related` (`/v1/access-codes/<id>/tickets`), which shows the hidden
     tickets the code unlocks to its holder."""
-    from openevent.events.access_codes import tickets_of
+    from openevent.rules.event_reads import tickets_of
     from openevent.wire.events import _event_loader, ticket_resource
 
     base = f"/v1/access-codes/{code.id}"
@@ -83,3 +84,6 @@ def _marketer(code: AccessCode) -> list[Any]:
         return [user_resource(User.get(int(code.marketer_id)))]
     except User.DoesNotExist:
         return []
+
+
+links.provide("access-code", access_code_resource)

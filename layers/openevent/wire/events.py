@@ -8,11 +8,13 @@ a `Resource` whose relationships all carry a `links.related` URL that answers, a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, cast
 
 from pynamodb.models import Model
 
+from openevent.jsonapi import links
 from openevent.jsonapi.compat import item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import (
@@ -26,6 +28,15 @@ from openevent.jsonapi.fields import (
     String,
     Timezone,
     Url,
+)
+from openevent.models.event_content import (
+    CustomForm,
+    Microlocation,
+    SocialLink,
+    Sponsor,
+    Tag,
+    Tax,
+    Track,
 )
 from openevent.models.events import DiscountCode, Event, Ticket
 from openevent.models.users import User
@@ -91,6 +102,7 @@ EVENT = Schema(
     }),
     read_relationships=frozenset(EVENT_RELATIONSHIPS),
 )
+links.provide("event", EVENT)
 
 TICKET = Schema(
     type="ticket",
@@ -293,27 +305,23 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
         return Rel(rtype, None, f"{base}/{name}", loader=loader, include_data=False, many=True)
 
     def tickets() -> list[Resource]:
-        from openevent.events.tickets import visible_tickets
+        from openevent.rules.event_reads import visible_tickets
 
         return [ticket_resource(t) for t in visible_tickets(event, user)]
 
     def tax() -> list[Resource]:
-        from openevent.events.content import tax_of
-
         found = tax_of(event.id)
         return [] if found is None else [content_resource(TAX, found)]
 
     def content(kind: str) -> Any:
         def load() -> list[Resource]:
-            from openevent.events.content import KINDS, children
-
             spec = KINDS[kind]
             return [content_resource(spec.schema, i) for i in children(spec, event.id)]
 
         return load
 
     def codes() -> list[Resource]:
-        from openevent.events.discount_codes import codes_of_event
+        from openevent.rules.event_reads import discount_codes_of_event as codes_of_event
         from openevent.rules.permissions import has_event_role
 
         if not has_event_role(user, event.id, "coorganizer"):
@@ -321,9 +329,9 @@ def event_resource(event: Event, user: User | None = None) -> Resource:
         return [discount_code_resource(c) for c in codes_of_event(event.id)]
 
     def access_codes() -> list[Resource]:
-        from openevent.events.access_codes import codes_of_event
+        from openevent.rules.event_reads import access_codes_of_event as codes_of_event
         from openevent.rules.permissions import has_event_role
-        from openevent.wire.access_codes import access_code_resource
+        access_code_resource = links.provided("access-code")
 
         if not has_event_role(user, event.id, "coorganizer"):
             return []
@@ -390,7 +398,7 @@ def _is_stripe_linked(event: Event) -> bool:
         return False
     if event.stripe_linked is not None:
         return bool(event.stripe_linked)
-    from openevent.events.stripe_connect import authorization_of
+    from openevent.rules.event_reads import stripe_authorization_of as authorization_of
 
     return authorization_of(event.id) is not None
 
@@ -506,3 +514,40 @@ def stripe_authorization_resource(auth: Any) -> Resource:
                     {"stripe_publishable_key": auth.stripe_publishable_key}, {
         "event": Rel("event", auth.event_id, f"{base}/event"),
     }, source=auth)
+
+
+# --- the kinds of event content --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ContentKind:
+    """One child resource type: its URL plural, wire schema and table."""
+
+    plural: str
+    schema: Schema
+    model: type[Model]
+    label: str
+
+
+KINDS: dict[str, ContentKind] = {
+    k.plural: k for k in (
+        ContentKind("tracks", TRACK, Track, "Track"),
+        ContentKind("sponsors", SPONSOR, Sponsor, "Sponsor"),
+        ContentKind("microlocations", MICROLOCATION, Microlocation, "Microlocation"),
+        ContentKind("social-links", SOCIAL_LINK, SocialLink, "Social link"),
+        ContentKind("custom-forms", CUSTOM_FORM, CustomForm, "Custom form"),
+        ContentKind("tags", TAG, Tag, "Tag"),
+    )
+}
+TAX_KIND = ContentKind("taxes", TAX, Tax, "Tax")
+
+
+def children(kind: ContentKind, event_id: int) -> list[Any]:
+    """Every item of `kind` in the event (one Query on the event-index GSI)."""
+    index = kind.model.event_index  # type: ignore[attr-defined]
+    return list(index.query(event_id))
+
+
+def tax_of(event_id: int) -> Tax | None:
+    for tax in Tax.event_index.query(event_id, limit=1):
+        return tax
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from openevent.jsonapi import links
 from openevent.jsonapi.compat import EXTRA_FIELDS, item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import (
@@ -58,6 +59,7 @@ ORDER = Schema(
         "tickets": RelSpec("ticket", many=True),
     },
 )
+links.provide("order", ORDER)
 # Attributes a buyer may set on their own order while it is `initializing` (checkout).
 CHECKOUT_FIELDS = ("payment_mode", "order_notes", "is_billing_enabled", "company", "address",
                    "city", "state", "country", "zipcode", "tax_business_info")
@@ -114,8 +116,8 @@ def _may_see_code_id(user: User | None, order: Order) -> bool:
         return False
     if user.is_staff or (order.user_id is not None and int(order.user_id) == int(user.id)):
         return True
-    from openevent.events.discount_codes import may_see
     from openevent.models.events import DiscountCode
+    from openevent.rules.event_reads import may_see_discount_code as may_see
 
     code = priming.get(DiscountCode, order.discount_code_id)
     return code is not None and may_see(user, code)

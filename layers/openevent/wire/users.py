@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from openevent.jsonapi import links
 from openevent.jsonapi.compat import item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import Boolean, Choice, DateTime, Email, Integer, String, Url
@@ -47,7 +48,7 @@ def user_resource(user: User) -> Resource:
 
     def orders() -> list[Resource]:
         from openevent.models.orders import Order
-        from openevent.wire.orders import ORDER
+        ORDER = links.provided("order")
 
         # Linkage only (type and id): the full documents live behind links.related.
         return [Resource(ORDER, o.identifier, {}, source=o)
@@ -56,7 +57,7 @@ def user_resource(user: User) -> Resource:
     def events() -> list[Resource]:
         from openevent.models.events import Event
         from openevent.rules.permissions import event_ids_with_role
-        from openevent.wire.events import EVENT
+        EVENT = links.provided("event")
 
         ids = list(event_ids_with_role(user, "any"))
         return [Resource(EVENT, e.id, {}, source=e) for e in Event.batch_get(ids)
