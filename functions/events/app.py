@@ -27,6 +27,7 @@ from openevent.jsonapi.query import ListSource, collection_document, parse_param
 from openevent.jsonapi.request import Payload, parse_document
 from openevent.models.events import Event
 from openevent.routes import access_codes as access_code_routes
+from openevent.routes import empty as empty_routes
 from openevent.routes import oes_events
 from openevent.rules.lookup import event_ids, get_event
 from openevent.rules.permissions import require_event_role, require_login
@@ -542,60 +543,7 @@ def event_stripe_authorization(ref: str) -> Any:
     return _ok(schemas.stripe_authorization_resource(auth))
 
 
-# --- out-of-scope resources clients still ask for: empty, never 404 --------------------
-
-EMPTY_COLLECTIONS = ("event-types", "event-topics", "event-sub-topics", "event-locations",
-                     "pages", "groups", "speakers", "sessions", "exhibitors", "faqs",
-                     "session-types", "speaker-invites", "user-favourite-events",
-                     "services", "event-role-permissions", "roles",
-                     # Open Event's monthly fee invoices to organizers: none are issued here
-                     "event-invoices")
-EMPTY_EVENT_COLLECTIONS = ("speakers", "sessions", "exhibitors",
-                           "event-invoices", "faqs", "faq-types", "session-types", "feedbacks",
-                           "video-streams", "stations", "badge-forms", "speaker-invites",
-                           "event-statistics-general")
-EMPTY_EVENT_SINGLES = ("event-type", "event-topic", "event-sub-topic", "event-copyright",
-                       "general-statistics", "speakers-call")
-
-
-def _empty_collection(path: str) -> dict[str, Any]:
-    return {"data": [], "links": {"self": path}, "meta": {"count": 0}, "jsonapi": JSONAPI}
-
-
-def _register_empty() -> None:
-    def collection(path: str) -> Callable[..., Any]:
-        def view(**_: str) -> Any:
-            web.current_user(app)  # a bad token is 401 here too
-            return web.jsonapi(_empty_collection(web.request_of(app).path))
-
-        view.__name__ = "empty_" + path.strip("/").replace("/", "_").replace("-", "_") \
-            .replace("{", "").replace("}", "")
-        return view
-
-    for plural in EMPTY_COLLECTIONS:
-        route(app, f"/v1/{plural}")(collection(f"/v1/{plural}"))
-    for plural in EMPTY_EVENT_COLLECTIONS:
-        path = f"/v1/events/{{ref}}/{plural}"
-        route(app, path)(collection(path))
-
-    def single(ref: str) -> Any:
-        get_event(ref, web.current_user(app))
-        return _empty_single()
-
-    for name in EMPTY_EVENT_SINGLES:
-        view = _copy_func(single, f"empty_event_{name.replace('-', '_')}")
-        route(app, f"/v1/events/{{ref}}/{name}")(view)
-
-
-def _copy_func(func: Callable[..., Any], name: str) -> Callable[..., Any]:
-    def view(ref: str) -> Any:
-        return func(ref)
-
-    view.__name__ = name
-    return view
-
-
-_register_empty()
+empty_routes.register(app)  # out-of-scope resources clients still ask for: empty, never 404
 access_code_routes.register(app)
 
 

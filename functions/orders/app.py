@@ -29,10 +29,12 @@ from openevent.jsonapi.document import (
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import parse_document, read_body
 from openevent.models.orders import Order
+from openevent.orders import attendees, placing, updates
 from openevent.orders import lifecycle as service
 from openevent.orders.attendee_lists import event_attendee_source
 from openevent.orders.lists import event_order_source
 from openevent.routes import oes_orders
+from openevent.routes import ticket_documents as ticket_document_routes
 from openevent.rules.lookup import get_event
 from openevent.rules.permissions import (
     has_event_role,
@@ -76,7 +78,7 @@ def create_attendee() -> Any:
     if event_ref is None:
         raise Unprocessable("'event' is required", relationship_pointer("event"))
     event = get_event(event_ref, user)
-    attendee = service.create_attendee(user, event, payload.relationships.get("ticket"),
+    attendee = attendees.create_attendee(user, event, payload.relationships.get("ticket"),
                                        _without_checkin(payload.attributes))
     return web.created(web.resource_document(app, schemas.attendee_resource(attendee, user)),
                        f"/v1/attendees/{attendee.id}")
@@ -117,7 +119,7 @@ def update_attendee(attendee_id: str) -> Any:
     values, extra = core_and_extra("attendee", changed)
     if extra:
         values["extra"] = dump_extra("attendee", attendee.extra, extra)
-    updated = service.update_attendee(user, attendee, values) if values or not checkin \
+    updated = attendees.update_attendee(user, attendee, values) if values or not checkin \
         else attendee
     return web.jsonapi(web.resource_document(app, schemas.attendee_resource(updated, user)))
 
@@ -239,7 +241,7 @@ def create_order() -> Any:
     if attendees is None:
         raise Unprocessable("'attendees' is required", relationship_pointer("attendees"))
     event = get_event(event_ref, user)
-    order = service.create_order(user, event, attendees,
+    order = placing.create_order(user, event, attendees,
                                  payload.relationships.get("discount_code"), payload.attributes)
     return web.created(web.resource_document(app, schemas.order_resource(order, user)),
                        f"/v1/orders/{order.identifier}")
@@ -272,14 +274,14 @@ def list_orders() -> Any:
 
 @route(app, "/v1/orders/calculate-amount", methods=["POST"])
 def calculate_amount() -> Any:
-    return web.plain(service.calculate_amount(web.current_user(app), web.json_body(app)))
+    return web.plain(placing.calculate_amount(web.current_user(app), web.json_body(app)))
 
 
 @route(app, "/v1/orders/create-order", methods=["POST"])
 @idempotent(app, lambda: _caller())
 def create_checkout_order() -> Any:
     user = require_login(web.current_user(app))
-    order = service.create_checkout_order(user, web.json_body(app))
+    order = placing.create_checkout_order(user, web.json_body(app))
     return web.created(web.resource_document(app, schemas.order_resource(order, user)),
                        f"/v1/orders/{order.identifier}")
 
@@ -311,7 +313,7 @@ def update_order(order_ref: str) -> Any:
                             attribute_pointer(next(iter(extra))))
         stored = dump_extra("order", order.extra, extra)
         order.update(actions=[Order.extra.set(stored) if stored else Order.extra.remove()])
-    updated = service.update_order(user, order, values) if values else service.get_order(
+    updated = updates.update_order(user, order, values) if values else service.get_order(
         order.identifier)
     return web.jsonapi(web.resource_document(app, schemas.order_resource(updated, user)))
 
@@ -582,84 +584,4 @@ def render_tickets(event: Any) -> list[str]:
     return [pipeline.process_notification(record.body) for record in event]
 
 
-_DOCUMENT_STATUSES = ("completed", "placed")
-
-
-def _download_caller(kind: str, ref: str) -> Any:
-    """Authenticate a download before anything is looked up, so a caller without a login or
-    a valid link cannot tell missing documents from forbidden ones: the mailed link's token
-    (None, the link is the proof) or the logged-in user (401 without one)."""
-    from openevent.documents import pipeline
-
-    token = web.query(app).get("token")
-    if token is None:
-        return require_login(web.current_user(app))
-    if not pipeline.check_download_token(kind, ref, token):
-        raise Forbidden("Invalid download link", parameter="token")
-    return None
-
-
-def _redirect_to_pdf(order: Any, key: str) -> Any:
-    """302 to a short-lived presigned URL, once the order has its documents."""
-    from openevent.documents import pending, pipeline
-
-    if order is None or order.status not in _DOCUMENT_STATUSES:
-        raise NotFound("This ticket has no document yet")
-    if not pipeline.ensure_pdf(order.identifier, key):  # queued for the renderer
-        return web.html_pending(pending.page_pending(order.identifier))
-    url = pipeline.presigned_url(key)
-    return web.plain({"url": url}, 302, {"Location": url, "Cache-Control": "no-store"})
-
-
-@route(app, "/v1/attendees/{attendee_id}/ticket-pdf")
-def attendee_ticket_pdf(attendee_id: str) -> Any:
-    """An attendee's ticket: the buyer, the attendee, co-organizer+ or admin (or a mailed link).
-
-    The attendee proves themself by a verified account email (`openevent.orders.document_access`).
-    """
-    from openevent.documents import pipeline
-    from openevent.orders import document_access as access
-
-    user = _download_caller("attendee", attendee_id)
-    attendee = service.get_attendee(web.parse_int_id(attendee_id, "Attendee"))
-    if user is not None and not access.can_download_attendee_ticket(user, attendee):
-        raise Forbidden("You can't download this ticket")
-    order = service.find_order(str(attendee.order_id)) if attendee.order_id else None
-    return _redirect_to_pdf(order, pipeline.attendee_pdf_key(order.identifier, str(attendee.id))
-                            if order is not None else "")
-
-
-@route(app, "/v1/orders/{order_ref}/tickets-pdf")
-def order_tickets_pdf(order_ref: str) -> Any:
-    """Every ticket of the order in one PDF: the buyer, co-organizer+ or admin.
-
-    Or the mailed link, which names the order by its identifier.
-    """
-    from openevent.documents import pipeline
-    from openevent.orders import document_access as access
-
-    user = _download_caller("order", order_ref)
-    order = service.get_order(order_ref)
-    if user is not None and not access.can_download_order_tickets(user, order):
-        raise Forbidden("You can't download these tickets")
-    return _redirect_to_pdf(order, pipeline.order_pdf_key(order.identifier))
-
-
-# --- documents as the web app downloads them (XHR with the JWT, bytes in the answer) -------
-
-@route(app, "/v1/orders/attendees/{name}")
-def attendee_ticket_file(name: str) -> Any:
-    from openevent.orders import document_downloads as downloads
-
-    user = require_login(web.current_user(app))
-    stem = name[:-4] if name.endswith(".pdf") else name
-    return web.pdf(*downloads.attendee_pdf(user, web.parse_int_id(stem, "Attendee")))
-
-
-@route(app, "/v1/orders/invoices/{order_ref}")
-def order_invoice_file(order_ref: str) -> Any:
-    """The order's document (its summary and every ticket) as the invoice download."""
-    from openevent.orders import document_downloads as downloads
-
-    user = require_login(web.current_user(app))
-    return web.pdf(*downloads.order_pdf(user, order_ref))
+ticket_document_routes.routes.register(app)  # the PDF downloads

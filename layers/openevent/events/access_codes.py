@@ -49,6 +49,7 @@ from openevent.models.base import (
 )
 from openevent.models.events import Event, Ticket
 from openevent.models.users import User
+from openevent.rules import event_reads
 from openevent.rules.event_reads import find_access_code as find_code
 from openevent.rules.event_reads import grant_key as grant_key
 from openevent.rules.event_reads import sees_hidden as sees_hidden
@@ -56,6 +57,9 @@ from openevent.rules.event_reads import ticket_ids_of as ticket_ids_of
 from openevent.rules.event_reads import tickets_of as tickets_of
 from openevent.rules.lookup import get_event
 from openevent.rules.permissions import has_event_role, require_event_role, require_login
+
+# Reads shared with the wire documents live in `openevent.rules.event_reads`.
+codes_of_event = event_reads.access_codes_of_event
 
 MAX_TICKETS_PER_CODE = 500
 EXHAUSTED = "The access code has no uses left for these seats"

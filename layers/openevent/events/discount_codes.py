@@ -46,10 +46,15 @@ from openevent.models.base import (
 from openevent.models.events import DiscountCode, Event
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
+from openevent.rules import event_reads
 from openevent.rules.event_reads import find_discount_code as find_code
 from openevent.rules.event_reads import ticket_ids_of as ticket_ids_of
 from openevent.rules.lookup import get_event
 from openevent.rules.permissions import require_event_role, require_login, require_staff
+
+# Reads shared with the wire documents live in `openevent.rules.event_reads`.
+codes_of_event = event_reads.discount_codes_of_event
+may_see = event_reads.may_see_discount_code
 
 MAX_TICKETS_PER_CODE = 500
 

@@ -11,7 +11,7 @@ Guarantees:
   `SEARCH_WINDOW` of the event's newest holders (one Query), never the whole table.
 - `state`: the attendee's `is-registered` and `register-times`, for whoever may read the
   attendee; the attendee must belong to the event named (422 otherwise).
-- `delete`: an attendee without an order as `orders.delete_attendee` does it (its seat given
+- `delete`: an attendee without an order as `attendees.delete_attendee` does it (its seat given
   back); an attendee of a cancelled or expired order (its seat already given back with the
   order) by a registrar-or-higher of the event, in one transaction conditioned on the order
   still being ended, which also lowers the event's live-attendee figure; an attendee of a
@@ -160,11 +160,11 @@ ENDED = ("cancelled", "expired")
 
 def delete(user: User, attendee: Attendee) -> None:
     from openevent.events.inventory import Batch, InventoryConflict, run
+    from openevent.orders import attendees
     from openevent.orders import figures as order_counts
-    from openevent.orders import lifecycle as orders
 
     if attendee.order_id is None:
-        orders.delete_attendee(user, attendee)
+        attendees.delete_attendee(user, attendee)
         return
     if not (user.is_staff or has_event_role(user, int(attendee.event_id), SEARCH_ROLE)):
         raise Forbidden("Only the event's organizers delete an attendee of an order")

@@ -5,10 +5,10 @@ Guarantees:
 - only co-organizers and up of the event (or staff) sell on site; Open Event lets any
   logged-in user post one (its status then forced to `initializing`), which is the
   create-order flow anyway — here a buyer gets 403 and uses create-order;
-- seats are taken exactly as create-order takes them (`orders.create_checkout_order`: one
+- seats are taken exactly as create-order takes them (`placing.create_checkout_order`: one
   transaction with the seat counters, priced by the server, payment mode checked against the
   event and the amount), then the requested status is applied with the organizer's own
-  status rules (`orders.update_order`), so nothing sells beyond a ticket's quantity and no
+  status rules (`updates.update_order`), so nothing sells beyond a ticket's quantity and no
   status the organizer could not set by PATCH is reachable;
 - `on-site-tickets` is validated item by item (422 naming the item), quantities 1..the
   per-order maximum.
@@ -23,6 +23,7 @@ from openevent.models.events import Event
 from openevent.models.orders import Order
 from openevent.models.users import User
 from openevent.orders import lifecycle as orders
+from openevent.orders import placing, updates
 from openevent.rules.permissions import require_event_role
 
 POINTER = "/data/attributes/on-site-tickets"
@@ -98,11 +99,11 @@ def create_onsite_order(user: User, event: Event, tickets: list[dict[str, int]],
                 or int(ticket.event_id) != int(event.id):
             raise Unprocessable("No such ticket in this event",
                                 f"{POINTER}/{i}/data/attributes/id")
-    order = orders.create_checkout_order(user, body)
+    order = placing.create_checkout_order(user, body)
     details = {k: values[k] for k in DETAILS if values.get(k) is not None}
     if details:
         order.update(actions=[getattr(Order, k).set(v) for k, v in details.items()])
     status = values.get("status")
     if status is not None and status != order.status:
-        order = orders.update_order(user, order, {"status": status})
+        order = updates.update_order(user, order, {"status": status})
     return orders.get_order(order.identifier)

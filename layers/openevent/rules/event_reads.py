@@ -16,7 +16,8 @@ from typing import Any, cast
 from openevent.errors import NotFound
 from openevent.models.access_codes import AccessCode
 from openevent.models.base import Unique, unique_key
-from openevent.models.events import DiscountCode, Event, StripeAuthorization, Ticket
+from openevent.models.event_content import StripeAuthorization
+from openevent.models.events import DiscountCode, Event, Ticket
 from openevent.models.users import User
 from openevent.rules.lookup import get_event
 from openevent.rules.permissions import has_event_role
