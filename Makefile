@@ -16,7 +16,7 @@ FRONTEND_CACHE ?= $(HOME)/.cache/openevent-frontend
 export OPENEVENT_FRONTEND_CACHE := $(FRONTEND_CACHE)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-fast lint typecheck bench openapi layer package synth deploy destroy \
+.PHONY: run test test-fast lint imports typecheck bench openapi layer package synth deploy destroy \
         system-deps node-deps clean lab-console-vendor checkin-vendor frontend \
         frontend-source-check test-frontend
 
@@ -48,7 +48,7 @@ run: system-deps node-deps $(STAMP)
 	OPENEVENT_FRONTEND_URL=$${OPENEVENT_FRONTEND_URL-http://127.0.0.1:$${PORT:-8000}} \
 	$(BIN)/python -m openevent.local
 
-test: system-deps $(STAMP) $(INFRA_STAMP) frontend
+test: system-deps $(STAMP) $(INFRA_STAMP) frontend imports
 	OPENEVENT_REQUIRE_FRONTEND=1 $(BIN)/pytest -n 2 --durations=15
 
 # The Open Event web app (Ember), built once per source sha256 into a cache outside the
@@ -73,7 +73,11 @@ test-frontend: system-deps $(STAMP) frontend
 test-fast: $(STAMP)
 	$(BIN)/pytest -n 2 -m "not slow"
 
-lint: $(STAMP)
+# The import contracts of pyproject.toml (layers, no cycles, what may import what).
+imports: $(STAMP)
+	PYTHONPATH=layers:. $(BIN)/lint-imports --no-cache
+
+lint: $(STAMP) imports
 	$(BIN)/ruff check .
 	$(BIN)/mypy layers edge_agent
 	for g in auth events orders lab; do $(BIN)/mypy functions/$$g/app.py || exit 1; done
@@ -136,7 +140,7 @@ destroy: package $(INFRA_STAMP)
 	cd infra && $(CDK) destroy OpenEvent --force $(CDK_CONTEXT)
 
 openapi: $(STAMP)
-	$(BIN)/python -m openevent.openapi
+	$(BIN)/python -m openevent.local.openapi_file
 
 # Re-fetch the lab console's pinned front-end libraries (uPlot, CodeMirror) from npm.
 lab-console-vendor:

@@ -140,9 +140,10 @@ def seed(n: int) -> dict[str, Any]:
 
 def api_figures(n: int, scans: int, devices: int) -> dict[str, Any]:
     from moto import mock_aws
-    from openevent.checkin import keys, tickets
+    from openevent.checkin import tickets
     from openevent.local.moto_server import lock_moto_dynamodb
     from openevent.settings import get_settings
+    from openevent.signing import keys
 
     keys.ensure_file(_KEYS)
     get_settings.cache_clear()

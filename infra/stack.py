@@ -93,7 +93,7 @@ def handler(event, context):
                 SecretString=json.dumps({
                     "jwt_secret": secrets.token_urlsafe(48),
                     "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-                    # the ticket-signing key ring (openevent.checkin.keys): a random seed
+                    # the ticket-signing key ring (openevent.signing.keys): a random seed
                     "ticket_keys": json.dumps({"active": 1, "keys": {"1": {
                         "private": base64.b64encode(secrets.token_bytes(32)).decode()}}})}))
         cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, "openevent-secret-values")

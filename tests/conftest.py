@@ -29,16 +29,16 @@ os.environ.update({
 os.environ.pop("AWS_ENDPOINT_URL", None)
 _OUTBOX = tempfile.mkdtemp(prefix="openevent-outbox-")
 os.environ["OPENEVENT_OUTBOX_DIR"] = _OUTBOX
-# The ticket-signing key ring (openevent.checkin.keys), a real one per test process.
+# The ticket-signing key ring (openevent.signing.keys), a real one per test process.
 _TICKET_KEYS = Path(tempfile.mkdtemp(prefix="openevent-keys-")) / "ticket-keys.json"
 os.environ["OPENEVENT_TICKET_KEYS_FILE"] = str(_TICKET_KEYS)
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from openevent.checkin.keys import ensure_file as _ensure_ticket_keys  # noqa: E402
 from openevent.local.gateway import Gateway, GatewayResponse  # noqa: E402
 from openevent.local.moto_server import lock_moto_dynamodb  # noqa: E402
 from openevent.settings import get_settings  # noqa: E402
+from openevent.signing.keys import ensure_file as _ensure_ticket_keys  # noqa: E402
 
 _ensure_ticket_keys(_TICKET_KEYS)
 

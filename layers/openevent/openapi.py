@@ -1,7 +1,7 @@
 """The OpenAPI description of every route, generated from the route tables and the schemas.
 
 `build_spec()` reads each group's Chalice routes; every JSON:API route is matched to the
-resource `Schema` (`openevent.schemas.*`) that its handler validates and serializes with —
+resource `Schema` (`openevent.wire.*`) that its handler validates and serializes with —
 by the collection path (`/v1/<schema.path>`), the resource (`/v1/<path>/{id}`), related
 resources and relationship links — so the request body schema (attribute types, lengths,
 choices, required fields, relationships) and the response documents come from the same
@@ -10,14 +10,14 @@ calls, PDFs…) are described as JSON objects. Every operation has its path para
 JSON:API query parameters (`include`, `fields[...]`, and `page[*]`, `sort`, `filter` on
 collections), the error document for every other status, and optional JWT security.
 
-`make openapi` writes the result to `openapi.json` beside this module, which
+`make openapi` (`openevent.local.openapi_file`) writes the result to `openapi.json` beside this
+module, which
 `GET /v1/openapi.json` serves (so the auth function does not import the other groups at
 request time). A test keeps the file true.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from functools import lru_cache
@@ -43,7 +43,6 @@ WEB_APP_NOTE = (
     "over counters for a big on-sale (docs/scale.md).")
 _PARAM = re.compile(r"{([^}]+)}")
 JSONAPI = "application/vnd.api+json"
-SCHEMA_MODULES = ("users", "events", "orders", "lab")
 ERROR_REF = {"$ref": "#/components/schemas/Errors"}
 # Collections of which a parent has at most one (its related path answers one resource).
 ONE_PER_PARENT = frozenset({"stripe-authorization"})
@@ -155,10 +154,11 @@ def _document(ref: str, many: bool, nullable: bool = False) -> dict[str, Any]:
 
 def _schemas() -> dict[str, Any]:
     from openevent.jsonapi.document import Schema
+    from openevent.lab import resources as lab
+    from openevent.wire import events, orders, users
 
     found: dict[str, Any] = {}
-    for name in SCHEMA_MODULES:
-        module = importlib.import_module(f"openevent.schemas.{name}")
+    for module in (users, events, orders, lab):
         for value in vars(module).values():
             if isinstance(value, Schema):
                 found.setdefault(value.type, value)
@@ -371,22 +371,6 @@ def _link_created_resources(paths: dict[str, Any]) -> None:
             created["links"] = links
 
 
-def spec_from_apps() -> dict[str, Any]:
-    from openevent.local.gateway import load_app
-    from openevent.routing import GROUPS
-
-    return build_spec({group: load_app(group).routes for group in GROUPS})
-
-
 @lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
     return json.loads(SPEC_PATH.read_text())  # type: ignore[no-any-return]
-
-
-def main() -> None:
-    SPEC_PATH.write_text(json.dumps(spec_from_apps(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {SPEC_PATH}")
-
-
-if __name__ == "__main__":
-    main()

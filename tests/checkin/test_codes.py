@@ -1,4 +1,4 @@
-"""Ticket codes: signed, compact, and refused on any change (openevent.checkin.codes)."""
+"""Ticket codes: signed, compact, and refused on any change (openevent.signing.codes)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 import pytest
 import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from openevent.checkin import codes
+from openevent.signing import codes
 
 KEY = Ed25519PrivateKey.generate()
 PUBLIC = {7: KEY.public_key()}

@@ -1,5 +1,5 @@
 """The ticket-signing key ring: made once and kept, refused when damaged, rotated in a file or
-in the deployment secret (Secrets Manager), and read from either (openevent.checkin.keys)."""
+in the deployment secret (Secrets Manager), and read from either (openevent.signing.keys)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import stat
 
 import boto3
 import pytest
-from openevent.checkin import codes, keys
 from openevent.local.runtime import StartupError, check_ticket_keys
+from openevent.signing import codes, keys
 
 
 def test_file_is_made_once_private_and_kept(tmp_path):

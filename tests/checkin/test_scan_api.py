@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from openevent.checkin import keys
+from openevent.signing import keys
 
 from tests.checkin.conftest import code_of, complete_order, scan
 
@@ -48,7 +48,7 @@ def test_figures_count_checked_in_over_sold(world, door):
 
 def test_forged_code_with_valid_shape_is_refused(world, door):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from openevent.checkin import codes
+    from openevent.signing import codes
 
     aid = int(door.order["attendees"][0])
     from openevent.models.orders import Attendee

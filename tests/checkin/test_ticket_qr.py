@@ -10,10 +10,10 @@ import subprocess
 
 import boto3
 import pytest
-from openevent.checkin import codes, keys
 from openevent.documents import pipeline
 from openevent.documents.render import GEOMETRY
 from openevent.settings import get_settings
+from openevent.signing import codes, keys
 
 from tests.checkin.conftest import complete_order
 

@@ -276,8 +276,8 @@ def test_ticket_qr_decodes_to_the_signed_code_of_the_attendee(completed, tmp_pat
     png = sorted(tmp_path.glob("p*.png"))[0]
     decoded = subprocess.run(["zbarimg", "--raw", "-q", str(png)], capture_output=True,
                              text=True).stdout.strip()
-    # the signed ticket code (openevent.checkin.codes), verified with the public key alone
-    from openevent.checkin import codes, keys
+    # the signed ticket code (openevent.signing.codes), verified with the public key alone
+    from openevent.signing import codes, keys
 
     claim = codes.verify(decoded, keys.ring().public)
     assert (claim.attendee_id, claim.version) == (int(attendee_id), 1)

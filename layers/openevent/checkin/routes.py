@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from chalice import Chalice
+
 from openevent import web
 from openevent.errors import BadRequest, Forbidden
 from openevent.rules.permissions import event_ids_with_role, has_event_role, require_login

@@ -31,7 +31,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from openevent.checkin import codes, keys, state, tickets
+from pynamodb.exceptions import PutError
+
+from openevent.checkin import state, tickets
 from openevent.errors import BadRequest, Forbidden
 from openevent.events import inventory
 from openevent.events.inventory import Batch, InventoryConflict
@@ -41,7 +43,7 @@ from openevent.models.events import Ticket
 from openevent.models.orders import Attendee, Order
 from openevent.models.users import User
 from openevent.rules.permissions import get_with_event_role, has_event_role
-from pynamodb.exceptions import PutError
+from openevent.signing import codes, keys
 
 SCAN_ID = re.compile(r"[A-Za-z0-9_.:-]{8,80}")
 OFFLINE_WINDOW = timedelta(days=7)  # how old an offline scan's time may be

@@ -3,7 +3,7 @@ and what a scanner may download before doors open.
 
 Guarantees:
 - `ticket_code(attendee)` signs (event, attendee, ticket, version) with the deployment's
-  active key (openevent.checkin.keys); it is what the ticket PDF's QR code carries.
+  active key (openevent.signing.keys); it is what the ticket PDF's QR code carries.
 - `reissue` raises the attendee's version in a conditional write: every code signed before
   is inadmissible from then on (the scan compares versions), and a new PDF is rendered.
 - `revoke_key` makes every code signed with that key inadmissible at this event; the key that
@@ -16,21 +16,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from openevent.checkin import codes, keys
 from openevent.errors import Conflict, NotFound, Unprocessable
 from openevent.models.checkin import CheckinRecord, event_key
 from openevent.models.orders import Attendee, Order
 from openevent.orders import figures as order_counts
-
-
-def version_of(attendee: Attendee) -> int:
-    return int(attendee.ticket_version or 1)
-
-
-def ticket_code(attendee: Attendee) -> str:
-    kid, key = keys.ring().signing_key()
-    return codes.sign(codes.TicketClaim(kid, int(attendee.event_id), int(attendee.id),
-                                        int(attendee.ticket_id), version_of(attendee)), key)
+from openevent.signing import keys
+from openevent.signing.attendee_codes import ticket_code as ticket_code
+from openevent.signing.attendee_codes import version_of
 
 
 def revoked_keys(record: CheckinRecord | None) -> set[int]:

@@ -159,7 +159,7 @@ class ManifestAttendee:
     ticket_id: str
     ticket_name: str
     ticket_price: Decimal
-    # The signed ticket code (openevent.checkin.codes) the QR code carries; manifests written
+    # The signed ticket code (openevent.signing.codes) the QR code carries; manifests written
     # before signed tickets have none and fall back to the old clear text.
     ticket_code: str | None = None
 

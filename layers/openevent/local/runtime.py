@@ -99,7 +99,7 @@ def check_data_key(data_dir: Path) -> None:
 def check_ticket_keys(data_dir: Path) -> None:
     """An existing ticket-signing key ring must parse: a damaged one is refused (a new one
     would void every ticket already issued)."""
-    from openevent.checkin import keys
+    from openevent.signing import keys
 
     path = data_dir / "ticket-keys.json"
     if os.environ.get(keys.KEYS_FILE_ENV) or not path.exists():
@@ -254,10 +254,10 @@ class Runtime:
         os.environ.setdefault("OPENEVENT_JWT_SECRET", _jwt_secret(self.data_dir))
         os.environ.setdefault("OPENEVENT_DATA_KEY", _data_key(self.data_dir))
         if not os.environ.get("OPENEVENT_TICKET_KEYS_FILE"):
-            from openevent.checkin import keys as ticket_keys
+            from openevent.signing import keys as ticket_keys
 
             path = self.data_dir / "ticket-keys.json"
-            ticket_keys.ensure_file(path)  # generated once; rotate with openevent.checkin.keys
+            ticket_keys.ensure_file(path)  # generated once; rotate with openevent.signing.keys
             os.environ["OPENEVENT_TICKET_KEYS_FILE"] = str(path)
         os.environ.setdefault("SUPER_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
         os.environ.setdefault("SUPER_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)

@@ -286,7 +286,7 @@ class Attendee(Model):
     checkin_times = UnicodeAttribute(null=True)
     checkout_times = UnicodeAttribute(null=True)
     device_name_checkin = UnicodeAttribute(null=True)
-    # The version signed into the ticket's code (openevent.checkin.codes); a reissue raises it
+    # The version signed into the ticket's code (openevent.signing.codes); a reissue raises it
     # and so makes the old code inadmissible. Unset = 1.
     ticket_version = IntAttribute(null=True)
     # True while this attendee's seat is counted in Ticket.seats_taken (or a seat shard).

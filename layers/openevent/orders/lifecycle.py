@@ -483,13 +483,13 @@ def manifest_json(order: Order) -> str:
     names = {int(t.id): str(t.name) for t in order_tickets(order)}
     purchaser_name = " ".join(p for p in (buyer.first_name, buyer.last_name) if p) \
         if buyer else ""
-    from openevent.checkin.tickets import ticket_code
     from openevent.documents.manifest import (
         ManifestAttendee,
         ManifestEvent,
         ManifestPurchaser,
         OrderManifest,
     )
+    from openevent.signing.attendee_codes import ticket_code
 
     manifest = OrderManifest(
         identifier=order.identifier, status=order.status, amount=Decimal(order.amount),

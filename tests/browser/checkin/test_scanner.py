@@ -62,7 +62,7 @@ def test_cancelled_orders_ticket_is_refused(door, scanner, tmp_path):
 def test_forged_code_is_refused(door, scanner, tmp_path):
     """A code of the right shape for a real attendee, signed with another key."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from openevent.checkin import codes
+    from openevent.signing import codes
 
     order = door.order("Fay")
     real = decode_pdf_qr(door.ticket_pdf(order["attendees"][0]), tmp_path)

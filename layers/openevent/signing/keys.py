@@ -9,7 +9,7 @@ The key ring is a JSON document `{"active": <key id>, "keys": {"<key id>": {"pri
 Keys are random (never derived from another secret). Without a ring, signing refuses
 (`MissingTicketKeys`); tickets are never issued unsigned.
 
-Rotation (`python -m openevent.checkin.keys rotate --file PATH | --secret-arn ARN`) adds a new
+Rotation (`python -m openevent.signing.keys rotate --file PATH | --secret-arn ARN`) adds a new
 key and makes it the one that signs; the old keys stay in the ring, so tickets signed with them
 stay valid until an event's organizer revokes the old key for that event
 (openevent.checkin.event_keys). A running container sees a rotation within
@@ -134,7 +134,7 @@ def ring() -> KeyRing:
         text = json.loads(raw).get(SECRET_NAME)
         if not text:
             raise MissingTicketKeys(f"The deployment secret has no {SECRET_NAME}: run "
-                                    "python -m openevent.checkin.keys rotate --secret-arn ARN")
+                                    "python -m openevent.signing.keys rotate --secret-arn ARN")
         text = text if isinstance(text, str) else json.dumps(text)
     else:
         text = Path(stamp[0]).read_text()
@@ -177,7 +177,7 @@ def rotate_secret(arn: str, client: Any = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m openevent.checkin.keys",
+    parser = argparse.ArgumentParser(prog="python -m openevent.signing.keys",
                                      description="List or rotate the ticket-signing keys.")
     parser.add_argument("command", choices=("list", "rotate"))
     where = parser.add_mutually_exclusive_group(required=True)
