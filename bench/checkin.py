@@ -141,7 +141,7 @@ def seed(n: int) -> dict[str, Any]:
 def api_figures(n: int, scans: int, devices: int) -> dict[str, Any]:
     from moto import mock_aws
     from openevent.checkin import tickets
-    from openevent.local.moto_server import lock_moto_dynamodb
+    from openevent.local.moto_patches import lock_moto_dynamodb
     from openevent.settings import get_settings
     from openevent.signing import keys
 

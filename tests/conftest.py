@@ -36,7 +36,7 @@ os.environ["OPENEVENT_TICKET_KEYS_FILE"] = str(_TICKET_KEYS)
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from openevent.local.gateway import Gateway, GatewayResponse  # noqa: E402
-from openevent.local.moto_server import lock_moto_dynamodb  # noqa: E402
+from openevent.local.moto_patches import lock_moto_dynamodb  # noqa: E402
 from openevent.settings import get_settings  # noqa: E402
 from openevent.signing.keys import ensure_file as _ensure_ticket_keys  # noqa: E402
 

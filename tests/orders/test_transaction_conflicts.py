@@ -11,7 +11,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from openevent.local.moto_server import model_transaction_conflicts
+from openevent.local.moto_patches import model_transaction_conflicts
 
 from tests.conftest import user_doc
 

@@ -9,7 +9,8 @@ import json
 import moto.dynamodb.models as backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from openevent.local import store
-from openevent.local.moto_server import DurableApp, _fake_auth
+from openevent.local.durable import DurableApp
+from openevent.local.moto_wire import fake_auth
 
 TABLE = {"TableName": "durable-t", "BillingMode": "PAY_PER_REQUEST",
          "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -28,7 +29,7 @@ def _post(app, action, params):
                "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
                "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/x-amz-json-1.0",
                "HTTP_HOST": "127.0.0.1", "HTTP_X_AMZ_TARGET": f"DynamoDB_20120810.{action}",
-               "HTTP_AUTHORIZATION": _fake_auth("us-east-1", "dynamodb")}
+               "HTTP_AUTHORIZATION": fake_auth("us-east-1", "dynamodb")}
     status = []
     out = b"".join(app(environ, lambda s, h, e=None: status.append(s)))
     return status[0], out

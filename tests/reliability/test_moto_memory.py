@@ -10,7 +10,8 @@ import json
 import tracemalloc
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from openevent.local.moto_server import DurableApp, untrack_moto_models
+from openevent.local.durable import DurableApp
+from openevent.local.moto_patches import untrack_moto_models
 
 from tests.reliability.test_durable_app import _post
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 def test_a_failed_transaction_leaves_every_named_item_as_it_was(aws):
     import moto.dynamodb.models as backend
-    from openevent.local.moto_server import _NoTableCopies
+    from openevent.local.moto_patches import _NoTableCopies
 
     assert backend.copy is _NoTableCopies  # no whole-table deep copies
     ddb = boto3.client("dynamodb", region_name="us-east-1")

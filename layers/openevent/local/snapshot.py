@@ -2,7 +2,7 @@
 one file per object), imported once into a store that is still empty.
 
 The durable store is `openevent.local.store` (snapshot generations plus a journal, kept by
-the embedded AWS itself, `openevent.local.moto_server`). The import goes through the API like
+the embedded AWS itself, `openevent.local.durable`). The import goes through the API like
 any write, so it is journaled; the old folder is left in place and ignored afterwards.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 
+from openevent.local.process import StartupError
 from openevent.settings import get_settings
 
 log = logging.getLogger("openevent.snapshot")
@@ -22,8 +23,6 @@ log = logging.getLogger("openevent.snapshot")
 
 def import_legacy(data_dir: Path) -> int:
     """Load an old-format snapshot into the provisioned tables and buckets; returns items."""
-    from openevent.local.runtime import StartupError
-
     source = data_dir / "snapshot"
     if not (source / "dynamodb").is_dir():
         return 0

@@ -13,6 +13,13 @@ server-side or as Stripe.js does, with a publishable key and the intent's `clien
 `GET /v3` serves a Stripe.js stand-in (static/stripe-v3.js) that talks to this fake: point
 a browser's https://js.stripe.com/v3 at it.
 
+Guarantees: only the platform's secret key (or, for the calls Stripe.js makes, a publishable
+key with the intent's `client_secret`) is accepted; an object is visible only to the account
+that owns it (`Stripe-Account`); a replayed idempotency key answers the first answer, and the
+same key with other parameters is refused; every webhook carries a real `Stripe-Signature`
+(HMAC-SHA256 of `t.body`). Stripe's wire conventions are in `stripe_wire`, the money
+objects (PaymentIntents, Charges, Refunds) in `stripe_payments`.
+
 Standalone: `python -m openevent.sandboxes.stripe --port 12111 [--webhook-url URL]`.
 """
 
@@ -27,134 +34,28 @@ import re
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import requests
 
 from openevent.sandboxes.http_server import FakeHTTPServer, FakeRequest, FakeResponse, random_id
+from openevent.sandboxes.stripe_payments import StripePayments
+from openevent.sandboxes.stripe_wire import (
+    API_VERSION,
+    api_error,
+    as_int,
+    decode_form,
+    missing_param,
+    not_tens,
+)
 
-API_VERSION = "2025-10-29.clover"
-
-# Stripe's test tokens (https://docs.stripe.com/testing#cards): brand, last4, or a decline.
-_TOKENS: dict[str, dict[str, str]] = {
-    "tok_visa": {"brand": "Visa", "last4": "4242"},
-    "tok_mastercard": {"brand": "MasterCard", "last4": "4444"},
-    "tok_amex": {"brand": "American Express", "last4": "8431"},
-    "tok_chargeDeclined": {"brand": "Visa", "last4": "0002", "decline_code": "generic_decline",
-                           "code": "card_declined", "message": "Your card was declined."},
-    "tok_chargeDeclinedInsufficientFunds": {
-        "brand": "Visa", "last4": "9995", "decline_code": "insufficient_funds",
-        "code": "card_declined", "message": "Your card has insufficient funds."},
-    "tok_chargeDeclinedExpiredCard": {
-        "brand": "Visa", "last4": "0069", "decline_code": "expired_card",
-        "code": "expired_card", "message": "Your card has expired."},
-}
-
-
-# Stripe's test card numbers (what a buyer types into the Payment Element) → test tokens;
-# test PaymentMethods (`pm_card_visa`, server-side confirms) likewise.
-_CARD_NUMBERS = {
-    "4242424242424242": "tok_visa", "5555555555554444": "tok_mastercard",
-    "378282246310005": "tok_amex", "4000000000000002": "tok_chargeDeclined",
-    "4000000000009995": "tok_chargeDeclinedInsufficientFunds",
-    "4000000000000069": "tok_chargeDeclinedExpiredCard",
-}
-_TEST_PAYMENT_METHODS = {
-    "pm_card_visa": "tok_visa", "pm_card_mastercard": "tok_mastercard",
-    "pm_card_amex": "tok_amex", "pm_card_chargeDeclined": "tok_chargeDeclined",
-    "pm_card_chargeDeclinedInsufficientFunds": "tok_chargeDeclinedInsufficientFunds",
-    "pm_card_chargeDeclinedExpiredCard": "tok_chargeDeclinedExpiredCard",
-}
 _STATIC = Path(__file__).with_name("static")
 # What the browser may read from the fake's answers to publishable-key calls (Stripe.js runs
 # on the shop's origin, the API on another).
 _CORS = {"Access-Control-Allow-Origin": "*"}
 
 
-def decode_form(body: bytes) -> dict[str, Any]:
-    """Stripe's form encoding (`a[b][0][c]=v`) -> nested dicts and lists."""
-    root: dict[str, Any] = {}
-    for key, value in parse_qsl(body.decode(), keep_blank_values=True):
-        head = key.split("[", 1)[0]
-        parts = [head, *re.findall(r"\[([^\]]*)\]", key)]
-        node = root
-        for i, part in enumerate(parts):
-            if i == len(parts) - 1:
-                if part == "":
-                    node.setdefault("", []).append(value)
-                else:
-                    node[part] = value
-            else:
-                node = node.setdefault(part, {})
-    return _listify(root)
-
-
-def _listify(node: Any) -> Any:
-    if not isinstance(node, dict):
-        return node
-    if set(node) == {""}:
-        return list(node[""])
-    if node and all(k.isdigit() for k in node):
-        return [_listify(node[k]) for k in sorted(node, key=int)]
-    return {k: _listify(v) for k, v in node.items()}
-
-
-def _error(status: int, type_: str, message: str, code: str | None = None,
-           param: str | None = None, **extra: Any) -> FakeResponse:
-    err: dict[str, Any] = {"type": type_, "message": message}
-    if code:
-        err["code"] = code
-        err["doc_url"] = f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
-    if param is not None:
-        err["param"] = param
-    err.update(extra)
-    return FakeResponse.json(status, {"error": err}, {"Request-Id": random_id("req_", 14)})
-
-
-def _missing(param: str) -> FakeResponse:
-    return _error(400, "invalid_request_error", f"Missing required param: {param}.",
-                  "parameter_missing", param)
-
-
-# Stripe's three-decimal currencies (docs.stripe.com/currencies#three-decimal): amounts in
-# thousandths, but "the least-significant (last) digit must be 0" for its payment partners.
-# The sandbox keeps its own copy of the published rule: it stands in for Stripe, so a
-# regression of the platform's own rules (payments/currencies.py) is caught here.
-THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
-
-
-def _not_tens(amount: int, currency: str, param: str) -> FakeResponse | None:
-    """Stripe's refusal of a three-decimal amount whose last digit is not 0."""
-    if currency.lower() in THREE_DECIMAL and amount % 10:
-        return _error(400, "invalid_request_error",
-                      f"Invalid amount {amount}: {currency.upper()} is a three-decimal "
-                      "currency; amounts must be a multiple of 10 (the last digit must be 0).",
-                      "invalid_charge_amount", param)
-    return None
-
-
-def _amount(params: dict[str, Any]) -> tuple[int, FakeResponse | None]:
-    """A payment's amount, or Stripe's answer when the amount or currency is missing, the
-    amount is below its minimum or not a multiple of 10 in a three-decimal currency."""
-    amount = _int(params.get("amount"))
-    if amount is None:
-        return 0, _missing("amount")
-    if not params.get("currency"):
-        return amount, _missing("currency")
-    if amount < 50:
-        return amount, _error(400, "invalid_request_error", "Amount must be at least $0.50 usd",
-                              "amount_too_small", "amount")
-    return amount, _not_tens(amount, str(params["currency"]), "amount")
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-class StripeFake(FakeHTTPServer):
+class StripeFake(StripePayments, FakeHTTPServer):
     """In-memory Stripe API + Connect OAuth + hosted Checkout page on one local port."""
 
     PLATFORM = "platform"  # the account a request without Stripe-Account acts on
@@ -295,18 +196,18 @@ class StripeFake(FakeHTTPServer):
         auth = request.headers.get("authorization", "")
         if auth != f"Bearer {self.secret_key}":
             masked = auth.removeprefix("Bearer ")[-4:]
-            return _error(401, "invalid_request_error",
-                          f"Invalid API Key provided: sk_test_****{masked}")
+            return api_error(401, "invalid_request_error",
+                             f"Invalid API Key provided: sk_test_****{masked}")
         params = decode_form(request.body) if method == "POST" else {
             k: v[-1] for k, v in request.query.items()}
         if path == "/oauth/token" and method == "POST":
             return self._oauth_token(params)
         account = request.headers.get("stripe-account") or self.PLATFORM
         if account != self.PLATFORM and account not in self.accounts:
-            return _error(403, "invalid_request_error",
-                          f"The provided key does not have access to account '{account}' "
-                          "(or that account does not exist). Application access may have been "
-                          "revoked.", "account_invalid")
+            return api_error(403, "invalid_request_error",
+                             f"The provided key does not have access to account '{account}' "
+                             "(or that account does not exist). Application access may have been "
+                             "revoked.", "account_invalid")
         key = request.headers.get("idempotency-key")
         if method == "POST" and key:
             with self.lock:
@@ -314,9 +215,9 @@ class StripeFake(FakeHTTPServer):
             if seen:
                 seen_path, seen_params, response = seen
                 if seen_path != path or seen_params != params:
-                    return _error(400, "idempotency_error",
-                                  "Keys for idempotent requests can only be used with the same "
-                                  "parameters they were first used with.")
+                    return api_error(400, "idempotency_error",
+                                     "Keys for idempotent requests can only be used with the same "
+                                     "parameters they were first used with.")
                 return FakeResponse(response.status, response.body,
                                     {**response.headers, "Idempotent-Replayed": "true"})
         response = self._route(method, path, params, account)
@@ -346,9 +247,9 @@ class StripeFake(FakeHTTPServer):
             kind = {"checkout/sessions": "checkout.session", "payment_intents": "payment_intent",
                     "charges": "charge", "refunds": "refund"}[retrieve.group(1)]
             return self._retrieve(kind, retrieve.group(2), account)
-        return _error(404, "invalid_request_error",
-                      f"Unrecognized request URL ({method}: {path}). Please see "
-                      "https://stripe.com/docs or we can help at https://support.stripe.com/.")
+        return api_error(404, "invalid_request_error",
+                         f"Unrecognized request URL ({method}: {path}). Please see "
+                         "https://stripe.com/docs or we can help at https://support.stripe.com/.")
 
     def _retrieve(self, kind: str, object_id: str, account: str) -> FakeResponse:
         with self.lock:
@@ -356,17 +257,9 @@ class StripeFake(FakeHTTPServer):
             if found is None or found[0] != account or found[1]["object"] != kind:
                 param = {"checkout.session": "session", "payment_intent": "intent",
                          "charge": "charge", "refund": "refund"}[kind]
-                return _error(404, "invalid_request_error", f"No such {kind}: '{object_id}'",
-                              "resource_missing", param)
+                return api_error(404, "invalid_request_error", f"No such {kind}: '{object_id}'",
+                                 "resource_missing", param)
             return FakeResponse.json(200, self._public(found[1]))
-
-    @staticmethod
-    def _public(obj: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in obj.items() if not k.startswith("_")}
-
-    def _store(self, account: str, obj: dict[str, Any]) -> dict[str, Any]:
-        self._objects[obj["id"]] = (account, obj)
-        return obj
 
     # Stripe.js: the stand-in script and the calls it makes with a publishable key
 
@@ -402,91 +295,26 @@ class StripeFake(FakeHTTPServer):
         with self.lock:
             account = self._account_of_key(key)
             if account is None:
-                return _error(401, "invalid_request_error",
-                              f"Invalid API Key provided: {key[:8]}****{key[-4:]}")
+                return api_error(401, "invalid_request_error",
+                                 f"Invalid API Key provided: {key[:8]}****{key[-4:]}")
             found = re.fullmatch(r"/v1/payment_intents/([^/]+?)(/confirm)?", path)
             if not found or (method == "POST") != bool(found.group(2)):
-                return _error(401, "invalid_request_error",
-                              "This API call cannot be made with a publishable API key. "
-                              "Please use a secret API key.")
+                return api_error(401, "invalid_request_error",
+                                 "This API call cannot be made with a publishable API key. "
+                                 "Please use a secret API key.")
             pi_id = found.group(1)
             stored = self._objects.get(pi_id)
             if stored is None or stored[0] != account or stored[1]["object"] != "payment_intent":
-                return _error(404, "invalid_request_error",
-                              f"No such payment_intent: '{pi_id}'", "resource_missing", "intent")
+                return api_error(404, "invalid_request_error",
+                                 f"No such payment_intent: '{pi_id}'", "resource_missing", "intent")
             if params.get("client_secret") != stored[1]["client_secret"]:
-                return _error(400, "invalid_request_error",
-                              "The client_secret provided does not match the client_secret "
-                              "associated with the PaymentIntent.", "parameter_invalid_string",
-                              "client_secret")
+                return api_error(400, "invalid_request_error",
+                                 "The client_secret provided does not match the client_secret "
+                                 "associated with the PaymentIntent.", "parameter_invalid_string",
+                                 "client_secret")
             if method == "GET":
                 return FakeResponse.json(200, self._public(stored[1]))
             return self._confirm(pi_id, params, account, params.get("return_url"))
-
-    def _create_payment_intent(self, params: dict[str, Any], account: str) -> FakeResponse:
-        amount, refused = _amount(params)
-        if refused is not None:
-            return refused
-        pi_id = random_id("pi_", 24)
-        pi = self._store(account, {
-            "id": pi_id, "object": "payment_intent", "amount": amount,
-            "amount_received": 0, "automatic_payment_methods": {"enabled": True},
-            "capture_method": "automatic",
-            "client_secret": f"{pi_id}_secret_{random_id('', 24)}",
-            "confirmation_method": "automatic", "created": int(time.time()),
-            "currency": str(params["currency"]).lower(),
-            "description": params.get("description"), "last_payment_error": None,
-            "latest_charge": None, "livemode": False,
-            "metadata": params.get("metadata") or {}, "next_action": None,
-            "payment_method": None, "payment_method_types": ["card"],
-            "status": "requires_payment_method",
-        })
-        return FakeResponse.json(200, self._public(pi))
-
-    def _confirm(self, pi_id: str, params: dict[str, Any], account: str,
-                 return_url: Any) -> FakeResponse:
-        """Confirm with a card (Payment Element: `payment_method_data[card][number]`) or a
-        test PaymentMethod. Success: a succeeded Charge, the intent `succeeded`, and the
-        `payment_intent.succeeded` + `charge.succeeded` events to the Connect endpoint.
-        Decline: a failed Charge, the intent back to `requires_payment_method` with its
-        `last_payment_error`, a 402 card_error, `payment_intent.payment_failed`."""
-        stored = self._objects.get(pi_id)
-        if stored is None or stored[0] != account or stored[1]["object"] != "payment_intent":
-            return _error(404, "invalid_request_error", f"No such payment_intent: '{pi_id}'",
-                          "resource_missing", "intent")
-        pi = stored[1]
-        if pi["status"] not in ("requires_payment_method", "requires_confirmation"):
-            return _error(400, "invalid_request_error",
-                          f"This PaymentIntent's status is {pi['status']}, so it cannot be "
-                          "confirmed.", "payment_intent_unexpected_state", None,
-                          payment_intent=self._public(pi))
-        data = params.get("payment_method_data") or {}
-        number = re.sub(r"\D", "", str((data.get("card") or {}).get("number") or ""))
-        method = str(params.get("payment_method") or "")
-        token = _CARD_NUMBERS.get(number) if number else _TEST_PAYMENT_METHODS.get(method)
-        if token is None:
-            if number:
-                return _error(402, "card_error", "Your card number is incorrect.",
-                              "incorrect_number", "payment_method_data[card][number]")
-            return _missing("payment_method")
-        card = _TOKENS[token]
-        charge = self._new_charge(account, pi["amount"], pi["currency"], pi["metadata"],
-                                  pi.get("description"), card, pi_id)
-        pi.update(payment_method=random_id("pm_", 24), latest_charge=charge["id"])
-        if return_url:
-            pi["return_url"] = return_url
-        if "decline_code" in card:
-            pi.update(status="requires_payment_method", last_payment_error={
-                "type": "card_error", "code": card["code"], "decline_code":
-                card["decline_code"], "message": card["message"], "charge": charge["id"]})
-            self._outbox.append(("payment_intent.payment_failed", self._public(pi), account))
-            return _error(402, "card_error", card["message"], card["code"], None,
-                          decline_code=card["decline_code"], charge=charge["id"],
-                          payment_intent=self._public(pi))
-        pi.update(status="succeeded", amount_received=pi["amount"], last_payment_error=None)
-        self._outbox.append(("payment_intent.succeeded", self._public(pi), account))
-        self._outbox.append(("charge.succeeded", self._public(charge), account))
-        return FakeResponse.json(200, self._public(pi))
 
     # Connect OAuth
 
@@ -526,28 +354,28 @@ class StripeFake(FakeHTTPServer):
 
     def _create_session(self, params: dict[str, Any], account: str) -> FakeResponse:
         if params.get("mode") != "payment":
-            return _missing("mode") if "mode" not in params else _error(
+            return missing_param("mode") if "mode" not in params else api_error(
                 400, "invalid_request_error", "The fake only supports mode=payment.",
                 "parameter_invalid_string", "mode")
         items = params.get("line_items")
         if not isinstance(items, list) or not items:
-            return _missing("line_items")
+            return missing_param("line_items")
         if not params.get("success_url"):
-            return _missing("success_url")
+            return missing_param("success_url")
         total, currency = 0, None
         for i, item in enumerate(items):
             price = item.get("price_data") or {}
-            unit, qty = _int(price.get("unit_amount")), _int(item.get("quantity"))
+            unit, qty = as_int(price.get("unit_amount")), as_int(item.get("quantity"))
             if unit is None or unit < 0:
-                return _missing(f"line_items[{i}][price_data][unit_amount]")
+                return missing_param(f"line_items[{i}][price_data][unit_amount]")
             if qty is None or qty < 1:
-                return _missing(f"line_items[{i}][quantity]")
+                return missing_param(f"line_items[{i}][quantity]")
             if not price.get("currency"):
-                return _missing(f"line_items[{i}][price_data][currency]")
+                return missing_param(f"line_items[{i}][price_data][currency]")
             if not (price.get("product_data") or {}).get("name"):
-                return _missing(f"line_items[{i}][price_data][product_data][name]")
-            refused = _not_tens(unit, str(price["currency"]),
-                                f"line_items[{i}][price_data][unit_amount]")
+                return missing_param(f"line_items[{i}][price_data][product_data][name]")
+            refused = not_tens(unit, str(price["currency"]),
+                               f"line_items[{i}][price_data][unit_amount]")
             if refused is not None:
                 return refused
             currency = price["currency"].lower()
@@ -560,7 +388,7 @@ class StripeFake(FakeHTTPServer):
             "cancel_url": params.get("cancel_url"), "success_url": params["success_url"],
             "client_reference_id": params.get("client_reference_id"),
             "customer_email": params.get("customer_email"),
-            "created": now, "expires_at": _int(params.get("expires_at")) or now + 86400,
+            "created": now, "expires_at": as_int(params.get("expires_at")) or now + 86400,
             "livemode": False, "metadata": params.get("metadata") or {},
             "payment_intent": None, "payment_method_types": ["card"],
             "payment_status": "unpaid", "status": "open",
@@ -588,114 +416,6 @@ class StripeFake(FakeHTTPServer):
             f"status {html.escape(session['status'])}</p>"
             f'<form method="post"><button type="submit">Pay</button></form>'
             f'<p><a href="{cancel}">Cancel</a></p>'))
-
-    # PaymentIntents, Charges, Refunds
-
-    def _new_charge(self, account: str, amount: int, currency: str, metadata: dict[str, Any],
-                    description: str | None, card: dict[str, str],
-                    payment_intent: str | None) -> dict[str, Any]:
-        declined = "decline_code" in card
-        return self._store(account, {
-            "id": random_id("ch_", 24), "object": "charge", "amount": amount,
-            "amount_captured": 0 if declined else amount, "amount_refunded": 0,
-            "balance_transaction": None if declined else random_id("txn_", 24),
-            "captured": not declined, "created": int(time.time()), "currency": currency,
-            "description": description, "failure_code": card.get("code"),
-            "failure_message": card.get("message"), "livemode": False, "metadata": metadata,
-            "outcome": {
-                "network_status": "declined_by_network" if declined else "approved_by_network",
-                "reason": card.get("decline_code"), "risk_level": "normal",
-                "seller_message": ("The bank did not return any further details with this "
-                                   "decline.") if declined else "Payment complete.",
-                "type": "issuer_declined" if declined else "authorized"},
-            "paid": not declined, "payment_intent": payment_intent, "refunded": False,
-            "source": {"id": random_id("card_", 24), "object": "card", "brand": card["brand"],
-                       "last4": card["last4"], "exp_month": 12, "exp_year": 2034},
-            "status": "failed" if declined else "succeeded",
-        })
-
-    def _new_payment_intent(self, account: str, amount: int, currency: str,
-                            metadata: dict[str, Any], description: str | None
-                            ) -> dict[str, Any]:
-        pi_id = random_id("pi_", 24)
-        charge = self._new_charge(account, amount, currency, metadata, description,
-                                  _TOKENS["tok_visa"], pi_id)
-        return self._store(account, {
-            "id": pi_id, "object": "payment_intent", "amount": amount,
-            "amount_received": amount, "capture_method": "automatic",
-            "client_secret": f"{pi_id}_secret_{random_id('', 24)}",
-            "created": int(time.time()), "currency": currency, "description": description,
-            "latest_charge": charge["id"], "livemode": False, "metadata": metadata,
-            "payment_method_types": ["card"], "status": "succeeded",
-        })
-
-    def _create_charge(self, params: dict[str, Any], account: str) -> FakeResponse:
-        amount, refused = _amount(params)
-        if refused is not None:
-            return refused
-        token = str(params.get("source") or "")
-        card = _TOKENS.get(token)
-        if card is None:
-            return _error(400, "invalid_request_error", f"No such token: '{token}'",
-                          "resource_missing", "source")
-        charge = self._new_charge(account, amount, str(params["currency"]).lower(),
-                                  params.get("metadata") or {}, params.get("description"),
-                                  card, None)
-        if "decline_code" in card:
-            return _error(402, "card_error", card["message"], card["code"], "",
-                          decline_code=card["decline_code"], charge=charge["id"])
-        return FakeResponse.json(200, self._public(charge))
-
-    def _create_refund(self, params: dict[str, Any], account: str) -> FakeResponse:
-        charge_id, pi_id = params.get("charge"), params.get("payment_intent")
-        if pi_id:
-            found = self._objects.get(str(pi_id))
-            if not found or found[0] != account or found[1]["object"] != "payment_intent":
-                return _error(404, "invalid_request_error", f"No such payment_intent: '{pi_id}'",
-                              "resource_missing", "payment_intent")
-            charge_id = found[1].get("latest_charge")
-            if found[1]["status"] != "succeeded" or not charge_id:
-                return _error(400, "invalid_request_error",
-                              "This PaymentIntent does not have a successful charge to refund.",
-                              "charge_not_refundable", "payment_intent")
-        if not charge_id:
-            return _missing("charge")
-        found = self._objects.get(str(charge_id))
-        if not found or found[0] != account or found[1]["object"] != "charge":
-            return _error(404, "invalid_request_error", f"No such charge: '{charge_id}'",
-                          "resource_missing", "charge")
-        charge = found[1]
-        remaining = charge["amount_captured"] - charge["amount_refunded"]
-        if charge["status"] != "succeeded":
-            return _error(400, "invalid_request_error", f"Charge {charge_id} has failed.",
-                          "charge_not_refundable", "charge")
-        if remaining <= 0:
-            return _error(400, "invalid_request_error",
-                          f"Charge {charge_id} has already been refunded.",
-                          "charge_already_refunded")
-        amount = _int(params.get("amount")) if "amount" in params else remaining
-        if amount is None or amount <= 0:
-            return _error(400, "invalid_request_error", "Invalid positive integer",
-                          "parameter_invalid_integer", "amount")
-        refused = _not_tens(amount, str(charge["currency"]), "amount")
-        if refused is not None:
-            return refused
-        if amount > remaining:
-            return _error(400, "invalid_request_error",
-                          f"Refund amount ({amount}) is greater than unrefunded amount on "
-                          f"charge ({remaining})", "amount_too_large", "amount")
-        charge["amount_refunded"] += amount
-        charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
-        refund = self._store(account, {
-            "id": random_id("re_", 24), "object": "refund", "amount": amount,
-            "charge": charge["id"], "created": int(time.time()), "currency": charge["currency"],
-            "metadata": {}, "payment_intent": charge.get("payment_intent"),
-            "reason": params.get("reason"), "status": "succeeded",
-        })
-        if self.webhook_url:
-            # Queued, sent by handle() once the lock is released: the receiver may call back.
-            self._outbox.append(("charge.refunded", self._public(charge), account))
-        return FakeResponse.json(200, self._public(refund))
 
 
 def main(argv: list[str] | None = None) -> None:
