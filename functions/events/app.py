@@ -1,7 +1,7 @@
 """Events group: events, tickets, discount codes, event content (tax, tracks, sponsors,
 microlocations, social links, custom forms), Stripe authorization and event copy.
 
-Handlers are thin: parse the request, call `openevent.services`, serialize with
+Handlers are thin: parse the request, call the domain packages, serialize with
 `openevent.wire.events`. Every rule lives in the services.
 """
 

@@ -2,7 +2,7 @@
 
 They keep the groups' handler files small. Each module names the group that registers it;
 `openevent.routing` sends its paths to that group. Handlers stay thin: rules live in
-`openevent.services`.
+the domain packages (`openevent.accounts`, `.events`, `.orders`).
 
 A module collects its views in a `Routes` table; `Routes.register(app)` binds each view to
 that app. (Chalice's own Blueprint keeps one "current app", which is wrong when several
