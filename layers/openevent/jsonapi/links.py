@@ -1,10 +1,9 @@
 """Resource types that link both ways, joined by name instead of by import.
 
-A user's document links to their orders and events; an order's and an event's documents link
-to users; an event's document links to its access codes, whose documents link back to the
-event. Modules that build these documents would import each other in a circle. Instead, the
-lower module asks for what the higher one provides by name: `provide("order", ORDER)` where
-it is defined, `provided("order")` where it is used (at request time, never at import).
+An event's document includes its access codes, whose documents link back to the event: the
+modules that build them would import each other in a circle. Instead, the lower module asks
+for what the higher one provides by name: `provide("access-code", builder)` where it is
+defined, `provided("access-code")` where it is used (at request time, never at import).
 
 `openevent.wire` imports every module that provides something, so any use of the wire layer
 finds every name; asking for a name nobody provided is a programming error and says which.

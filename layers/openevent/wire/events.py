@@ -102,7 +102,6 @@ EVENT = Schema(
     }),
     read_relationships=frozenset(EVENT_RELATIONSHIPS),
 )
-links.provide("event", EVENT)
 
 TICKET = Schema(
     type="ticket",

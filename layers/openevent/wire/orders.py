@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from openevent.jsonapi import links
 from openevent.jsonapi.compat import EXTRA_FIELDS, item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import (
@@ -59,7 +58,6 @@ ORDER = Schema(
         "tickets": RelSpec("ticket", many=True),
     },
 )
-links.provide("order", ORDER)
 # Attributes a buyer may set on their own order while it is `initializing` (checkout).
 CHECKOUT_FIELDS = ("payment_mode", "order_notes", "is_billing_enabled", "company", "address",
                    "city", "state", "country", "zipcode", "tax_business_info")

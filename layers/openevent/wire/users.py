@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from openevent.jsonapi import links
 from openevent.jsonapi.compat import item_values, with_extras
 from openevent.jsonapi.document import Rel, RelSpec, Resource, Schema
 from openevent.jsonapi.fields import Boolean, Choice, DateTime, Email, Integer, String, Url
@@ -41,6 +40,12 @@ USER_EMPTY_RELATIONSHIPS = (
 )
 
 
+# A user's orders and events are linked by type and id only; their documents are served at the
+# related links and built by `openevent.wire.orders` / `.events`, which link back to users.
+_ORDER_LINKAGE = Schema(type="order", path="orders", fields={})
+_EVENT_LINKAGE = Schema(type="event", path="events", fields={})
+
+
 def user_resource(user: User) -> Resource:
     values = item_values(USER, user)
     values.pop("password", None)
@@ -48,19 +53,17 @@ def user_resource(user: User) -> Resource:
 
     def orders() -> list[Resource]:
         from openevent.models.orders import Order
-        ORDER = links.provided("order")
 
         # Linkage only (type and id): the full documents live behind links.related.
-        return [Resource(ORDER, o.identifier, {}, source=o)
+        return [Resource(_ORDER_LINKAGE, o.identifier, {}, source=o)
                 for o in Order.user_index.query(user.id)]
 
     def events() -> list[Resource]:
         from openevent.models.events import Event
         from openevent.rules.permissions import event_ids_with_role
-        EVENT = links.provided("event")
 
         ids = list(event_ids_with_role(user, "any"))
-        return [Resource(EVENT, e.id, {}, source=e) for e in Event.batch_get(ids)
+        return [Resource(_EVENT_LINKAGE, e.id, {}, source=e) for e in Event.batch_get(ids)
                 if e.deleted_at is None]
 
     return Resource(
