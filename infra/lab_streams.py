@@ -14,11 +14,17 @@
 
 The stack adds it with one call (``LabStreams(self, ...)``); the device policy lets each
 thing publish to its own ``lab/v1/<thing>/frames``.
+
+The lab console finds the WebSocket through ``<meta name="openevent-lab-stream">``: the
+console is uploaded with this API's ``wss://`` URL in it (``console_page``; the URL's parts
+are deploy-time values the upload fills in), since in AWS the console is on CloudFront and
+the WebSocket on API Gateway's own host. The same URL is the ``LabStreamUrl`` output.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -106,3 +112,14 @@ class LabStreams(Construct):
             apply_to_children=True)
         cdk.CfnOutput(scope, "LabStreamUrl", value=self.url,
                       description="the lab console's <meta name=openevent-lab-stream>")
+
+    def console_page(self, index: Path) -> str:
+        """The lab console's index.html as uploaded: its stream `<meta>` set to this API's
+        URL (tokens, filled in at deploy by the upload's markers)."""
+        from openevent.local.static import with_lab_stream_url
+
+        page = index.read_bytes()
+        written = with_lab_stream_url(page, self.url)
+        if written == page:
+            raise ValueError(f"{index}: no <meta name=\"openevent-lab-stream\"> to set")
+        return written.decode()

@@ -498,8 +498,11 @@ class OpenEventStack(cdk.Stack):
         (context `frontend_dir`) at /."""
         lab = ROOT / "web" / "lab"
         if lab.is_dir():
-            s3deploy.BucketDeployment(
-                self, "LabConsole", sources=[s3deploy.Source.asset(str(lab))],
+            s3deploy.BucketDeployment(  # index.html carries the WebSocket API's URL
+                self, "LabConsole", sources=[
+                    s3deploy.Source.asset(str(lab), exclude=["index.html"]),
+                    s3deploy.Source.data("index.html",
+                                         self.lab_streams.console_page(lab / "index.html"))],
                 destination_bucket=self.web, destination_key_prefix="lab/",
                 distribution=distribution, distribution_paths=["/lab/*"], prune=True)
         checkin = ROOT / "web" / "checkin"

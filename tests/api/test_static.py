@@ -80,3 +80,29 @@ def test_the_stripe_sandbox_stand_in_is_preloaded_in_the_app_page(tmp_path, monk
     for odd in ("0", "https://evil.example/v3", 'http://127.0.0.1:1/v3"><script>'):
         monkeypatch.setenv(PRELOAD_ENV, odd)
         assert with_preloaded_stripe_js(page) == page
+
+
+def test_the_lab_console_page_names_the_configured_stream_url(tmp_path, monkeypatch):
+    """`OPENEVENT_LAB_STREAM_URL` (what infra/ writes in at upload in AWS) becomes the
+    console's stream `<meta>`; unset, the page is served as it is; a value that is not a
+    ws(s):// URL stops the start, naming the variable."""
+    import pytest
+    from openevent.local import static
+
+    lab = tmp_path / "lab"
+    lab.mkdir()
+    page = '<head><meta name="openevent-lab-stream" content="../v1/lab/stream"></head>'
+    (lab / "index.html").write_text(page)
+    mounts = [StaticMount("/lab/", lab)]
+    monkeypatch.delenv(static.LAB_STREAM_ENV, raising=False)
+    gw = Gateway(pool_size=1, groups=("auth",), mounts=mounts)
+    assert gw.request("GET", "/lab/").body.decode() == page
+    monkeypatch.setenv(static.LAB_STREAM_ENV, "wss://abc.execute-api.eu-west-1.amazonaws.com/live")
+    assert gw.request("GET", "/lab/").body.decode() == page.replace(
+        "../v1/lab/stream", "wss://abc.execute-api.eu-west-1.amazonaws.com/live")
+    assert static.with_lab_stream_url(b"<p>no meta</p>", "wss://x/live") == b"<p>no meta</p>"
+    assert static.with_lab_stream_url(page.encode(), 'wss://x/"><script>').count(b"<script>") == 0
+    for bad in ("http://x/live", "javascript:alert(1)", 'wss://x/"><script>'):
+        monkeypatch.setenv(static.LAB_STREAM_ENV, bad)
+        with pytest.raises(ValueError, match="OPENEVENT_LAB_STREAM_URL"):
+            static.default_mounts()

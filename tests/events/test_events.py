@@ -252,6 +252,18 @@ def test_out_of_scope_event_collections_are_empty(api, cast, sub):
     assert resp.json()["meta"]["count"] == 0
 
 
+@pytest.mark.parametrize("tail", ["", "/event", "/user"])
+def test_an_event_invoice_is_never_found_and_a_bad_token_still_401(api, make_user, tail):
+    """No organizer invoices are issued here: any id (a guessed one, an admin's look, a
+    non-number) is the resource's 404, never "No route"; a forged token is refused first."""
+    admin = make_user(admin=True)
+    for ident, token in (("1", admin.token), ("1", None), ("abc", admin.token)):
+        resp = api.get(f"/v1/event-invoices/{ident}{tail}", token=token)
+        assert resp.status == 404, resp.body
+        assert error_of(resp)["detail"] == "Event invoice not found"
+    assert api.get(f"/v1/event-invoices/1{tail}", token="not.a.jwt").status == 401
+
+
 def test_speakers_call_is_an_empty_single(api, cast):
     resp = api.get(f"/v1/events/{cast.event.id}/speakers-call")
     assert resp.status == 200

@@ -355,6 +355,57 @@ def test_uploaded_web_app_calls_the_distribution_it_is_served_from(tmp_path):
     assert "127.0.0.1" not in unquote(pages[0])
 
 
+# --- the deployed lab console finds its WebSocket -----------------------------------------------
+
+def test_uploaded_lab_console_streams_from_the_stacks_websocket_api(synth):
+    """In AWS the console is served by CloudFront and the stream WebSocket by API Gateway on
+    a host of its own, so the console's index.html is uploaded with its stream `<meta>` set
+    to the WebSocket API's wss:// URL: deploy-time values (markers) that resolve to that
+    API's id, the region and its stage — the `LabStreamUrl` output — and nothing else of the
+    page changed; the rest of web/lab/ is uploaded as it is."""
+    import html
+    import re
+
+    template = synth["template"]
+    (deployment,) = [r for k, r in _resources(template, "Custom::CDKBucketDeployment").items()
+                     if k.startswith("LabConsole")]
+    (api,) = [k for k, r in _resources(template, "AWS::ApiGatewayV2::Api").items()
+              if r["Properties"]["ProtocolType"] == "WEBSOCKET"]
+    (stage,) = _resources(template, "AWS::ApiGatewayV2::Stage").values()
+    at_deploy = {api: "a1b2c3d4e5", "AWS::Region": "eu-west-1",
+                 "AWS::URLSuffix": "amazonaws.com"}
+
+    def resolve(value: Any) -> str:  # only what the URL may be made of; anything else fails
+        if isinstance(value, str):
+            return value
+        if set(value) == {"Ref"}:
+            return at_deploy[value["Ref"]]
+        sep, parts = value["Fn::Join"]
+        return str(sep).join(resolve(p) for p in parts)
+
+    meta = re.compile(r'<meta name="openevent-lab-stream" content="([^"]*)">')
+    pages, folders = [], []
+    for key, markers in zip(deployment["Properties"]["SourceObjectKeys"],
+                            deployment["Properties"]["SourceMarkers"], strict=True):
+        asset = OUT / f"asset.{key.removesuffix('.zip')}"  # staged as a folder
+        if not (asset / "index.html").is_file():
+            folders.append(asset)
+            continue
+        page = (asset / "index.html").read_text()
+        for marker, value in markers.items():
+            page = page.replace(marker, resolve(value))  # as the upload does at deploy
+        pages.append(page)
+    assert len(pages) == 1, "index.html is uploaded once, from the written copy"
+    (found,) = meta.findall(pages[0])
+    url = f"wss://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/{stage['Properties']['StageName']}"
+    assert html.unescape(found) == url == resolve(template["Outputs"]["LabStreamUrl"]["Value"])
+    source = (ROOT / "web" / "lab" / "index.html").read_text()
+    assert meta.sub("", pages[0]) == meta.sub("", source)
+    (rest,) = folders
+    assert (rest / "js" / "stream.js").read_bytes() == \
+        (ROOT / "web" / "lab" / "js" / "stream.js").read_bytes()
+
+
 # --- template budget ---------------------------------------------------------------------------
 
 TEMPLATE_LIMIT_BYTES = 1_000_000  # CloudFormation's limit for a template (from S3)

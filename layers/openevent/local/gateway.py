@@ -164,8 +164,8 @@ class Gateway:
                 body = found.read_bytes()
                 if found.name == "index.html":
                     host = next((v for k, v in headers.items() if k.lower() == "host"), None)
-                    body = static.with_preloaded_stripe_js(
-                        static.same_origin_page(body, host))
+                    body = static.with_configured_lab_stream(static.with_preloaded_stripe_js(
+                        static.same_origin_page(body, host)))
                 return GatewayResponse(200, {"Content-Type": static.content_type(found),
                                              "Cache-Control": "no-cache"}, body)
             building = static.building_page(self.mounts, path)

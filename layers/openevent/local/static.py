@@ -22,6 +22,9 @@ from openevent.local import webapp
 ROOT = Path(__file__).resolve().parents[3]
 _CONFIG_META = re.compile(
     rb'<meta name="([^"]+)/config/environment" content="([^"]*)"')
+_LAB_STREAM_META = re.compile(rb'<meta name="openevent-lab-stream" content="([^"]*)"')
+LAB_STREAM_ENV = "OPENEVENT_LAB_STREAM_URL"
+_STREAM_URL = re.compile(r"wss?://[^\s\"'<>]+")
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,9 @@ def frontend_dir() -> Path | None:
 
 def default_mounts() -> list[StaticMount]:
     """The lab console at /lab/, the scanner page at /checkin/ and the Open Event app at /
-    (a "being built" page until its first build is there)."""
+    (a "being built" page until its first build is there). A malformed
+    `OPENEVENT_LAB_STREAM_URL` stops the start here, with its name."""
+    configured_lab_stream_url()
     mounts = []
     lab = Path(os.environ.get("OPENEVENT_LAB_CONSOLE_DIR", ROOT / "web" / "lab"))
     if lab.is_dir():
@@ -159,6 +164,37 @@ def with_api_origin(body: bytes, origin: str) -> bytes:
     text = json.dumps(config).replace(json.dumps(baked)[1:-1], origin)
     encoded = quote(text, safe="").encode()
     return body[:match.start(2)] + encoded + body[match.end(2):]
+
+
+def with_lab_stream_url(body: bytes, url: str) -> bytes:
+    """The lab console's index.html with its stream URL (`<meta name="openevent-lab-stream">`,
+    read by web/lab/js/stream.js) set to `url`. infra/ writes the WebSocket API's own URL in
+    at upload (in AWS the console is served by CloudFront and the WebSocket by API Gateway,
+    on another host); locally `OPENEVENT_LAB_STREAM_URL` does the same per request. `url`
+    may hold CDK tokens (deploy-time values); it is HTML-escaped. Other pages pass through
+    unchanged."""
+    match = _LAB_STREAM_META.search(body)
+    if match is None:
+        return body
+    value = escape(url, quote=True).encode()
+    return body[:match.start(1)] + value + body[match.end(1):]
+
+
+def configured_lab_stream_url() -> str | None:
+    """`OPENEVENT_LAB_STREAM_URL` when set (a ws:// or wss:// URL, else ValueError naming
+    it); None otherwise: the console then connects to its own origin."""
+    url = os.environ.get(LAB_STREAM_ENV, "")
+    if not url:
+        return None
+    if not _STREAM_URL.fullmatch(url):
+        raise ValueError(f"{LAB_STREAM_ENV} must be a ws:// or wss:// URL, not {url!r}")
+    return url
+
+
+def with_configured_lab_stream(body: bytes) -> bytes:
+    """The page with `OPENEVENT_LAB_STREAM_URL` as the console's stream URL, when set."""
+    url = configured_lab_stream_url()
+    return body if url is None else with_lab_stream_url(body, url)
 
 
 PRELOAD_ENV = "OPENEVENT_PRELOAD_STRIPE_JS"

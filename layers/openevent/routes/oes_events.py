@@ -1,6 +1,10 @@
 """Events-group routes of Open Event Server's API description (registered by
 functions/events/app.py): the admin's list of event discount codes, a code's `events`, and
-the tax lookup by Open Event's singular path (`/v1/tax/<id>/event`).
+the tax lookup by Open Event's singular path (`/v1/tax/<id>/event`), and an event invoice
+and its lookups (`/v1/event-invoices/<id>`, `/event`, `/user`), which are never found:
+Open Event's event invoices are its monthly fee bills to organizers, and this platform
+issues none (`GET /v1/event-invoices` is always empty), so every id is a 404 naming the
+invoice — not "No route" — and a bad token is 401 as anywhere.
 """
 
 from __future__ import annotations
@@ -54,3 +58,27 @@ def tax_event_of_oes_path(app: Any, item_id: str) -> Any:
     user = web.current_user(app)
     _, event = content.get_child(content.TAX_KIND, web.parse_int_id(item_id, "Tax"), user)
     return web.jsonapi(web.resource_document(app, event_resource(event, user)))
+
+
+def _no_event_invoice(app: Any, item_id: str) -> Any:
+    """No event invoice exists here (see the module's docstring): 404 for any id."""
+    from openevent.errors import NotFound
+
+    web.current_user(app)  # a bad token is 401, as on the (empty) list
+    web.parse_int_id(item_id, "Event invoice")
+    raise NotFound("Event invoice not found", parameter="id")
+
+
+@routes.route("/v1/event-invoices/{item_id}")
+def event_invoice(app: Any, item_id: str) -> Any:
+    return _no_event_invoice(app, item_id)
+
+
+@routes.route("/v1/event-invoices/{item_id}/event")
+def event_invoice_event(app: Any, item_id: str) -> Any:
+    return _no_event_invoice(app, item_id)
+
+
+@routes.route("/v1/event-invoices/{item_id}/user")
+def event_invoice_user(app: Any, item_id: str) -> Any:
+    return _no_event_invoice(app, item_id)

@@ -108,6 +108,23 @@ def test_oscilloscope_trace_moves_timebase_changes_the_period_and_stop_stops(
     assert frames(page) == stopped_at and canvas(page) == picture
 
 
+def test_without_a_configured_url_the_stream_is_on_the_pages_own_origin(
+        logged_in: Page, system) -> None:  # noqa: ANN001
+    """No `OPENEVENT_LAB_STREAM_URL` (as `make run`): the page keeps its relative default
+    and the console connects beside itself (the configured case: test_stream_url.py)."""
+    page = logged_in
+    expect(page.locator('meta[name="openevent-lab-stream"]')).to_have_attribute(
+        "content", "../v1/lab/stream")
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    open_scope(page)
+    page.get_by_role("button", name="Run").click()
+    wait_frames(page, 1)
+    assert sockets == [system.base.replace("http://", "ws://") + "/v1/lab/stream"]
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#scope-state")).to_have_text("Stopped")
+
+
 def test_single_shot_cursor_readout_and_csv_export(logged_in: Page) -> None:
     page = logged_in
     execute(page, "set_sine1(1000)")

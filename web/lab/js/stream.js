@@ -8,10 +8,16 @@ import * as api from "./api.js";
 
 const PING_MS = 30000;
 
+// Where the stream is: <meta name="openevent-lab-stream"> when it names a place (in AWS the
+// WebSocket API's own wss:// URL, written in at upload by infra/), else this page's own
+// origin (the local runtime serves the WebSocket beside the console). A relative or http(s)
+// URL becomes ws(s) like the page; a ws:// or wss:// one is kept as it is.
 export function streamUrl() {
   const meta = document.querySelector('meta[name="openevent-lab-stream"]');
-  const url = new URL(meta ? meta.content : "../v1/lab/stream", location.href);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const configured = meta ? meta.content.trim() : "";
+  const url = new URL(configured || "../v1/lab/stream", location.href);
+  if (url.protocol === "https:") url.protocol = "wss:";
+  else if (url.protocol === "http:") url.protocol = "ws:";
   return url.href;
 }
 
