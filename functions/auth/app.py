@@ -1,6 +1,7 @@
 """Auth group: accounts, sessions, password flows, roles and invites, settings, modules.
 
-Handlers are thin: parse the request, call the domain packages (`openevent.accounts`, ...), serialize.
+Handlers are thin: parse the request, call the domain packages (`openevent.accounts`, ...),
+serialize.
 """
 
 from __future__ import annotations
