@@ -22,8 +22,6 @@ only after the first deploy, so set it then — or use a domain you point at it)
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +53,8 @@ from openevent.lab.protocol import RULE_SQL
 from openevent.routing import GROUPS
 
 from infra import mail, package, register_lab_host
+from infra.chalice_apis import chalice_swagger, load_chalice_app
+from infra.inline_code import SECRET_GENERATOR, STATIC_REWRITE
 from infra.lab_streams import LabStreams
 from infra.routes import API_PATTERNS, router_js
 from infra.tables import GROUP_TABLES, table_specs
@@ -78,75 +78,6 @@ TABLE_READ = ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dy
 TABLE_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                "dynamodb:DeleteItem")
 _TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
-
-# Generates the secret's values inside AWS at deploy time (never in the template or a
-# default): inline code, so CloudFormation's cfnresponse module is available.
-_SECRET_GENERATOR = """
-import base64, json, secrets
-import boto3, cfnresponse
-
-def handler(event, context):
-    try:
-        if event["RequestType"] == "Create":
-            boto3.client("secretsmanager").put_secret_value(
-                SecretId=event["ResourceProperties"]["SecretArn"],
-                SecretString=json.dumps({
-                    "jwt_secret": secrets.token_urlsafe(48),
-                    "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-                    # the ticket-signing key ring (openevent.signing.keys): a random seed
-                    "ticket_keys": json.dumps({"active": 1, "keys": {"1": {
-                        "private": base64.b64encode(secrets.token_bytes(32)).decode()}}})}))
-        cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, "openevent-secret-values")
-    except Exception as exc:
-        cfnresponse.send(event, context, cfnresponse.FAILED, {"error": type(exc).__name__},
-                         "openevent-secret-values")
-"""
-
-_STATIC_REWRITE = """function handler(event) {
-  var request = event.request;
-  var uri = request.uri;
-  if (uri.indexOf('/media/') === 0) {
-    request.uri = uri.substring(6);
-  } else if (uri === '/lab' || uri === '/lab/') {
-    request.uri = '/lab/index.html';
-  } else if (uri === '/checkin' || uri === '/checkin/') {
-    request.uri = '/checkin/index.html';
-  } else if (uri.indexOf('/lab/') !== 0 && uri.indexOf('/checkin/') !== 0
-             && uri.split('/').pop().indexOf('.') === -1) {
-    request.uri = '/index.html';
-  }
-  return request;
-}
-"""
-
-
-def load_chalice_app(group: str) -> Any:
-    """Import functions/<group>/app.py as `app` (each group in turn) and return its app."""
-    sys.modules.pop("app", None)
-    spec = importlib.util.spec_from_file_location("app", ROOT / "functions" / group / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["app"] = module
-    spec.loader.exec_module(module)
-    sys.modules.pop("app", None)
-    return module.app
-
-
-def chalice_swagger(app: Any, function_arn: str) -> dict[str, Any]:
-    """Chalice's swagger for `app`, every integration invoking `function_arn`."""
-    from chalice.deploy.swagger import CFNSwaggerGenerator
-
-    class Generator(CFNSwaggerGenerator):  # type: ignore[misc]
-        def _uri(self, lambda_arn: Any = None) -> Any:
-            return (f"arn:{cdk.Aws.PARTITION}:apigateway:{cdk.Aws.REGION}:lambda:path"
-                    f"/2015-03-31/functions/{function_arn}/invocations")
-
-    from openevent.web import gateway_binary_media_types
-
-    swagger: dict[str, Any] = Generator().generate_swagger(app)
-    swagger["x-amazon-apigateway-binary-media-types"] = gateway_binary_media_types(app)
-    return swagger
-
 
 class OpenEventStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
@@ -258,7 +189,7 @@ class OpenEventStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.DESTROY)
         generator = lambda_.Function(
             self, "SecretValues", runtime=LAMBDA_RUNTIME, handler="index.handler",
-            code=lambda_.Code.from_inline(_SECRET_GENERATOR), timeout=cdk.Duration.seconds(30),
+            code=lambda_.Code.from_inline(SECRET_GENERATOR), timeout=cdk.Duration.seconds(30),
             architecture=lambda_.Architecture.X86_64,
             log_group=logs.LogGroup(self, "SecretValuesLogs",
                                     retention=logs.RetentionDays.ONE_MONTH,
@@ -461,7 +392,7 @@ class OpenEventStack(cdk.Stack):
         static = cloudfront.Function(
             self, "StaticRewrite", runtime=cloudfront.FunctionRuntime.JS_1_0,
             comment="SPA fallback, /lab/ index, /media/ prefix",
-            code=cloudfront.FunctionCode.from_inline(_STATIC_REWRITE))
+            code=cloudfront.FunctionCode.from_inline(STATIC_REWRITE))
         api_origin = origins.HttpOrigin(
             domain("events"), origin_path="/api",
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
