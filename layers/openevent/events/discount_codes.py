@@ -49,7 +49,7 @@ from openevent.payments.money import amount_exponent, fits_currency
 from openevent.rules import event_reads
 from openevent.rules.event_reads import find_discount_code as find_code
 from openevent.rules.event_reads import ticket_ids_of as ticket_ids_of
-from openevent.rules.lookup import get_event
+from openevent.rules.lookup import event_of
 from openevent.rules.permissions import require_event_role, require_login, require_staff
 
 # Reads shared with the wire documents live in `openevent.rules.event_reads`.
@@ -96,12 +96,7 @@ def get_code(code_id: int, user: User | None, *, with_deleted: bool = False
     code = find_code(code_id)
     if code is None and with_deleted and user.is_staff:
         code = next(iter(DiscountCode.batch_get([code_id])), None)
-    if code is None:
-        raise NotFound("Discount code not found")
-    try:
-        event = get_event(str(code.event_id), user)
-    except NotFound:
-        raise NotFound("Discount code not found") from None
+    event = event_of(code, user, "Discount code not found")
     require_code_access(user, code, event)
     return code, event
 
@@ -120,12 +115,7 @@ def get_code_for_buyer(code_id: int, user: User | None) -> tuple[DiscountCode, E
     typed it needs to apply it (its event, its visible tickets) — else 403 as before. The
     id is 53 random bits, learned from the public check by code text (issue 23, item 3)."""
     code = find_code(code_id)
-    if code is None:
-        raise NotFound("Discount code not found")
-    try:
-        event = get_event(str(code.event_id), user)
-    except NotFound:
-        raise NotFound("Discount code not found") from None
+    event = event_of(code, user, "Discount code not found")
     try:
         require_login(user)
         require_code_access(user, code, event)

@@ -19,7 +19,7 @@ from openevent.models.base import Unique, unique_key
 from openevent.models.event_content import StripeAuthorization
 from openevent.models.events import DiscountCode, Event, Ticket
 from openevent.models.users import User
-from openevent.rules.lookup import get_event
+from openevent.rules.lookup import event_of
 from openevent.rules.permissions import has_event_role
 
 
@@ -61,12 +61,7 @@ def get_ticket(ticket_id: int, user: User | None, *, with_deleted: bool = False
     ticket = find_ticket(ticket_id)
     if ticket is None and with_deleted and user is not None and user.is_staff:
         ticket = next(iter(Ticket.batch_get([ticket_id])), None)
-    if ticket is None:
-        raise NotFound("Ticket not found")
-    try:
-        event = get_event(str(ticket.event_id), user)
-    except NotFound:
-        raise NotFound("Ticket not found") from None
+    event = event_of(ticket, user, "Ticket not found")
     if ticket.is_hidden and not has_event_role(user, event.id, "coorganizer"):
         if not sees_hidden(user, ticket):
             raise NotFound("Ticket not found")

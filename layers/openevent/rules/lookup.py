@@ -42,3 +42,15 @@ def get_event(ref: str, user: User | None) -> Event:
 def event_ids(event: Event) -> tuple[str, ...]:
     """The strings a request may use to name `event` (for `data.id` checks)."""
     return (str(event.id), event.identifier)
+
+
+def event_of(item: object, user: User | None, not_found: str) -> Event:
+    """The event of `item` (anything with an `event_id`) if `user` may see it. A missing item,
+    or one whose event the caller may not see, is the same 404 `not_found`: an item of a
+    hidden event is not revealed."""
+    if item is None:
+        raise NotFound(not_found)
+    try:
+        return get_event(str(item.event_id), user)  # type: ignore[attr-defined]
+    except NotFound:
+        raise NotFound(not_found) from None
