@@ -185,7 +185,18 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
 
 
 def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Event:
-    """PATCH semantics: change only what was sent (organizer or higher)."""
+    """PATCH semantics: change only what was sent (organizer or higher). A new location name
+    moves the event's orders to its sales roll-up (services/sales_regroup.py)."""
+    from openevent.services import sales_regroup
+
+    before = event.location_name
+    updated = _update_event(user, event, values)
+    if updated.location_name != before:
+        sales_regroup.regroup_event(updated)
+    return updated
+
+
+def _update_event(user: User | None, event: Event, values: dict[str, Any]) -> Event:
     require_event_role(user, event, "organizer")
     check_event_values(values, event)
     if not values:

@@ -49,7 +49,7 @@ from openevent.models.orders import (
 from openevent.models.users import User
 from openevent.payments.money import amount_exponent, fits_currency
 from openevent.permissions import has_event_role, require_login, role_satisfies
-from openevent.services import access_codes, inventory, order_counts, pricing
+from openevent.services import access_codes, inventory, order_counts, pricing, sales_rollups
 from openevent.services.free_orders import check_free_order
 from openevent.services.inventory import Batch, InventoryConflict, SoldOut
 from openevent.services.system import get_system_settings, require_module
@@ -669,7 +669,7 @@ def _new_order(user: User, event: Event, quote: pricing.Quote, amount: Decimal, 
                   user_id=int(user.id), status=status, amount=amount,
                   currency=str(event.payment_currency or "USD").upper(), payment_mode=mode,
                   lines=_lines(quote), discount_code_id=int(code.id) if code else None,
-                  discount_uses=uses)
+                  discount_uses=uses, rollups=sales_rollups.groups_for(event, code))
     for key in ("order_notes", "is_billing_enabled", "company", "address", "city", "state",
                 "country", "zipcode", "tax_business_info"):
         if values.get(key) is not None:
