@@ -249,3 +249,29 @@ def test_only_admins_read_them(world, people, market, who, status):
                              token=account.token if account else None)
         assert resp.status == status, (page, resp.body)
         assert "data" not in resp.json()
+
+
+def test_the_biggest_order_with_every_group_fits_its_transactions(world, people):
+    """20 tickets, 50 seats, a marketer's code at a place: the order's four roll-ups ride in
+    its transactions (create, cancel) within DynamoDB's 100 items."""
+    event = world.event(people.owner, name="Big", location_name="Arena", payment_currency="USD")
+    tickets = [world.ticket(event, name=f"T{i}", quantity=10, price="2.00") for i in range(20)]
+    world.code(event, tickets, code="BIG", type="amount", value=1, marketer_id=people.stranger.id)
+    seats = [3] * 10 + [2] * 10
+    resp = world.checkout(people.buyer, list(zip(tickets, seats, strict=True)),
+                          **{"discount-code": "BIG"})
+    assert resp.status == 201, resp.body
+    ref = resp.json()["data"]["attributes"]["identifier"]
+    order = world.order(ref)
+    assert json.loads(order.rollups).keys() == {"organizer", "location", "discount", "marketer"}
+    _move(world, ref, "pending", ["initializing"])
+    for kind, group in (("organizer", people.owner.id), ("location", "Arena"),
+                        ("marketer", people.stranger.id), ("discount", order.discount_code_id)):
+        page = {"organizer": "by-organizers", "location": "by-location",
+                "marketer": "by-marketer", "discount": "discounted"}[kind]
+        row = _rows(world, people.admin.token, page)[f"USD:{group}"]["attributes"]
+        assert row["sales"]["pending"] == {"sales_total": 50.0, "ticket_count": 50}, kind
+        assert row["sales"] == _oracle(kind, group), kind
+    _move(world, ref, "cancelled")
+    row = _rows(world, people.admin.token, "by-location")["USD:Arena"]["attributes"]
+    assert row["sales"]["pending"] == {"sales_total": 0.0, "ticket_count": 0}

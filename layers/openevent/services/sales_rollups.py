@@ -15,6 +15,9 @@ transactions, on the same rule, as the per-event figures (`openevent.services.or
 - a roll-up shard carries `rollup` = its kind, so the sparse `rollup-index` lists the shards
   of one kind in figure order: a page of rows is one bounded Query
   (`openevent.services.sales_rollup_pages`).
+- an order's transactions write up to four more items (its organizer's, location's, code's
+  and marketer's shard); the largest order still fits DynamoDB's 100 items
+  (tests/orders/test_event_order_lists.py), a larger one is refused as before (422).
 
 An event's owner never changes here (no ownership transfer exists); when its location name
 changes, `openevent.services.sales_regroup` moves each of its orders to the new location's
