@@ -20,7 +20,8 @@ GROUP_TABLES: dict[str, dict[str, str]] = {
                "microlocations": "rw", "social-links": "rw", "custom-forms": "rw",
                "stripe-authorizations": "rw", "access-codes": "rw",
                "tags": "rw", "uniques": "rw", "users": "r", "settings": "r",
-               "modules": "r", "orders": "r", "attendees": "r", "statistics": "rw"},
+               "modules": "r", "orders": "rw", "attendees": "r", "statistics": "rw",
+               "order-figures": "rw"},  # a new location moves its orders' sales roll-up
     "orders": {"orders": "rw", "attendees": "rw", "payment-records": "rw", "tickets": "rw",
                "seat-shards": "rw", "discount-codes": "rw", "events": "rw", "event-roles": "r",
                "users": "rw",

@@ -445,12 +445,17 @@ def delete_event_role(role_id: str) -> Any:
 
 @route(app, "/v1/admin/sales/{name}")
 def admin_sales(name: str) -> Any:
-    """Sales per event and fees per event, from the order figures (orders/admin_sales.py)."""
+    """Sales per event and fees per event, from the order figures (orders/admin_sales.py);
+    per organizer, location, marketer and code from the roll-ups
+    (orders/sales_rollup_documents.py)."""
     from openevent.events import lists as event_lists
     from openevent.jsonapi.query import collection_document, parse_params
     from openevent.orders import sales_documents as sales
+    from openevent.orders import sales_rollup_documents as rollups
 
     user = require_staff(web.current_user(app))
+    if name in rollups.PAGES:  # by-organizers, by-location, by-marketer, discounted
+        return web.jsonapi(rollups.document(name, web.query(app)))
     kinds = {"by-events": (sales.BY_EVENTS, sales.fill_by_events),
              "fees": (sales.FEES, sales.fill_fees)}
     if name not in kinds:

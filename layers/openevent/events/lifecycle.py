@@ -185,7 +185,8 @@ def create_event(user: User | None, values: dict[str, Any]) -> Event:
 
 
 def update_event(user: User | None, event: Event, values: dict[str, Any]) -> Event:
-    """PATCH semantics: change only what was sent (organizer or higher)."""
+    """PATCH semantics: change only what was sent (organizer or higher). The orders domain
+    moves the event's sales roll-up when its location changes (orders/sales_regroup.py)."""
     require_event_role(user, event, "organizer")
     check_event_values(values, event)
     if not values:

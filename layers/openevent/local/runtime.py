@@ -351,6 +351,9 @@ class Runtime:
         backfill()  # list counts of a data directory from before they were kept
         order_counts.backfill()  # the same for the orders of each event, per status
         order_counts.backfill_attendees()  # and for its attendees
+        from openevent.orders import sales_regroup
+
+        sales_regroup.backfill()  # and the sales roll-ups of its orders
         settings = get_settings()
         mark_super_admins()  # super admins of a data directory from before their index
         ensure_super_admin(settings.super_admin_email, str(settings.super_admin_password))

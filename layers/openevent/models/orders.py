@@ -133,6 +133,9 @@ class Order(Model):
     # `{"<ticket id>": {"<shard>": n}}` (releases return them there); absent when unsharded.
     seat_shards = UnicodeAttribute(null=True)
     discount_code_id = IntAttribute(null=True)
+    # The sales roll-up groups the order is counted in (orders/sales_rollups.py), JSON,
+    # fixed when it is first counted and changed only by a regrouping that moves its figures.
+    rollups = UnicodeAttribute(null=True)
     # Seats of the order the code was applied to (and consumed for); 0 when only recorded.
     discount_uses = IntAttribute(default=0)
     # The access code that unlocked hidden tickets of the order, and the seats it used
@@ -184,10 +187,21 @@ class Order(Model):
         return {int(t): {int(s): int(n) for s, n in shards.items()} for t, shards in raw.items()}
 
 
+class OrderFigureRollupIndex(GlobalSecondaryIndex["OrderFigure"]):
+    """Sparse: the shards of the sales roll-ups (orders/sales_rollups.py) of one kind, by
+    figure name — the admin's by-organizer/location/marketer/discount pages Query a page."""
+
+    Meta = index_meta("rollup-index")
+    rollup = UnicodeAttribute(hash_key=True)
+    figure = UnicodeAttribute(range_key=True)
+
+
 class OrderFigure(Model):
     """One shard of an event's or a ticket's order figures (orders/figures.py): per
     order status, how many orders, their seats and their sales; for an event also its live
-    attendees. `figure` is "event:<id>" or "ticket:<id>"; the shards of a figure add up."""
+    attendees. `figure` is "event:<id>" or "ticket:<id>"; the shards of a figure add up.
+    A sales roll-up (orders/sales_rollups.py) is "<kind>:<currency>:<group>" with `rollup`
+    = its kind set, so it is listed in `rollup_index`."""
 
     Meta = table_meta("order-figures")
     figure = UnicodeAttribute(hash_key=True)
@@ -213,6 +227,9 @@ class OrderFigure(Model):
     sales_expired = DecimalAttribute(null=True)
     # attendees checked in now (openevent.checkin.state), on the shard attendee id % SHARDS
     checked_in = IntAttribute(null=True)
+    rollup = UnicodeAttribute(null=True)  # the roll-up kind, on roll-up shards only
+
+    rollup_index = OrderFigureRollupIndex()
 
 
 def event_status_key(event_id: int, status: str) -> str:

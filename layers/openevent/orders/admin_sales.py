@@ -7,9 +7,8 @@ the candidate window of `event_lists`), then the figures of that page's events o
 in one BatchGetItem per 100 keys (32 shard keys per event) and their owners in one more.
 Amounts are exact decimals in the event's currency, served as numbers like every amount.
 
-Not built yet (still 404): by organizer, by location, by marketer, discounted — they sum over
-every event of an organizer / place / marketer / code, which needs roll-up figures kept by the
-order transactions (docs/frontend-compat.md).
+By organizer, location, marketer and discount code: the roll-ups the order transactions keep
+(`openevent.orders.sales_rollups`, read by `openevent.orders.sales_rollup_documents`).
 """
 
 from __future__ import annotations

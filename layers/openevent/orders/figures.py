@@ -17,13 +17,14 @@ status that attribute names. So
   transition that touches it, or by `backfill()`.
 
 Where the figures live (`OrderFigure`, table `order-figures`): "event:<id>" and
-"ticket:<id>", each split over `SHARDS` items that add up. One item per figure holds every
-status, so a status change is one update of one item (ADD to the old status's numbers and the
-new one's). An order's figures go to the shard numbered like the seat shard its seats came
-from (`_shard`): buyers who meet on a figure item already meet on a seat shard, so the
-figures add no transaction conflicts of their own to a sharded on-sale (bench/orders.py);
-orders of unsharded tickets pick a shard at random. Reading a figure is one BatchGetItem of
-its `SHARDS` keys.
+"ticket:<id>", each split over `SHARDS` items that add up; the sales roll-ups of the
+order's groups (`openevent.orders.sales_rollups`) move with the event's figure, on its
+shard. One item per figure holds every status, so a status change is one update of one item
+(ADD to the old status's numbers and the new one's). An order's figures go to the shard
+numbered like the seat shard its seats came from (`_shard`): buyers who meet on a figure
+item already meet on a seat shard, so the figures add no transaction conflicts of their own
+to a sharded on-sale (bench/orders.py); orders of unsharded tickets pick a shard at random.
+Reading a figure is one BatchGetItem of its `SHARDS` keys.
 
 A ticket's sales in an order are its line total ((price − discount) × seats) plus its share of
 what an admin added to or took from the amount the order came to (`adjustments`): the
@@ -49,6 +50,7 @@ from openevent.models.orders import (
     OrderLine,
     event_status_key,
 )
+from openevent.orders import sales_rollups
 from openevent.payments.money import round_amount
 
 SHARDS = MAX_SHARDS  # a figure shard for each seat shard a ticket can have
@@ -103,6 +105,7 @@ def _parts(order: Order) -> list[tuple[str, int, int, Decimal]]:
     """(figure, shard, seats, sales) of every figure `order` is counted in."""
     parts = [(event_figure(int(order.event_id)), _shard(order), order.seats,
               Decimal(order.amount or 0))]
+    parts += sales_rollups.parts(order, *parts[0][1:])  # its groups' figures, the same
     parts += [(ticket_figure(tid), _shard(order, tid), seats, sales + adjusted)
               for tid, (seats, sales, adjusted) in sorted(_per_ticket(order).items())]
     return parts
@@ -154,7 +157,7 @@ def _count(status: str, sign: int, seats: int, sales: Decimal) -> list[Any]:
 def _update(batch: Batch, order: Order, actions: Callable[[int, Decimal], list[Any]],
             extra: dict[str, list[Any]] | None = None) -> None:
     for n, (figure, shard, seats, sales) in enumerate(_parts(order)):
-        more = (extra or {}).get(figure, [])
+        more = (extra or {}).get(figure, []) + sales_rollups.tag(figure)
         batch.update(f"count:{n}", OrderFigure(figure, shard), actions(seats, sales) + more)
 
 
@@ -182,7 +185,7 @@ def move(batch: Batch, current: Order, to: str) -> tuple[list[Any], Any]:
         if counted != to:
             _update(batch, current, lambda seats, sales: (
                 _count(counted, -1, seats, sales) + _count(to, 1, seats, sales)))
-    return actions, condition
+    return actions, condition & sales_rollups.unchanged(current)
 
 
 def amount_changed(batch: Batch, current: Order, amount: Decimal) -> tuple[Any, list[Any]]:
@@ -200,6 +203,9 @@ def amount_changed(batch: Batch, current: Order, amount: Decimal) -> tuple[Any, 
     if delta:
         batch.update("count:amount", OrderFigure(event_figure(int(current.event_id)),
                                                  _shard(current)), [sales.add(delta)])
+        for n, name in enumerate(sales_rollups.figures(current)):
+            batch.update(f"count:amount:rollup:{n}", OrderFigure(name, _shard(current)),
+                         [sales.add(delta), *sales_rollups.tag(name)])
     for tid in sorted(shares):
         moved = shares[tid] - before.get(tid, Decimal(0))
         if moved:
@@ -207,7 +213,7 @@ def amount_changed(batch: Batch, current: Order, amount: Decimal) -> tuple[Any, 
                                                             _shard(current, tid)),
                          [sales.add(moved)])
     condition = (Order.event_status == str(current.event_status)) & (
-        Order.amount == current.amount)
+        Order.amount == current.amount) & sales_rollups.unchanged(current)
     return condition, actions
 
 

@@ -36,7 +36,7 @@ from openevent.models.orders import (
 )
 from openevent.models.users import User
 from openevent.orders import figures as order_counts
-from openevent.orders import pricing
+from openevent.orders import pricing, sales_rollups
 from openevent.orders.free_orders import check_free_order
 from openevent.orders.lifecycle import (
     CREATE_STATUSES,
@@ -238,7 +238,7 @@ def _new_order(user: User, event: Event, quote: pricing.Quote, amount: Decimal, 
                   user_id=int(user.id), status=status, amount=amount,
                   currency=str(event.payment_currency or "USD").upper(), payment_mode=mode,
                   lines=_lines(quote), discount_code_id=int(code.id) if code else None,
-                  discount_uses=uses)
+                  discount_uses=uses, rollups=sales_rollups.groups_for(event, code))
     for key in ("order_notes", "is_billing_enabled", "company", "address", "city", "state",
                 "country", "zipcode", "tax_business_info"):
         if values.get(key) is not None:

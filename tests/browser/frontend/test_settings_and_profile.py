@@ -71,3 +71,27 @@ def test_profile_save_shows_the_confirmation(browser, web, new_account):
         "identity"]
     me = web.api("GET", f"/v1/users/{user_id}", token=token).json()["data"]["attributes"]
     assert (me["first-name"], me["language-prefrence"]) == ("Grace", "en")
+
+
+def test_admin_settings_on_the_local_http_origin_refuse_for_the_documented_reason(browser, web):
+    """The limit of docs/frontend-compat.md row 25, pinned: with the local runtime's own
+    http URL served (an absolute URL the app itself uses as Stripe's return URL), the
+    Frontend URL field shows it unstripped and the app's own pattern refuses it before any
+    request — if the app or the served value ever changes this, the doc must change too."""
+    page = browser.page
+    admin = web.login(*ADMIN)
+    served = web.api("GET", "/v1/settings", token=admin).json()["data"]["attributes"]
+    assert served["frontend-url"] == web.base and web.base.startswith("http://")
+    browser.log_in(*ADMIN)
+    browser.goto("/admin/settings")
+    browser.settle()
+    expect(page.locator("#frontend_url")).to_have_value(web.base, timeout=TIMEOUT_MS)
+    patches = []
+    page.on("request", lambda r: patches.append(r.url)
+            if r.method == "PATCH" and "/v1/settings" in r.url else None)
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_text("Please enter a valid URL for Frontend").first).to_be_visible(
+        timeout=TIMEOUT_MS)
+    browser.settle()
+    assert patches == []
+    browser.assert_no_api_errors()
