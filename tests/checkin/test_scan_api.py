@@ -250,7 +250,7 @@ def test_refunded_order_is_refused(world, door):
     from decimal import Decimal
 
     from openevent.models.orders import Attendee, Order
-    from openevent.orders.payments import record_refund_total
+    from openevent.orders.webhooks import record_refund_total
 
     aid = door.order["attendees"][1]
     order = Order.get(int(door.order["id"]))

@@ -27,9 +27,11 @@ def clash(monkeypatch):
     import openevent.accounts.users as users
     import openevent.events.lifecycle as events
     import openevent.events.tickets as tickets
-    import openevent.orders.lifecycle as orders
+    import openevent.orders.attendees as attendees
+    import openevent.orders.placing as placing
 
-    for module in (base, orders, events, tickets, users):
+    # every module that draws ids (orders and attendees are drawn where they are made)
+    for module in (base, placing, attendees, events, tickets, users):
         monkeypatch.setattr(module, "next_id", next_id)
 
     def force(kind, taken, times=1):
