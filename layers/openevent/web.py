@@ -74,8 +74,9 @@ def pdf(name: str, data: bytes, pending: bool = False) -> Response:
     202 + Retry-After, the document is not rendered yet (`documents.pending`)."""
     from openevent.documents.pending import RETRY_AFTER_SECONDS
 
-    headers = {"Content-Type": "application/pdf", "Cache-Control": "no-store",
-               "Content-Disposition": f'attachment; filename="{name}"'}
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "application/pdf", "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="{name}"'}
     if pending:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return Response(body=data, status_code=202 if pending else 200, headers=headers)

@@ -55,7 +55,7 @@ from openevent.rules.event_reads import grant_key as grant_key
 from openevent.rules.event_reads import sees_hidden as sees_hidden
 from openevent.rules.event_reads import ticket_ids_of as ticket_ids_of
 from openevent.rules.event_reads import tickets_of as tickets_of
-from openevent.rules.lookup import event_of
+from openevent.rules.lookup import with_event
 from openevent.rules.permissions import has_event_role, require_event_role, require_login
 
 # Reads shared with the wire documents live in `openevent.rules.event_reads`.
@@ -94,8 +94,7 @@ def usable_now(code: AccessCode) -> bool:
 def get_code(code_id: int, user: User | None) -> tuple[AccessCode, Event]:
     """A code and its event for a co-organizer and up of the event (401/403/404)."""
     require_login(user)
-    code = find_code(code_id)
-    event = event_of(code, user, "Access code not found")
+    code, event = with_event(find_code(code_id), user, "Access code not found")
     require_event_role(user, event, "coorganizer")
     return code, event
 
@@ -104,8 +103,7 @@ def get_code_for_holder(code_id: int, user: User | None) -> tuple[AccessCode, Ev
     """A code, its event and whether the caller manages it. Anyone else who can see the
     event (the holder of the code, whom the public check gave its id) reads its event and
     tickets while the code is usable; otherwise 401/403 as for `get_code`."""
-    code = find_code(code_id)
-    event = event_of(code, user, "Access code not found")
+    code, event = with_event(find_code(code_id), user, "Access code not found")
     if has_event_role(user, int(event.id), "coorganizer"):
         return code, event, True
     if usable_now(code):

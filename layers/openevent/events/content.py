@@ -23,7 +23,7 @@ from openevent.models.event_content import (
 )
 from openevent.models.events import Event
 from openevent.models.users import User
-from openevent.rules.lookup import event_of
+from openevent.rules.lookup import with_event
 from openevent.rules.permissions import require_event_role
 from openevent.wire.events import KINDS as KINDS  # the kinds, for the handlers
 from openevent.wire.events import TAX_KIND as TAX_KIND
@@ -38,7 +38,7 @@ def get_child(kind: ContentKind, raw_id: int, user: User | None) -> tuple[Any, E
         item = kind.model.get(raw_id)
     except kind.model.DoesNotExist:
         raise NotFound(f"{kind.label} not found") from None
-    event = event_of(item, user, f"{kind.label} not found")
+    item, event = with_event(item, user, f"{kind.label} not found")
     return item, event
 
 

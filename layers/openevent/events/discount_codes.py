@@ -49,7 +49,7 @@ from openevent.payments.money import amount_exponent, fits_currency
 from openevent.rules import event_reads
 from openevent.rules.event_reads import find_discount_code as find_code
 from openevent.rules.event_reads import ticket_ids_of as ticket_ids_of
-from openevent.rules.lookup import event_of
+from openevent.rules.lookup import with_event
 from openevent.rules.permissions import require_event_role, require_login, require_staff
 
 # Reads shared with the wire documents live in `openevent.rules.event_reads`.
@@ -93,10 +93,10 @@ def get_code(code_id: int, user: User | None, *, with_deleted: bool = False
     """A code and its event, for a caller allowed to manage it (401/403/404). `with_deleted`
     (reads only): a soft-deleted code too, for staff (Open Event shows them to admins)."""
     user = require_login(user)
-    code = find_code(code_id)
-    if code is None and with_deleted and user.is_staff:
-        code = next(iter(DiscountCode.batch_get([code_id])), None)
-    event = event_of(code, user, "Discount code not found")
+    found = find_code(code_id)
+    if found is None and with_deleted and user.is_staff:
+        found = next(iter(DiscountCode.batch_get([code_id])), None)
+    code, event = with_event(found, user, "Discount code not found")
     require_code_access(user, code, event)
     return code, event
 
@@ -114,8 +114,7 @@ def get_code_for_buyer(code_id: int, user: User | None) -> tuple[DiscountCode, E
     `get_code` does; anyone else (anonymous too) only while it is usable — what a buyer who
     typed it needs to apply it (its event, its visible tickets) — else 403 as before. The
     id is 53 random bits, learned from the public check by code text (issue 23, item 3)."""
-    code = find_code(code_id)
-    event = event_of(code, user, "Discount code not found")
+    code, event = with_event(find_code(code_id), user, "Discount code not found")
     try:
         require_login(user)
         require_code_access(user, code, event)

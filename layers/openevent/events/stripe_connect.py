@@ -41,7 +41,7 @@ from openevent.models.events import Event
 from openevent.models.users import User
 from openevent.platform.settings import get_system_settings
 from openevent.rules.event_reads import stripe_authorization_of as authorization_of
-from openevent.rules.lookup import event_of
+from openevent.rules.lookup import with_event
 from openevent.rules.permissions import require_event_role
 from openevent.settings import get_settings
 
@@ -108,7 +108,7 @@ def get_authorization(auth_id: int, user: User | None, *, manage: bool = True
         auth = StripeAuthorization.get(auth_id)
     except StripeAuthorization.DoesNotExist:
         raise NotFound("Stripe authorization not found") from None
-    event = event_of(auth, user, "Stripe authorization not found")
+    auth, event = with_event(auth, user, "Stripe authorization not found")
     if manage:
         require_event_role(user, event, "organizer")
     return auth, event

@@ -130,9 +130,10 @@ class _Pool:
             # As the REST API: a request body whose Content-Type is a binary media type
             # reaches the function base64-encoded (Chalice's local check is case-sensitive
             # on the header name and ignores parameters).
-            gw.event_converter._is_binary = (  # type: ignore[method-assign]
-                lambda headers, types=self.binary_types: matches_binary(
-                    _media_type(_header(headers, "content-type")), types))
+            def is_binary(headers: Any, types: Any = self.binary_types) -> bool:
+                return matches_binary(_media_type(_header(headers, "content-type")), types)
+
+            gw.event_converter._is_binary = is_binary  # type: ignore[method-assign]
             self.idle.put((app, gw))
 
 

@@ -107,7 +107,7 @@ def search(user: User | None, event: Event, name: str | None, email: str | None
             raise Unprocessable(f"'{param}' is too long", parameter=param)
     wanted_name = (name or "").strip().lower()
     wanted_email = (email or "").strip().lower()
-    found = []
+    found: list[Attendee] = []
     for attendee in Attendee.event_index.query(int(event.id), scan_index_forward=False,
                                                limit=SEARCH_WINDOW):
         if attendee.deleted_at is not None:

@@ -46,7 +46,7 @@ def parse_onsite_tickets(raw: Any) -> list[dict[str, int]]:
         if not isinstance(attributes, dict):
             raise Unprocessable("Each on-site ticket is {'data': {'attributes': {'id', "
                                 "'quantity'}}}", at)
-        if data.get("type") not in (None, "on-site-ticket"):
+        if data.get("type") not in (None, "on-site-ticket"):  # type: ignore[union-attr]
             raise Unprocessable("Expected type 'on-site-ticket'", f"{at}/data/type")
         values = {}
         for name in ("id", "quantity"):

@@ -19,7 +19,7 @@ from openevent.models.base import Unique, unique_key
 from openevent.models.event_content import StripeAuthorization
 from openevent.models.events import DiscountCode, Event, Ticket
 from openevent.models.users import User
-from openevent.rules.lookup import event_of
+from openevent.rules.lookup import with_event
 from openevent.rules.permissions import has_event_role
 
 
@@ -58,10 +58,10 @@ def get_ticket(ticket_id: int, user: User | None, *, with_deleted: bool = False
                ) -> tuple[Ticket, Event]:
     """The ticket and its event if `user` may see both (404 otherwise). `with_deleted`
     (reads only): a soft-deleted ticket too, for staff (Open Event shows them to admins)."""
-    ticket = find_ticket(ticket_id)
-    if ticket is None and with_deleted and user is not None and user.is_staff:
-        ticket = next(iter(Ticket.batch_get([ticket_id])), None)
-    event = event_of(ticket, user, "Ticket not found")
+    found = find_ticket(ticket_id)
+    if found is None and with_deleted and user is not None and user.is_staff:
+        found = next(iter(Ticket.batch_get([ticket_id])), None)
+    ticket, event = with_event(found, user, "Ticket not found")
     if ticket.is_hidden and not has_event_role(user, event.id, "coorganizer"):
         if not sees_hidden(user, ticket):
             raise NotFound("Ticket not found")

@@ -3,11 +3,15 @@ either (`/v1/events/12/tickets` = `/v1/events/3fa9c1d2/tickets`)."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from openevent import request_memo
 from openevent.errors import NotFound
 from openevent.models.events import Event
 from openevent.models.users import User
 from openevent.rules.permissions import can_see_event
+
+T = TypeVar("T")
 
 
 def find_event(ref: str) -> Event | None:
@@ -44,13 +48,13 @@ def event_ids(event: Event) -> tuple[str, ...]:
     return (str(event.id), event.identifier)
 
 
-def event_of(item: object, user: User | None, not_found: str) -> Event:
-    """The event of `item` (anything with an `event_id`) if `user` may see it. A missing item,
-    or one whose event the caller may not see, is the same 404 `not_found`: an item of a
-    hidden event is not revealed."""
+def with_event(item: T | None, user: User | None, not_found: str) -> tuple[T, Event]:
+    """`item` (anything with an `event_id`) and its event, if `user` may see the event. A
+    missing item, or one whose event the caller may not see, is the same 404 `not_found`: an
+    item of a hidden event is not revealed."""
     if item is None:
         raise NotFound(not_found)
     try:
-        return get_event(str(item.event_id), user)  # type: ignore[attr-defined]
+        return item, get_event(str(item.event_id), user)  # type: ignore[attr-defined]
     except NotFound:
         raise NotFound(not_found) from None
