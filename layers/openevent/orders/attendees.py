@@ -37,11 +37,7 @@ from openevent.orders.lifecycle import (
     _uncount_holds,
 )
 from openevent.platform.settings import require_module
-from openevent.rules.orders import can_manage_attendee as can_manage_attendee
-from openevent.rules.orders import can_view_order as can_view_order
-from openevent.rules.orders import is_organizer
-from openevent.rules.orders import require_order_manage as require_order_manage
-from openevent.rules.orders import require_order_view as require_order_view
+from openevent.rules.orders import can_manage_attendee, is_organizer
 
 
 @retry_id_clash

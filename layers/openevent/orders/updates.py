@@ -32,11 +32,7 @@ from openevent.orders.lifecycle import (
     check_attendees_complete,
     check_payment_mode,
 )
-from openevent.rules.orders import can_manage_attendee as can_manage_attendee
-from openevent.rules.orders import can_view_order as can_view_order
 from openevent.rules.orders import is_organizer
-from openevent.rules.orders import require_order_manage as require_order_manage
-from openevent.rules.orders import require_order_view as require_order_view
 from openevent.rules.permissions import require_login
 
 
