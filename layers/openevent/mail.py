@@ -57,9 +57,15 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None) -> bool
     except Exception as exc:  # noqa: BLE001 - mail must never break the request that sent it
         log.warning("mail to %s failed: %s", to.split("@")[-1], type(exc).__name__)
         ok = False
+    wrote = False
     if settings.outbox_dir:
-        _write_outbox(msg, settings.outbox_dir)
-    if ok or settings.outbox_dir:
+        try:
+            _write_outbox(msg, settings.outbox_dir)
+            wrote = True
+        except OSError as exc:  # a full disk: the copy is lost, the request's work is not
+            log.warning("mail to %s not copied to the outbox: %s", to.split("@")[-1],
+                        exc.strerror or type(exc).__name__)
+    if ok or wrote:
         from openevent.platform.statistics import mail_sent
 
         mail_sent()

@@ -220,3 +220,29 @@ def test_unknown_user_is_404_for_admin(api, make_user):
     resp = api.get("/v1/users/424242", token=admin.token)
     assert resp.status == 404
     assert api.get("/v1/users/abc", token=admin.token).status == 404
+
+
+def test_a_signup_is_whole_even_when_its_mail_cannot_be_written(api, outbox, monkeypatch, caplog):
+    """The account, its email claim, its count and its verification token are one transaction;
+    a mail that cannot be written afterwards (a full disk under the outbox) is logged, not
+    raised: the signup answers 201, the account exists, and a second attempt is a clean 409
+    (found by the disk-full fault test: the token, saved after the account, failed with 503 and
+    the retry answered "Email already exists")."""
+    import errno
+
+    from openevent import mail
+    from openevent.models.users import MailToken, User
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mail, "_write_outbox", full)
+    with caplog.at_level("WARNING", logger="openevent.mail"):
+        resp = api.post("/v1/users", user_doc("whole@example.com"))
+    assert resp.status == 201, resp.body
+    uid = int(resp.json()["data"]["id"])
+    assert User.get(uid).email == "whole@example.com"
+    tokens = [t for t in MailToken.scan() if int(t.user_id) == uid]
+    assert [t.purpose for t in tokens] == ["verify-email"]  # written with the account
+    assert "not copied to the outbox" in caplog.text
+    assert api.post("/v1/users", user_doc("whole@example.com")).status == 409

@@ -95,6 +95,9 @@ def check_password_length(password: str, pointer: str) -> None:
         raise Unprocessable(f"Password must be at least {MIN_PASSWORD} characters", pointer)
 
 
+VERIFY_MINUTES = 60 * 24 * 7  # a verification link lasts a week
+
+
 @retry_id_clash
 def create_user(values: dict[str, Any], *, send_verification: bool = True) -> User:
     """Create an account; 409 on a taken email (also under concurrency)."""
@@ -108,10 +111,18 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
             setattr(user, key, value)
     user.mark_super_admin()
     claim = Unique(email_key(email), owner=str(user.id))
+    # The verification token is written with the account: a signup is whole or not at all,
+    # so a failure after the commit can never leave an account its owner cannot verify
+    # (and a retry that answers "Email already exists").
+    verify = _new_mail_token(user, "verify-email", VERIFY_MINUTES) \
+        if send_verification and not user.is_verified else None
+
     def fill(tx: TransactWrite) -> None:
         tx.save(claim, condition=Unique.key.does_not_exist())
         tx.save(user, condition=User.id.does_not_exist())
         list_counts.add(tx, list_counts.USERS, 1)
+        if verify is not None:
+            tx.save(verify[1])
 
     try:
         transact(fill)  # retried while another signup holds the same count shard
@@ -122,22 +133,30 @@ def create_user(values: dict[str, Any], *, send_verification: bool = True) -> Us
         raise Conflict("Email already exists", attribute_pointer("email")) from None
     statistics.user_created(bool(user.is_verified), bool(user.is_admin),
                             bool(user.is_super_admin))
-    if send_verification and not user.is_verified:
-        send_verification_mail(user)
+    if verify is not None:
+        send_verification_mail(user, verify[0])
     return user
 
 
-def _mail_token(user: User, purpose: str, minutes: int) -> str:
+def _new_mail_token(user: User, purpose: str, minutes: int) -> tuple[str, MailToken]:
+    """A mailed link's token and its record (stored by digest), not yet saved."""
     token = new_url_token()
-    MailToken(
+    return token, MailToken(
         token_digest(token), purpose=purpose, user_id=user.id, email=user.email,
         expires_at=now() + timedelta(minutes=minutes),
-    ).save()
+    )
+
+
+def _mail_token(user: User, purpose: str, minutes: int) -> str:
+    token, record = _new_mail_token(user, purpose, minutes)
+    record.save()
     return token
 
 
-def send_verification_mail(user: User) -> None:
-    token = _mail_token(user, "verify-email", 60 * 24 * 7)
+def send_verification_mail(user: User, token: str | None = None) -> None:
+    """Mail the link that verifies `user`'s address (`token` already stored, or a new one)."""
+    if token is None:
+        token = _mail_token(user, "verify-email", VERIFY_MINUTES)
     link = f"{frontend_url()}/verify?token={quote(token)}"
     send_mail(
         user.email,
