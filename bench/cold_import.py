@@ -6,6 +6,11 @@ times, and the median is printed with its ratio to the floor (below). Budget: ev
 floor are measured in turns (floor, auth, events, orders, lab, floor, ...), so a change of the
 machine's load moves them alike.
 
+The deployed artifacts carry compiled bytecode (`infra/package.py` runs compileall: Lambda
+cannot write `__pycache__`), so the probe first byte-compiles the repository's code in place,
+as the installed libraries already are; otherwise every run would time our modules' compilation
+from source (this machine sets PYTHONDONTWRITEBYTECODE) against libraries that are compiled.
+
 The Lambda layer does not ship awscrt (only the edge agent uses it), but botocore imports it
 whenever it is installed, as it is in this virtualenv; the probe hides it so the figures are
 those of the deployed package. The `floor` row is botocore + PynamoDB + Chalice alone: what
@@ -64,6 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "layers/openevent", "functions"],  # noqa: S603
+                   check=True, cwd=ROOT)
     times: dict[str, list[float]] = {g: [] for g in GROUPS}
     heavy: dict[str, str] = {}
     for _ in range(args.runs):
