@@ -4,10 +4,11 @@ Guarantees: amounts are integers in minor units, checked as Stripe checks them
 (`stripe_wire.payment_amount`, `not_tens`); a PaymentIntent is confirmed with one of
 Stripe's test cards or PaymentMethods — success gives a succeeded Charge and the intent
 `succeeded` (never confirmed again), a decline a failed Charge, the intent back to
-`requires_payment_method` and a 402 `card_error`; a refund never exceeds what is captured and unrefunded on the charge, and
-only the account that owns an object can see, confirm or refund it. The events Stripe would
-send (`payment_intent.*`, `charge.*`) are queued in `_outbox`, delivered by the server once
-its lock is released. Every method here runs under the server's lock (its caller holds it).
+`requires_payment_method` and a 402 `card_error`; a refund never exceeds what is captured
+and unrefunded on the charge, and only the account that owns an object can see, confirm or
+refund it. The events Stripe would send (`payment_intent.*`, `charge.*`) are queued in
+`_outbox`, delivered by the server once its lock is released. Every method here runs under
+the server's lock (its caller holds it).
 """
 
 from __future__ import annotations
