@@ -10,11 +10,15 @@ budget (`--budget-mb`, default 400) or any request got a 5xx.
 Then the embedded AWS's memory budget (issue #27): `--reads` (20,000) read requests (event
 lists and single events, at the same concurrency) once warm (after `--warm-reads`, 2,000),
 sampling moto's RSS every 1,000; it must stay flat, within ±`--moto-flat-pct` (10 %) of the
-warm value — memory grows with the data, never with the number of requests. Exits non-zero
-otherwise.
+warm value — memory grows with the data, never with the number of requests. Then the
+runtime is restarted on the same data dir; after the same warm-up reads and its first
+snapshot cut (one write, then up to 60 s), moto's RSS must not be more than `--moto-flat-pct`
+below what it was before the restart (the same data must not take less memory after a
+restart than after the load). Exits non-zero otherwise. The
+temporary data dir is removed at the end (`--keep-data` keeps it).
 
     .venv/bin/python bench/load.py [--requests 3000] [--concurrency 50] [--budget-mb 400]
-                                   [--reads 20000] [--moto-flat-pct 10]
+                                   [--reads 20000] [--moto-flat-pct 10] [--keep-data]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,33 +85,58 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=20000)
     parser.add_argument("--warm-reads", type=int, default=2000)
     parser.add_argument("--moto-flat-pct", type=float, default=10.0)
+    parser.add_argument("--keep-data", action="store_true")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="openevent-load-")) / "data"
+    root = Path(tempfile.mkdtemp(prefix="openevent-load-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
-    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir), "OPENEVENT_LAB": "0",
-                "OPENEVENT_WEB_APP": "0",
+    env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(root / "data"),
+                "OPENEVENT_LAB": "0", "OPENEVENT_WEB_APP": "0",
                 "OPENEVENT_PAYMENT_SANDBOX": "0"})
-    log = data_dir.parent / "runtime.log"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        proc = start(env, root / "runtime.log")
+        try:
+            seed, moto = run(base, proc.pid, args)
+            end = reads_stay_flat(base, moto, seed, args) if args.reads else None
+        finally:
+            stop(proc)
+        if end is not None:
+            proc = start(env, root / "runtime-restarted.log")
+            try:
+                same_data_after_restart(base, proc.pid, seed, end, root / "data", args)
+            finally:
+                stop(proc)
+    finally:
+        if args.keep_data:
+            print(f"data kept in {root / 'data'}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`python -m openevent.local` with `env`, once its banner says it is serving."""
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while "running locally" not in log.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"runtime did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        run(base, proc.pid, args)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=120)
+    deadline = time.monotonic() + 180
+    while "running locally" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise SystemExit(f"runtime did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    return proc
 
 
-def run(base: str, runtime: int, args: argparse.Namespace) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=120)
+
+
+def run(base: str, runtime: int, args: argparse.Namespace) -> tuple[list[str], int]:
+    """The mixed load; returns the seeded events' ids and moto's pid."""
     admin = requests.post(f"{base}/auth/session", json=ADMIN, timeout=60).json()["access_token"]
     auth = {**JSONAPI, "Authorization": f"JWT {admin}"}
     seed = [requests.post(f"{base}/v1/events", json=event_doc(f"Seed {i}"), headers=auth,
@@ -194,21 +224,30 @@ def run(base: str, runtime: int, args: argparse.Namespace) -> None:
     if peak[0] > args.budget_mb or errors:
         print(f"FAIL: peak RSS {peak[0]:.0f} MB (budget {args.budget_mb:.0f}), {errors} 5xx")
         sys.exit(1)
-    if args.reads:
-        reads_stay_flat(base, moto, seed, args)
+    return seed, moto
 
 
-def reads_stay_flat(base: str, moto: int, seed: list[str], args: argparse.Namespace) -> None:
-    """The embedded AWS's memory over `args.reads` reads once warm: flat within ±pct."""
-    local = threading.local()
+class Reader:
+    """Read requests as the budget counts them: event lists and single events, alternating,
+    one session per thread."""
 
-    def read(n: int) -> int:
-        if not hasattr(local, "s"):
-            local.s = requests.Session()
+    def __init__(self, base: str, seed: list[str]) -> None:
+        self.base, self.seed, self.local = base, seed, threading.local()
+
+    def __call__(self, n: int) -> int:
+        if not hasattr(self.local, "s"):
+            self.local.s = requests.Session()
+        session = self.local.s
         if n % 2:
-            return local.s.get(f"{base}/v1/events?page[size]=10", timeout=120).status_code
-        return local.s.get(f"{base}/v1/events/{seed[n % len(seed)]}", timeout=120).status_code
+            return session.get(f"{self.base}/v1/events?page[size]=10", timeout=120).status_code
+        return session.get(f"{self.base}/v1/events/{self.seed[n % len(self.seed)]}",
+                           timeout=120).status_code
 
+
+def reads_stay_flat(base: str, moto: int, seed: list[str], args: argparse.Namespace) -> float:
+    """The embedded AWS's memory over `args.reads` reads once warm: flat within ±pct.
+    Returns its RSS at the end."""
+    read = Reader(base, seed)
     with ThreadPoolExecutor(args.concurrency) as pool:
         bad = [s for s in pool.map(read, range(args.warm_reads)) if s != 200]
         warm = rss_mb(moto)
@@ -224,6 +263,39 @@ def reads_stay_flat(base: str, moto: int, seed: list[str], args: argparse.Namesp
           f"{samples[-1]:.0f} MB at the end; {len(bad)} non-200")
     if high - warm > limit or warm - low > limit or bad:
         print("FAIL: the embedded AWS's memory is not flat over reads")
+        sys.exit(1)
+    return samples[-1]
+
+
+def same_data_after_restart(base: str, runtime: int, seed: list[str], before: float,
+                            data_dir: Path, args: argparse.Namespace) -> None:
+    """The same data, restarted, warmed by the same reads and past one snapshot cut (as the
+    process before the restart was), must take about as much memory as it did after the
+    whole load: what the load left behind is the data, not the requests."""
+    moto = moto_pid(runtime)
+    fresh = rss_mb(moto)
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        bad = [s for s in pool.map(Reader(base, seed), range(args.warm_reads)) if s != 200]
+    warm = rss_mb(moto)
+    # a cut holds its working memory (the S3 client's model, the captured tables) as the
+    # long-running process does: one write, then the next generation (every 60 s)
+    generations = set((data_dir / "store").glob("gen-*"))
+    admin = requests.post(f"{base}/auth/session", json=ADMIN, timeout=60).json()["access_token"]
+    requests.post(f"{base}/v1/events", json=event_doc("After restart"), timeout=60,
+                  headers={**JSONAPI, "Authorization": f"JWT {admin}"}).raise_for_status()
+    deadline = time.monotonic() + 120
+    while set((data_dir / "store").glob("gen-*")) <= generations:
+        if time.monotonic() > deadline:
+            raise SystemExit("no snapshot generation was cut within 120 s of a write")
+        time.sleep(1)
+    cut = rss_mb(moto)
+    limit = cut * args.moto_flat_pct / 100
+    print(f"RSS moto, the same data after a restart: {fresh:.0f} MB at start, {warm:.0f} MB "
+          f"after {args.warm_reads} reads, {cut:.0f} MB after its first snapshot cut; "
+          f"{before:.0f} MB before the restart (budget +{args.moto_flat_pct:g} % = "
+          f"+{limit:.0f} MB); {len(bad)} non-200")
+    if before - cut > limit or bad:
+        print("FAIL: the embedded AWS kept memory beyond its data (a restart frees it)")
         sys.exit(1)
 
 
