@@ -26,7 +26,6 @@ from openevent.jsonapi.document import (
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import Payload, parse_document
 from openevent.models.events import Event
-from openevent.orders import sales_regroup
 from openevent.routes import access_codes as access_code_routes
 from openevent.routes import empty as empty_routes
 from openevent.routes import oes_events
@@ -133,6 +132,8 @@ def update_event(ref: str) -> Any:
     require_event_role(user, event, "organizer")
     payload = _parse(schemas.EVENT, url_ids=event_ids(event))
     # through the orders domain: a location change moves the event's sales roll-up
+    from openevent.orders import sales_regroup
+
     event = sales_regroup.update_event(user, event, dict(payload.attributes))
     return _ok(schemas.event_resource(event, user))
 

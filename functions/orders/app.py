@@ -29,7 +29,6 @@ from openevent.jsonapi.document import (
 from openevent.jsonapi.query import ListSource, collection_document, parse_params
 from openevent.jsonapi.request import parse_document, read_body
 from openevent.models.orders import Order
-from openevent.orders import attendees, placing, updates
 from openevent.orders import lifecycle as service
 from openevent.orders.attendee_lists import event_attendee_source
 from openevent.orders.lists import event_order_source
@@ -71,6 +70,8 @@ def _user_id(raw: str) -> int:
 @route(app, "/v1/attendees", methods=["POST"])
 @idempotent(app, lambda: _caller())
 def create_attendee() -> Any:
+    from openevent.orders import attendees as classic
+
     user = require_login(web.current_user(app))
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ATTENDEE,
                              create=True)
@@ -78,7 +79,7 @@ def create_attendee() -> Any:
     if event_ref is None:
         raise Unprocessable("'event' is required", relationship_pointer("event"))
     event = get_event(event_ref, user)
-    attendee = attendees.create_attendee(user, event, payload.relationships.get("ticket"),
+    attendee = classic.create_attendee(user, event, payload.relationships.get("ticket"),
                                        _without_checkin(payload.attributes))
     return web.created(web.resource_document(app, schemas.attendee_resource(attendee, user)),
                        f"/v1/attendees/{attendee.id}")
@@ -101,6 +102,8 @@ def get_attendee(attendee_id: str) -> Any:
 
 @route(app, "/v1/attendees/{attendee_id}", methods=["PATCH"])
 def update_attendee(attendee_id: str) -> Any:
+    from openevent.orders import attendees as classic
+
     user, attendee = _attendee_for(attendee_id)
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ATTENDEE,
                              url_ids=(str(attendee.id),))
@@ -119,7 +122,7 @@ def update_attendee(attendee_id: str) -> Any:
     values, extra = core_and_extra("attendee", changed)
     if extra:
         values["extra"] = dump_extra("attendee", attendee.extra, extra)
-    updated = attendees.update_attendee(user, attendee, values) if values or not checkin \
+    updated = classic.update_attendee(user, attendee, values) if values or not checkin \
         else attendee
     return web.jsonapi(web.resource_document(app, schemas.attendee_resource(updated, user)))
 
@@ -229,6 +232,8 @@ def _ticket(ticket_id: str) -> Any:
 @route(app, "/v1/orders", methods=["POST"])
 @idempotent(app, lambda: _caller())
 def create_order() -> Any:
+    from openevent.orders import placing
+
     user = require_login(web.current_user(app))
     if web.query(app).get("onsite") in ("true", "True", "1"):
         return _create_onsite_order(user)
@@ -274,12 +279,16 @@ def list_orders() -> Any:
 
 @route(app, "/v1/orders/calculate-amount", methods=["POST"])
 def calculate_amount() -> Any:
+    from openevent.orders import placing
+
     return web.plain(placing.calculate_amount(web.current_user(app), web.json_body(app)))
 
 
 @route(app, "/v1/orders/create-order", methods=["POST"])
 @idempotent(app, lambda: _caller())
 def create_checkout_order() -> Any:
+    from openevent.orders import placing
+
     user = require_login(web.current_user(app))
     order = placing.create_checkout_order(user, web.json_body(app))
     return web.created(web.resource_document(app, schemas.order_resource(order, user)),
@@ -301,6 +310,8 @@ def get_order(order_ref: str) -> Any:
 
 @route(app, "/v1/orders/{order_ref}", methods=["PATCH"])
 def update_order(order_ref: str) -> Any:
+    from openevent.orders import updates
+
     user, order = _order_for(order_ref)
     payload = parse_document(web.raw_body(app), web.content_type(app), schemas.ORDER,
                              url_ids=(str(order.id), order.identifier), is_admin=user.is_staff)

@@ -20,7 +20,6 @@ The core's own `logging.getLogger("openevent...")` loggers share the JSON format
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import re
 import threading
@@ -62,44 +61,6 @@ def _service() -> str:
 
 
 _logger_lock = threading.Lock()
-LOG_MAX_BYTES = 10 << 20
-LOG_BACKUPS = 5
-
-
-class RotatingLog(logging.handlers.RotatingFileHandler):
-    """Size-rotated log file that drops what it cannot write (a full disk) quietly: one
-    line on stderr when writing starts failing, none per record."""
-
-    failing = False  # the last record could not be written
-    _error = False
-
-    def emit(self, record: logging.LogRecord) -> None:  # called under the handler's lock
-        self._error = False
-        super().emit(record)
-        if not self._error:
-            self.failing = False
-
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
-        self._error = True
-        if not self.failing:
-            self.failing = True
-            import sys
-
-            try:
-                print(f"openevent: cannot write the log {self.baseFilename}; its lines are "
-                      "dropped until writing works again.", file=sys.stderr, flush=True)
-            except (OSError, ValueError):
-                pass
-
-
-def rotating_log(path: Path) -> RotatingLog:
-    """The local log file handler (see the module docstring for the limits)."""
-    return RotatingLog(path, maxBytes=int(os.environ.get("OPENEVENT_LOG_MAX_BYTES",
-                                                         LOG_MAX_BYTES)),
-                       backupCount=int(os.environ.get("OPENEVENT_LOG_BACKUPS", LOG_BACKUPS)),
-                       encoding="utf-8")
-
-
 def logger() -> Logger:
     """The process's Powertools logger (JSON); locally also to `<data dir>/logs/`.
 
@@ -123,6 +84,8 @@ def _build_logger() -> Logger:
         if data_dir:
             path = Path(data_dir) / "logs"
             path.mkdir(parents=True, exist_ok=True)
+            from openevent.log_files import rotating_log  # local only: not in Lambda's cold start
+
             handler = rotating_log(path / "openevent.log")
     level = os.environ.get("POWERTOOLS_LOG_LEVEL") or (
         "INFO" if in_lambda() or handler is not None else "WARNING")

@@ -46,10 +46,10 @@ def test_a_log_that_cannot_be_written_drops_lines_quietly(fresh, tmp_path, capfd
     fresh.setenv("OPENEVENT_DATA_DIR", str(tmp_path))
     with Client(_app()) as client:
         assert client.http.get("/v1/things/1").status_code == 200
-        from openevent import observability
+        from openevent import log_files, observability
 
         handler = next(h for h in observability.logger().handlers
-                       if isinstance(h, observability.RotatingLog))
+                       if isinstance(h, log_files.RotatingLog))
         handler.stream.close()
         handler.stream = open("/dev/full", "w")  # noqa: SIM115 - every write: ENOSPC
         for i in range(5):

@@ -142,7 +142,7 @@ def relay_lines(stream: Any, log_path: Any, last: list[str]) -> None:
     """Copy a child's stderr to its log file (size-rotated like the API's log, and best
     effort: the disk may be full) and pass its `openevent:` lines on to this process's
     stderr; keeps the last line in `last`."""
-    from openevent.observability import rotating_log
+    from openevent.log_files import rotating_log
 
     try:
         handler: logging.Handler | None = rotating_log(log_path)

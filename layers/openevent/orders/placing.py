@@ -24,7 +24,6 @@ from openevent.errors import (
 from openevent.events import access_codes, inventory
 from openevent.events.inventory import Batch, InventoryConflict
 from openevent.models.base import Unique, get_many, next_id, now, retry_id_clash
-from openevent.models.event_content import tax_claim_key
 from openevent.models.events import DiscountCode, Event, EventRole, Ticket
 from openevent.models.orders import (
     HOLD_BUCKET,
@@ -326,6 +325,8 @@ def _priced_request(user: User | None, body: dict[str, Any]) -> _Basket:
     if len(event_ids) != 1:
         raise Unprocessable("All tickets must belong to one event", "/tickets")
     event_id = event_ids.pop()
+    from openevent.models.event_content import tax_claim_key
+
     found = get_many([(Event, event_id, None), (Unique, tax_claim_key(event_id), None)]
                      + ([(EventRole, event_id, int(user.id))] if user is not None else []))
     event, claim = found[0], found[1]

@@ -11,16 +11,18 @@ share these reads, so they live below both:
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from openevent.errors import NotFound
 from openevent.models.access_codes import AccessCode
 from openevent.models.base import Unique, unique_key
-from openevent.models.event_content import StripeAuthorization
 from openevent.models.events import DiscountCode, Event, Ticket
 from openevent.models.users import User
 from openevent.rules.lookup import with_event
 from openevent.rules.permissions import has_event_role
+
+if TYPE_CHECKING:  # the Stripe account's table loads only when asked for
+    from openevent.models.event_content import StripeAuthorization
 
 
 def tickets_of_event(event_id: int) -> list[Ticket]:
@@ -136,6 +138,8 @@ def may_see_discount_code(user: User | None, code: DiscountCode) -> bool:
 
 
 def stripe_authorization_of(event_id: int) -> StripeAuthorization | None:
+    from openevent.models.event_content import StripeAuthorization
+
     for auth in StripeAuthorization.event_index.query(event_id, limit=1):
         return auth
     return None

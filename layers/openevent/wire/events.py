@@ -29,15 +29,6 @@ from openevent.jsonapi.fields import (
     Timezone,
     Url,
 )
-from openevent.models.event_content import (
-    CustomForm,
-    Microlocation,
-    SocialLink,
-    Sponsor,
-    Tag,
-    Tax,
-    Track,
-)
 from openevent.models.events import DiscountCode, Event, Ticket
 from openevent.models.users import User
 
@@ -519,25 +510,33 @@ def stripe_authorization_resource(auth: Any) -> Resource:
 
 @dataclass(frozen=True)
 class ContentKind:
-    """One child resource type: its URL plural, wire schema and table."""
+    """One child resource type: its URL plural, wire schema and table (the model class, named
+    here and loaded on first use: a group that never reads content never builds its tables'
+    classes on a cold start)."""
 
     plural: str
     schema: Schema
-    model: type[Model]
+    model_name: str
     label: str
+
+    @property
+    def model(self) -> type[Model]:
+        from openevent.models import event_content
+
+        return getattr(event_content, self.model_name)  # type: ignore[no-any-return]
 
 
 KINDS: dict[str, ContentKind] = {
     k.plural: k for k in (
-        ContentKind("tracks", TRACK, Track, "Track"),
-        ContentKind("sponsors", SPONSOR, Sponsor, "Sponsor"),
-        ContentKind("microlocations", MICROLOCATION, Microlocation, "Microlocation"),
-        ContentKind("social-links", SOCIAL_LINK, SocialLink, "Social link"),
-        ContentKind("custom-forms", CUSTOM_FORM, CustomForm, "Custom form"),
-        ContentKind("tags", TAG, Tag, "Tag"),
+        ContentKind("tracks", TRACK, "Track", "Track"),
+        ContentKind("sponsors", SPONSOR, "Sponsor", "Sponsor"),
+        ContentKind("microlocations", MICROLOCATION, "Microlocation", "Microlocation"),
+        ContentKind("social-links", SOCIAL_LINK, "SocialLink", "Social link"),
+        ContentKind("custom-forms", CUSTOM_FORM, "CustomForm", "Custom form"),
+        ContentKind("tags", TAG, "Tag", "Tag"),
     )
 }
-TAX_KIND = ContentKind("taxes", TAX, Tax, "Tax")
+TAX_KIND = ContentKind("taxes", TAX, "Tax", "Tax")
 
 
 def children(kind: ContentKind, event_id: int) -> list[Any]:
@@ -546,7 +545,10 @@ def children(kind: ContentKind, event_id: int) -> list[Any]:
     return list(index.query(event_id))
 
 
-def tax_of(event_id: int) -> Tax | None:
+def tax_of(event_id: int) -> Any:
+    """The event's tax (one per event), or None."""
+    from openevent.models.event_content import Tax
+
     for tax in Tax.event_index.query(event_id, limit=1):
         return tax
     return None
