@@ -30,7 +30,7 @@ from openevent.routes import access_codes as access_code_routes
 from openevent.routes import empty as empty_routes
 from openevent.routes import oes_events
 from openevent.rules.lookup import event_ids, get_event
-from openevent.rules.permissions import require_event_role, require_login
+from openevent.rules.permissions import marketer_of, require_event_role, require_login
 from openevent.wire import events as schemas
 
 app = web.create_app("openevent-events")
@@ -258,27 +258,6 @@ def ticket_availability(ref: str) -> Any:
 
 # --- discount codes --------------------------------------------------------------------
 
-def _marketer(payload: Payload, user: Any) -> tuple[bool, int | None]:
-    """(sent, user id) of the `marketer` relationship; 422 for an unknown user, 403 for
-    someone else unless the caller is an admin."""
-    if "marketer" not in payload.relationships:
-        return False, None
-    raw = payload.relationships["marketer"]
-    if raw is None:
-        return True, None
-    from openevent.models.users import User
-    from openevent.rules.permissions import require_marketer_assignable
-
-    pointer = relationship_pointer("marketer")
-    if not raw.isdigit() or len(raw) > 18:
-        raise Unprocessable("Unknown user", pointer)
-    require_marketer_assignable(user, int(raw), pointer)
-    try:
-        User.get(int(raw))
-    except User.DoesNotExist:
-        raise Unprocessable("Unknown user", pointer) from None
-    return True, int(raw)
-
 
 @route(app, "/v1/discount-codes", methods=["POST"])
 def create_discount_code() -> Any:
@@ -287,7 +266,7 @@ def create_discount_code() -> Any:
     event = _event_of(payload, user)
     code = codes.create_code(user, event, dict(payload.attributes),
                              _int_ids(payload.relationships.get("tickets"), "tickets"),
-                             _marketer(payload, user)[1])
+                             marketer_of(payload, user)[1])
     return web.created(web.resource_document(app, schemas.discount_code_resource(code, user)),
                        f"/v1/discount-codes/{code.id}")
 
@@ -314,7 +293,7 @@ def update_discount_code(item_id: str) -> Any:
     code = codes.update_code(user, code, event, dict(payload.attributes),
                              _int_ids(payload.relationships["tickets"], "tickets")
                              if "tickets" in payload.relationships else None,
-                             _marketer(payload, user))
+                             marketer_of(payload, user))
     return _ok(schemas.discount_code_resource(code, user))
 
 

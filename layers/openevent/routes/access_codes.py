@@ -25,7 +25,7 @@ from openevent.jsonapi.document import JSONAPI, meta_document, relationship_docu
 from openevent.jsonapi.query import ListSource, collection_document
 from openevent.jsonapi.request import Payload, parse_document
 from openevent.rules.lookup import event_ids, get_event
-from openevent.rules.permissions import require_event_role, require_login
+from openevent.rules.permissions import marketer_of, require_event_role, require_login
 from openevent.wire.access_codes import ACCESS_CODE, access_code_resource
 
 
@@ -36,26 +36,6 @@ def _int_ids(raw: list[str] | None, name: str) -> list[int] | None:
         raise Unprocessable(f"'{name}' ids must be numbers", relationship_pointer(name))
     return [int(r) for r in raw]
 
-
-def _marketer(payload: Payload, user: Any) -> tuple[bool, int | None]:
-    """(sent, user id) of `marketer`: the caller themself, anyone for admins (422 unknown)."""
-    if "marketer" not in payload.relationships:
-        return False, None
-    raw = payload.relationships["marketer"]
-    if raw is None:
-        return True, None
-    from openevent.models.users import User
-    from openevent.rules.permissions import require_marketer_assignable
-
-    pointer = relationship_pointer("marketer")
-    if not raw.isdigit() or len(raw) > 18:
-        raise Unprocessable("Unknown user", pointer)
-    require_marketer_assignable(user, int(raw), pointer)
-    try:
-        User.get(int(raw))
-    except User.DoesNotExist:
-        raise Unprocessable("Unknown user", pointer) from None
-    return True, int(raw)
 
 
 def register(app: Chalice) -> None:  # noqa: C901 - one nested view per route
@@ -88,7 +68,7 @@ def register(app: Chalice) -> None:  # noqa: C901 - one nested view per route
         event = get_event(ref, user)
         code = codes.create_code(user, event, dict(payload.attributes),
                                  _int_ids(payload.relationships.get("tickets"), "tickets"),
-                                 _marketer(payload, user)[1])
+                                 marketer_of(payload, user)[1])
         return web.created(web.resource_document(app, access_code_resource(code, user)),
                            f"/v1/access-codes/{code.id}")
 
@@ -108,7 +88,7 @@ def register(app: Chalice) -> None:  # noqa: C901 - one nested view per route
         code = codes.update_code(user, code, event, dict(payload.attributes),
                                  _int_ids(payload.relationships["tickets"], "tickets")
                                  if "tickets" in payload.relationships else None,
-                                 _marketer(payload, user))
+                                 marketer_of(payload, user))
         return ok(access_code_resource(code, user))
 
     @route(app, "/v1/access-codes/{item_id}", methods=["DELETE"])
@@ -140,10 +120,10 @@ def register(app: Chalice) -> None:  # noqa: C901 - one nested view per route
     @route(app, "/v1/access-codes/{item_id}/marketer")
     def access_code_marketer(item_id: str) -> Any:
         from openevent.rules.visibility import require_readable
-        from openevent.wire.access_codes import _marketer as marketer_of
+        from openevent.wire.access_codes import _marketer as code_marketer
 
         user, code, _ = managed(item_id)
-        found = marketer_of(code)
+        found = code_marketer(code)
         if not found:
             return web.jsonapi({"data": None, "jsonapi": JSONAPI})
         return ok(require_readable(user, found[0]))

@@ -133,6 +133,27 @@ def require_marketer_assignable(caller: User, marketer_id: int, pointer: str) ->
         raise Forbidden("Only an admin can name another user as marketer", pointer)
 
 
+def marketer_of(payload: Any, caller: User) -> tuple[bool, int | None]:
+    """(sent, user id) of a code's `marketer` relationship in a parsed document: the caller
+    themself, anyone for admins (403 otherwise), 422 for an unknown user."""
+    from openevent.errors import Unprocessable, relationship_pointer
+
+    if "marketer" not in payload.relationships:
+        return False, None
+    raw = payload.relationships["marketer"]
+    if raw is None:
+        return True, None
+    pointer = relationship_pointer("marketer")
+    if not raw.isdigit() or len(raw) > 18:
+        raise Unprocessable("Unknown user", pointer)
+    require_marketer_assignable(caller, int(raw), pointer)
+    try:
+        User.get(int(raw))
+    except User.DoesNotExist:
+        raise Unprocessable("Unknown user", pointer) from None
+    return True, int(raw)
+
+
 def event_ids_with_role(user: User, needed: str = "track_organizer") -> Iterable[int]:
     """Ids of the events in which `user` holds any role granting `needed`."""
     for role in EventRole.user_index.query(user.id):
