@@ -15,6 +15,11 @@ journal on, nothing but 127.0.0.1):
   overhead;
 - the ratio p50 / floor, with budgets: ≤ 2x for reads, ≤ 3x for login and create-order;
 - requests per second at concurrency 1, 10 and 50 (GET of one event by identifier);
+- with `--profile`: where each request's time goes, from a profile of it sent through the same
+  handlers in this process (the recorder's gateway): the local gateway, the handler and the
+  domain code, the JSON:API layer, PynamoDB/botocore (serializing, signing, parsing), waiting
+  on the embedded AWS (the HTTP hop, moto and the journal: a separate process, so time spent
+  blocked reading its socket), and the rest;
 - with `--oes URL`: the same requests against a running Open Event Server seeded with the
   same data through its own API, measured in the same run, and each row's ratio ours ÷ OES.
 
@@ -238,6 +243,45 @@ def argon2_ms(samples: int) -> float:
     return p50(lambda: verify_password(stored, "a password of usual length"), samples, 3)
 
 
+# Where a profiled function's own time is counted, by the file it runs in (first match wins).
+LAYERS = (
+    ("waiting on the embedded AWS", ("of '_socket.socket' objects", "<built-in method _socket",
+                                     "<built-in method select.")),
+    ("password hash (argon2)", ("argon2",)),
+    ("local gateway", ("openevent/local/", "chalice/local.py")),
+    ("JSON:API (wire, jsonapi)", ("openevent/jsonapi/", "openevent/wire/")),
+    ("PynamoDB, botocore", ("pynamodb/", "botocore/", "urllib3/", "http/client.py")),
+    ("handler and domain code", ("functions/", "openevent/", "chalice/")),
+)
+
+
+def profile_breakdown(recorder: CallRecorder, method: str, path: str, headers: dict[str, str],
+                      body: Any, times: int = 50) -> dict[str, float]:
+    """Milliseconds per request by layer (`LAYERS`), from cProfile's own time of each function
+    over `times` warm requests through the in-process gateway."""
+    import cProfile
+    import pstats
+
+    raw = json.dumps(body).encode() if body is not None else None
+    send = lambda: recorder.gateway.request(  # noqa: E731
+        method, path, {"Host": "127.0.0.1", **headers}, raw)
+    send()
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(times):
+        send()
+    profile.disable()
+    out: dict[str, float] = {name: 0.0 for name, _ in LAYERS}
+    out["other (stdlib, json, logging)"] = 0.0
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    for (filename, _line, function), (_cc, _nc, own, _cum, _callers) in stats.items():
+        where = f"{filename} {function}"
+        layer = next((name for name, marks in LAYERS if any(m in where for m in marks)),
+                     "other (stdlib, json, logging)")
+        out[layer] += own * 1000 / times
+    return out
+
+
 def throughput(fn: Callable[[], Any], concurrency: int, total: int) -> float:
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
@@ -250,6 +294,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--oes", help="a running Open Event Server to measure beside ours")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where each request's time goes, by layer")
     parser.add_argument("--oes-login", default="admin@example.com:password",
                         help="its super admin, email:password")
     args = parser.parse_args()
@@ -278,6 +324,7 @@ def main() -> None:
         print("|" + "---|" * (header.count("|") - 1))
         ours_req = ours.pages()
         oes_req = oes.pages() if oes else {}
+        profiles: dict[str, dict[str, float]] = {}
         for name, (kind, send) in ours_req.items():
             method, path = name.split(" ", 1)
             real = {"GET /v1/events (page of 10)": "/v1/events?page[size]=10",
@@ -294,6 +341,8 @@ def main() -> None:
                            "Authorization": f"JWT {ours.token}"}
                 body = {"tickets": [{"id": ours.ticket_id, "quantity": 1}]}
             calls = recorder.record(method, real, headers, body)
+            if args.profile:
+                profiles[name] = profile_breakdown(recorder, method, real, headers, body)
             ms = p50(send, args.samples)
             floor = floor_ms(moto, calls, args.samples, recorder.unrecorded)
             if kind == "login":
@@ -309,6 +358,14 @@ def main() -> None:
                 theirs = p50(oes_req[name][1], args.samples)
                 row += f" {theirs:.1f} ms | {ms / theirs:.2f}x |"
             print(row)
+        if profiles:
+            layers = list(next(iter(profiles.values())))
+            print("\nwhere the time goes (ms a request, in-process, profiled: the profiler "
+                  "itself slows Python code, not the waits)\n")
+            print("| request | " + " | ".join(layers) + " |")
+            print("|" + "---|" * (len(layers) + 1))
+            for name, spent in profiles.items():
+                print(f"| {name} | " + " | ".join(f"{spent[k]:.1f}" for k in layers) + " |")
         one = ours_req["GET /v1/events/<identifier>"][1]
         print()
         for concurrency in (1, 10, 50):
