@@ -30,8 +30,6 @@ from openevent.jsonapi.query import ListSource, collection_document, parse_param
 from openevent.jsonapi.request import parse_document, read_body
 from openevent.models.orders import Order
 from openevent.orders import lifecycle as service
-from openevent.orders.attendee_lists import event_attendee_source
-from openevent.orders.lists import event_order_source
 from openevent.routes import oes_orders
 from openevent.routes import ticket_documents as ticket_document_routes
 from openevent.rules.lookup import get_event
@@ -178,6 +176,8 @@ def event_attendees(event_ref: str) -> Any:
     event = get_event(event_ref, user)
     query = web.query(app)
     params = parse_params(query)
+    from openevent.orders.attendee_lists import event_attendee_source
+
     source = event_attendee_source(int(event.id), params, user)  # reads the caller's role
     require_event_role(user, event, "coorganizer")
     return web.jsonapi(collection_document(source, lambda a: schemas.attendee_resource(a, user),
@@ -408,6 +408,8 @@ def event_orders(event_ref: str) -> Any:
     event = get_event(event_ref, user)
     query = web.query(app)
     params = parse_params(query)
+    from openevent.orders.lists import event_order_source
+
     source = event_order_source(int(event.id), params, user)  # reads the caller's role too
     require_event_role(user, event, "coorganizer")
     return web.jsonapi(collection_document(source, lambda o: schemas.order_resource(o, user),
