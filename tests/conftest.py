@@ -37,6 +37,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from openevent.local.gateway import Gateway, GatewayResponse  # noqa: E402
 from openevent.local.moto_patches import lock_moto_dynamodb  # noqa: E402
+from openevent.local.moto_speed import speed_up_moto_dynamodb  # noqa: E402
 from openevent.settings import get_settings  # noqa: E402
 from openevent.signing.keys import ensure_file as _ensure_ticket_keys  # noqa: E402
 
@@ -46,6 +47,7 @@ JSONAPI = "application/vnd.api+json"
 
 # Threads in tests hit moto like concurrent Lambdas hit DynamoDB: make moto atomic per call.
 lock_moto_dynamodb()
+speed_up_moto_dynamodb()  # as the embedded AWS runs
 
 
 @pytest.fixture(scope="session")
