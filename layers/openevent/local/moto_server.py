@@ -36,6 +36,7 @@ from openevent.local.moto_patches import (
     model_transaction_conflicts,
     untrack_moto_models,
 )
+from openevent.local.moto_speed import speed_up_moto_dynamodb
 from openevent.local.process import limit_malloc_retention
 
 log = logging.getLogger("openevent.moto")
@@ -83,12 +84,10 @@ def _trace_memory(data_dir: Path) -> None:
 
 
 def serve_durable(host: str, port: int, data_dir: Path, watch_parent: bool) -> None:
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
+
+    from openevent.local.moto_http import KeepAliveHandler
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     stop = threading.Event()
@@ -119,7 +118,7 @@ def serve_durable(host: str, port: int, data_dir: Path, watch_parent: bool) -> N
     app_box.append(app)
     counts = app.load(plan)
     store_dir.mkdir(parents=True, exist_ok=True)
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
     app.endpoint = f"http://{host}:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
     thread.start()
@@ -170,6 +169,7 @@ def serve_durable(host: str, port: int, data_dir: Path, watch_parent: bool) -> N
 def main(argv: list[str] | None = None) -> None:
     lock_moto_dynamodb()
     untrack_moto_models()
+    speed_up_moto_dynamodb()
     args = list(sys.argv[1:] if argv is None else argv)
     if "--transaction-ms" in args:  # benchmarks: DynamoDB's transaction conflicts modelled
         at = args.index("--transaction-ms")
