@@ -256,7 +256,7 @@ LAYERS = (
 
 
 def profile_breakdown(recorder: CallRecorder, method: str, path: str, headers: dict[str, str],
-                      body: Any, times: int = 50) -> dict[str, float]:
+                      body: Any, times: int = 50, top: int = 0) -> dict[str, float]:
     """Milliseconds per request by layer (`LAYERS`), from cProfile's own time of each function
     over `times` warm requests through the in-process gateway."""
     import cProfile
@@ -279,6 +279,12 @@ def profile_breakdown(recorder: CallRecorder, method: str, path: str, headers: d
         layer = next((name for name, marks in LAYERS if any(m in where for m in marks)),
                      "other (stdlib, json, logging)")
         out[layer] += own * 1000 / times
+    if top:
+        print(f"\n{method} {path}: the {top} costliest functions (own time, ms a request)")
+        costly = sorted(stats.items(), key=lambda kv: -kv[1][2])[:top]
+        for (filename, line, function), (_cc, calls, own, _cum, _callers) in costly:
+            print(f"  {own * 1000 / times:6.2f}  {calls / times:7.1f} calls  "
+                  f"{Path(filename).name}:{line} {function}")
     return out
 
 
@@ -296,6 +302,8 @@ def main() -> None:
     parser.add_argument("--oes", help="a running Open Event Server to measure beside ours")
     parser.add_argument("--profile", action="store_true",
                         help="also print where each request's time goes, by layer")
+    parser.add_argument("--top", type=int, default=0, metavar="N",
+                        help="with --profile: also print each request's N costliest functions")
     parser.add_argument("--oes-login", default="admin@example.com:password",
                         help="its super admin, email:password")
     args = parser.parse_args()
@@ -342,7 +350,8 @@ def main() -> None:
                 body = {"tickets": [{"id": ours.ticket_id, "quantity": 1}]}
             calls = recorder.record(method, real, headers, body)
             if args.profile:
-                profiles[name] = profile_breakdown(recorder, method, real, headers, body)
+                profiles[name] = profile_breakdown(recorder, method, real, headers, body,
+                                                   top=args.top)
             ms = p50(send, args.samples)
             floor = floor_ms(moto, calls, args.samples, recorder.unrecorded)
             if kind == "login":
