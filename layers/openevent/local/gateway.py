@@ -208,9 +208,10 @@ class Gateway:
 
             def setup(self) -> None:
                 super().setup()
-                # An answer is two writes (headers, then body): with Nagle's algorithm the
-                # body waits for the ACK of the headers, which a keep-alive client delays by
-                # up to 40 ms. Send each write at once, as API Gateway's front end does.
+                # An answer that is two writes (headers, then body; a HEAD's or a WebSocket's)
+                # would wait under Nagle's algorithm for the ACK of the first, which a
+                # keep-alive client delays by up to 40 ms. Send each write at once, as API
+                # Gateway's front end does.
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             timeout = 60  # any single send or receive (a client that stops reading)
@@ -280,6 +281,12 @@ class Gateway:
                 if self.close_connection or self.server.closing:
                     self.send_header("Connection", "close")
                     self.close_connection = True
+                # the head and the body leave in one write (one segment for small answers)
+                buffered = getattr(self, "_headers_buffer", None)
+                if buffered is not None and self.command != "HEAD":
+                    buffered.extend((b"\r\n", resp.body))
+                    self.flush_headers()
+                    return
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(resp.body)
