@@ -4,7 +4,8 @@ A person clicking through the web app waits for one request at a time. For each 
 page of the app makes, this measures on a real local runtime (`python -m openevent.local`,
 journal on, nothing but 127.0.0.1):
 
-- p50 at concurrency 1, warm (keep-alive, after warm-up requests), over `--samples` requests;
+- p50 at concurrency 1, warm (keep-alive, after warm-up requests), over `--samples` requests,
+  sampled in turns with its floor (and Open Event Server's answer): one of each per round;
 - the floor: the p50 of the same AWS round trips made bare (botocore, no framework) to the
   same embedded AWS, in the same run. The calls are recorded by sending the same request
   through the same handlers in this process (`openevent.local.gateway.Gateway`, pointed at
@@ -67,14 +68,22 @@ def free_port() -> int:
 
 
 def p50(fn: Callable[[], Any], samples: int, warmup: int = 20) -> float:
+    return paired_p50([fn], samples, warmup)[0]
+
+
+def paired_p50(fns: list[Callable[[], Any]], samples: int, warmup: int = 20) -> list[float]:
+    """The p50 of each function, sampled in turns (one call of each per round), so a change
+    in the machine's load while measuring weighs on every figure of a row alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(samples):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for fn, spent in zip(fns, times, strict=True):
+            started = time.perf_counter()
+            fn()
+            spent.append((time.perf_counter() - started) * 1000)
+    return [statistics.median(spent) for spent in times]
 
 
 def ok(resp: requests.Response) -> requests.Response:
@@ -215,10 +224,10 @@ class CallRecorder:
         return list(self.calls)
 
 
-def floor_ms(moto: str, calls: list[tuple[str, str, Any]], samples: int,
-             replay: Callable[..., Any]) -> float:
-    """p50 of the recorded calls replayed bare, one after the other, with botocore
-    (`replay` is botocore's own `_make_api_call`, not the recording one)."""
+def floor_trips(moto: str, calls: list[tuple[str, str, Any]],
+                replay: Callable[..., Any]) -> Callable[[], None]:
+    """The recorded calls replayed bare, one after the other, with botocore (`replay` is
+    botocore's own `_make_api_call`, not the recording one): one sample of the floor."""
     import boto3
     from botocore.exceptions import ClientError
 
@@ -233,7 +242,7 @@ def floor_ms(moto: str, calls: list[tuple[str, str, Any]], samples: int,
             except ClientError:
                 pass  # a refused conditional write: its round trip is what counts
 
-    return p50(trips, samples)
+    return trips
 
 
 def argon2_ms(samples: int) -> float:
@@ -352,8 +361,11 @@ def main() -> None:
             if args.profile:
                 profiles[name] = profile_breakdown(recorder, method, real, headers, body,
                                                    top=args.top)
-            ms = p50(send, args.samples)
-            floor = floor_ms(moto, calls, args.samples, recorder.unrecorded)
+            # ours, the floor (and Open Event Server) in turns, sample by sample
+            measured = [send, floor_trips(moto, calls, recorder.unrecorded)]
+            if oes:
+                measured.append(oes_req[name][1])
+            ms, floor, *theirs_p50 = paired_p50(measured, args.samples)
             if kind == "login":
                 floor += slow_hash
             ratio = ms / floor if floor else float("inf")
@@ -364,7 +376,7 @@ def main() -> None:
             row = (f"| {name} | {len(calls)} ({ops}) | {ms:.1f} ms | {floor:.1f} ms | "
                    f"{ratio:.2f}x | ≤ {BUDGET[kind]:.0f}x {'ok' if within else 'EXCEEDED'} |")
             if oes:
-                theirs = p50(oes_req[name][1], args.samples)
+                theirs = theirs_p50[0]
                 row += f" {theirs:.1f} ms | {ms / theirs:.2f}x |"
             print(row)
         if profiles:
