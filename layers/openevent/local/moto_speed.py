@@ -44,7 +44,9 @@ READS = frozenset({
     "get_item", "query", "scan", "batch_get_item", "transact_get_items", "get_table",
     "describe_table", "list_tables", "describe_time_to_live", "list_tags_of_resource",
     "describe_continuous_backups", "describe_endpoints", "describe_backup", "list_backups",
-    "get_keys_value", "get_schema", "describe_limits"})
+    "get_keys_value", "get_schema", "describe_limits", "get_table_keys_name",
+    "iter_tagged_resources", "get_backup", "describe_export", "describe_import",
+    "list_exports", "get_resource_policy"})
 _narrowed = threading.local()  # the candidate items of the Query running in this thread
 _version_lock = threading.Lock()
 _version = [0]
@@ -155,7 +157,7 @@ def _narrow_queries() -> None:
     from moto.dynamodb.models.table import Table
 
     for name, fn in list(vars(DynamoDBBackend).items()):
-        if callable(fn) and not name.startswith("_") and name not in READS:
+        if inspect.isfunction(fn) and not name.startswith("_") and name not in READS:
             setattr(DynamoDBBackend, name, _may_write(fn))
     moto_all_items, moto_query = Table.all_items, Table.query
     signature = inspect.signature(moto_query)
