@@ -206,3 +206,32 @@ def test_a_client_that_never_shakes_hands_is_cut_off_and_holds_up_no_one(servers
     finally:
         silent.close()
         plain_http.close()
+
+
+def test_past_the_connection_cap_a_tls_client_gets_the_503_answer(tmp_path, monkeypatch):
+    """The cap (`OPENEVENT_MAX_CONNECTIONS`) holds on the https port too, and the refusal is
+    the same 503 as on http: answered after a handshake in a thread of its own, so the
+    accept loop never waits for a refused client's handshake."""
+    monkeypatch.setenv("OPENEVENT_MAX_CONNECTIONS", "2")
+    files = tls.ensure_certificate(tmp_path)
+    server = Gateway(pool_size=1, groups=(), mounts=[]).serve(
+        "127.0.0.1", free_port(), tls=tls.server_context(files))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = ssl.create_default_context(cafile=str(files.ca))
+    held = []
+    try:
+        for _ in range(2):  # two clients that shook hands and say nothing
+            raw = socket.create_connection(("127.0.0.1", server.server_port))
+            held.append(context.wrap_socket(raw, server_hostname="127.0.0.1"))
+        time.sleep(0.3)
+        silent = socket.create_connection(("127.0.0.1", server.server_port))  # no handshake
+        held.append(silent)
+        resp = requests.get(f"https://127.0.0.1:{server.server_port}/v1/none", timeout=10,
+                            verify=str(files.ca))
+        assert resp.status_code == 503 and resp.headers["Retry-After"] == "1"
+        assert resp.json()["errors"][0]["detail"].startswith("Too many open connections")
+    finally:
+        for conn in held:
+            conn.close()
+        server.drain(timeout=1)
+        server.server_close()

@@ -380,6 +380,7 @@ class GatewayServer(ThreadingHTTPServer):
         self.before_drain: list[Any] = []
         self._deadlines: dict[socket.socket, float] = {}
         self._reaping = True
+        self._tls_refusals = threading.BoundedSemaphore(16)  # refusals shaking hands at once
         super().__init__(*args, **kwargs)
         threading.Thread(target=self._reap, name="gateway-reaper", daemon=True).start()
 
@@ -412,6 +413,21 @@ class GatewayServer(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def _refuse(self, request: socket.socket) -> None:
+        if self.tls is not None:  # the 503 needs a handshake first: not in the accept loop
+            if not self._tls_refusals.acquire(blocking=False):
+                self.shutdown_request(request)  # a storm of them: closed unanswered
+                return
+            threading.Thread(target=self._refuse_tls, args=(request,), daemon=True).start()
+            return
+        self._answer_503(request)
+
+    def _refuse_tls(self, request: socket.socket) -> None:
+        try:
+            self._answer_503(request)
+        finally:
+            self._tls_refusals.release()
+
+    def _answer_503(self, request: socket.socket) -> None:
         error = ServiceUnavailable("Too many open connections; retry shortly.")
         body = dumps(error.to_document()).encode()
         try:
