@@ -202,10 +202,22 @@ def test_a_client_that_never_shakes_hands_is_cut_off_and_holds_up_no_one(servers
         assert silent.recv(1) == b""  # closed at the header deadline (1 s)
         assert time.monotonic() - started < 8
         plain_http.settimeout(10)
-        assert not plain_http.recv(100).startswith(b"HTTP/")  # not TLS: nothing served
+        # plain http on the https port: sent to the same URL over https, nothing served
+        assert plain_http.recv(4096).split(b"\r\n")[:2] == [
+            b"HTTP/1.1 308 Permanent Redirect",
+            b"Location: https://x/v1/settings"]
     finally:
         silent.close()
         plain_http.close()
+    followed = requests.get(f"http://127.0.0.1:{secure.server_port}/v1/no-such-route?a=1",
+                            timeout=10, verify=str(files.ca))
+    assert followed.url == f"https://127.0.0.1:{secure.server_port}/v1/no-such-route?a=1"
+    assert followed.status_code == 404 and followed.history[0].status_code == 308
+    bad = socket.create_connection(("127.0.0.1", secure.server_port))
+    with bad:
+        bad.sendall(b'GET /x HTTP/1.1\r\nHost: evil"><script>\r\n\r\n')  # no redirect
+        bad.settimeout(10)
+        assert bad.recv(4096).startswith(b"HTTP/1.1 400 Bad Request")
 
 
 def test_past_the_connection_cap_a_tls_client_gets_the_503_answer(tmp_path, monkeypatch):

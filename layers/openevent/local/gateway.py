@@ -44,6 +44,7 @@ from openevent.errors import (
     ServiceUnavailable,
 )
 from openevent.local import iam, static
+from openevent.local.tls import answer_plain_http
 from openevent.routing import GROUPS, group_for
 from openevent.web import dumps
 
@@ -227,6 +228,14 @@ class Gateway:
                 limits = self.server.limits
                 self.server.expect(self.connection, limits.idle if self.served
                                    else limits.header)
+                if self.server.tls is not None and not self.served:
+                    try:
+                        if answer_plain_http(self.connection):  # http:// on this port
+                            self.close_connection = True
+                            return
+                    except OSError:
+                        self.close_connection = True
+                        return
                 try:
                     first = self.rfile.peek(1)  # type: ignore[attr-defined]
                 except OSError:

@@ -7,7 +7,8 @@ the https one tells the gateway so (`X-Forwarded-Proto: https`, as CloudFront do
 app's page names its own https origin as its API host. With TLS on, the runtime's default
 frontend URL (`OPENEVENT_FRONTEND_URL`) is the https origin: mailed links and payment return
 URLs then point at an https page, whose settings form saves as it loads (the web app's URL
-fields accept only https URLs; docs/frontend-compat.md row 25).
+fields accept only https URLs; docs/frontend-compat.md row 25). Plain HTTP sent to the https
+port is redirected (308) to the same URL over https.
 
 The certificate is made with `cryptography` on the first start, into `<data dir>/tls/`:
 a local certificate authority (`ca.pem`, 10 years; name-constrained to `localhost` and
@@ -25,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import threading
@@ -176,6 +178,39 @@ def start(runtime: Any) -> Any:
     thread.start()
     runtime.threads.append(thread)
     return server
+
+
+def answer_plain_http(conn: socket.socket) -> bool:
+    """A plain HTTP request on the https port (`http://127.0.0.1:8443/...` typed by a person):
+    answered with a redirect to the same URL over https, and True; False for a TLS client
+    (its first byte is a handshake record) or a closed connection. Reads the TCP socket
+    under the TLS one (nothing of TLS has been read yet), within the connection's deadline."""
+    first = socket.socket.recv(conn, 1, socket.MSG_PEEK)
+    if not first or first == b"\x16":
+        return False
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < 8192:
+        chunk = socket.socket.recv(conn, 8192 - len(head))
+        if not chunk:
+            break
+        head += chunk
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    host = next((line.split(b":", 1)[1].strip() for line in lines[1:]
+                 if line.lower().startswith(b"host:")), b"")
+    if len(parts) == 3 and parts[1].startswith(b"/") and _HOST.fullmatch(host):
+        location = b"https://" + host + parts[1]
+        answer = (b"HTTP/1.1 308 Permanent Redirect\r\nLocation: " + location +
+                  b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    else:
+        body = b"This port speaks HTTPS: use https://.\n"
+        answer = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+                  b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+    socket.socket.sendall(conn, answer)
+    return True
+
+
+_HOST = re.compile(rb"[A-Za-z0-9.\-]+(:\d{1,5})?")
 
 
 # -- making and checking the files ---------------------------------------------------------
