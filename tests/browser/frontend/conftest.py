@@ -341,7 +341,16 @@ _accounts = iter(range(1, 10**6))
 @pytest.fixture
 def new_account(web: WebSystem) -> Any:
     """A verified account made through the API: `(email, password, token)`."""
+    return _account_maker(web)
 
+
+@pytest.fixture
+def new_https_account(web_https: WebSystem) -> Any:
+    """`new_account` on the runtime started as `make run` (`web_https`)."""
+    return _account_maker(web_https)
+
+
+def _account_maker(web: WebSystem) -> Any:
     def make(verified: bool = True) -> tuple[str, str, str]:
         address = f"person{next(_accounts)}-{os.getpid()}@example.com"
         password = "correct-horse-1"
