@@ -12,6 +12,11 @@ seconds (15) for its next request; a slow client is cut off at those deadlines h
 trickles its bytes. At most `OPENEVENT_MAX_CONNECTIONS` (256) are open at once: one more is
 answered 503 with Retry-After and closed, so idle or hostile clients cannot hold a thread each
 for as long as they like.
+
+`Gateway.serve(..., tls=context)` serves the same over TLS (the local runtime's https
+origin, `openevent.local.tls`): a connection's handshake runs in its own thread under the
+header deadline, the gateway is told the scheme (`X-Forwarded-Proto`, set by the server,
+never taken from the client), and plain HTTP on that port is redirected to https.
 """
 
 from __future__ import annotations
