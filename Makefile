@@ -45,7 +45,6 @@ node-deps:
 # The API, the lab console and the web app at / (built in the background on the first start).
 run: system-deps node-deps $(STAMP)
 	OPENEVENT_MODULES=$${OPENEVENT_MODULES-ticket,payment,donation} \
-	OPENEVENT_FRONTEND_URL=$${OPENEVENT_FRONTEND_URL-http://127.0.0.1:$${PORT:-8000}} \
 	$(BIN)/python -m openevent.local
 
 test: system-deps $(STAMP) $(INFRA_STAMP) frontend imports

@@ -1,5 +1,7 @@
 """The real local runtime (`make run`'s `python -m openevent.local`) in a child process,
-driven over HTTP on 127.0.0.1 only."""
+driven over HTTP on 127.0.0.1 only. As `make run`, it serves its origin over TLS too, on a
+free port of its own (`https_base`; clients verify its certificate with `ca`, the runtime's
+local CA) unless a test turns that off (`OPENEVENT_HTTPS_PORT=off`)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,12 @@ class LocalSystem:
     data_dir: Path
     process: subprocess.Popen[str]
     log: Path
+    https_base: str | None = None
+
+    @property
+    def ca(self) -> Path:
+        """The runtime's local CA certificate (`openevent.local.tls`): what clients trust."""
+        return self.data_dir / "tls" / "ca.pem"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -49,7 +57,7 @@ def runtime_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     # no web app unless a test asks for one: a runtime without a current build would start
     # building it (`openevent.local.webapp`)
     env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir),
-                "OPENEVENT_WEB_APP": "0", **extra})
+                "OPENEVENT_WEB_APP": "0", "OPENEVENT_HTTPS_PORT": str(free_port()), **extra})
     return env
 
 
@@ -69,7 +77,9 @@ def start_system(data_dir: Path, port: int, *args: str,
             process.kill()
             raise RuntimeError(f"local runtime did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
-    return LocalSystem(f"http://127.0.0.1:{port}", data_dir, process, log)
+    https_port = env["OPENEVENT_HTTPS_PORT"]
+    https_base = None if https_port.lower() in ("0", "off") else f"https://127.0.0.1:{https_port}"
+    return LocalSystem(f"http://127.0.0.1:{port}", data_dir, process, log, https_base)
 
 
 def stop_system(system: LocalSystem) -> str:

@@ -50,7 +50,7 @@ def test_first_start_builds_the_web_app_in_the_background(tmp_path: Path):
     system = start_system(tmp_path / "data", free_port(), extra_env=env)
     try:
         banner = system.log.read_text()
-        assert f"{system.base}/  being built" in banner
+        assert f"{system.https_base}/  being built" in banner  # the origin a person opens
         assert f"{system.base}/lab/" in banner and f"{system.base}/v1" in banner
         assert system.get("/v1/modules").status_code == 200  # the API answers meanwhile
         assert system.get("/lab/").status_code == 200

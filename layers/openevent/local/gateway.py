@@ -12,6 +12,11 @@ seconds (15) for its next request; a slow client is cut off at those deadlines h
 trickles its bytes. At most `OPENEVENT_MAX_CONNECTIONS` (256) are open at once: one more is
 answered 503 with Retry-After and closed, so idle or hostile clients cannot hold a thread each
 for as long as they like.
+
+`Gateway.serve(..., tls=context)` serves the same over TLS (the local runtime's https
+origin, `openevent.local.tls`): a connection's handshake runs in its own thread under the
+header deadline, the gateway is told the scheme (`X-Forwarded-Proto`, set by the server,
+never taken from the client), and plain HTTP on that port is redirected to https.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import logging
 import os
 import queue
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -43,6 +49,7 @@ from openevent.errors import (
     ServiceUnavailable,
 )
 from openevent.local import iam, static
+from openevent.local.tls import answer_plain_http
 from openevent.routing import GROUPS, group_for
 from openevent.web import dumps
 
@@ -164,9 +171,11 @@ class Gateway:
             if found is not None:
                 body = found.read_bytes()
                 if found.name == "index.html":
-                    host = next((v for k, v in headers.items() if k.lower() == "host"), None)
+                    host = _header(headers, "host")
+                    scheme = "https" if _header(headers, "x-forwarded-proto") == "https" \
+                        else "http"
                     body = static.with_configured_lab_stream(static.with_preloaded_stripe_js(
-                        static.same_origin_page(body, host)))
+                        static.same_origin_page(body, host, scheme)))
                 return GatewayResponse(200, {"Content-Type": static.content_type(found),
                                              "Cache-Control": "no-cache"}, body)
             building = static.building_page(self.mounts, path)
@@ -199,7 +208,9 @@ class Gateway:
             payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         return GatewayResponse(int(raw["statusCode"]), out_headers, payload)
 
-    def serve(self, host: str, port: int) -> GatewayServer:
+    def serve(self, host: str, port: int, tls: ssl.SSLContext | None = None
+              ) -> GatewayServer:
+        """`host:port` over HTTP, or over TLS with `tls` (`openevent.local.tls`)."""
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -223,6 +234,14 @@ class Gateway:
                 limits = self.server.limits
                 self.server.expect(self.connection, limits.idle if self.served
                                    else limits.header)
+                if self.server.tls is not None and not self.served:
+                    try:
+                        if answer_plain_http(self.connection):  # http:// on this port
+                            self.close_connection = True
+                            return
+                    except OSError:
+                        self.close_connection = True
+                        return
                 try:
                     first = self.rfile.peek(1)  # type: ignore[attr-defined]
                 except OSError:
@@ -263,7 +282,10 @@ class Gateway:
                 self.server.expect(self.connection, self.server.limits.body)
                 body = self.rfile.read(length) if length else b""
                 self.server.working(self.connection)  # no deadline while it is answered
-                headers = {k: v for k, v in self.headers.items()}
+                # the scheme the client used, as CloudFront says it (never the client's word)
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() != "x-forwarded-proto"}
+                headers["X-Forwarded-Proto"] = self.server.scheme
                 try:
                     resp = gateway.request(self.command, self.path, headers, body)
                 except Exception:  # noqa: BLE001 - keep serving; the error is logged
@@ -317,7 +339,7 @@ class Gateway:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 log.info("%s %s", self.address_string(), format % args)
 
-        return GatewayServer((host, port), Handler, limits=Limits.from_env())
+        return GatewayServer((host, port), Handler, limits=Limits.from_env(), tls=tls)
 
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS")
@@ -363,8 +385,13 @@ class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # the default (5) resets bursts of simultaneous connects
 
-    def __init__(self, *args: Any, limits: Limits | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, limits: Limits | None = None,
+                 tls: ssl.SSLContext | None = None, **kwargs: Any) -> None:
         self.closing = False
+        #: TLS: each accepted socket is wrapped here and shakes hands in its own thread, on
+        #: its first read, under the header deadline (a slow handshake holds up no other).
+        self.tls = tls
+        self.scheme = "https" if tls is not None else "http"
         self.limits = limits or Limits()
         self._busy = 0
         self._state = threading.Condition()
@@ -374,8 +401,21 @@ class GatewayServer(ThreadingHTTPServer):
         self.before_drain: list[Any] = []
         self._deadlines: dict[socket.socket, float] = {}
         self._reaping = True
+        self._tls_refusals = threading.BoundedSemaphore(16)  # refusals shaking hands at once
         super().__init__(*args, **kwargs)
         threading.Thread(target=self._reap, name="gateway-reaper", daemon=True).start()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = self.socket.accept()
+        if self.tls is not None:
+            conn = self.tls.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        return conn, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            log.debug("connection from %s ended: %s", client_address, sys.exc_info()[1])
+            return  # a client that left or would not shake hands: not a server fault
+        super().handle_error(request, client_address)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._state:
@@ -394,6 +434,21 @@ class GatewayServer(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def _refuse(self, request: socket.socket) -> None:
+        if self.tls is not None:  # the 503 needs a handshake first: not in the accept loop
+            if not self._tls_refusals.acquire(blocking=False):
+                self.shutdown_request(request)  # a storm of them: closed unanswered
+                return
+            threading.Thread(target=self._refuse_tls, args=(request,), daemon=True).start()
+            return
+        self._answer_503(request)
+
+    def _refuse_tls(self, request: socket.socket) -> None:
+        try:
+            self._answer_503(request)
+        finally:
+            self._tls_refusals.release()
+
+    def _answer_503(self, request: socket.socket) -> None:
         error = ServiceUnavailable("Too many open connections; retry shortly.")
         body = dumps(error.to_document()).encode()
         try:
@@ -426,10 +481,7 @@ class GatewayServer(ThreadingHTTPServer):
                 for conn in late:
                     del self._deadlines[conn]
             for conn in late:
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                _cut(conn)
 
     def shutdown_request(self, request: Any) -> None:
         with self._state:
@@ -475,7 +527,13 @@ class GatewayServer(ThreadingHTTPServer):
         # A connection waiting for its next request gets EOF; one in a request finishes it
         # first (its handler closes the connection after answering).
         for conn in list(self._connections - self._busy_sockets):
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _cut(conn)
+
+
+def _cut(conn: socket.socket) -> None:
+    """End a connection from another thread: its reader sees EOF. On a TLS socket, the TCP
+    socket itself (`SSLSocket.shutdown` would also drop the TLS state under the reader)."""
+    try:
+        socket.socket.shutdown(conn, socket.SHUT_RDWR)
+    except OSError:
+        pass

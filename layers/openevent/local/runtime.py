@@ -3,7 +3,8 @@
 One process supervises:
 - moto's server (a child process) as the embedded AWS: DynamoDB, S3, SES, SQS, IoT data;
 - every function group behind one port (default 8000, `PORT` overrides), dispatched by the
-  route table exactly as the public origin does in AWS;
+  route table exactly as the public origin does in AWS, and the same over TLS on a second
+  port (`openevent.local.tls`; the https origin is then the default frontend URL);
 - S3 event notifications (bucket → SQS, in moto) delivered to the same SQS handlers AWS
   invokes;
 - the groups' scheduled jobs, ticking;
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openevent.lab.localbroker import free_port
+from openevent.local import tls
 from openevent.local.process import StartupError, limit_malloc_retention
 
 log = logging.getLogger("openevent.local")
@@ -186,6 +188,8 @@ class Runtime:
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.server: Any = None
+        self.https_port: int | None = None
+        self.https_server: Any = None  # the same gateway over TLS (openevent.local.tls)
         self.lab_status = "off"
         self.payments_status = "off"
         self.on_stop: list[Any] = []  # callbacks of the parts started in-process
@@ -195,6 +199,7 @@ class Runtime:
         """Every check that can refuse a start, before anything on disk is touched."""
         check_tools()
         check_port(self.port)
+        self.https_port = tls.preflight(self.port)
         check_data_dir(self.data_dir)
         check_jwt_secret(self.data_dir)
         check_data_key(self.data_dir)
@@ -227,6 +232,8 @@ class Runtime:
             "OPENEVENT_LAB_BROKER": f"127.0.0.1:{self.broker_port}",
         }
         os.environ.update(env)
+        if not os.environ.get("OPENEVENT_FRONTEND_URL"):  # the origin the banner gives
+            os.environ["OPENEVENT_FRONTEND_URL"] = self.web_origin()
         os.environ.setdefault("OPENEVENT_JWT_SECRET", _jwt_secret(self.data_dir))
         os.environ.setdefault("OPENEVENT_DATA_KEY", _data_key(self.data_dir))
         if not os.environ.get("OPENEVENT_TICKET_KEYS_FILE"):
@@ -386,6 +393,7 @@ class Runtime:
         thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
         thread.start()
         self.threads.append(thread)
+        self.https_server = tls.start(self)
 
     def start_events(self) -> None:
         from openevent.local.events import EventPump
@@ -439,6 +447,7 @@ class Runtime:
             f"  API          http://127.0.0.1:{self.port}/v1  (OpenAPI: /v1/openapi.json)",
             f"  API docs     http://127.0.0.1:{self.port}/v1/docs",
             f"  Web app      {self.web_app_line()}",
+            *tls.banner_lines(self),
             f"  Lab console  http://127.0.0.1:{self.port}/lab/",
             f"  Check-in     http://127.0.0.1:{self.port}/checkin/  (the scanner page)",
             f"  Admin login  {settings.super_admin_email} / {admin_password}",
@@ -474,7 +483,7 @@ class Runtime:
         from openevent.local.static import frontend_dir
 
         built = frontend_dir()
-        url = f"http://127.0.0.1:{self.port}/"
+        url = f"{self.web_origin()}/"
         if built is None:
             return "off (OPENEVENT_WEB_APP=0)" if not webapp.enabled() else "not found"
         if getattr(self, "web_build", None) is not None:
@@ -484,6 +493,10 @@ class Runtime:
                     f"{webapp.cache_dir() / 'build.log'})")
         return f"{url}  (from {built})"
 
+    def web_origin(self) -> str:
+        """The origin a person opens: https when its port is on (`openevent.local.tls`)."""
+        return tls.origin(self.port, self.https_port)
+
     def stop(self) -> None:
         """Drain the API (no new connections; requests in progress finish, new ones on open
         connections get 503; keep-alive connections close), stop the in-process parts, then
@@ -491,11 +504,9 @@ class Runtime:
         if self.stopping.is_set():
             return
         self.stopping.set()
-        if self.server is not None:
-            left = self.server.drain()
-            if left:
-                log.warning("%d requests still running at shutdown", left)
-            self.server.server_close()
+        left = tls.drain_all([self.server, self.https_server])
+        if left:
+            log.warning("%d requests still running at shutdown", left)
         for callback in self.on_stop:
             try:
                 callback()

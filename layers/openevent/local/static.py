@@ -136,15 +136,17 @@ def building_page(mounts: list[StaticMount], path: str) -> bytes | None:
     return None
 
 
-def same_origin_page(body: bytes, host: str | None) -> bytes:
+def same_origin_page(body: bytes, host: str | None, scheme: str = "http") -> bytes:
     """An Ember app's index.html with its baked API origin replaced by the page's own.
 
     The web app reads its API host from the config `<meta>` tag, fixed when it was built;
-    served beside the API, the API is wherever the page came from (any port), so the config
-    is rewritten per request to `http://<Host>`. Other pages pass through unchanged."""
-    if not host or not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?", host):
+    served beside the API, the API is wherever the page came from (any port, http or https),
+    so the config is rewritten per request to `<scheme>://<Host>`. Other pages pass through
+    unchanged."""
+    if not host or not re.fullmatch(r"[A-Za-z0-9.\-]+(:\d{1,5})?", host) \
+            or scheme not in ("http", "https"):
         return body
-    return with_api_origin(body, f"http://{host}")
+    return with_api_origin(body, f"{scheme}://{host}")
 
 
 def with_api_origin(body: bytes, origin: str) -> bytes:

@@ -259,17 +259,20 @@ class Scanner:
 @pytest.fixture
 def scanner(playwright: Any, door: Door) -> Iterator[Any]:
     """`scanner(y4m)`: a fresh Chromium whose camera plays `y4m`, on /checkin/, logged in as
-    the registrar with the door's event open and its offline list downloaded."""
+    the registrar with the door's event open and its offline list downloaded; on the
+    runtime's https origin with `https=True` (its certificate accepted, as a person does)."""
     browsers = []
 
-    def open_scanner(y4m: Path) -> Scanner:
+    def open_scanner(y4m: Path, https: bool = False) -> Scanner:
+        base = door.system.https_base if https else door.system.base
+        assert base is not None
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
             "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
             f"--use-file-for-fake-video-capture={y4m}", "--no-sandbox"])
         browsers.append(browser)
-        context = browser.new_context(base_url=door.system.base,
-                                      viewport={"width": 1200, "height": 900})
-        context.grant_permissions(["camera"], origin=door.system.base)
+        context = browser.new_context(base_url=base, viewport={"width": 1200, "height": 900},
+                                      ignore_https_errors=https)
+        context.grant_permissions(["camera"], origin=base)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -48,6 +48,21 @@ def test_scan_admits_then_says_already_in_with_the_time(door, scanner, tmp_path)
     assert not one.errors
 
 
+def test_scan_admits_on_the_https_origin(door, scanner, tmp_path):
+    """The scanner page opened on the runtime's https origin (`make run` serves both): the
+    camera, the offline list and the check-in call all work there."""
+    order = door.order("Grace")
+    aid = order["attendees"][0]
+    one = scanner(y4m_from_ticket_pdf(door.ticket_pdf(aid), tmp_path / "grace.y4m"),
+                  https=True)
+    assert one.page.url.startswith(door.system.https_base + "/checkin/")
+    one.page.get_by_role("button", name="Start camera").click()
+    _result(one, "Admitted")
+    expect(one.page.locator("#result-name")).to_have_text("Grace Tester")
+    assert door.attendee(aid)["is-checked-in"] is True
+    assert not one.errors
+
+
 def test_cancelled_orders_ticket_is_refused(door, scanner, tmp_path):
     order = door.order("Carl")
     pdf = door.ticket_pdf(order["attendees"][0])

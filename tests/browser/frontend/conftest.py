@@ -3,6 +3,12 @@ driven by Playwright against the real local runtime (`make run`) serving the app
 
 Every step asserts what the person sees; any API answer ≥ 400 that the step did not declare
 with `browser.expect_errors(...)` fails the test (`assert_no_api_errors`).
+
+Two runtimes: `web` serves http only (`OPENEVENT_HTTPS_PORT=off`, its own http origin the
+frontend URL), where most tests run; `web_https` is started as `make run` starts it (TLS on,
+the frontend URL its https origin by default) and `https_browser` opens the app there, in a
+browser that accepts the runtime's locally signed certificate (`ignore_https_errors`, as a
+person clicks through the warning once).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ class WebSystem:
     data_dir: Path
     process: subprocess.Popen[str]
     log: Path
+    verify: str | bool = True  # requests' `verify`: the runtime's CA on its https origin
 
     def api(self, method: str, path: str, body: Any = None, token: str | None = None,
             jsonapi: bool = True) -> requests.Response:
@@ -50,7 +57,7 @@ class WebSystem:
         if token:
             headers["Authorization"] = f"JWT {token}"
         return requests.request(method, self.base + path, json=body, headers=headers,
-                                timeout=60)
+                                timeout=60, verify=self.verify)
 
     def login(self, email_address: str, password: str) -> str:
         resp = self.api("POST", "/auth/session", {"email": email_address,
@@ -81,8 +88,10 @@ class WebSystem:
             time.sleep(0.2)
 
 
-def _start(data_dir: Path, port: int) -> WebSystem:
-    """The runtime as `make run` starts it, serving the built app at / (no lab)."""
+def _start(data_dir: Path, port: int, https: bool) -> WebSystem:
+    """The runtime as `make run` starts it, serving the built app at / (no lab): on http
+    only (`OPENEVENT_HTTPS_PORT=off`), or with its https origin too (`https`), which is then
+    the system's `base`. Neither sets the frontend URL: the runtime's default is used."""
     from tests.e2e.conftest import start_system
 
     system = start_system(data_dir, port, extra_env={
@@ -91,24 +100,39 @@ def _start(data_dir: Path, port: int) -> WebSystem:
         # the app's own request for https://js.stripe.com/v3 is answered by the test
         # (test_checkout.py), not preloaded by the gateway
         "OPENEVENT_PRELOAD_STRIPE_JS": "0",
-        "OPENEVENT_FRONTEND_URL": f"http://127.0.0.1:{port}"})  # as `make run` does
+        "OPENEVENT_HTTPS_PORT": str(free_port()) if https else "off"})
+    if https:
+        assert system.https_base is not None
+        return WebSystem(system.https_base, system.data_dir, system.process, system.log,
+                         verify=str(system.ca))
     return WebSystem(system.base, system.data_dir, system.process, system.log)
 
 
-@pytest.fixture(scope="session")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebSystem]:
+def _web_system(tmp_path_factory: pytest.TempPathFactory, https: bool) -> Iterator[WebSystem]:
     if not (DIST / "index.html").is_file():
         if os.environ.get("OPENEVENT_REQUIRE_FRONTEND") == "1":
             raise AssertionError(f"the web app is not built at {DIST}: run `make frontend`")
         pytest.skip(f"the web app is not built at {DIST} (make frontend)")
-    data_dir = tmp_path_factory.mktemp("webapp") / "data"
-    system = _start(data_dir, free_port())
+    data_dir = tmp_path_factory.mktemp("webapp-https" if https else "webapp") / "data"
+    system = _start(data_dir, free_port(), https)
     yield system
     system.process.send_signal(signal.SIGINT)
     try:
         system.process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         system.process.kill()
+
+
+@pytest.fixture(scope="session")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebSystem]:
+    """The runtime on http only: its http origin is the frontend URL in effect."""
+    yield from _web_system(tmp_path_factory, https=False)
+
+
+@pytest.fixture(scope="session")
+def web_https(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebSystem]:
+    """The runtime as `make run` starts it, TLS on; `base` is its https origin."""
+    yield from _web_system(tmp_path_factory, https=True)
 
 
 @pytest.fixture(scope="session")
@@ -254,9 +278,12 @@ def _stub_outside(route: Any) -> None:
 
 
 def _open(chromium: Any, web: WebSystem) -> tuple[Any, Browser]:
+    # on the https origin: the certificate is the runtime's own (a local CA no browser
+    # knows); a person accepts the warning once, the test's browser accepts it throughout
     context = chromium.new_context(viewport={"width": 1280, "height": 900},
                                    accept_downloads=True, locale="en-US",
-                                   timezone_id="Europe/Berlin")
+                                   timezone_id="Europe/Berlin",
+                                   ignore_https_errors=web.base.startswith("https://"))
     context.set_default_timeout(TIMEOUT_MS)
     context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), _stub_outside)
     page = context.new_page()
@@ -272,6 +299,18 @@ def browser(chromium: Any, web: WebSystem, request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     """A person's browser (its own cookies and storage) on the web app. What it last showed,
     its console and its API errors are kept for a failing test's report."""
+    yield from _person(chromium, web, request, tmp_path_factory)
+
+
+@pytest.fixture
+def https_browser(chromium: Any, web_https: WebSystem, request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """`browser`, on the https origin of the runtime started as `make run` (`web_https`)."""
+    yield from _person(chromium, web_https, request, tmp_path_factory)
+
+
+def _person(chromium: Any, web: WebSystem, request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     context, tab = _open(chromium, web)
     yield tab
     shot = tmp_path_factory.getbasetemp() / f"{request.node.name}.png"
@@ -302,7 +341,16 @@ _accounts = iter(range(1, 10**6))
 @pytest.fixture
 def new_account(web: WebSystem) -> Any:
     """A verified account made through the API: `(email, password, token)`."""
+    return _account_maker(web)
 
+
+@pytest.fixture
+def new_https_account(web_https: WebSystem) -> Any:
+    """`new_account` on the runtime started as `make run` (`web_https`)."""
+    return _account_maker(web_https)
+
+
+def _account_maker(web: WebSystem) -> Any:
     def make(verified: bool = True) -> tuple[str, str, str]:
         address = f"person{next(_accounts)}-{os.getpid()}@example.com"
         password = "correct-horse-1"

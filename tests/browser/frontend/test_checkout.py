@@ -79,6 +79,19 @@ def _order_the_paid_ticket(browser, identifier: str, ticket_id: str) -> str:
 
 
 def test_buy_a_paid_ticket_with_stripe(browser, web, new_account):
+    _buy_with_stripe(browser, web, new_account)
+
+
+def test_buy_a_paid_ticket_with_stripe_on_the_https_origin(https_browser, web_https,
+                                                            new_https_account):
+    """As `make run` serves it: the app on the https origin, Stripe's `return_url` built
+    from the frontend URL in effect (that origin) brings the buyer back to a served page,
+    still logged in, showing the paid order."""
+    _buy_with_stripe(https_browser, web_https, new_https_account, screenshots=False)
+    assert https_browser.page.url.startswith(web_https.base + "/orders/")
+
+
+def _buy_with_stripe(browser, web, new_account, screenshots=True):
     stripe_base = _stripe_sandbox(web)
     _, _, organizer = new_account()
     identifier, ticket = _event_with_stripe(web, organizer, stripe_base)
@@ -103,7 +116,8 @@ def test_buy_a_paid_ticket_with_stripe(browser, web, new_account):
     order = web.api("GET", f"/v1/orders/{order_ident}", token=buyer).json()["data"]
     assert (order["attributes"]["status"], order["attributes"]["payment-mode"]) == (
         "pending", "stripe")
-    browser.screenshot("stripe-payment-element.png")
+    if screenshots:  # the README's pictures come from the http run
+        browser.screenshot("stripe-payment-element.png")
     browser.assert_no_api_errors()
 
     page.get_by_role("button", name="Pay Now").click()
@@ -114,7 +128,8 @@ def test_buy_a_paid_ticket_with_stripe(browser, web, new_account):
     assert (order["attributes"]["status"], order["attributes"]["paid-via"],
             order["attributes"]["amount"]) == ("completed", "stripe", 25)
     assert order["attributes"]["transaction-id"].startswith("pi_")
-    browser.screenshot("stripe-paid-order.png")
+    if screenshots:  # the README's pictures come from the http run
+        browser.screenshot("stripe-paid-order.png")
     browser.assert_no_api_errors()
 
     assert browser.download_ticket()[:5] == b"%PDF-"

@@ -15,41 +15,36 @@ from tests.browser.frontend.conftest import ADMIN, TIMEOUT_MS
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_admin_settings_save_as_they_load(browser, web):
-    """On a deployment's https origin. The app's URL fields always prefix `https://` and
-    refuse a stored `http://` URL, so the local runtime's own http origin cannot pass its
-    check (docs/frontend-compat.md): the deployment's https URL stands in, and is put back
-    afterwards (other tests follow the mailed links)."""
+def test_admin_settings_save_as_they_load(https_browser, web_https):
+    """On the runtime's https origin, as `make run` prints it for the web app, with the
+    frontend URL the runtime serves by default (that origin): the app's URL fields (fixed
+    `https://` prefix) show it stripped, Save passes the app's own check, and the API stores
+    what it served."""
+    browser, web = https_browser, web_https
     page = browser.page
     admin = web.login(*ADMIN)
-    origin = "https://events.example.org"
-
-    def set_urls(value):
-        resp = web.api("PATCH", "/v1/settings", {"data": {"type": "setting", "id": "1",
-                       "attributes": {"frontend-url": value, "static-domain": None,
-                                      "email-from": None, "email-from-name": None,
-                                      "tagline": None}}}, token=admin)
-        assert resp.status_code == 200, resp.text
-
-    set_urls(origin)
-    try:
-        browser.log_in(*ADMIN)
-        browser.goto("/admin/settings")
-        browser.settle()
-        expect(page.locator("#frontend_url")).to_have_value("events.example.org",
-                                                            timeout=TIMEOUT_MS)
-        page.get_by_role("button", name="Save").first.click()
-        expect(page.get_by_text("Settings have been saved successfully.").first) \
-            .to_be_visible(timeout=TIMEOUT_MS)
-        expect(page.get_by_text("Please enter")).to_have_count(0)
-        browser.assert_no_api_errors()
-        # ... and what it saved is what the API served
-        settings = web.api("GET", "/v1/settings", token=admin).json()["data"]["attributes"]
-        assert (settings["frontend-url"], settings["static-domain"]) == (origin, origin)
-    finally:
-        set_urls(None)
-    assert web.api("GET", "/v1/settings", token=admin).json()["data"]["attributes"][
-        "frontend-url"] == web.base
+    assert web.base.startswith("https://127.0.0.1:")
+    served = web.api("GET", "/v1/settings", token=admin).json()["data"]["attributes"]
+    assert (served["frontend-url"], served["static-domain"]) == (web.base, web.base)
+    browser.log_in(*ADMIN)
+    browser.goto("/admin/settings")
+    browser.settle()
+    shown = web.base.removeprefix("https://")
+    expect(page.locator("#frontend_url")).to_have_value(shown, timeout=TIMEOUT_MS)
+    patches = []
+    page.on("request", lambda r: patches.append(r.url)
+            if r.method == "PATCH" and "/v1/settings" in r.url else None)
+    # (a click before the form wires its validation is lost: `submit` clicks again then)
+    saved = page.get_by_text("Settings have been saved successfully.").first
+    browser.submit(page.get_by_role("button", name="Save").first, saved)
+    expect(saved).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_text("Please enter")).to_have_count(0)
+    browser.settle()
+    assert patches and set(patches) == {web.base + "/v1/settings/1"}, patches  # its origin
+    browser.assert_no_api_errors()
+    # ... and what it saved is what the API served
+    settings = web.api("GET", "/v1/settings", token=admin).json()["data"]["attributes"]
+    assert (settings["frontend-url"], settings["static-domain"]) == (web.base, web.base)
 
 
 def test_profile_save_shows_the_confirmation(browser, web, new_account):
@@ -74,10 +69,11 @@ def test_profile_save_shows_the_confirmation(browser, web, new_account):
 
 
 def test_admin_settings_on_the_local_http_origin_refuse_for_the_documented_reason(browser, web):
-    """The limit of docs/frontend-compat.md row 25, pinned: with the local runtime's own
-    http URL served (an absolute URL the app itself uses as Stripe's return URL), the
-    Frontend URL field shows it unstripped and the app's own pattern refuses it before any
-    request — if the app or the served value ever changes this, the doc must change too."""
+    """The limit of docs/frontend-compat.md row 25, pinned on the http-only runtime
+    (`OPENEVENT_HTTPS_PORT=off`): with its own http URL served (an absolute URL the app
+    itself uses as Stripe's return URL), the Frontend URL field shows it unstripped and the
+    app's own pattern refuses it before any request — if the app or the served value ever
+    changes this, the doc must change too."""
     page = browser.page
     admin = web.login(*ADMIN)
     served = web.api("GET", "/v1/settings", token=admin).json()["data"]["attributes"]
