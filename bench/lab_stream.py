@@ -70,7 +70,7 @@ def start_runtime() -> tuple[subprocess.Popen[str], str, Path]:
     data = Path(tempfile.mkdtemp(prefix="bench-lab-stream-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OPENEVENT_"))}
     env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data / "data"),
-                "OPENEVENT_PAYMENT_SANDBOX": "0"})
+                "OPENEVENT_PAYMENT_SANDBOX": "0", "OPENEVENT_HTTPS_PORT": "off"})
     log = data / "runtime.log"
     process = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,  # noqa: S603
                                stdout=open(log, "w"), stderr=subprocess.STDOUT, text=True,  # noqa: SIM115

@@ -139,7 +139,7 @@ def start_runtime(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], s
            if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
     env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir), "OPENEVENT_LAB": "0",
                 "OPENEVENT_WEB_APP": "0", "OPENEVENT_PAYMENT_SANDBOX": "0",
-                "OPENEVENT_MODULES": "ticket"})
+                "OPENEVENT_MODULES": "ticket", "OPENEVENT_HTTPS_PORT": "off"})
     log = data_dir.parent / "runtime.log"
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "openevent.local"], cwd=ROOT, env=env,

@@ -94,7 +94,7 @@ def main() -> None:
            if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN"))}
     env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(root / "data"),
                 "OPENEVENT_LAB": "0", "OPENEVENT_WEB_APP": "0",
-                "OPENEVENT_PAYMENT_SANDBOX": "0"})
+                "OPENEVENT_PAYMENT_SANDBOX": "0", "OPENEVENT_HTTPS_PORT": "off"})
     base = f"http://127.0.0.1:{port}"
     try:
         proc = start(env, root / "runtime.log")
