@@ -9,18 +9,13 @@ or made optional.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from openevent.errors import Conflict, Forbidden, NotFound, Unprocessable, attribute_pointer
 from openevent.models.base import Unique, db_connection, next_id
-from openevent.models.event_content import (
-    CustomForm,
-    Tax,
-    tax_claim_key,
-)
 from openevent.models.events import Event
 from openevent.models.users import User
 from openevent.rules.lookup import with_event
@@ -30,6 +25,9 @@ from openevent.wire.events import TAX_KIND as TAX_KIND
 from openevent.wire.events import ContentKind
 from openevent.wire.events import children as children
 from openevent.wire.events import tax_of as tax_of
+
+if TYPE_CHECKING:  # the content tables load with the first content route, not a cold start
+    from openevent.models.event_content import Tax
 
 
 def get_child(kind: ContentKind, raw_id: int, user: User | None) -> tuple[Any, Event]:
@@ -43,6 +41,8 @@ def get_child(kind: ContentKind, raw_id: int, user: User | None) -> tuple[Any, E
 
 
 def _check_fixed(item: Any, values: dict[str, Any]) -> None:
+    from openevent.models.event_content import CustomForm
+
     if not isinstance(item, CustomForm) or not item.is_fixed:
         return
     for name in ("field_identifier", "form", "type", "is_required", "is_included"):
@@ -71,6 +71,8 @@ def update_child(kind: ContentKind, user: User | None, item: Any, event: Event,
 
 
 def delete_child(kind: ContentKind, user: User | None, item: Any, event: Event) -> None:
+    from openevent.models.event_content import CustomForm, Tax, tax_claim_key
+
     require_event_role(user, event, "coorganizer")
     if isinstance(item, CustomForm) and item.is_fixed:
         raise Forbidden("A fixed form field cannot be deleted")
@@ -85,6 +87,8 @@ def delete_child(kind: ContentKind, user: User | None, item: Any, event: Event) 
 # --- tax (single per event) ------------------------------------------------------------
 
 def create_tax(user: User | None, event: Event, values: dict[str, Any]) -> Tax:
+    from openevent.models.event_content import Tax, tax_claim_key
+
     require_event_role(user, event, "coorganizer")
     tax = Tax(next_id("tax"), event_id=event.id, **values)
     try:

@@ -48,7 +48,7 @@ from openevent.events import inventory, tickets
 from openevent.events import lifecycle as events
 from openevent.events.discount_codes import code_claim_key, codes_of_event, ticket_ids_of
 from openevent.models.base import Unique, next_id, now, transact, unique_key
-from openevent.models.event_content import Sponsor
+from openevent.models.event_content import Sponsor, tax_claim_key
 from openevent.models.events import DiscountCode, Event, EventRole, Ticket
 from openevent.models.users import User
 from openevent.rules.permissions import require_event_role
@@ -278,7 +278,7 @@ def copy_event(user: User | None, event: Event,
             plan.append(Write(_clone(c, id=nid, event_id=new_id, ticket_ids=remapped,
                                      created_at=stamp)))
         if old_tax is not None:
-            plan.append(_claim(event_content.tax_claim_key(new_id), tax_ids[0]))
+            plan.append(_claim(tax_claim_key(new_id), tax_ids[0]))
             plan.append(Write(_clone(old_tax, id=tax_ids[0], event_id=new_id, created_at=stamp)))
         for plural, items in old_content.items():
             for item, nid in zip(items, content_ids[plural], strict=True):

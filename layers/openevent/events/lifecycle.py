@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
@@ -44,7 +44,6 @@ from openevent.models.base import (
     transact,
     unique_key,
 )
-from openevent.models.event_content import CustomForm
 from openevent.models.events import Event, EventRole
 from openevent.models.users import User
 from openevent.payments import currencies
@@ -66,6 +65,9 @@ DEFAULT_ATTENDEE_FIELDS = (
     ("email", "Email", "email"),
 )
 
+if TYPE_CHECKING:  # the content tables load when a form is made, not on a cold start
+    from openevent.models.event_content import CustomForm
+
 
 def reserve_ids(kind: str, count: int) -> list[int]:
     """`count` fresh ids of `kind` (no database call: see `models.base.next_id`)."""
@@ -86,6 +88,8 @@ def new_identifier() -> str:
 
 
 def default_form_fields(event_id: int) -> list[CustomForm]:
+    from openevent.models.event_content import CustomForm
+
     ids = reserve_ids("custom-form", len(DEFAULT_ATTENDEE_FIELDS))
     return [
         CustomForm(ids[pos - 1], event_id=event_id, field_identifier=ident,
