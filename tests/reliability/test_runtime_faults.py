@@ -221,7 +221,8 @@ def test_a_killed_broker_shows_the_device_offline_and_is_restarted(tmp_path, sys
         devices = requests.get(system.url("/v1/lab/devices"), headers=auth, timeout=30).json()
         return any(d["online"] for d in devices)
 
-    assert wait_for(online, 30), "the simulated device never came online"
+    assert wait_for(online, 30), \
+        f"the simulated device never came online; runtime log:\n{system.log.read_text()[-4000:]}"
     os.kill(child_pid(system, "mosquitto"), 9)
     assert wait_for(lambda: not online(), 5, 0.1), "the device still shows online"
     started = time.monotonic()
