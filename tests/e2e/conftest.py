@@ -51,13 +51,21 @@ class LocalSystem:
         return requests.request(method, self.url(path), json=body, headers=headers, timeout=30)
 
 
+# `OPENEVENT_HTTPS_PORT=free` (the default here): a port free a moment ago, picked by the
+# harness; another process may take it before the runtime binds it, so a start refused for
+# exactly that is retried with another one (an explicit port is never retried).
+FREE = "free"
+
+
 def runtime_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "OPENEVENT_", "SUPER_ADMIN", "RECOVER"))}
     # no web app unless a test asks for one: a runtime without a current build would start
     # building it (`openevent.local.webapp`)
     env.update({"PORT": str(port), "OPENEVENT_DATA_DIR": str(data_dir),
-                "OPENEVENT_WEB_APP": "0", "OPENEVENT_HTTPS_PORT": str(free_port()), **extra})
+                "OPENEVENT_WEB_APP": "0", **extra})
+    if env.get("OPENEVENT_HTTPS_PORT", FREE) == FREE:
+        env["OPENEVENT_HTTPS_PORT"] = str(free_port())
     return env
 
 
@@ -65,18 +73,26 @@ def start_system(data_dir: Path, port: int, *args: str,
                  extra_env: dict[str, str] | None = None, **extra: str) -> LocalSystem:
     """Start `python -m openevent.local` in a session of its own (so a test can kill its
     whole process group as a terminal would) and wait for the banner."""
-    env = runtime_env(data_dir, port, **{**(extra_env or {}), **extra})
+    wanted = {**(extra_env or {}), **extra}
     log = data_dir.parent / f"runtime-{port}.log"
-    out = open(log, "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen([sys.executable, "-m", "openevent.local", *args], cwd=ROOT,
-                               env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
-    deadline = time.monotonic() + 90
-    while "running locally" not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"local runtime did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+    for attempt in range(3):
+        env = runtime_env(data_dir, port, **wanted)
+        out = open(log, "w")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen([sys.executable, "-m", "openevent.local", *args], cwd=ROOT,
+                                   env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        deadline = time.monotonic() + 90
+        while "running locally" not in log.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                break
+            time.sleep(0.2)
+        else:
+            break
+        said = log.read_text()
+        taken = "the https port" in said and "is in use" in said
+        if not (taken and wanted.get("OPENEVENT_HTTPS_PORT", FREE) == FREE and attempt < 2):
+            raise RuntimeError(f"local runtime did not start:\n{said[-3000:]}")
     https_port = env["OPENEVENT_HTTPS_PORT"]
     https_base = None if https_port.lower() in ("0", "off") else f"https://127.0.0.1:{https_port}"
     return LocalSystem(f"http://127.0.0.1:{port}", data_dir, process, log, https_base)

@@ -100,7 +100,7 @@ def _start(data_dir: Path, port: int, https: bool) -> WebSystem:
         # the app's own request for https://js.stripe.com/v3 is answered by the test
         # (test_checkout.py), not preloaded by the gateway
         "OPENEVENT_PRELOAD_STRIPE_JS": "0",
-        "OPENEVENT_HTTPS_PORT": str(free_port()) if https else "off"})
+        "OPENEVENT_HTTPS_PORT": "free" if https else "off"})
     if https:
         assert system.https_base is not None
         return WebSystem(system.https_base, system.data_dir, system.process, system.log,
