@@ -1,14 +1,15 @@
-"""What the local runtime's processes share, with no dependency on either of them.
-
-Guarantees: `StartupError` is the one exception a refused start raises — its `str()` is the
-single line shown (exit status 2), and nothing was changed; `limit_malloc_retention()` keeps
-glibc from holding freed blocks resident in a long-running threaded process (a no-op off
-Linux/glibc). Used by the runtime, the embedded AWS (`moto_server`) and the legacy import
-(`snapshot`), so none of them imports another for it.
+"""What the local runtime's processes share, with no dependency on either of them. Guarantees:
+`StartupError` is the one exception a refused start raises — its `str()` is the single line
+shown (exit status 2), and nothing was changed; `limit_malloc_retention()` keeps glibc from
+holding freed blocks resident in a long-running threaded process (a no-op off Linux/glibc);
+`bind_error(port)` says why a local port cannot be bound (None: it can). Used by the runtime,
+the embedded AWS (`moto_server`) and the legacy import (`snapshot`), so none of them imports
+another for it.
 """
 
 from __future__ import annotations
 
+import socket
 import sys
 
 
@@ -36,6 +37,19 @@ def limit_malloc_retention() -> None:
         libc.mallopt(-1, 24 << 20)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         pass  # another libc: its defaults
+
+
+def bind_error(port: int) -> str | None:
+    """Why 127.0.0.1:`port` cannot be bound now (the OS's words), or None when it is free."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError as exc:
+        return str(exc.strerror)
+    finally:
+        probe.close()
+    return None
 
 
 class StartupError(Exception):

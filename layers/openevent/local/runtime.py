@@ -19,7 +19,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,7 @@ from typing import Any
 
 from openevent.lab.localbroker import free_port
 from openevent.local import tls
-from openevent.local.process import StartupError, limit_malloc_retention
+from openevent.local.process import StartupError, bind_error, limit_malloc_retention
 
 log = logging.getLogger("openevent.local")
 
@@ -110,15 +109,10 @@ def check_jwt_secret(data_dir: Path) -> None:
 
 def check_port(port: int) -> None:
     """The API port must be free: say which port and how to choose another one."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        probe.bind(("127.0.0.1", port))
-    except OSError as exc:
-        raise StartupError(f"openevent: port {port} on 127.0.0.1 is in use ({exc.strerror}). "
-                           "Stop what uses it, or start with PORT=<another port>.") from None
-    finally:
-        probe.close()
+    error = bind_error(port)
+    if error is not None:
+        raise StartupError(f"openevent: port {port} on 127.0.0.1 is in use ({error}). "
+                           "Stop what uses it, or start with PORT=<another port>.")
 
 
 def check_tools() -> None:

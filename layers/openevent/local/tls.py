@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openevent.local.process import StartupError
+from openevent.local.process import StartupError, bind_error
 
 HTTPS_PORT_ENV = "OPENEVENT_HTTPS_PORT"
 OFF = {"0", "off", "no", "false"}
@@ -110,16 +110,11 @@ def drain_all(servers: list[Any]) -> int:
 
 def check_port(port: int) -> None:
     """The https port must be free: say which one and how to choose another (or none)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        probe.bind(("127.0.0.1", port))
-    except OSError as exc:
+    error = bind_error(port)
+    if error is not None:
         raise StartupError(f"openevent: the https port {port} on 127.0.0.1 is in use "
-                           f"({exc.strerror}). Stop what uses it, or start with "
-                           f"{HTTPS_PORT_ENV}=<another port> (or off).") from None
-    finally:
-        probe.close()
+                           f"({error}). Stop what uses it, or start with "
+                           f"{HTTPS_PORT_ENV}=<another port> (or off).")
 
 
 @dataclass(frozen=True)
